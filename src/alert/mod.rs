@@ -1,0 +1,1 @@
+//! alert stage (in progress).

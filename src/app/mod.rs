@@ -1,0 +1,1 @@
+//! app stage (in progress).

@@ -1,0 +1,161 @@
+//! Capture: where frames come from.
+//!
+//! A [`FrameSource`] yields link-layer frames with their packet timestamp.
+//! [`open_inputs`] opens pcap and pcapng files (or directories of them) and
+//! merges several into one capture in timestamp order.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// Packet timestamp: nanoseconds since the Unix epoch (packet time, never wall clock).
+pub type Timestamp = u64;
+
+/// Link-layer header type, numbered as libpcap's `LINKTYPE_*` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct LinkType(pub u16);
+
+impl LinkType {
+    /// BSD loopback (`DLT_NULL`): 4-byte host-order address family.
+    pub const NULL: LinkType = LinkType(0);
+    /// Ethernet II, possibly with 802.1Q / 802.1ad (QinQ) tags.
+    pub const ETHERNET: LinkType = LinkType(1);
+    /// Raw IPv4 or IPv6, version from the first nibble.
+    pub const RAW: LinkType = LinkType(101);
+    /// OpenBSD loopback (`DLT_LOOP`): 4-byte network-order address family.
+    pub const LOOP: LinkType = LinkType(108);
+    /// Linux cooked capture v1.
+    pub const LINUX_SLL: LinkType = LinkType(113);
+    /// Raw IPv4.
+    pub const IPV4: LinkType = LinkType(228);
+    /// Raw IPv6.
+    pub const IPV6: LinkType = LinkType(229);
+    /// Linux cooked capture v2.
+    pub const LINUX_SLL2: LinkType = LinkType(276);
+}
+
+/// What a [`FrameSource`] says about one frame whose bytes it appended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FrameInfo {
+    /// Packet timestamp.
+    pub ts: Timestamp,
+    /// Link type of the interface the frame was captured on.
+    pub linktype: LinkType,
+    /// Number of bytes appended (the captured length).
+    pub caplen: u32,
+    /// Length of the frame on the wire (may exceed `caplen` when snapped).
+    pub orig_len: u32,
+    /// 1-based packet number within its own file (for error messages).
+    pub number: u64,
+    /// Index of the input file this frame came from (into the list given to
+    /// [`open_inputs`], after directory expansion).
+    pub file: u32,
+}
+
+/// A source of link-layer frames.
+pub trait FrameSource: Send {
+    /// Appends the next frame's bytes to `out` and describes it.
+    /// Returns `Ok(None)` at the end of input.
+    ///
+    /// # Errors
+    /// A [`CaptureError`] when the input cannot be read or is corrupt before
+    /// its end; it names the file and the packet number.
+    fn next_frame(&mut self, out: &mut Vec<u8>) -> Result<Option<FrameInfo>, CaptureError>;
+
+    /// Non-fatal problems seen so far (e.g. a truncated last packet), taken once.
+    fn take_warnings(&mut self) -> Vec<String>;
+
+    /// Names of the input files, indexed by [`FrameInfo::file`].
+    fn file_names(&self) -> &[PathBuf];
+}
+
+/// Why a capture could not be read. Names the file and, where known, the packet.
+#[derive(Debug)]
+pub struct CaptureError {
+    path: PathBuf,
+    packet: Option<u64>,
+    kind: CaptureErrorKind,
+}
+
+#[derive(Debug)]
+enum CaptureErrorKind {
+    Io(std::io::Error),
+    NotACapture(String),
+    Corrupt(String),
+    NoInputs,
+}
+
+impl CaptureError {
+    pub(crate) fn io(path: PathBuf, err: std::io::Error) -> Self {
+        CaptureError {
+            path,
+            packet: None,
+            kind: CaptureErrorKind::Io(err),
+        }
+    }
+    pub(crate) fn not_a_capture(path: PathBuf, why: impl Into<String>) -> Self {
+        CaptureError {
+            path,
+            packet: None,
+            kind: CaptureErrorKind::NotACapture(why.into()),
+        }
+    }
+    pub(crate) fn corrupt(path: PathBuf, packet: u64, why: impl Into<String>) -> Self {
+        CaptureError {
+            path,
+            packet: Some(packet),
+            kind: CaptureErrorKind::Corrupt(why.into()),
+        }
+    }
+    pub(crate) fn no_inputs(path: PathBuf) -> Self {
+        CaptureError {
+            path,
+            packet: None,
+            kind: CaptureErrorKind::NoInputs,
+        }
+    }
+}
+
+impl fmt::Display for CaptureError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let p = self.path.display();
+        match (&self.kind, self.packet) {
+            (CaptureErrorKind::Io(e), _) => write!(f, "{p}: cannot read: {e}"),
+            (CaptureErrorKind::NotACapture(why), _) => {
+                write!(f, "{p}: not a pcap or pcapng file ({why}); give a capture written by tcpdump, tshark or dumpcap")
+            }
+            (CaptureErrorKind::Corrupt(why), Some(n)) => {
+                write!(
+                    f,
+                    "{p}: corrupt at packet {n}: {why}; the packets before it were processed"
+                )
+            }
+            (CaptureErrorKind::Corrupt(why), None) => write!(f, "{p}: corrupt: {why}"),
+            (CaptureErrorKind::NoInputs, _) => {
+                write!(
+                    f,
+                    "{p}: no .pcap/.pcapng/.cap files found in this directory"
+                )
+            }
+        }
+    }
+}
+
+impl std::error::Error for CaptureError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &self.kind {
+            CaptureErrorKind::Io(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// Opens every path (files, or directories whose capture files are taken in
+/// name order) and merges them into one source in timestamp order.
+///
+/// # Errors
+/// The first file that is missing, unreadable or not a capture.
+pub fn open_inputs(paths: &[PathBuf]) -> Result<Box<dyn FrameSource>, CaptureError> {
+    file::open_inputs(paths)
+}
+
+pub mod file;

@@ -1,0 +1,121 @@
+//! Decode: link, network and transport headers of one frame.
+//!
+//! [`decode`] turns a frame into a [`Decoded`]: addresses, ports, TCP header
+//! fields and where the L4 payload sits in the frame. Malformed traffic is
+//! data, not an error of ours: it comes back as a [`DecodeError`] that the
+//! caller counts, never a panic.
+
+use std::net::IpAddr;
+use std::ops::Range;
+
+use crate::capture::LinkType;
+
+/// IP protocol numbers the flow stage handles specially.
+pub mod proto {
+    /// TCP.
+    pub const TCP: u8 = 6;
+    /// UDP.
+    pub const UDP: u8 = 17;
+}
+
+/// TCP flag bits (as in the header's flags byte).
+pub mod tcp_flags {
+    /// FIN.
+    pub const FIN: u8 = 0x01;
+    /// SYN.
+    pub const SYN: u8 = 0x02;
+    /// RST.
+    pub const RST: u8 = 0x04;
+    /// PSH.
+    pub const PSH: u8 = 0x08;
+    /// ACK.
+    pub const ACK: u8 = 0x10;
+    /// URG.
+    pub const URG: u8 = 0x20;
+}
+
+/// TCP header fields the reassembler needs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TcpMeta {
+    /// Sequence number.
+    pub seq: u32,
+    /// Acknowledgement number (meaningful when `ACK` is set).
+    pub ack: u32,
+    /// Flags byte (see [`tcp_flags`]).
+    pub flags: u8,
+    /// Raw window field (unscaled).
+    pub window: u16,
+    /// Window scale option from a SYN, if present.
+    pub wscale: Option<u8>,
+}
+
+/// One decoded frame.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Decoded {
+    /// Source address.
+    pub src: IpAddr,
+    /// Destination address.
+    pub dst: IpAddr,
+    /// IP protocol (6 TCP, 17 UDP, others kept for counting).
+    pub proto: u8,
+    /// Source port (0 when the protocol has none).
+    pub sport: u16,
+    /// Destination port (0 when the protocol has none).
+    pub dport: u16,
+    /// Outer and inner VLAN ids (0 = none); part of the flow key.
+    pub vlan: [u16; 2],
+    /// TCP fields when `proto` is TCP.
+    pub tcp: Option<TcpMeta>,
+    /// Offsets of the L4 payload within the frame, clipped to the IP
+    /// length (Ethernet padding removed) and to the captured bytes.
+    pub payload: Range<usize>,
+    /// True when the frame was snapped: the payload is shorter than the IP
+    /// header says.
+    pub truncated: bool,
+}
+
+/// Why a frame could not be decoded; each kind is a counter in stats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DecodeError {
+    /// Frame ends inside a header.
+    Truncated,
+    /// A header field is impossible (bad IP version, header length, ...).
+    Malformed,
+    /// Not IP (ARP, LLDP, STP, ...): not an anomaly, just not ours.
+    NotIp,
+    /// Link type not supported.
+    UnsupportedLink,
+    /// IPv4/IPv6 fragment; reassembly of fragments is a later stage.
+    Fragment,
+}
+
+impl DecodeError {
+    /// All kinds, for stats.
+    pub const ALL: [DecodeError; 5] = [
+        DecodeError::Truncated,
+        DecodeError::Malformed,
+        DecodeError::NotIp,
+        DecodeError::UnsupportedLink,
+        DecodeError::Fragment,
+    ];
+    /// Stats counter name.
+    pub fn counter_name(self) -> &'static str {
+        match self {
+            DecodeError::Truncated => "truncated_total",
+            DecodeError::Malformed => "malformed_total",
+            DecodeError::NotIp => "not_ip_total",
+            DecodeError::UnsupportedLink => "unsupported_link_total",
+            DecodeError::Fragment => "fragment_total",
+        }
+    }
+}
+
+/// Decodes one frame of the given link type.
+///
+/// # Errors
+/// A [`DecodeError`] saying why the frame carries no usable IP packet.
+pub fn decode(linktype: LinkType, frame: &[u8]) -> Result<Decoded, DecodeError> {
+    link::decode_link(linktype, frame)
+}
+
+mod link;

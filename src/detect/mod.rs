@@ -1,0 +1,91 @@
+//! Detect: finds PI in plain bytes.
+//!
+//! Detectors are data (`signatures/detectors/*.toml`), compiled at start-up
+//! by [`Engine::load_dir`] into the fastest matcher for each family: numeric
+//! PI through a SIMD digit-run scanner plus validators, keywords and context
+//! words through Hyperscan (or `aho-corasick` without the `hyperscan`
+//! feature), e-mail through `memchr(b'@')` plus local validation.
+//!
+//! Streams are scanned incrementally: [`Engine::scan_stream`] is called with
+//! each next run of in-order bytes of one direction of one flow, and a
+//! [`StreamState`] carries what is needed so that a value split across calls
+//! is found exactly once.
+//!
+//! This module never sees packets. Matches go to a [`MatchSink`].
+
+use std::path::Path;
+
+/// Index of a detector in the [`Engine`] (stable for the engine's lifetime).
+pub type DetectorId = u16;
+
+/// How sure a match is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Confidence {
+    /// Weak pattern, no context; reported only when configured.
+    Low,
+    /// Pattern plus validators.
+    Medium,
+    /// Pattern, validators and a context keyword or field name nearby.
+    High,
+}
+
+impl Confidence {
+    /// Name used in events.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Confidence::Low => "low",
+            Confidence::Medium => "medium",
+            Confidence::High => "high",
+        }
+    }
+}
+
+/// Static facts about one detector.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DetectorInfo {
+    /// Detector id from its file (e.g. `cn_resident_id.18`).
+    pub id: String,
+    /// PI type (DESIGN.md vocabulary, e.g. `cn_resident_id`).
+    pub pi_type: String,
+    /// Category (e.g. `identity`, `contact`, `financial`).
+    pub category: String,
+}
+
+/// One validated match. `value` is the normalised value (DESIGN.md: ID
+/// uppercase with `X`, mobile the 11 digits, card the digits, e-mail
+/// lowercased); it is PI in clear and must never be written anywhere.
+#[derive(Debug)]
+pub struct Match<'a> {
+    /// Which detector matched.
+    pub detector: DetectorId,
+    /// Normalised value.
+    pub value: &'a [u8],
+    /// Confidence after context.
+    pub confidence: Confidence,
+    /// Offset of the first byte of the match within the stream (counting
+    /// every byte passed to `scan_stream` for this state).
+    pub offset: u64,
+}
+
+/// Receives matches.
+pub trait MatchSink {
+    /// Called once per validated match, in stream order.
+    fn on_match(&mut self, m: &Match<'_>);
+}
+
+/// Engine options (from config).
+#[derive(Clone, Debug)]
+pub struct EngineOptions {
+    /// Report low-confidence matches too.
+    pub report_low: bool,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions { report_low: false }
+    }
+}
+
+pub use self::engine::{Engine, SignatureError, StreamState};
+
+mod engine;

@@ -1,0 +1,1 @@
+//! Flow table (written by the lead; placeholder while skeleton builds).
