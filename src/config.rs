@@ -1,1 +1,250 @@
-//! Configuration (in progress).
+//! Configuration: a TOML file (`--config`), every bound with a sane default.
+//!
+//! Unknown keys are rejected, so a typo never silently leaves a default in
+//! force. All validation happens before the first packet is read.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Environment variable that holds the HMAC key when the config has none.
+pub const HASH_KEY_ENV: &str = "LEAKWATCH_HASH_KEY";
+
+/// The whole configuration.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Key of the HMAC-SHA256 that identifies PI values in events.
+    pub hash_key: Option<String>,
+    /// Worker threads (0 = number of cores).
+    pub workers: usize,
+    /// Directory of detector files.
+    pub signatures: PathBuf,
+    /// Flow table bounds and timeouts.
+    pub flow: FlowConfig,
+    /// TCP reassembly bounds.
+    pub reassembly: ReassemblyConfigFile,
+    /// Event output.
+    pub output: OutputConfig,
+    /// Detection options.
+    pub detect: DetectConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            hash_key: None,
+            workers: 0,
+            signatures: PathBuf::from("signatures"),
+            flow: FlowConfig::default(),
+            reassembly: ReassemblyConfigFile::default(),
+            output: OutputConfig::default(),
+            detect: DetectConfig::default(),
+        }
+    }
+}
+
+/// `[flow]`: flow table bounds; timeouts in seconds of packet time.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FlowConfig {
+    /// Flows tracked at once over all workers; beyond it the least recently
+    /// seen flows are evicted (counted).
+    pub max_flows: usize,
+    /// TCP flows that never completed a handshake.
+    pub timeout_embryonic: u64,
+    /// TCP flows with data.
+    pub timeout_established: u64,
+    /// TCP flows closed by FIN/RST.
+    pub timeout_closed: u64,
+    /// UDP and other flows.
+    pub timeout_udp: u64,
+}
+
+impl Default for FlowConfig {
+    fn default() -> Self {
+        FlowConfig {
+            max_flows: 1_000_000,
+            timeout_embryonic: 30,
+            timeout_established: 600,
+            timeout_closed: 10,
+            timeout_udp: 60,
+        }
+    }
+}
+
+/// `[reassembly]`: per-flow depth and the global memory bound, in bytes.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReassemblyConfigFile {
+    /// Bytes inspected per direction of a flow (0 = unlimited).
+    pub depth: u64,
+    /// Bytes of out-of-order data buffered over all workers.
+    pub memcap: usize,
+    /// Out-of-order segments buffered per direction.
+    pub max_segments: usize,
+}
+
+impl Default for ReassemblyConfigFile {
+    fn default() -> Self {
+        ReassemblyConfigFile {
+            depth: 16 << 20,
+            memcap: 1 << 30,
+            max_segments: 4096,
+        }
+    }
+}
+
+/// `[output]`: event contents and ordering.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutputConfig {
+    /// Values listed per finding.
+    pub values_cap: usize,
+    /// Distinct values counted per finding.
+    pub max_distinct: usize,
+    /// Events held in memory to sort a replay's output; past it, events are
+    /// written in batches (still sorted within each batch) and counted.
+    pub sort_buffer: usize,
+    /// Seconds (packet time) after which a stream's findings are reported
+    /// even though the stream goes on, so long-lived flows still alert.
+    pub event_max_age: u64,
+}
+
+impl Default for OutputConfig {
+    fn default() -> Self {
+        OutputConfig {
+            values_cap: 1000,
+            max_distinct: 100_000,
+            sort_buffer: 1_000_000,
+            event_max_age: 60,
+        }
+    }
+}
+
+/// `[detect]`: detection options.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DetectConfig {
+    /// Report low-confidence matches (weak patterns without context).
+    pub report_low: bool,
+}
+
+/// A configuration that cannot be used; names the file and the problem.
+#[derive(Debug)]
+pub struct ConfigError {
+    path: PathBuf,
+    msg: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "config {}: {}", self.path.display(), self.msg)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl Config {
+    /// Reads and validates a config file.
+    ///
+    /// # Errors
+    /// Unreadable file, TOML syntax error or unknown key (with line and
+    /// column), or a value out of range.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let err = |msg: String| ConfigError {
+            path: path.to_path_buf(),
+            msg,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| err(format!("cannot read: {e}")))?;
+        let cfg = Config::parse(&text).map_err(|e| err(e))?;
+        Ok(cfg)
+    }
+
+    /// Parses and validates config text.
+    ///
+    /// # Errors
+    /// A message with line and column for syntax errors and unknown keys.
+    pub fn parse(text: &str) -> Result<Config, String> {
+        let cfg: Config = toml::from_str(text).map_err(|e| {
+            let at = e
+                .span()
+                .map(|s| line_col(text, s.start))
+                .unwrap_or_default();
+            format!("{at}{}", e.message())
+        })?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        if self.flow.max_flows == 0 {
+            return Err("flow.max_flows must be at least 1".into());
+        }
+        if self.output.values_cap == 0 || self.output.max_distinct == 0 {
+            return Err("output.values_cap and output.max_distinct must be at least 1".into());
+        }
+        if self.output.sort_buffer == 0 {
+            return Err("output.sort_buffer must be at least 1".into());
+        }
+        if self.reassembly.max_segments == 0 {
+            return Err("reassembly.max_segments must be at least 1".into());
+        }
+        if matches!(&self.hash_key, Some(k) if k.len() < 16) {
+            return Err(
+                "hash_key must be at least 16 characters (use a long random secret)".into(),
+            );
+        }
+        Ok(())
+    }
+
+    /// Worker count to use: the configured one, else the number of cores.
+    pub fn worker_count(&self) -> usize {
+        if self.workers > 0 {
+            self.workers
+        } else {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        }
+    }
+}
+
+fn line_col(text: &str, offset: usize) -> String {
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let col = before
+        .rsplit('\n')
+        .next()
+        .map(|l| l.chars().count())
+        .unwrap_or(0)
+        + 1;
+    format!("line {line}, column {col}: ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_config_is_all_defaults() {
+        let c = Config::parse("").unwrap();
+        assert_eq!(c.flow.max_flows, 1_000_000);
+        assert_eq!(c.output.values_cap, 1000);
+        assert!(c.hash_key.is_none());
+    }
+
+    #[test]
+    fn unknown_key_names_line() {
+        let e = Config::parse("workers = 2\n[flow]\nmax_flow = 3\n").unwrap_err();
+        assert!(e.contains("line 3"), "{e}");
+        assert!(e.contains("max_flow"), "{e}");
+    }
+
+    #[test]
+    fn short_key_rejected() {
+        let e = Config::parse("hash_key = \"abc\"").unwrap_err();
+        assert!(e.contains("hash_key"), "{e}");
+    }
+}

@@ -1,1 +1,153 @@
-fn main() {}
+//! `leakwatch` command line: arguments, config, run, exit code.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+
+use leakwatch::alert::{AlertSink, EveWriter, ValueHasher};
+use leakwatch::config::{Config, HASH_KEY_ENV};
+use leakwatch::detect::{Engine, EngineOptions};
+use leakwatch::pipeline::{self, ReplayError};
+
+/// Network DLP sensor: finds personal information of people in China in traffic.
+#[derive(Parser)]
+#[command(name = "leakwatch", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Replay pcap/pcapng files (or directories of them) as one capture and
+    /// write EVE JSON events.
+    Replay(ReplayArgs),
+    /// Load and check the detector files, running their examples.
+    CheckSignatures {
+        /// Directory of detector files.
+        #[arg(long, default_value = "signatures")]
+        signatures: PathBuf,
+    },
+}
+
+#[derive(clap::Args)]
+struct ReplayArgs {
+    /// Config file (TOML); every key is optional.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Directory of detector files (overrides the config).
+    #[arg(long)]
+    signatures: Option<PathBuf>,
+    /// Worker threads (default: config, else the number of cores).
+    #[arg(long)]
+    workers: Option<usize>,
+    /// Write events to this file instead of stdout.
+    #[arg(long)]
+    eve: Option<PathBuf>,
+    /// Capture files or directories, processed in timestamp order as one capture.
+    #[arg(required = true, value_name = "PCAP_OR_DIR")]
+    inputs: Vec<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Replay(args) => replay(args),
+        Command::CheckSignatures { signatures } => check_signatures(&signatures),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("leakwatch: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load_config(args: &ReplayArgs) -> Result<Config> {
+    let mut cfg = match &args.config {
+        Some(p) => Config::load(p)?,
+        None => Config::default(),
+    };
+    if let Some(s) = &args.signatures {
+        cfg.signatures = s.clone();
+    }
+    if let Some(w) = args.workers {
+        anyhow::ensure!(w > 0, "--workers must be at least 1");
+        cfg.workers = w;
+    }
+    Ok(cfg)
+}
+
+fn load_engine(cfg: &Config) -> Result<Arc<Engine>> {
+    let opts = EngineOptions {
+        report_low: cfg.detect.report_low,
+        ..EngineOptions::default()
+    };
+    let engine = Engine::load_dir(&cfg.signatures, &opts)
+        .with_context(|| format!("loading detectors from {}", cfg.signatures.display()))?;
+    Ok(Arc::new(engine))
+}
+
+/// The HMAC key: config, then environment, else a random one (with a
+/// warning: hashes then cannot be correlated across runs or sensors).
+fn hash_key(cfg: &Config) -> Vec<u8> {
+    if let Some(k) = &cfg.hash_key {
+        return k.as_bytes().to_vec();
+    }
+    if let Ok(k) = std::env::var(HASH_KEY_ENV) {
+        if !k.is_empty() {
+            return k.into_bytes();
+        }
+    }
+    eprintln!(
+        "leakwatch: warning: no hash_key in config and {HASH_KEY_ENV} unset; using a random key, \
+         so value hashes will not match across runs or sensors"
+    );
+    let key: [u8; 32] = rand::random();
+    key.to_vec()
+}
+
+fn replay(args: ReplayArgs) -> Result<()> {
+    let cfg = load_config(&args)?;
+    let engine = load_engine(&cfg)?;
+    let hasher = ValueHasher::new(&hash_key(&cfg));
+    let mut sink: Box<dyn AlertSink> = match &args.eve {
+        Some(p) => Box::new(EveWriter::create(p)?),
+        None => Box::new(EveWriter::stdout()),
+    };
+    let res = pipeline::replay(&cfg, engine, hasher, &args.inputs, sink.as_mut());
+    match res {
+        Ok(stats) => {
+            eprintln!(
+                "leakwatch: {} packets, {} flows, {} dlp events, {:.1} MB/s",
+                stats.reader.packets_total,
+                stats.flow.flows_total,
+                stats.dlp_events_total,
+                stats.throughput_mbps()
+            );
+            for w in &stats.reader.warnings {
+                eprintln!("leakwatch: warning: {w}");
+            }
+            Ok(())
+        }
+        Err(e @ ReplayError::Capture(_)) => {
+            Err(anyhow::Error::new(e).context("replay stopped early (events so far were written)"))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn check_signatures(dir: &std::path::Path) -> Result<()> {
+    let engine = Engine::load_dir(dir, &EngineOptions::default())
+        .with_context(|| format!("loading detectors from {}", dir.display()))?;
+    println!(
+        "{} detectors loaded from {}",
+        engine.detectors().len(),
+        dir.display()
+    );
+    Ok(())
+}

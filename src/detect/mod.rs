@@ -86,6 +86,6 @@ impl Default for EngineOptions {
     }
 }
 
-pub use self::engine::{Engine, SignatureError, StreamState};
+pub use self::engine::{Engine, Scanner, SignatureError, StreamState};
 
 mod engine;

@@ -1,0 +1,172 @@
+//! The event schema (EVE-style JSON lines).
+//!
+//! Schema version [`SCHEMA_VERSION`]; every field is documented in README
+//! ("Events"). Field names live here and only here. Changes that remove or
+//! rename a field bump the version; adding optional fields does not.
+
+use std::net::IpAddr;
+
+use serde::Serialize;
+
+use crate::capture::Timestamp;
+
+/// Version of the event schema described in README.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Event type names.
+pub mod event_type {
+    /// PI found in a stream segment, transaction or message.
+    pub const DLP: &str = "dlp";
+    /// End-of-run (or periodic) counters.
+    pub const STATS: &str = "stats";
+}
+
+/// Fields every flow-related event starts with (as Suricata's EVE).
+#[derive(Clone, Debug, Serialize)]
+pub struct Envelope {
+    /// Packet time, RFC 3339 UTC with microseconds.
+    pub timestamp: String,
+    /// Flow identifier, stable for the flow across its events.
+    pub flow_id: u64,
+    /// `dlp`, `stats`, ...
+    pub event_type: &'static str,
+    /// Sender of the bytes the event is about.
+    pub src_ip: IpAddr,
+    /// Sender port.
+    pub src_port: u16,
+    /// Receiver.
+    pub dest_ip: IpAddr,
+    /// Receiver port.
+    pub dest_port: u16,
+    /// `TCP`, `UDP` or the IP protocol number.
+    pub proto: String,
+    /// Application protocol (`raw` for undecoded streams).
+    pub app_proto: &'static str,
+}
+
+/// One masked value and its keyed hash.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct ValueOut {
+    /// Masked value, e.g. `138****8000`.
+    pub masked: String,
+    /// `hex(HMAC-SHA256(hash_key, normalised value))`.
+    pub hash: String,
+}
+
+/// PI of one type found by one detector in one place.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct FindingOut {
+    /// PI type (DESIGN.md vocabulary).
+    #[serde(rename = "type")]
+    pub pi_type: String,
+    /// Detector id.
+    pub detector: String,
+    /// Number of distinct values (a lower bound when `count_truncated`).
+    pub count: u64,
+    /// Highest confidence among the matches.
+    pub confidence: &'static str,
+    /// Where in the traffic (`tcp.stream`, `udp.payload`, `http.request_body`, ...).
+    #[serde(rename = "where")]
+    pub location: &'static str,
+    /// Distinct values, in order of discovery, up to the configured cap.
+    pub values: Vec<ValueOut>,
+    /// Present and true when `values` was cut at the cap.
+    #[serde(skip_serializing_if = "is_false")]
+    pub truncated: bool,
+    /// Present and true when distinct counting stopped at its bound.
+    #[serde(skip_serializing_if = "is_false")]
+    pub count_truncated: bool,
+}
+
+/// What limited inspection of the stream the event comes from.
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct StreamNotes {
+    /// Holes in the stream (bytes never captured or dropped at a bound).
+    pub gaps: u64,
+    /// Bytes missing in those holes.
+    pub gap_bytes: u64,
+    /// Inspection stopped at the per-flow reassembly depth.
+    pub depth_reached: bool,
+}
+
+impl StreamNotes {
+    /// Nothing to report.
+    pub fn is_clean(&self) -> bool {
+        self.gaps == 0 && !self.depth_reached
+    }
+}
+
+/// A `dlp` event.
+#[derive(Clone, Debug, Serialize)]
+pub struct DlpEvent {
+    /// Common fields; `src_*` is the sender of the PI.
+    #[serde(flatten)]
+    pub envelope: Envelope,
+    /// `to_server` (client sent the PI) or `to_client`.
+    pub direction: &'static str,
+    /// `low`, `medium`, `high` or `critical`, from the number of distinct values.
+    pub severity: &'static str,
+    /// What was found.
+    pub findings: Vec<FindingOut>,
+    /// Present when the stream was incomplete.
+    #[serde(skip_serializing_if = "StreamNotes::is_clean")]
+    pub stream: StreamNotes,
+}
+
+/// Formats a packet timestamp as RFC 3339 UTC with microseconds.
+pub fn format_ts(ts: Timestamp) -> String {
+    let secs = (ts / 1_000_000_000) as i64;
+    let micros = (ts % 1_000_000_000) / 1_000;
+    match chrono::DateTime::from_timestamp(secs, 0) {
+        Some(t) => format!("{}.{micros:06}Z", t.format("%Y-%m-%dT%H:%M:%S")),
+        None => format!("1970-01-01T00:00:00.{micros:06}Z"),
+    }
+}
+
+/// Protocol name as EVE writes it.
+pub fn proto_name(proto: u8) -> String {
+    match proto {
+        6 => "TCP".to_string(),
+        17 => "UDP".to_string(),
+        1 => "ICMP".to_string(),
+        58 => "IPv6-ICMP".to_string(),
+        n => n.to_string(),
+    }
+}
+
+/// Severity tier from the number of distinct PI values in one transfer
+/// (tiers after the 50 / 500 / 5,000 record thresholds Chinese courts use).
+pub fn severity_for(distinct: u64) -> &'static str {
+    match distinct {
+        0..=49 => "low",
+        50..=499 => "medium",
+        500..=4999 => "high",
+        _ => "critical",
+    }
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_are_rfc3339_micros() {
+        assert_eq!(format_ts(0), "1970-01-01T00:00:00.000000Z");
+        assert_eq!(
+            format_ts(1_700_000_000_123_456_789),
+            "2023-11-14T22:13:20.123456Z"
+        );
+    }
+
+    #[test]
+    fn severity_tiers() {
+        assert_eq!(severity_for(1), "low");
+        assert_eq!(severity_for(50), "medium");
+        assert_eq!(severity_for(4999), "high");
+        assert_eq!(severity_for(5000), "critical");
+    }
+}

@@ -1,0 +1,144 @@
+//! The end-of-run `stats` event: what every stage counted.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use super::output::OutputStats;
+use super::reader::ReaderStats;
+use super::worker::WorkerStats;
+use crate::alert::event::{event_type, format_ts};
+use crate::alert::SCHEMA_VERSION;
+use crate::decode::DecodeError;
+use crate::flow::table::FlowTableStats;
+use crate::flow::ReassemblyStats;
+
+/// Counters of a whole run, summed over threads.
+#[derive(Clone, Debug)]
+pub struct RunStats {
+    /// Input files in the order read.
+    pub files: Vec<String>,
+    /// Worker threads.
+    pub workers: usize,
+    /// Reader counters.
+    pub reader: ReaderStats,
+    /// Flow table counters (summed over workers).
+    pub flow: FlowTableStats,
+    /// Reassembly counters (summed over workers).
+    pub reassembly: ReassemblyStats,
+    /// Peak out-of-order bytes buffered (summed over workers' peaks).
+    pub reassembly_peak_bytes: u64,
+    /// Bytes scanned by detection.
+    pub bytes_scanned_total: u64,
+    /// Validated matches.
+    pub matches_total: u64,
+    /// `dlp` events built.
+    pub dlp_events_total: u64,
+    /// Output counters.
+    pub output: OutputStats,
+    /// Wall-clock time of the run.
+    pub elapsed: Duration,
+}
+
+impl RunStats {
+    /// Sums the threads' counters.
+    pub fn new(
+        files: Vec<String>,
+        workers: usize,
+        reader: ReaderStats,
+        per_worker: &[WorkerStats],
+        output: OutputStats,
+        elapsed: Duration,
+    ) -> RunStats {
+        let mut s = RunStats {
+            files,
+            workers,
+            reader,
+            flow: FlowTableStats::default(),
+            reassembly: ReassemblyStats::default(),
+            reassembly_peak_bytes: 0,
+            bytes_scanned_total: 0,
+            matches_total: 0,
+            dlp_events_total: 0,
+            output,
+            elapsed,
+        };
+        for w in per_worker {
+            add_flow(&mut s.flow, &w.flow);
+            s.reassembly.add(&w.reassembly);
+            s.reassembly_peak_bytes += w.reassembly_peak_bytes;
+            s.bytes_scanned_total += w.bytes_scanned_total;
+            s.matches_total += w.matches_total;
+            s.dlp_events_total += w.dlp_events_total;
+        }
+        s
+    }
+
+    /// Captured megabytes (10^6) per second of wall-clock time.
+    pub fn throughput_mbps(&self) -> f64 {
+        let secs = self.elapsed.as_secs_f64().max(1e-9);
+        self.reader.bytes_total as f64 / 1e6 / secs
+    }
+
+    /// The `stats` event as one JSON line.
+    pub fn to_event_json(&self) -> String {
+        let r = &self.reader;
+        let decode: serde_json::Map<String, Value> = DecodeError::ALL
+            .iter()
+            .zip(r.decode_errors.iter())
+            .map(|(k, n)| (k.counter_name().to_string(), json!(n)))
+            .collect();
+        let secs = self.elapsed.as_secs_f64();
+        let v = json!({
+            "timestamp": format_ts(r.last_ts),
+            "event_type": event_type::STATS,
+            "stats": {
+                "schema_version": SCHEMA_VERSION,
+                "files": self.files,
+                "workers": self.workers,
+                "elapsed_seconds": (secs * 1000.0).round() / 1000.0,
+                "throughput_mbps": (self.throughput_mbps() * 10.0).round() / 10.0,
+                "capture": {
+                    "packets_total": r.packets_total,
+                    "bytes_total": r.bytes_total,
+                    "first_packet": format_ts(r.first_ts),
+                    "last_packet": format_ts(r.last_ts),
+                    "warnings": r.warnings,
+                },
+                "decoder": {
+                    "tcp_total": r.tcp_total,
+                    "udp_total": r.udp_total,
+                    "other_proto_total": r.other_proto_total,
+                    "snapped_total": r.snapped_total,
+                    "errors": decode,
+                },
+                "flow": {
+                    "flows_total": self.flow.flows_total,
+                    "timeouts_total": self.flow.timeouts_total,
+                    "evicted_total": self.flow.evicted_total,
+                    "reused_total": self.flow.reused_total,
+                    "peak_flows": self.flow.peak_flows,
+                },
+                "reassembly": self.reassembly.to_json(self.reassembly_peak_bytes),
+                "detect": {
+                    "bytes_scanned_total": self.bytes_scanned_total,
+                    "matches_total": self.matches_total,
+                },
+                "output": {
+                    "dlp_events_total": self.dlp_events_total,
+                    "events_total": self.output.events_total,
+                    "sort_buffer_full_total": self.output.sort_buffer_full_total,
+                },
+            }
+        });
+        v.to_string()
+    }
+}
+
+fn add_flow(a: &mut FlowTableStats, b: &FlowTableStats) {
+    a.flows_total += b.flows_total;
+    a.timeouts_total += b.timeouts_total;
+    a.evicted_total += b.evicted_total;
+    a.reused_total += b.reused_total;
+    a.peak_flows += b.peak_flows;
+}

@@ -1,0 +1,482 @@
+//! A worker thread: owns one shard of the flow table; reassembles, scans and
+//! builds the events of its flows.
+
+use std::sync::Arc;
+
+use crossbeam_channel::{Receiver, Sender};
+
+use super::batch::Batch;
+use super::output::{OutMsg, SortKey};
+use crate::alert::event::{event_type, format_ts, proto_name, severity_for};
+use crate::alert::{DlpEvent, Envelope, FindingLimits, FindingSet, StreamNotes, ValueHasher};
+use crate::app::{location, proto_name as app_proto};
+use crate::capture::Timestamp;
+use crate::decode::{proto, tcp_flags, Decoded};
+use crate::detect::{DetectorInfo, Engine, Match, MatchSink, Scanner, StreamState};
+use crate::flow::table::{
+    EndReason, Flow, FlowState, FlowTable, FlowTableStats, TimeoutClass, Timeouts,
+};
+use crate::flow::{
+    Direction, FlowKey, MemBudget, ReassemblyConfig, ReassemblyStats, StreamSink, TcpSession,
+};
+
+/// Everything a worker needs, built once from the config.
+#[derive(Clone)]
+pub struct WorkerSetup {
+    /// Compiled detectors.
+    pub engine: Arc<Engine>,
+    /// Keyed hasher for values.
+    pub hasher: ValueHasher,
+    /// Bounds on findings.
+    pub limits: FindingLimits,
+    /// Reassembly bounds (memcap already divided per worker).
+    pub reassembly: ReassemblyConfig,
+    /// Flow table size for this worker.
+    pub max_flows: usize,
+    /// Flow timeouts.
+    pub timeouts: Timeouts,
+    /// A direction's findings are reported at the latest this long (packet
+    /// time, ns) after the first of them, even if its stream goes on.
+    pub event_max_age: u64,
+}
+
+/// What a worker counted.
+#[derive(Clone, Debug, Default)]
+pub struct WorkerStats {
+    /// Flow table counters.
+    pub flow: FlowTableStats,
+    /// Reassembly counters.
+    pub reassembly: ReassemblyStats,
+    /// Bytes given to the detection engine.
+    pub bytes_scanned_total: u64,
+    /// Validated matches.
+    pub matches_total: u64,
+    /// `dlp` events produced.
+    pub dlp_events_total: u64,
+    /// Peak bytes of out-of-order data buffered.
+    pub reassembly_peak_bytes: u64,
+}
+
+/// Per-direction state of a flow.
+#[derive(Default)]
+struct DirState {
+    stream: StreamState,
+    findings: FindingSet,
+    first_find_ts: Option<Timestamp>,
+    notes: StreamNotes,
+    closed: bool,
+    events: u32,
+}
+
+/// Per-flow state kept in the flow table.
+pub struct FlowData {
+    tcp: Option<TcpSession>,
+    dirs: [DirState; 2],
+    established: bool,
+}
+
+impl FlowState for FlowData {
+    fn timeout_class(&self) -> TimeoutClass {
+        match &self.tcp {
+            None => TimeoutClass::Datagram,
+            Some(s) if s.is_closed() => TimeoutClass::Closed,
+            Some(_) if self.established => TimeoutClass::Established,
+            Some(_) => TimeoutClass::Embryonic,
+        }
+    }
+}
+
+/// Facts about a flow needed to build its events.
+#[derive(Clone, Copy)]
+struct FlowMeta {
+    key: FlowKey,
+    id: u64,
+    client_is_lo: bool,
+}
+
+/// Reassembly state shared by the worker's sessions.
+struct Reasm {
+    cfg: ReassemblyConfig,
+    budget: MemBudget,
+    stats: ReassemblyStats,
+    peak_bytes: u64,
+}
+
+/// Detection and event building, apart from the flow table and the
+/// reassembly state so all three can be borrowed at once.
+struct Det {
+    scanner: Scanner,
+    engine: Arc<Engine>,
+    hasher: ValueHasher,
+    limits: FindingLimits,
+    event_max_age: u64,
+    bytes_scanned: u64,
+    matches: u64,
+    dlp_events: u64,
+    out: Vec<(SortKey, String)>,
+}
+
+/// Runs a worker until its input channel closes, then flushes every flow.
+pub fn run(
+    setup: WorkerSetup,
+    rx: Receiver<Batch>,
+    pool: Sender<Batch>,
+    out: Sender<OutMsg>,
+) -> WorkerStats {
+    let mut table: FlowTable<FlowData> = FlowTable::new(setup.max_flows, setup.timeouts);
+    let mut reasm = Reasm {
+        cfg: setup.reassembly,
+        budget: MemBudget::default(),
+        stats: ReassemblyStats::default(),
+        peak_bytes: 0,
+    };
+    let mut det = Det {
+        scanner: setup.engine.scanner(),
+        engine: setup.engine,
+        hasher: setup.hasher,
+        limits: setup.limits,
+        event_max_age: setup.event_max_age,
+        bytes_scanned: 0,
+        matches: 0,
+        dlp_events: 0,
+        out: Vec::new(),
+    };
+    for mut batch in rx {
+        for p in &batch.packets {
+            packet(
+                &mut table,
+                &mut reasm,
+                &mut det,
+                p.ts,
+                &p.decoded,
+                batch.payload(p),
+            );
+        }
+        det.send_events(&out);
+        batch.clear();
+        let _ = pool.try_send(batch);
+    }
+    table.drain(&mut |f, r| end_flow(&mut reasm, &mut det, f, r));
+    det.send_events(&out);
+    WorkerStats {
+        flow: table.stats.clone(),
+        reassembly: reasm.stats,
+        bytes_scanned_total: det.bytes_scanned,
+        matches_total: det.matches,
+        dlp_events_total: det.dlp_events,
+        reassembly_peak_bytes: reasm.peak_bytes,
+    }
+}
+
+/// One packet of this worker's shard.
+fn packet(
+    table: &mut FlowTable<FlowData>,
+    reasm: &mut Reasm,
+    det: &mut Det,
+    ts: Timestamp,
+    d: &Decoded,
+    payload: &[u8],
+) {
+    let (key, src_is_lo) = FlowKey::new(d.src, d.sport, d.dst, d.dport, d.proto, d.vlan);
+    if d.tcp
+        .is_some_and(|t| t.flags & (tcp_flags::SYN | tcp_flags::ACK) == tcp_flags::SYN)
+    {
+        end_if_closed(table, reasm, det, &key);
+    }
+    let is_tcp = d.proto == proto::TCP;
+    let flow = table.get_or_create(
+        &key,
+        ts,
+        || (client_is_lo(d, src_is_lo), FlowData::new(is_tcp)),
+        &mut |f, r| end_flow(reasm, det, f, r),
+    );
+    let dir = if src_is_lo == flow.client_is_lo {
+        Direction::ToServer
+    } else {
+        Direction::ToClient
+    };
+    flow.last_ts = flow.last_ts.max(ts);
+    flow.pkts[dir.index()] += 1;
+    flow.bytes[dir.index()] += payload.len() as u64;
+    let meta = FlowMeta {
+        key: flow.key,
+        id: flow.id,
+        client_is_lo: flow.client_is_lo,
+    };
+    let state = &mut flow.state;
+    match (d.tcp, &mut state.tcp) {
+        (Some(tcp), Some(session)) => {
+            if !payload.is_empty() {
+                state.established = true;
+            }
+            let depth_before = reasm.stats.depth_reached_total;
+            let mut sink = ScanSink {
+                det,
+                meta: &meta,
+                dirs: &mut state.dirs,
+                ts,
+            };
+            session.on_packet(
+                dir,
+                &tcp,
+                payload,
+                &reasm.cfg,
+                &mut reasm.budget,
+                &mut reasm.stats,
+                &mut sink,
+            );
+            if reasm.stats.depth_reached_total > depth_before {
+                state.dirs[dir.index()].notes.depth_reached = true;
+            }
+            reasm.peak_bytes = reasm.peak_bytes.max(reasm.budget.used as u64);
+        }
+        _ => det.scan(
+            &mut state.dirs[dir.index()],
+            payload,
+            location::UDP_PAYLOAD,
+            ts,
+            true,
+        ),
+    }
+    for dir in [Direction::ToServer, Direction::ToClient] {
+        let ds = &mut state.dirs[dir.index()];
+        if ds
+            .first_find_ts
+            .is_some_and(|t| ts.saturating_sub(t) > det.event_max_age)
+        {
+            det.emit(&meta, dir, ds);
+        }
+    }
+}
+
+/// A SYN on a 5-tuple whose connection is closed starts a new flow.
+fn end_if_closed(table: &mut FlowTable<FlowData>, reasm: &mut Reasm, det: &mut Det, key: &FlowKey) {
+    let closed = table
+        .peek(key)
+        .is_some_and(|f| f.state.tcp.as_ref().is_some_and(TcpSession::is_closed));
+    if closed {
+        table.end(key, EndReason::Reused, &mut |f, r| {
+            end_flow(reasm, det, f, r)
+        });
+    }
+}
+
+/// A flow ended: deliver what reassembly still holds, close both
+/// directions and report what they found.
+fn end_flow(reasm: &mut Reasm, det: &mut Det, mut flow: Flow<FlowData>, _reason: EndReason) {
+    let meta = FlowMeta {
+        key: flow.key,
+        id: flow.id,
+        client_is_lo: flow.client_is_lo,
+    };
+    let ts = flow.last_ts;
+    let state = &mut flow.state;
+    if let Some(session) = &mut state.tcp {
+        let mut sink = ScanSink {
+            det,
+            meta: &meta,
+            dirs: &mut state.dirs,
+            ts,
+        };
+        session.flush(&mut reasm.budget, &mut reasm.stats, &mut sink);
+    }
+    for dir in [Direction::ToServer, Direction::ToClient] {
+        det.close(&meta, dir, &mut state.dirs[dir.index()], ts);
+    }
+}
+
+/// Which endpoint is the client: the SYN's sender, the SYN-ACK's receiver;
+/// otherwise (midstream, UDP) the side with the ephemeral port when exactly
+/// one port is privileged, else the first sender.
+fn client_is_lo(d: &Decoded, src_is_lo: bool) -> bool {
+    let src_is_client = match d.tcp {
+        Some(t) if t.flags & tcp_flags::SYN != 0 => t.flags & tcp_flags::ACK == 0,
+        _ if d.sport < 1024 && d.dport >= 1024 => false,
+        _ if d.dport < 1024 && d.sport >= 1024 => true,
+        _ => true,
+    };
+    src_is_client == src_is_lo
+}
+
+impl FlowData {
+    fn new(is_tcp: bool) -> FlowData {
+        FlowData {
+            tcp: is_tcp.then(TcpSession::new),
+            dirs: [DirState::default(), DirState::default()],
+            established: false,
+        }
+    }
+}
+
+/// Feeds reassembled bytes of one flow into detection.
+struct ScanSink<'a> {
+    det: &'a mut Det,
+    meta: &'a FlowMeta,
+    dirs: &'a mut [DirState; 2],
+    ts: Timestamp,
+}
+
+impl StreamSink for ScanSink<'_> {
+    fn on_data(&mut self, dir: Direction, data: &[u8]) {
+        self.det.scan(
+            &mut self.dirs[dir.index()],
+            data,
+            location::TCP_STREAM,
+            self.ts,
+            false,
+        );
+    }
+
+    fn on_gap(&mut self, dir: Direction, len: u64) {
+        let ds = &mut self.dirs[dir.index()];
+        self.det.scanner.gap(&mut ds.stream);
+        ds.notes.gaps += 1;
+        ds.notes.gap_bytes += len;
+    }
+
+    fn on_close(&mut self, dir: Direction) {
+        self.det
+            .close(self.meta, dir, &mut self.dirs[dir.index()], self.ts);
+    }
+}
+
+/// Collects the matches of one scan into a direction's findings.
+struct Collector<'a> {
+    findings: &'a mut FindingSet,
+    first_find_ts: &'a mut Option<Timestamp>,
+    ts: Timestamp,
+    location: &'static str,
+    detectors: &'a [DetectorInfo],
+    hasher: &'a ValueHasher,
+    limits: &'a FindingLimits,
+    matches: &'a mut u64,
+}
+
+impl MatchSink for Collector<'_> {
+    fn on_match(&mut self, m: &Match<'_>) {
+        let Some(info) = self.detectors.get(usize::from(m.detector)) else {
+            return;
+        };
+        *self.matches += 1;
+        self.first_find_ts.get_or_insert(self.ts);
+        self.findings
+            .add(m, self.location, info, self.hasher, self.limits);
+    }
+}
+
+impl Det {
+    /// Scans bytes of one direction; `whole` when they are a complete
+    /// message (a datagram) rather than the next piece of a stream.
+    fn scan(
+        &mut self,
+        ds: &mut DirState,
+        data: &[u8],
+        location: &'static str,
+        ts: Timestamp,
+        whole: bool,
+    ) {
+        if ds.closed || data.is_empty() {
+            return;
+        }
+        self.bytes_scanned += data.len() as u64;
+        let DirState {
+            stream,
+            findings,
+            first_find_ts,
+            ..
+        } = ds;
+        let mut c = Collector {
+            findings,
+            first_find_ts,
+            ts,
+            location,
+            detectors: self.engine.detectors(),
+            hasher: &self.hasher,
+            limits: &self.limits,
+            matches: &mut self.matches,
+        };
+        if whole {
+            self.scanner.scan_buffer(data, &mut c);
+        } else {
+            self.scanner.scan_stream(stream, data, &mut c);
+        }
+    }
+
+    /// A direction ended: decide what its stream still holds, then report.
+    fn close(&mut self, meta: &FlowMeta, dir: Direction, ds: &mut DirState, ts: Timestamp) {
+        if ds.closed {
+            return;
+        }
+        let DirState {
+            stream,
+            findings,
+            first_find_ts,
+            ..
+        } = ds;
+        let mut c = Collector {
+            findings,
+            first_find_ts,
+            ts,
+            location: location::TCP_STREAM,
+            detectors: self.engine.detectors(),
+            hasher: &self.hasher,
+            limits: &self.limits,
+            matches: &mut self.matches,
+        };
+        self.scanner.finish_stream(stream, &mut c);
+        ds.closed = true;
+        self.emit(meta, dir, ds);
+    }
+
+    /// Builds the `dlp` event of a direction's findings, if any.
+    fn emit(&mut self, meta: &FlowMeta, dir: Direction, ds: &mut DirState) {
+        let Some(ts) = ds.first_find_ts.take() else {
+            return;
+        };
+        if ds.findings.is_empty() {
+            return;
+        }
+        let distinct = ds.findings.distinct();
+        let findings = ds.findings.take(self.engine.detectors());
+        let k = &meta.key;
+        let sender_is_lo = (dir == Direction::ToServer) == meta.client_is_lo;
+        let (src, sport, dst, dport) = if sender_is_lo {
+            (k.lo_ip, k.lo_port, k.hi_ip, k.hi_port)
+        } else {
+            (k.hi_ip, k.hi_port, k.lo_ip, k.lo_port)
+        };
+        let ev = DlpEvent {
+            envelope: Envelope {
+                timestamp: format_ts(ts),
+                flow_id: meta.id,
+                event_type: event_type::DLP,
+                src_ip: src,
+                src_port: sport,
+                dest_ip: dst,
+                dest_port: dport,
+                proto: proto_name(k.proto),
+                app_proto: app_proto::RAW,
+            },
+            direction: dir.as_str(),
+            severity: severity_for(distinct),
+            findings,
+            stream: std::mem::take(&mut ds.notes),
+        };
+        let json = serde_json::to_string(&ev).unwrap_or_default();
+        let key = SortKey {
+            ts,
+            flow_id: meta.id,
+            dir: dir.index() as u8,
+            seq: ds.events,
+        };
+        ds.events += 1;
+        self.dlp_events += 1;
+        self.out.push((key, json));
+    }
+
+    fn send_events(&mut self, out: &Sender<OutMsg>) {
+        if !self.out.is_empty() {
+            let _ = out.send(OutMsg::Events(std::mem::take(&mut self.out)));
+        }
+    }
+}
