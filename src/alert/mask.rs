@@ -22,7 +22,7 @@ pub fn mask(pi_type: &str, value: &[u8]) -> String {
 }
 
 /// Keeps `head` leading and `tail` trailing characters, stars in between.
-/// When the value is too short to hide at least half, hides more.
+/// When that would leave fewer than 4 characters hidden, keeps a quarter at each end.
 fn keep_ends(value: &[u8], head: usize, tail: usize) -> String {
     let chars: Vec<char> = String::from_utf8_lossy(value).chars().collect();
     let n = chars.len();
