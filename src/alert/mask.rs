@@ -26,7 +26,7 @@ pub fn mask(pi_type: &str, value: &[u8]) -> String {
 fn keep_ends(value: &[u8], head: usize, tail: usize) -> String {
     let chars: Vec<char> = String::from_utf8_lossy(value).chars().collect();
     let n = chars.len();
-    let (head, tail) = if head + tail > n / 2 {
+    let (head, tail) = if head + tail + 4 > n {
         (n / 4, n / 4)
     } else {
         (head, tail)
