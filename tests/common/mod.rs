@@ -1,0 +1,139 @@
+//! Shared helpers for the integration tests: replay a capture in-process
+//! and check the events against the capture's ground-truth file.
+#![allow(dead_code)]
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use leakwatch::alert::{AlertSink, ValueHasher};
+use leakwatch::config::Config;
+use leakwatch::detect::{Engine, EngineOptions};
+use leakwatch::pipeline::{self, ReplayError, RunStats};
+use serde_json::Value;
+
+/// Key used by every test replay.
+pub const TEST_KEY: &[u8] = b"leakwatch-test-key-0123456789";
+
+/// Collects events in memory.
+#[derive(Default)]
+pub struct VecSink(pub Vec<String>);
+
+impl AlertSink for VecSink {
+    fn write_event(&mut self, json: &str) -> std::io::Result<()> {
+        self.0.push(json.to_string());
+        Ok(())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn pcap(name: &str) -> PathBuf {
+    root().join("pcaps").join(name)
+}
+
+pub fn engine() -> Arc<Engine> {
+    let opts = EngineOptions::default();
+    Arc::new(Engine::load_dir(&root().join("signatures"), &opts).expect("signatures load"))
+}
+
+/// Replays inputs with `workers` workers; returns the event lines and stats.
+pub fn replay_with(
+    cfg: &Config,
+    inputs: &[PathBuf],
+    workers: usize,
+) -> (Vec<String>, Result<RunStats, ReplayError>) {
+    let mut cfg = cfg.clone();
+    cfg.workers = workers;
+    let mut sink = VecSink::default();
+    let res = pipeline::replay(&cfg, engine(), ValueHasher::new(TEST_KEY), inputs, &mut sink);
+    (sink.0, res)
+}
+
+pub fn replay(inputs: &[PathBuf], workers: usize) -> Vec<String> {
+    let (lines, res) = replay_with(&Config::default(), inputs, workers);
+    if let Err(e) = res {
+        panic!("replay of {inputs:?} failed: {e}");
+    }
+    lines
+}
+
+pub fn parse(lines: &[String]) -> Vec<Value> {
+    lines.iter().map(|l| serde_json::from_str(l).expect("every line is JSON")).collect()
+}
+
+pub fn hash_hex(value: &str) -> String {
+    hex::encode(ValueHasher::new(TEST_KEY).hash(value.as_bytes()))
+}
+
+/// One reported value: (type, direction, where, hash).
+pub type Reported = (String, String, String, String);
+
+pub fn reported(events: &[Value]) -> BTreeSet<Reported> {
+    let mut out = BTreeSet::new();
+    for e in events.iter().filter(|e| e["event_type"] == "dlp") {
+        let dir = e["direction"].as_str().unwrap_or_default().to_string();
+        for f in e["findings"].as_array().into_iter().flatten() {
+            for v in f["values"].as_array().into_iter().flatten() {
+                out.insert((
+                    f["type"].as_str().unwrap_or_default().to_string(),
+                    dir.clone(),
+                    f["where"].as_str().unwrap_or_default().to_string(),
+                    v["hash"].as_str().unwrap_or_default().to_string(),
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// Ground truth of a pcap (`pcaps/NAME.truth.json`).
+pub struct Truth {
+    pub json: Value,
+}
+
+impl Truth {
+    pub fn load(path: &Path) -> Truth {
+        let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        Truth { json: serde_json::from_str(&text).expect("truth is JSON") }
+    }
+
+    /// Expected (type, direction, where, hash) and the clear values.
+    pub fn expected(&self) -> (BTreeSet<Reported>, Vec<String>) {
+        let mut set = BTreeSet::new();
+        let mut values = Vec::new();
+        for f in self.json["findings"].as_array().into_iter().flatten() {
+            let value = f["value"].as_str().expect("truth value").to_string();
+            set.insert((
+                f["type"].as_str().expect("truth type").to_string(),
+                f["direction"].as_str().expect("truth direction").to_string(),
+                f["where"].as_str().unwrap_or("tcp.stream").to_string(),
+                hash_hex(&value),
+            ));
+            values.push(value);
+        }
+        (set, values)
+    }
+
+    pub fn decoys(&self) -> Vec<String> {
+        self.json["decoys"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|d| d.as_str().map(str::to_string))
+            .collect()
+    }
+}
+
+/// Asserts that no clear value appears anywhere in the output.
+pub fn assert_no_clear_pi(lines: &[String], values: &[String]) {
+    let all = lines.join("\n");
+    for v in values {
+        assert!(!all.contains(v.as_str()), "clear PI value leaked into the output");
+    }
+}
