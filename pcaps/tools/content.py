@@ -97,7 +97,8 @@ def raw_tcp_segments(seed=202, cport=PORT_TINY, sport_=SERVER_PORT_TINY):
                 "to_server", "tcp.stream", cport, sport_)
              + _f([("cn_resident_id", idx), ("cn_mobile", m2), ("bank_card", c2)],
                   "to_client", "tcp.stream", cport, sport_))
-    return {"request": req, "response": resp, "findings": truth, "decoys": []}
+    return {"request": req, "response": resp, "findings": truth, "decoys": [],
+            "extra": {"values_split_across_segments": True}}
 
 
 # ---------------------------------------------------------------- bulk

@@ -139,6 +139,25 @@ def streams(path):
     return res
 
 
+def check_tcp_complete(path):
+    """Every TCP flow has SYN and FIN in both directions (nothing cut off)."""
+    flags = {}
+    for p in packets(path):
+        if p["proto"] == "tcp":
+            d = (p["src"], p["sport"], p["dst"], p["dport"])
+            flags[d] = flags.get(d, 0) | p["flags"]
+    for d, f in flags.items():
+        assert f & 0x03 == 0x03, "flow %r lacks SYN or FIN" % (d,)
+
+
+def check_split(path, truth):
+    """No raw PI value (its first 6 chars) fits in any single packet."""
+    pays = [p["payload"] for p in packets(path) if p["payload"]]
+    assert max(len(x) for x in pays) <= 5, "a segment carries more than 5 bytes"
+    for f in truth["findings"]:
+        assert not any(f["value"][:6].encode() in x for x in pays), "value not split"
+
+
 def verify(path, truth_path):
     truth = json.load(open(truth_path))
     got = set()
@@ -146,6 +165,9 @@ def verify(path, truth_path):
     for p in packets(path):
         ips.update([p["src"], p["dst"]])
     assert ips <= {CLIENT_IP, SERVER_IP}, "unexpected addresses %s" % ips
+    check_tcp_complete(path)
+    if truth.get("values_split_across_segments"):
+        check_split(path, truth)
     allbytes = b""
     for (cport, sport, direction, where), data in streams(path).items():
         allbytes += data + b"\n"
@@ -174,6 +196,7 @@ def write_truth(name, pcap, origin, out, do_analyze=False):
          "flow_ports": "src_port = client port, dest_port = server port (flow orientation; "
                        "direction says which side sent the value)",
          "findings": c["findings"], "decoys": c["decoys"]}
+    t.update(c.get("extra", {}))
     if do_analyze:
         t.update({k: v for k, v in analyze(os.path.join(os.path.dirname(out), pcap)).items()})
     with open(out, "w") as f:
