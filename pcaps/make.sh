@@ -101,8 +101,8 @@ table ip lwimpair {
     }
     chain post {
         type filter hook postrouting priority 0; policy accept;
-        tcp dport 9100 meta length > 200 numgen random mod 100 < 2 dup to 127.0.0.2 device "lo"
-        tcp sport 9100 meta length > 200 numgen random mod 100 < 2 dup to 127.0.0.1 device "lo"
+        tcp dport 9100 meta length > 200 numgen random mod 100 < 3 dup to 127.0.0.2 device "lo"
+        tcp sport 9100 meta length > 200 numgen random mod 100 < 3 dup to 127.0.0.1 device "lo"
     }
 }
 EOF
@@ -154,7 +154,9 @@ ensure_deps() {
         apt-get update -qq
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
     fi
-    $PY -c 'import netfilterqueue' 2>/dev/null || $PY -m pip install -q NetfilterQueue
+    # Debian's own python3 refuses plain `pip install` (PEP 668).
+    $PY -c 'import netfilterqueue' 2>/dev/null || $PY -m pip install -q NetfilterQueue ||
+        $PY -m pip install -q --break-system-packages NetfilterQueue
 }
 
 NSES=()
@@ -204,8 +206,15 @@ build_tiny() {
     truth raw_tcp_segments raw_tcp_segments.pcap \
         "$PY_V TCP client/server with TCP_NODELAY writing 1-5 bytes per send, 1-3 ms apart; $NAT_NOTE"
 }
-build_bulk() {
-    capture bulk "$HERE/reorder_loss_dup.pcap"
+build_bulk() { # impairments are random: retry until each kind occurred
+    local try
+    for try in 1 2 3 4 5; do
+        capture bulk "$HERE/reorder_loss_dup.pcap"
+        (cd "$TOOLS" && $PY -c 'import json, sys, pcaptool
+a = pcaptool.analyze(sys.argv[1]); print("impairments:", json.dumps(a))
+sys.exit(0 if min(a["reordered"], a["retransmitted"], a["duplicated"]) > 0 else 1)' \
+            "$HERE/reorder_loss_dup.pcap") && break
+    done
     truth reorder_loss_dup reorder_loss_dup.pcap \
         "$PY_V bulk TCP transfer (~290 KB) with NFQUEUE reordering (output), nftables numgen drop (prerouting, after capture) and nftables dup (postrouting); $NAT_NOTE" \
         --analyze

@@ -29,7 +29,7 @@ MOBILE_SEGMENTS = ["138", "139", "135", "150", "151", "158", "186", "188",
                    "177", "199", "166", "130"]
 # Segments that are NOT allocated (pi-formats.md section 3).
 BAD_SEGMENTS = ["154", "194", "160", "161", "164", "169", "179"]
-EMAIL_DOMAINS = ["example.com", "example.cn", "mail.example.com", "test.example.cn"]
+EMAIL_DOMAINS = ["example.com", "example.cn", "mail.example.com", "test.example.cn", "corp.test"]
 FILE_TLDS = {"png", "jpg", "jpeg", "gif", "svg", "webp", "css", "js", "ico"}
 
 
