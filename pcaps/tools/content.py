@@ -5,7 +5,6 @@ module, so the bytes on the wire and the truth files cannot drift apart.
 """
 import json
 import os
-import random
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))

@@ -13,7 +13,6 @@ import os
 import random
 import socket
 import sys
-import threading
 import time
 
 import content
