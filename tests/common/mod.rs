@@ -71,13 +71,15 @@ pub fn hash_hex(value: &str) -> String {
     hex::encode(ValueHasher::new(TEST_KEY).hash(value.as_bytes()))
 }
 
-/// One reported value: (type, direction, where, hash).
-pub type Reported = (String, String, String, String);
+/// One reported value: (type, direction, where, hash, server port).
+pub type Reported = (String, String, String, String, u64);
 
 pub fn reported(events: &[Value]) -> BTreeSet<Reported> {
     let mut out = BTreeSet::new();
     for e in events.iter().filter(|e| e["event_type"] == "dlp") {
         let dir = e["direction"].as_str().unwrap_or_default().to_string();
+        let port_field = if dir == "to_server" { "dest_port" } else { "src_port" };
+        let server_port = e[port_field].as_u64().unwrap_or_default();
         for f in e["findings"].as_array().into_iter().flatten() {
             for v in f["values"].as_array().into_iter().flatten() {
                 out.insert((
@@ -85,6 +87,7 @@ pub fn reported(events: &[Value]) -> BTreeSet<Reported> {
                     dir.clone(),
                     f["where"].as_str().unwrap_or_default().to_string(),
                     v["hash"].as_str().unwrap_or_default().to_string(),
+                    server_port,
                 ));
             }
         }
@@ -114,6 +117,7 @@ impl Truth {
                 f["direction"].as_str().expect("truth direction").to_string(),
                 f["where"].as_str().unwrap_or("tcp.stream").to_string(),
                 hash_hex(&value),
+                f["dest_port"].as_u64().expect("truth dest_port (server port)"),
             ));
             values.push(value);
         }
