@@ -552,8 +552,10 @@ mod tests {
         FileReader::from_reader("t.pcap".into(), 3, std::io::Cursor::new(bytes)).unwrap()
     }
 
+    type Frames = Vec<(FrameInfo, Vec<u8>)>;
+
     /// Reads every frame: (info, bytes) pairs, then the final result.
-    fn read_all(r: &mut FileReader) -> (Vec<(FrameInfo, Vec<u8>)>, Result<(), CaptureError>) {
+    fn read_all(r: &mut FileReader) -> (Frames, Result<(), CaptureError>) {
         let mut frames = Vec::new();
         loop {
             let mut buf = Vec::new();

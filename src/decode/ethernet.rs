@@ -164,7 +164,8 @@ mod tests {
     #[test]
     fn vlan_and_qinq() {
         let ip = ipv4(proto::UDP, &udp((1, 2), b"x"));
-        let cases: [(&[(u16, u16)], [u16; 2]); 4] = [
+        type Tags = &'static [(u16, u16)];
+        let cases: [(Tags, [u16; 2]); 4] = [
             (&[(0x8100, 100)], [100, 0]),
             (&[(0x88a8, 10), (0x8100, 20)], [10, 20]),
             (&[(0x9100, 4095), (0x8100, 1)], [4095, 1]),

@@ -56,7 +56,7 @@ pub(crate) fn tcp(
     s.extend_from_slice(&ports.1.to_be_bytes());
     s.extend_from_slice(&seq.to_be_bytes());
     s.extend_from_slice(&7u32.to_be_bytes());
-    s.push(((20 + options.len()) / 4 << 4) as u8);
+    s.push((((20 + options.len()) / 4) << 4) as u8);
     s.push(flags);
     s.extend_from_slice(&[0x10, 0x00, 0, 0, 0, 0]);
     s.extend_from_slice(options);
