@@ -159,3 +159,6 @@ pub fn open_inputs(paths: &[PathBuf]) -> Result<Box<dyn FrameSource>, CaptureErr
 }
 
 pub mod file;
+mod merge;
+#[cfg(test)]
+pub(crate) mod testutil;

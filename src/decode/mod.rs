@@ -118,4 +118,14 @@ pub fn decode(linktype: LinkType, frame: &[u8]) -> Result<Decoded, DecodeError> 
     link::decode_link(linktype, frame)
 }
 
+mod bytes;
+mod ethernet;
+mod ip;
+mod ipv4;
+mod ipv6;
 mod link;
+mod sll;
+mod tcp;
+#[cfg(test)]
+mod testutil;
+mod udp;
