@@ -317,7 +317,11 @@ mod tests {
         // kept "dd", 22..23 extends run at 20.
         assert_eq!(
             runs(&s),
-            vec![(5, b"AAAAA".to_vec()), (10, b"bbCCCCCCCC".to_vec()), (20, b"ddE".to_vec())]
+            vec![
+                (5, b"AAAAA".to_vec()),
+                (10, b"bbCCCCCCCC".to_vec()),
+                (20, b"ddE".to_vec())
+            ]
         );
         assert_eq!(s.bytes(), 18);
         assert_eq!(st.overlap_diff_total, 2);
@@ -328,7 +332,13 @@ mod tests {
         let (s, st) = store_of(&[(0, b"hello"), (1, b"ell")]);
         assert_eq!(runs(&s), vec![(0, b"hello".to_vec())]);
         assert_eq!(st.overlap_diff_total, 0);
-        assert_eq!(s.plan(1, 3), Plan { bytes: 0, new_run: false });
+        assert_eq!(
+            s.plan(1, 3),
+            Plan {
+                bytes: 0,
+                new_run: false
+            }
+        );
     }
 
     #[test]
