@@ -98,6 +98,43 @@ pub struct ReassemblyStats {
     pub out_of_window_total: u64,
 }
 
+impl ReassemblyStats {
+    /// Adds another worker's counters.
+    pub fn add(&mut self, o: &ReassemblyStats) {
+        self.segments_total += o.segments_total;
+        self.bytes_delivered_total += o.bytes_delivered_total;
+        self.out_of_order_total += o.out_of_order_total;
+        self.retransmissions_total += o.retransmissions_total;
+        self.depth_reached_total += o.depth_reached_total;
+        self.memcap_reached_total += o.memcap_reached_total;
+        self.segment_limit_reached_total += o.segment_limit_reached_total;
+        self.gaps_total += o.gaps_total;
+        self.gap_bytes_total += o.gap_bytes_total;
+        self.midstream_total += o.midstream_total;
+        self.overlap_diff_total += o.overlap_diff_total;
+        self.out_of_window_total += o.out_of_window_total;
+    }
+
+    /// Counters for the `stats` event.
+    pub fn to_json(&self, peak_bytes: u64) -> serde_json::Value {
+        serde_json::json!({
+            "segments_total": self.segments_total,
+            "bytes_delivered_total": self.bytes_delivered_total,
+            "out_of_order_total": self.out_of_order_total,
+            "retransmissions_total": self.retransmissions_total,
+            "depth_reached_total": self.depth_reached_total,
+            "memcap_reached_total": self.memcap_reached_total,
+            "segment_limit_reached_total": self.segment_limit_reached_total,
+            "gaps_total": self.gaps_total,
+            "gap_bytes_total": self.gap_bytes_total,
+            "midstream_total": self.midstream_total,
+            "overlap_diff_total": self.overlap_diff_total,
+            "out_of_window_total": self.out_of_window_total,
+            "peak_buffered_bytes": peak_bytes,
+        })
+    }
+}
+
 /// One contiguous run of buffered bytes at stream offset `off`.
 #[derive(Debug)]
 pub(crate) struct Run {
@@ -400,38 +437,5 @@ mod tests {
             prop_assert_eq!(seen, model.clone());
             prop_assert_eq!(s.bytes(), model.iter().flatten().count());
         }
-    }
-}
-
-impl ReassemblyStats {
-    /// Adds another worker's counters.
-    pub fn add(&mut self, o: &ReassemblyStats) {
-        self.segments_total += o.segments_total;
-        self.bytes_delivered_total += o.bytes_delivered_total;
-        self.out_of_order_total += o.out_of_order_total;
-        self.retransmissions_total += o.retransmissions_total;
-        self.depth_reached_total += o.depth_reached_total;
-        self.memcap_reached_total += o.memcap_reached_total;
-        self.segment_limit_reached_total += o.segment_limit_reached_total;
-        self.gaps_total += o.gaps_total;
-        self.gap_bytes_total += o.gap_bytes_total;
-        self.midstream_total += o.midstream_total;
-    }
-
-    /// Counters for the `stats` event.
-    pub fn to_json(&self, peak_bytes: u64) -> serde_json::Value {
-        serde_json::json!({
-            "segments_total": self.segments_total,
-            "bytes_delivered_total": self.bytes_delivered_total,
-            "out_of_order_total": self.out_of_order_total,
-            "retransmissions_total": self.retransmissions_total,
-            "depth_reached_total": self.depth_reached_total,
-            "memcap_reached_total": self.memcap_reached_total,
-            "segment_limit_reached_total": self.segment_limit_reached_total,
-            "gaps_total": self.gaps_total,
-            "gap_bytes_total": self.gap_bytes_total,
-            "midstream_total": self.midstream_total,
-            "peak_buffered_bytes": peak_bytes,
-        })
     }
 }

@@ -81,6 +81,7 @@ fn worker_setup(
             depth: r.depth,
             memcap: (r.memcap / workers).max(1),
             max_segments: r.max_segments,
+            overlap: Default::default(),
         },
         max_flows: (cfg.flow.max_flows / workers).max(1),
         timeouts: Timeouts::from_secs(
