@@ -1,53 +1,238 @@
-//! PLACEHOLDER — the detect helper replaces this file. Signatures only.
-#![allow(missing_docs, unused_variables, dead_code)]
+//! The engine: compiled detectors, per-thread [`Scanner`]s and per-stream
+//! [`StreamState`]s.
+//!
+//! # Design note: one pass, bounded carry
+//!
+//! A scan call works on `work = carry ++ data`. Two families run over it:
+//! the digit family (SIMD search for the next digit, then every digits
+//! detector tries its forms at that run, in priority order) and the e-mail
+//! family (`memchr(b'@')`). Each family keeps a *frontier*: the first
+//! position it has not decided yet. A candidate is decided only once every
+//! byte its decision depends on (value, one byte of look-behind, two bytes of
+//! look-ahead) is present, so a stream gives exactly the matches of one
+//! buffer. What is carried is `work[min(frontiers) - LB ..]`, where `LB`
+//! covers the longest context word and the look-behind: a digit candidate
+//! spans at most ~30 bytes and an e-mail at most [`email::MAX_EMAIL`], so the
+//! carry stays under ~130 bytes.
+//!
+//! Context words are looked up lazily, only for validated candidates, in the
+//! `window` bytes before the value. Words that will leave the carry are
+//! summarised per stream as "end offset of the last hit" per word group, so a
+//! word in an earlier chunk still counts.
 
-use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
 
-use super::{DetectorInfo, EngineOptions, MatchSink};
+use chrono::NaiveDate;
+
+use super::context::{Keywords, KwScratch};
+use super::email::{self, EmailAt};
+use super::signature::{self, DigitSpec, Family, MAX_DIGITS, MAX_WORD_LEN};
+pub use super::signature::{Detector, Example, SignatureError};
+use super::validators::Verdict;
+use super::{Confidence, DetectorId, DetectorInfo, EngineOptions, Match, MatchSink};
+
+/// Most runs of one separated digit form.
+const MAX_RUNS: usize = 6;
+/// Longest separated digit candidate in bytes.
+const MAX_SPAN: usize = 32;
+/// Bytes kept before the frontier: a context word or the look-behind.
+const LB: usize = MAX_WORD_LEN;
+/// Hard bound on the carry (never reached by construction).
+const MAX_CARRY: usize = email::MAX_EMAIL + 2 + LB + 8;
 
 /// Compiled detectors, shared read-only by all workers (`Arc<Engine>`).
 pub struct Engine {
     detectors: Vec<DetectorInfo>,
+    dets: Vec<Detector>,
+    digit_order: Vec<DetectorId>,
+    email: Option<DetectorId>,
+    kw: Keywords,
+    max_window: usize,
+    max_run: usize,
+    seps: Vec<u8>,
+    report_low: bool,
+    today: NaiveDate,
 }
 
 /// Per-thread scanning context (Hyperscan scratch, work buffers).
 pub struct Scanner {
     engine: Arc<Engine>,
+    kw: KwScratch,
+    work: Vec<u8>,
+    found: Vec<Found>,
+    vals: Vec<u8>,
+    value: Vec<u8>,
 }
 
-/// Per-stream carry-over (one per direction of a flow). Small when idle.
-#[derive(Default)]
-pub struct StreamState {}
-
-/// A signature file that cannot be loaded: names file, line, detector, field.
-#[derive(Debug)]
-pub struct SignatureError {
-    msg: String,
+/// Per-stream carry-over (one per direction of a flow). Small when idle:
+/// 64 bytes inline; the heap part is at most ~130 bytes of carry plus 16
+/// bytes per recently seen context-word group.
+#[derive(Default, Debug)]
+pub struct StreamState {
+    /// Stream offset one past the last byte passed in.
+    end: u64,
+    /// Undecided tail of the stream (at most `MAX_CARRY` bytes).
+    carry: Vec<u8>,
+    /// Per word group, end offset of its last hit before the carry's frontier.
+    ctx: Vec<(u16, u64)>,
+    /// Digit-family frontier, relative to the carry start.
+    num_from: u8,
+    /// E-mail-family frontier, relative to the carry start.
+    email_from: u8,
+    /// The carry starts right after a gap (not a boundary).
+    after_gap: bool,
 }
 
-impl fmt::Display for SignatureError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.msg)
+impl StreamState {
+    /// Heap bytes held by this state.
+    pub fn heap_bytes(&self) -> usize {
+        self.carry.capacity() + self.ctx.capacity() * std::mem::size_of::<(u16, u64)>()
+    }
+
+    /// Stream offset one past the last byte scanned.
+    pub fn offset(&self) -> u64 {
+        self.end
     }
 }
-impl std::error::Error for SignatureError {}
+
+/// A candidate decided in the current call.
+#[derive(Clone, Copy, Debug)]
+struct Found {
+    offset: u64,
+    detector: DetectorId,
+    confidence: Confidence,
+    val: (u32, u32),
+    /// Where the family resumes to find this match again (relative).
+    resume: usize,
+}
+
+/// Where each family stopped in `work`.
+struct Frontiers {
+    num: usize,
+    email: usize,
+    /// Earliest byte an undecided e-mail may still need.
+    email_need: usize,
+}
+
+/// Result of trying the digit forms at one run.
+enum DigitTry {
+    NeedMore(usize),
+    Next(usize),
+}
+
+/// Scan input common to the families.
+struct Work<'a> {
+    h: &'a [u8],
+    base: u64,
+    start_boundary: bool,
+    eof: bool,
+    rec: &'a [(u16, u64)],
+}
 
 impl Engine {
+    /// Loads every signature file in `dir` (or `dir/detectors`).
+    ///
+    /// # Errors
+    /// A [`SignatureError`] naming the file, line, detector and field of the
+    /// first bad signature, or the I/O problem.
     pub fn load_dir(dir: &Path, opts: &EngineOptions) -> Result<Engine, SignatureError> {
+        let files = signature::read_dir(dir)?;
+        let refs: Vec<(&str, &str)> = files
+            .iter()
+            .map(|(a, b)| (a.as_str(), b.as_str()))
+            .collect();
+        Engine::from_sources(&refs, opts)
+    }
+
+    /// Builds an engine from `(file name, TOML text)` pairs.
+    ///
+    /// # Errors
+    /// As [`Engine::load_dir`].
+    pub fn from_sources(
+        sources: &[(&str, &str)],
+        opts: &EngineOptions,
+    ) -> Result<Engine, SignatureError> {
+        let mut dets: Vec<Detector> = Vec::with_capacity(sources.len());
+        for (file, text) in sources {
+            let d = signature::parse(file, text)?;
+            if let Some(first) = dets.iter().find(|x| x.info.id == d.info.id) {
+                return Err(SignatureError::duplicate(file, &d.info.id, &first.file));
+            }
+            dets.push(d);
+        }
+        if dets.len() > usize::from(u16::MAX / 2) {
+            return Err(SignatureError::backend("too many detectors".to_string()));
+        }
+        let mut words = Vec::new();
+        for (i, d) in dets.iter().enumerate() {
+            let g = i as u16 * 2;
+            words.extend(d.words.iter().map(|w| (w.clone(), g)));
+            words.extend(d.exclude.iter().map(|w| (w.clone(), g + 1)));
+        }
+        let kw = Keywords::new(&words, opts.context_backend)?;
+        let mut digit_order: Vec<DetectorId> = (0..dets.len() as u16)
+            .filter(|&i| matches!(dets[usize::from(i)].family, Family::Digits(_)))
+            .collect();
+        digit_order.sort_by_key(|&i| dets[usize::from(i)].priority);
+        let email = (0..dets.len() as u16)
+            .filter(|&i| matches!(dets[usize::from(i)].family, Family::Email(_)))
+            .min_by_key(|&i| dets[usize::from(i)].priority);
+        let mut seps = Vec::new();
+        let mut max_run = 0;
+        for d in &dets {
+            if let Family::Digits(ds) = &d.family {
+                seps.extend_from_slice(&ds.separators);
+                let pre = ds.prefixes.iter().map(|p| p.0.len()).max().unwrap_or(0);
+                max_run = max_run.max(ds.lengths.iter().max().unwrap_or(&0) + pre);
+            }
+        }
+        seps.sort_unstable();
+        seps.dedup();
         Ok(Engine {
-            detectors: Vec::new(),
+            detectors: dets.iter().map(|d| d.info.clone()).collect(),
+            max_window: dets.iter().map(|d| d.window as usize).max().unwrap_or(0),
+            digit_order,
+            email,
+            kw,
+            max_run: max_run.min(MAX_DIGITS + 4),
+            seps,
+            report_low: opts.report_low,
+            today: opts.today.unwrap_or_else(super::validators::system_today),
+            dets,
         })
     }
+
+    /// Static facts of every detector, indexed by [`DetectorId`].
     pub fn detectors(&self) -> &[DetectorInfo] {
         &self.detectors
     }
+
+    /// Examples of each detector, indexed by [`DetectorId`].
+    pub fn examples(&self) -> impl Iterator<Item = (DetectorId, &Example)> {
+        self.dets
+            .iter()
+            .enumerate()
+            .flat_map(|(i, d)| d.examples.iter().map(move |e| (i as DetectorId, e)))
+    }
+
+    /// Source file of a detector (for test messages).
+    pub fn detector_file(&self, id: DetectorId) -> Option<&str> {
+        self.dets.get(usize::from(id)).map(|d| d.file.as_str())
+    }
+
+    /// A scanner for one worker thread.
     pub fn scanner(self: &Arc<Self>) -> Scanner {
         Scanner {
+            kw: self.kw.scratch(),
             engine: Arc::clone(self),
+            work: Vec::new(),
+            found: Vec::new(),
+            vals: Vec::new(),
+            value: Vec::new(),
         }
     }
+
     /// Convenience for tests: a scanner on a fresh state over one buffer.
     pub fn scan_buffer(self: &Arc<Self>, data: &[u8], sink: &mut dyn MatchSink) {
         let mut s = self.scanner();
@@ -55,13 +240,499 @@ impl Engine {
     }
 }
 
+#[inline]
+fn is_digit_at(h: &[u8], i: usize) -> bool {
+    h.get(i).is_some_and(u8::is_ascii_digit)
+}
+
+/// Is the byte before `s` a boundary for a digit value?
+fn digit_before_ok(w: &Work<'_>, s: usize) -> bool {
+    let Some(&b) = s.checked_sub(1).and_then(|i| w.h.get(i)) else {
+        return w.start_boundary;
+    };
+    let dot_after_digit = b == b'.'
+        && match s.checked_sub(2) {
+            Some(i) => is_digit_at(w.h, i),
+            None => !w.start_boundary,
+        };
+    !(b.is_ascii_alphanumeric() || b == b'@' || dot_after_digit)
+}
+
+/// Is the byte at `e` a boundary after a digit value?
+fn digit_after_ok(h: &[u8], e: usize) -> bool {
+    match h.get(e) {
+        None => true,
+        Some(&b) => {
+            !(b.is_ascii_alphanumeric() || b == b'@' || (b == b'.' && is_digit_at(h, e + 1)))
+        }
+    }
+}
+
 impl Scanner {
-    pub fn scan_stream(&mut self, st: &mut StreamState, data: &[u8], sink: &mut dyn MatchSink) {}
-    pub fn finish_stream(&mut self, st: &mut StreamState, sink: &mut dyn MatchSink) {}
-    pub fn gap(&mut self, st: &mut StreamState) {}
+    /// Scans the next in-order bytes of one stream direction.
+    pub fn scan_stream(&mut self, st: &mut StreamState, data: &[u8], sink: &mut dyn MatchSink) {
+        if data.is_empty() {
+            return;
+        }
+        let base = st.end - st.carry.len() as u64;
+        let mut buf = std::mem::take(&mut self.work);
+        let h: &[u8] = if st.carry.is_empty() {
+            data
+        } else {
+            buf.clear();
+            buf.extend_from_slice(&st.carry);
+            buf.extend_from_slice(data);
+            &buf
+        };
+        let w = Work {
+            h,
+            base,
+            start_boundary: !st.after_gap,
+            eof: false,
+            rec: &st.ctx,
+        };
+        let f = self.scan_work(
+            &w,
+            usize::from(st.num_from),
+            usize::from(st.email_from),
+            sink,
+        );
+        let cut = f.num.min(f.email_need).min(h.len());
+        self.record_context(h, base, cut, &mut st.ctx);
+        let keep = cut.saturating_sub(LB);
+        st.end += data.len() as u64;
+        let tail = h.get(keep..).unwrap_or_default();
+        st.carry.clear();
+        if tail.len() <= MAX_CARRY {
+            st.carry.extend_from_slice(tail);
+            st.num_from = (f.num - keep) as u8;
+            st.email_from = (f.email.max(keep) - keep) as u8;
+            if keep > 0 {
+                st.after_gap = false;
+            }
+        } else {
+            // Unreachable by construction; fail safe as if bytes were lost.
+            st.num_from = 0;
+            st.email_from = 0;
+            st.after_gap = true;
+        }
+        self.work = buf;
+    }
+
+    /// Ends a stream: decides what was carried as if the stream ended here.
+    pub fn finish_stream(&mut self, st: &mut StreamState, sink: &mut dyn MatchSink) {
+        if !st.carry.is_empty() {
+            let carry = std::mem::take(&mut st.carry);
+            let w = Work {
+                h: &carry,
+                base: st.end - carry.len() as u64,
+                start_boundary: !st.after_gap,
+                eof: true,
+                rec: &st.ctx,
+            };
+            self.scan_work(
+                &w,
+                usize::from(st.num_from),
+                usize::from(st.email_from),
+                sink,
+            );
+            st.carry = carry;
+        }
+        self.reset(st);
+    }
+
+    /// Bytes were lost: drop what was carried so nothing joins across.
+    pub fn gap(&mut self, st: &mut StreamState) {
+        self.reset(st);
+        st.after_gap = true;
+    }
+
+    fn reset(&mut self, st: &mut StreamState) {
+        st.carry.clear();
+        st.ctx.clear();
+        st.num_from = 0;
+        st.email_from = 0;
+    }
+
+    /// Scans one whole buffer on a fresh state.
     pub fn scan_buffer(&mut self, data: &[u8], sink: &mut dyn MatchSink) {
-        let mut st = StreamState::default();
-        self.scan_stream(&mut st, data, sink);
-        self.finish_stream(&mut st, sink);
+        let w = Work {
+            h: data,
+            base: 0,
+            start_boundary: true,
+            eof: true,
+            rec: &[],
+        };
+        self.scan_work(&w, 0, 0, sink);
+    }
+
+    /// Runs both families over `w`, emits decided matches in offset order.
+    fn scan_work(
+        &mut self,
+        w: &Work<'_>,
+        num_from: usize,
+        email_from: usize,
+        sink: &mut dyn MatchSink,
+    ) -> Frontiers {
+        self.found.clear();
+        self.vals.clear();
+        let num = self.scan_digits(w, num_from);
+        let (email, email_need) = self.scan_email(w, email_from);
+        let mut f = Frontiers {
+            num,
+            email,
+            email_need,
+        };
+        if !w.eof {
+            self.defer_after_undecided(w, &mut f);
+        }
+        self.found.sort_by_key(|m| m.offset);
+        let eng = Arc::clone(&self.engine);
+        for m in &self.found {
+            let val = self
+                .vals
+                .get(m.val.0 as usize..m.val.1 as usize)
+                .unwrap_or_default();
+            if m.confidence > Confidence::Low || eng.report_low {
+                sink.on_match(&Match {
+                    detector: m.detector,
+                    value: val,
+                    confidence: m.confidence,
+                    offset: m.offset,
+                });
+            }
+        }
+        f
+    }
+
+    /// Keeps emission in stream order: a match that starts at or after
+    /// the point where the other family is still undecided waits for the
+    /// next call (its family resumes there and finds it again).
+    fn defer_after_undecided(&mut self, w: &Work<'_>, f: &mut Frontiers) {
+        let (num_cut, email_cut) = (f.num, f.email_need);
+        let email_det = self.engine.email;
+        let mut num_first = usize::MAX;
+        let mut at_first = usize::MAX;
+        let mut local_first = usize::MAX;
+        self.found.retain(|m| {
+            let rel = (m.offset - w.base) as usize;
+            if Some(m.detector) == email_det {
+                if rel >= num_cut {
+                    at_first = at_first.min(m.resume);
+                    local_first = local_first.min(rel);
+                    return false;
+                }
+            } else if rel >= email_cut {
+                num_first = num_first.min(m.resume);
+                return false;
+            }
+            true
+        });
+        f.num = f.num.min(num_first);
+        f.email = f.email.min(at_first);
+        f.email_need = f.email_need.min(local_first);
+    }
+}
+
+impl Scanner {
+    /// Digit family from `from`; returns its frontier.
+    fn scan_digits(&mut self, w: &Work<'_>, from: usize) -> usize {
+        let h = w.h;
+        let mut pos = from;
+        if self.engine.digit_order.is_empty() {
+            return h.len();
+        }
+        // Resuming inside a run that was already judged (too long): skip it.
+        if pos > 0 && is_digit_at(h, pos - 1) {
+            pos = super::digits::skip_digits(h, pos);
+        }
+        loop {
+            let p = super::digits::find_digit(h, pos);
+            if p >= h.len() {
+                return h.len();
+            }
+            match self.try_digits(w, p) {
+                DigitTry::NeedMore(s) => return s,
+                DigitTry::Next(n) => pos = n,
+            }
+        }
+    }
+
+    /// Tries every digits detector at the run starting at `p`.
+    fn try_digits(&mut self, w: &Work<'_>, p: usize) -> DigitTry {
+        let h = w.h;
+        let e0 = super::digits::skip_digits(h, p);
+        let eng = Arc::clone(&self.engine);
+        if e0 - p > eng.max_run {
+            return DigitTry::Next(e0);
+        }
+        if !w.eof && e0 + 3 > h.len() {
+            return DigitTry::NeedMore(self.candidate_start(h, p));
+        }
+        if e0 - p < 2 {
+            return DigitTry::Next(e0);
+        }
+        let mut runs = [(0usize, 0usize); MAX_RUNS];
+        runs[0] = (p, e0);
+        let mut k = 1;
+        let mut e = e0;
+        while k < MAX_RUNS && e - p <= MAX_SPAN {
+            match (h.get(e), h.get(e + 1)) {
+                (Some(s), Some(d)) if eng.seps.contains(s) && d.is_ascii_digit() => {
+                    let e2 = super::digits::skip_digits(h, e + 1);
+                    runs[k] = (e + 1, e2);
+                    k += 1;
+                    e = e2;
+                }
+                _ => break,
+            }
+        }
+        if !w.eof && e + 3 > h.len() {
+            return DigitTry::NeedMore(self.candidate_start(h, p));
+        }
+        let runs = &runs[..k];
+        for &d in &eng.digit_order {
+            let det = &eng.dets[usize::from(d)];
+            let Family::Digits(ds) = &det.family else {
+                continue;
+            };
+            if let Some(end) = self.try_detector(w, d, ds, runs) {
+                return DigitTry::Next(end);
+            }
+        }
+        DigitTry::Next(e0)
+    }
+
+    /// First byte a candidate at run `p` may start at (a `+` prefix).
+    fn candidate_start(&self, h: &[u8], p: usize) -> usize {
+        if p > 0 && h.get(p - 1) == Some(&b'+') {
+            p - 1
+        } else {
+            p
+        }
+    }
+
+    /// Tries one detector's forms; `Some(end)` when it claims the digits.
+    fn try_detector(
+        &mut self,
+        w: &Work<'_>,
+        d: DetectorId,
+        ds: &DigitSpec,
+        runs: &[(usize, usize)],
+    ) -> Option<usize> {
+        let h = w.h;
+        let (p, e0) = runs[0];
+        let plus = p > 0 && h.get(p - 1) == Some(&b'+');
+        for (pd, need_plus) in &ds.prefixes {
+            if *need_plus && !plus {
+                continue;
+            }
+            let s = if plus { p - 1 } else { p };
+            let run0 = h.get(p..e0).unwrap_or_default();
+            if run0 == pd.as_slice() && runs.len() >= 2 {
+                if let Some(end) = self.try_forms(w, d, ds, &runs[1..], s) {
+                    return Some(end);
+                }
+            } else if run0.len() > pd.len() && run0.starts_with(pd) {
+                let inner = [(p + pd.len(), e0)];
+                if let Some(end) = self.try_forms(w, d, ds, &inner, s) {
+                    return Some(end);
+                }
+            }
+        }
+        self.try_forms(w, d, ds, runs, p)
+    }
+
+    /// Grouped forms, then the single run (with an optional check `X`).
+    fn try_forms(
+        &mut self,
+        w: &Work<'_>,
+        d: DetectorId,
+        ds: &DigitSpec,
+        runs: &[(usize, usize)],
+        s: usize,
+    ) -> Option<usize> {
+        let h = w.h;
+        'g: for g in &ds.groupings {
+            if runs.len() < g.len() {
+                continue;
+            }
+            let sep = h.get(runs[0].1).copied();
+            for (i, (&(a, b), &n)) in runs.iter().zip(g).enumerate() {
+                if b - a != n || (i + 1 < g.len() && h.get(b).copied() != sep) {
+                    continue 'g;
+                }
+                if i + 1 < g.len() && !sep.is_some_and(|c| ds.separators.contains(&c)) {
+                    continue 'g;
+                }
+            }
+            let end = runs[g.len() - 1].1;
+            self.value.clear();
+            for &(a, b) in &runs[..g.len()] {
+                self.value
+                    .extend_from_slice(h.get(a..b).unwrap_or_default());
+            }
+            if self.judge(w, d, s, end) {
+                return Some(end);
+            }
+        }
+        let (a, b) = runs[0];
+        let n = b - a;
+        self.value.clear();
+        self.value
+            .extend_from_slice(h.get(a..b).unwrap_or_default());
+        let mut end = b;
+        if ds.check_x && matches!(h.get(b), Some(b'X' | b'x')) && ds.lengths.contains(&(n + 1)) {
+            self.value.push(b'X');
+            end = b + 1;
+        } else if !ds.lengths.contains(&n) {
+            return None;
+        }
+        self.judge(w, d, s, end).then_some(end)
+    }
+
+    /// Boundaries, validators, context; records the match. `true` when the
+    /// detector claims `[s, end)` (reported or not).
+    fn judge(&mut self, w: &Work<'_>, d: DetectorId, s: usize, end: usize) -> bool {
+        let eng = Arc::clone(&self.engine);
+        let det = &eng.dets[usize::from(d)];
+        if !digit_before_ok(w, s) || !digit_after_ok(w.h, end) {
+            return false;
+        }
+        if let Family::Digits(ds) = &det.family {
+            if !ds.lengths.contains(&self.value.len()) {
+                return false;
+            }
+        }
+        let mut weak = false;
+        for v in &det.validators {
+            match v.check(&self.value, eng.today) {
+                Verdict::Fail => return false,
+                Verdict::Weak => weak = true,
+                Verdict::Pass => {}
+            }
+        }
+        self.record(w, d, s, weak, s);
+        true
+    }
+
+    /// Context lookup and the final confidence; pushes a [`Found`].
+    fn record(&mut self, w: &Work<'_>, d: DetectorId, s: usize, weak: bool, resume: usize) {
+        let eng = Arc::clone(&self.engine);
+        let det = &eng.dets[usize::from(d)];
+        let (ctx, excl) = self.context_at(w, d, s);
+        if excl {
+            return;
+        }
+        let confidence = match (weak, ctx) {
+            (true, false) => Confidence::Low,
+            (true, true) | (false, false) => det.base,
+            (false, true) => det.with_context,
+        };
+        let a = self.vals.len() as u32;
+        self.vals.extend_from_slice(&self.value);
+        self.found.push(Found {
+            offset: w.base + s as u64,
+            detector: d,
+            confidence,
+            val: (a, self.vals.len() as u32),
+            resume,
+        });
+    }
+
+    /// (context word hit, exclusion word hit) in the window before `s`.
+    fn context_at(&mut self, w: &Work<'_>, d: DetectorId, s: usize) -> (bool, bool) {
+        let eng = &self.engine;
+        let Some(det) = eng.dets.get(usize::from(d)) else {
+            return (false, false);
+        };
+        let win = det.window as usize;
+        if win == 0 {
+            return (false, false);
+        }
+        let g = d * 2;
+        let abs_s = w.base + s as u64;
+        let mut hit = [false; 2];
+        for &(rg, end) in w.rec {
+            if (rg == g || rg == g + 1) && end + win as u64 >= abs_s && end <= abs_s {
+                hit[usize::from(rg - g)] = true;
+            }
+        }
+        if hit[0] && (hit[1] || det.exclude.is_empty()) {
+            return (hit[0], hit[1]);
+        }
+        let lo = s.saturating_sub(win + MAX_WORD_LEN);
+        let min_end = s.saturating_sub(win);
+        let hay = w.h.get(lo..s).unwrap_or_default();
+        eng.kw.scan(&mut self.kw, hay, &mut |rg, end| {
+            if (rg == g || rg == g + 1) && lo + end >= min_end {
+                hit[usize::from(rg - g)] = true;
+            }
+        });
+        (hit[0], hit[1])
+    }
+
+    /// Remembers, per word group, the last word ending at or before `cut`.
+    fn record_context(&mut self, h: &[u8], base: u64, cut: usize, ctx: &mut Vec<(u16, u64)>) {
+        let eng = &self.engine;
+        if eng.kw.is_empty() {
+            return;
+        }
+        let horizon = (base + cut as u64).saturating_sub(eng.max_window as u64);
+        ctx.retain(|&(_, end)| end >= horizon);
+        let lo = cut.saturating_sub(eng.max_window + MAX_WORD_LEN);
+        let hay = h.get(lo..cut).unwrap_or_default();
+        let base = base + lo as u64;
+        eng.kw.scan(&mut self.kw, hay, &mut |g, end| {
+            let abs = base + end as u64;
+            if abs < horizon {
+                return;
+            }
+            match ctx.iter_mut().find(|x| x.0 == g) {
+                Some(x) => x.1 = x.1.max(abs),
+                None => ctx.push((g, abs)),
+            }
+        });
+    }
+
+    /// E-mail family from `from`; returns (frontier, earliest byte needed).
+    fn scan_email(&mut self, w: &Work<'_>, from: usize) -> (usize, usize) {
+        let h = w.h;
+        let len = h.len();
+        let Some(d) = self.engine.email else {
+            return (len, len);
+        };
+        let eng = Arc::clone(&self.engine);
+        let Family::Email(es) = &eng.dets[usize::from(d)].family else {
+            return (len, len);
+        };
+        let mut pos = from;
+        while let Some(i) = h.get(pos..).and_then(|t| memchr::memchr(b'@', t)) {
+            let a = pos + i;
+            match email::at(h, a, w.start_boundary, w.eof, &es.exclude_tlds) {
+                EmailAt::No => {}
+                EmailAt::NeedMore { local_start } => return (a, local_start),
+                EmailAt::Yes { start, end } => {
+                    self.value.clear();
+                    self.value.extend(
+                        h.get(start..end)
+                            .unwrap_or_default()
+                            .iter()
+                            .map(u8::to_ascii_lowercase),
+                    );
+                    self.record(w, d, start, false, a);
+                }
+            }
+            pos = a + 1;
+        }
+        // A trailing run of local-part bytes may still meet its `@`.
+        let mut s = len;
+        while s > 0
+            && len - s <= email::MAX_LOCAL
+            && h.get(s - 1).copied().is_some_and(email::is_local)
+        {
+            s -= 1;
+        }
+        (len, if w.eof { len } else { s })
     }
 }

@@ -13,8 +13,6 @@
 //!
 //! This module never sees packets. Matches go to a [`MatchSink`].
 
-use std::path::Path;
-
 /// Index of a detector in the [`Engine`] (stable for the engine's lifetime).
 pub type DetectorId = u16;
 
@@ -78,14 +76,30 @@ pub trait MatchSink {
 pub struct EngineOptions {
     /// Report low-confidence matches too.
     pub report_low: bool,
+    /// "Today" for birth-date checks (`None`: the system date at load time).
+    /// Tests set it for determinism.
+    pub today: Option<chrono::NaiveDate>,
+    /// Matcher for context words (default: Hyperscan when the feature is on).
+    pub context_backend: ContextBackend,
 }
 
 impl Default for EngineOptions {
     fn default() -> Self {
-        EngineOptions { report_low: false }
+        EngineOptions {
+            report_low: false,
+            today: None,
+            context_backend: ContextBackend::default(),
+        }
     }
 }
 
+pub use self::context::ContextBackend;
 pub use self::engine::{Engine, Scanner, SignatureError, StreamState};
+pub use self::signature::Example;
 
+mod context;
+mod digits;
+mod email;
 mod engine;
+mod signature;
+pub mod validators;

@@ -1,0 +1,118 @@
+//! Detect throughput: digit-dense text (timestamps, order ids, prices, hex
+//! trace ids, one synthetic PI value per ~4 KiB), binary data, and the two
+//! context-word back-ends. Each bench asserts its expected match count.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use leakwatch::detect::{ContextBackend, Engine, EngineOptions, Match, MatchSink};
+
+struct Count(usize);
+impl MatchSink for Count {
+    fn on_match(&mut self, _m: &Match<'_>) {
+        self.0 += 1;
+    }
+}
+
+fn engine(backend: ContextBackend) -> Arc<Engine> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("signatures");
+    let opts = EngineOptions {
+        context_backend: backend,
+        ..EngineOptions::default()
+    };
+    Arc::new(Engine::load_dir(&dir, &opts).expect("signatures"))
+}
+
+/// xorshift64 for deterministic filler.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+/// ~`size` bytes of JSON-ish log lines; returns the text and the PI count.
+fn digit_dense(size: usize) -> (Vec<u8>, usize) {
+    let mut r = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut out = String::with_capacity(size + 512);
+    let mut pi = 0;
+    let mut next_pi = 4096;
+    while out.len() < size {
+        let v = r.next();
+        out.push_str(&format!(
+            "{{\"ts\":\"2026-11-22T15:{:02}:{:02}.{:03}Z\",\"epoch\":{},\"order_id\":\"{:024}\",\"price\":{}.{:02},\"qty\":{},\"trace\":\"{:016x}{:016x}\",\"status\":200}}\n",
+            v % 60,
+            (v >> 8) % 60,
+            (v >> 16) % 1000,
+            1_763_000_000_000u64 + (v % 1_000_000_000),
+            v % 1_000_000_000_000_000_000_000,
+            (v >> 20) % 100_000,
+            (v >> 4) % 100,
+            (v >> 40) % 50,
+            r.next(),
+            r.next()
+        ));
+        if out.len() >= next_pi {
+            next_pi += 4096;
+            pi += 1;
+            out.push_str(match pi % 3 {
+                0 => "{\"mobile\":\"13800138000\"}\n",
+                1 => "{\"idcard\":\"11010519491231002X\"}\n",
+                _ => "{\"card_no\":\"6217000000000000004\"}\n",
+            });
+        }
+    }
+    (out.into_bytes(), pi)
+}
+
+fn binary(size: usize) -> Vec<u8> {
+    let mut r = Rng(42);
+    (0..size).map(|_| (r.next() >> 24) as u8).collect()
+}
+
+fn bench(c: &mut Criterion) {
+    let (text, pi) = digit_dense(1 << 20);
+    let bin = binary(1 << 20);
+    let mut g = c.benchmark_group("detect");
+    g.throughput(Throughput::Bytes(text.len() as u64));
+    let mut backends = vec![("aho_corasick", ContextBackend::AhoCorasick)];
+    if cfg!(feature = "hyperscan") {
+        backends.insert(0, ("hyperscan", ContextBackend::Hyperscan));
+    }
+    for (name, b) in backends {
+        let e = engine(b);
+        let mut s = e.scanner();
+        let mut n = Count(0);
+        s.scan_buffer(&text, &mut n);
+        assert_eq!(n.0, pi, "digit-dense match count ({name})");
+        g.bench_function(format!("digit_dense/{name}"), |bch| {
+            bch.iter(|| {
+                let mut n = Count(0);
+                s.scan_buffer(&text, &mut n);
+                n.0
+            })
+        });
+    }
+    let e = engine(ContextBackend::default());
+    let mut s = e.scanner();
+    let mut n = Count(0);
+    s.scan_buffer(&bin, &mut n);
+    let expected_bin = n.0;
+    assert!(expected_bin < 5, "binary buffer: {expected_bin} matches");
+    g.throughput(Throughput::Bytes(bin.len() as u64));
+    g.bench_function("binary", |bch| {
+        bch.iter(|| {
+            let mut n = Count(0);
+            s.scan_buffer(&bin, &mut n);
+            assert_eq!(n.0, expected_bin);
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
