@@ -113,7 +113,7 @@ impl FileReader {
         file: u32,
         reader: R,
     ) -> Result<FileReader, CaptureError> {
-        let reader = match create_reader(INITIAL_BUFFER, reader) {
+        let reader = match create_reader(INITIAL_BUFFER, RetryInterrupted(reader)) {
             Ok(r) => r,
             Err(PcapError::ReadError) => {
                 return Err(CaptureError::io(name, std::io::Error::other("read failed")))
@@ -483,6 +483,21 @@ fn read_u32(data: &[u8], at: usize, big_endian: bool) -> Option<u32> {
     } else {
         u32::from_le_bytes(b)
     })
+}
+
+/// Retries reads interrupted by a signal, which the parser would take as
+/// a failure.
+struct RetryInterrupted<R>(R);
+
+impl<R: Read> Read for RetryInterrupted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        loop {
+            match self.0.read(buf) {
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                r => return r,
+            }
+        }
+    }
 }
 
 /// Expands directories and opens every input, merging several into one.

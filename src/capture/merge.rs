@@ -207,4 +207,53 @@ mod tests {
         assert_eq!(posts, 2);
         assert!(src.take_warnings().is_empty());
     }
+
+    /// Throughput of reading and decoding; run with `--ignored --nocapture`.
+    #[test]
+    #[ignore = "measurement, not a check"]
+    fn throughput() {
+        use crate::decode::decode;
+        use crate::decode::testutil::{eth, ipv4, tcp};
+        let frame = eth(0x0800, &ipv4(6, &tcp((1, 2), 3, 0x18, &[], &[b'x'; 560])));
+        let n = 200_000u32;
+        let mut f = pcap_header(false, false, 1);
+        for i in 0..n {
+            f.extend(pcap_record(false, i, 0, &frame));
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("big.pcap");
+        std::fs::write(&p, &f).unwrap();
+        let start = std::time::Instant::now();
+        let mut src = open_inputs(&[p]).unwrap();
+        let (mut buf, mut bytes, mut count) = (Vec::new(), 0usize, 0u32);
+        while let Some(info) = src.next_frame(&mut buf).unwrap() {
+            let d = decode(info.linktype, &buf).unwrap();
+            bytes += d.payload.len();
+            count += 1;
+            buf.clear();
+        }
+        let secs = start.elapsed().as_secs_f64();
+        assert_eq!(count, n);
+        assert_eq!(bytes, 560 * n as usize);
+        let mb = f.len() as f64 / 1e6;
+        println!(
+            "read+decode {n} frames, {mb:.0} MB in {secs:.3} s: {:.0} MB/s, {:.2} Mpps",
+            mb / secs,
+            f64::from(n) / secs / 1e6
+        );
+        let start = std::time::Instant::now();
+        for _ in 0..10 {
+            for _ in 0..n {
+                std::hint::black_box(
+                    decode(
+                        crate::capture::LinkType::ETHERNET,
+                        std::hint::black_box(&frame),
+                    )
+                    .ok(),
+                );
+            }
+        }
+        let secs = start.elapsed().as_secs_f64();
+        println!("decode only: {:.1} Mpps", 10.0 * f64::from(n) / secs / 1e6);
+    }
 }

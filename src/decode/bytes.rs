@@ -1,4 +1,4 @@
-//! Panic-free big-endian reads for the header views.
+//! Panic-free big-endian reads for the header views, and the views' shape.
 //!
 //! Views call these only after their `check_len()`, so the fallback value is
 //! never seen; it exists so that a bug in a length check cannot panic.
@@ -26,6 +26,28 @@ pub(super) fn be32(b: &[u8], at: usize) -> u32 {
 pub(super) fn array<const N: usize>(b: &[u8], at: usize) -> Option<[u8; N]> {
     b.get(at..at.checked_add(N)?)?.try_into().ok()
 }
+
+/// Declares a smoltcp-style read-only header view `Packet<T>`; the calling
+/// module supplies `check_len`, after which no accessor can panic.
+macro_rules! header_view {
+    ($doc:literal) => {
+        #[doc = $doc]
+        #[derive(Debug)]
+        pub(super) struct Packet<T: AsRef<[u8]>> {
+            buffer: T,
+        }
+
+        impl<T: AsRef<[u8]>> Packet<T> {
+            /// Wraps `buffer` after checking that the header is whole and sane.
+            pub(super) fn new_checked(buffer: T) -> Result<Self, DecodeError> {
+                let p = Packet { buffer };
+                p.check_len()?;
+                Ok(p)
+            }
+        }
+    };
+}
+pub(super) use header_view;
 
 #[cfg(test)]
 mod tests {

@@ -1,6 +1,6 @@
 //! Ethernet II with 802.1Q / 802.1ad (QinQ) tags.
 
-use super::bytes::be16;
+use super::bytes::{be16, header_view};
 use super::link::L3;
 use super::DecodeError;
 
@@ -31,20 +31,9 @@ mod field {
 /// Most VLAN tags we walk through before calling the frame malformed.
 const MAX_TAGS: usize = 8;
 
-/// A read-only view of an Ethernet II header.
-#[derive(Debug)]
-pub(super) struct Packet<T: AsRef<[u8]>> {
-    buffer: T,
-}
+header_view!("A read-only view of an Ethernet II header.");
 
 impl<T: AsRef<[u8]>> Packet<T> {
-    /// Wraps `buffer` after checking it holds a whole header.
-    pub(super) fn new_checked(buffer: T) -> Result<Self, DecodeError> {
-        let p = Packet { buffer };
-        p.check_len()?;
-        Ok(p)
-    }
-
     fn check_len(&self) -> Result<(), DecodeError> {
         if self.buffer.as_ref().len() < field::HEADER_LEN {
             return Err(DecodeError::Truncated);

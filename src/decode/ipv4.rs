@@ -2,7 +2,7 @@
 
 use std::net::Ipv4Addr;
 
-use super::bytes::{array, be16, u8_at};
+use super::bytes::{array, be16, header_view, u8_at};
 use super::ip::IpInfo;
 use super::DecodeError;
 
@@ -21,21 +21,9 @@ const MF: u16 = 0x2000;
 /// Fragment offset bits.
 const OFFSET_MASK: u16 = 0x1FFF;
 
-/// A read-only view of an IPv4 header.
-#[derive(Debug)]
-pub(super) struct Packet<T: AsRef<[u8]>> {
-    buffer: T,
-}
+header_view!("A read-only view of an IPv4 header.");
 
 impl<T: AsRef<[u8]>> Packet<T> {
-    /// Wraps `buffer` after checking the version and that the whole header
-    /// (options included) was captured.
-    pub(super) fn new_checked(buffer: T) -> Result<Self, DecodeError> {
-        let p = Packet { buffer };
-        p.check_len()?;
-        Ok(p)
-    }
-
     fn check_len(&self) -> Result<(), DecodeError> {
         let len = self.buffer.as_ref().len();
         // The version first: a short packet of the wrong version is malformed.

@@ -2,7 +2,7 @@
 
 use std::net::Ipv6Addr;
 
-use super::bytes::{array, be16, u8_at};
+use super::bytes::{array, be16, header_view, u8_at};
 use super::ip::IpInfo;
 use super::DecodeError;
 
@@ -33,20 +33,9 @@ mod ext {
 /// Most extension headers we walk before calling the packet malformed.
 const MAX_EXT_HEADERS: usize = 8;
 
-/// A read-only view of the fixed IPv6 header.
-#[derive(Debug)]
-pub(super) struct Packet<T: AsRef<[u8]>> {
-    buffer: T,
-}
+header_view!("A read-only view of the fixed IPv6 header.");
 
 impl<T: AsRef<[u8]>> Packet<T> {
-    /// Wraps `buffer` after checking the version and length of the fixed header.
-    pub(super) fn new_checked(buffer: T) -> Result<Self, DecodeError> {
-        let p = Packet { buffer };
-        p.check_len()?;
-        Ok(p)
-    }
-
     fn check_len(&self) -> Result<(), DecodeError> {
         let b = self.buffer.as_ref();
         // The version first: a short packet of the wrong version is malformed.

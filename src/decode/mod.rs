@@ -127,5 +127,5 @@ mod link;
 mod sll;
 mod tcp;
 #[cfg(test)]
-mod testutil;
+pub(crate) mod testutil;
 mod udp;

@@ -1,6 +1,6 @@
 //! TCP header and the options the reassembler needs.
 
-use super::bytes::{be16, be32, u8_at};
+use super::bytes::{be16, be32, header_view, u8_at};
 use super::{tcp_flags, DecodeError, Decoded, TcpMeta};
 
 mod field {
@@ -24,21 +24,9 @@ mod opt {
 /// Largest window shift allowed (RFC 7323 §2.3: larger values mean 14).
 const MAX_WSCALE: u8 = 14;
 
-/// A read-only view of a TCP header.
-#[derive(Debug)]
-pub(super) struct Packet<T: AsRef<[u8]>> {
-    buffer: T,
-}
+header_view!("A read-only view of a TCP header.");
 
 impl<T: AsRef<[u8]>> Packet<T> {
-    /// Wraps `buffer` after checking the data offset and that the whole
-    /// header (options included) is present.
-    pub(super) fn new_checked(buffer: T) -> Result<Self, DecodeError> {
-        let p = Packet { buffer };
-        p.check_len()?;
-        Ok(p)
-    }
-
     fn check_len(&self) -> Result<(), DecodeError> {
         let len = self.buffer.as_ref().len();
         if len < field::MIN_HEADER_LEN {

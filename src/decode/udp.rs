@@ -1,6 +1,6 @@
 //! UDP header.
 
-use super::bytes::be16;
+use super::bytes::{be16, header_view};
 use super::{DecodeError, Decoded};
 
 mod field {
@@ -10,20 +10,9 @@ mod field {
     pub const HEADER_LEN: usize = 8;
 }
 
-/// A read-only view of a UDP header.
-#[derive(Debug)]
-pub(super) struct Packet<T: AsRef<[u8]>> {
-    buffer: T,
-}
+header_view!("A read-only view of a UDP header.");
 
 impl<T: AsRef<[u8]>> Packet<T> {
-    /// Wraps `buffer` after checking it holds a whole header.
-    pub(super) fn new_checked(buffer: T) -> Result<Self, DecodeError> {
-        let p = Packet { buffer };
-        p.check_len()?;
-        Ok(p)
-    }
-
     fn check_len(&self) -> Result<(), DecodeError> {
         if self.buffer.as_ref().len() < field::HEADER_LEN {
             return Err(DecodeError::Truncated);
