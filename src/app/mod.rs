@@ -1,7 +1,13 @@
-//! App layer: turns reassembled streams into labelled content segments.
+//! App layer: turns reassembled streams into labelled content.
 //!
-//! For now every stream is scanned raw; protocol decoders (HTTP, SMTP, ...)
-//! plug in here and label what they extract with the names in [`location`].
+//! An [`AppParser`] receives the in-order bytes of both directions of one
+//! flow (from the flow stage) and pushes what it extracts into a
+//! [`ContentSink`]: pieces of content labelled with where they came from
+//! ([`location`]), the end of each content item, and the end of each
+//! transaction with its metadata. Without a parser, a stream is scanned raw
+//! as [`location::TCP_STREAM`].
+
+use crate::flow::Direction;
 
 /// Where in the traffic a finding was made (the `where` of a finding).
 pub mod location {
@@ -9,10 +15,81 @@ pub mod location {
     pub const TCP_STREAM: &str = "tcp.stream";
     /// A UDP datagram's payload.
     pub const UDP_PAYLOAD: &str = "udp.payload";
+    /// HTTP request URI (path and query, decoded).
+    pub const HTTP_URI: &str = "http.uri";
+    /// HTTP request headers (cookies, authorization, ...).
+    pub const HTTP_REQUEST_HEADERS: &str = "http.request_headers";
+    /// HTTP response headers.
+    pub const HTTP_RESPONSE_HEADERS: &str = "http.response_headers";
+    /// HTTP request body (de-chunked, decompressed, decoded).
+    pub const HTTP_REQUEST_BODY: &str = "http.request_body";
+    /// HTTP response body (de-chunked, decompressed, decoded).
+    pub const HTTP_RESPONSE_BODY: &str = "http.response_body";
 }
 
 /// `app_proto` names.
 pub mod proto_name {
     /// A stream scanned without an application decoder.
     pub const RAW: &str = "raw";
+    /// HTTP/1.x.
+    pub const HTTP: &str = "http";
+}
+
+/// Metadata of one finished transaction, for the event (`http` object).
+/// Values that may hold PI (the URL) are stored masked by the parser's
+/// caller, never in clear: parsers hand over the raw bytes here and the
+/// alert stage masks them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HttpTx {
+    /// `Host` header.
+    pub hostname: Option<String>,
+    /// Request target as sent (may hold PI: masked before output).
+    pub url: Option<Vec<u8>>,
+    /// Request method.
+    pub method: Option<String>,
+    /// Response status.
+    pub status: Option<u16>,
+    /// `User-Agent`.
+    pub user_agent: Option<String>,
+    /// Request `Content-Type`.
+    pub request_content_type: Option<String>,
+    /// Response `Content-Type`.
+    pub response_content_type: Option<String>,
+    /// Limits hit while decoding (e.g. `body_depth`, `decompress_ratio`),
+    /// noted on the event.
+    pub limits_hit: Vec<&'static str>,
+}
+
+/// Transaction metadata by protocol.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TxMeta {
+    /// An HTTP request/response pair.
+    Http(HttpTx),
+}
+
+/// Receives what a parser extracts.
+pub trait ContentSink {
+    /// Next piece of the current content item of `dir`, labelled with its
+    /// location. Consecutive calls with the same location continue the
+    /// same item (a match may span them).
+    fn on_content(&mut self, dir: Direction, location: &'static str, data: &[u8]);
+    /// The current content item of `dir` ended (nothing joins across).
+    fn end_content(&mut self, dir: Direction);
+    /// The part of a transaction sent by `dir` is complete (a request, or a
+    /// response): the findings gathered for it since the last call form one
+    /// event, with this metadata.
+    fn end_transaction(&mut self, dir: Direction, meta: &TxMeta);
+}
+
+/// An application protocol decoder for one flow (both directions).
+pub trait AppParser: Send {
+    /// `app_proto` of the flow.
+    fn name(&self) -> &'static str;
+    /// In-order bytes sent by `dir`.
+    fn on_data(&mut self, dir: Direction, data: &[u8], sink: &mut dyn ContentSink);
+    /// `len` bytes of `dir` were lost: resynchronise.
+    fn on_gap(&mut self, dir: Direction, len: u64, sink: &mut dyn ContentSink);
+    /// `dir` closed (FIN/RST/end of flow): finish what is pending
+    /// (e.g. a body delimited by connection close).
+    fn on_close(&mut self, dir: Direction, sink: &mut dyn ContentSink);
 }
