@@ -110,6 +110,8 @@ pub struct OutputConfig {
     /// Seconds (packet time) after which a stream's findings are reported
     /// even though the stream goes on, so long-lived flows still alert.
     pub event_max_age: u64,
+    /// Write a `flow` event (end-of-flow summary) for every flow.
+    pub flow_events: bool,
 }
 
 impl Default for OutputConfig {
@@ -119,6 +121,7 @@ impl Default for OutputConfig {
             max_distinct: 100_000,
             sort_buffer: 1_000_000,
             event_max_age: 60,
+            flow_events: false,
         }
     }
 }

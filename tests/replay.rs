@@ -102,3 +102,22 @@ fn a_directory_is_one_capture_in_timestamp_order() {
     let stats = &events.last().expect("stats")["stats"];
     assert_eq!(stats["files"].as_array().map(Vec::len), Some(2));
 }
+
+#[test]
+fn flow_events_summarise_every_flow_when_enabled() {
+    let mut cfg = leakwatch::config::Config::default();
+    cfg.output.flow_events = true;
+    let (lines, res) = replay_with(&cfg, &[pcap("reorder_loss_dup.pcap")], 2);
+    let stats = res.expect("replay");
+    let events = parse(&lines);
+    let flows: Vec<_> = events
+        .iter()
+        .filter(|e| e["event_type"] == "flow")
+        .collect();
+    assert_eq!(flows.len() as u64, stats.flow.flows_total);
+    let f = &flows[0]["flow"];
+    assert!(f["pkts_toserver"].as_u64().unwrap_or(0) > 10);
+    assert!(f["bytes_toclient"].as_u64().unwrap_or(0) > 100_000);
+    assert_eq!(f["reason"], "shutdown");
+    assert_eq!(flows[0]["dest_port"], 9100, "src is the client");
+}

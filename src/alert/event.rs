@@ -19,6 +19,8 @@ pub mod event_type {
     pub const DLP: &str = "dlp";
     /// End-of-run (or periodic) counters.
     pub const STATS: &str = "stats";
+    /// End-of-flow summary (when `output.flow_events` is on).
+    pub const FLOW: &str = "flow";
 }
 
 /// Fields every flow-related event starts with (as Suricata's EVE).
@@ -111,6 +113,41 @@ pub struct DlpEvent {
     /// Present when the stream was incomplete.
     #[serde(skip_serializing_if = "StreamNotes::is_clean")]
     pub stream: StreamNotes,
+}
+
+/// The `flow` object of a `flow` event.
+#[derive(Clone, Debug, Serialize)]
+pub struct FlowSummary {
+    /// Packets sent by the client.
+    pub pkts_toserver: u64,
+    /// Packets sent by the server.
+    pub pkts_toclient: u64,
+    /// Payload bytes sent by the client.
+    pub bytes_toserver: u64,
+    /// Payload bytes sent by the server.
+    pub bytes_toclient: u64,
+    /// First packet time.
+    pub start: String,
+    /// Last packet time.
+    pub end: String,
+    /// `timeout`, `evicted`, `reused` or `shutdown`.
+    pub reason: &'static str,
+    /// Reassembly notes of the client's stream, when incomplete.
+    #[serde(skip_serializing_if = "StreamNotes::is_clean")]
+    pub stream_toserver: StreamNotes,
+    /// Reassembly notes of the server's stream, when incomplete.
+    #[serde(skip_serializing_if = "StreamNotes::is_clean")]
+    pub stream_toclient: StreamNotes,
+}
+
+/// A `flow` event: end-of-flow summary; `src_*` is the client.
+#[derive(Clone, Debug, Serialize)]
+pub struct FlowEvent {
+    /// Common fields (timestamp = first packet).
+    #[serde(flatten)]
+    pub envelope: Envelope,
+    /// Counters.
+    pub flow: FlowSummary,
 }
 
 /// Formats a packet timestamp as RFC 3339 UTC with microseconds.

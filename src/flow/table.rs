@@ -81,6 +81,18 @@ pub enum EndReason {
     Shutdown,
 }
 
+impl EndReason {
+    /// Name used in events.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndReason::Timeout => "timeout",
+            EndReason::Evicted => "evicted",
+            EndReason::Reused => "reused",
+            EndReason::Shutdown => "shutdown",
+        }
+    }
+}
+
 /// One flow.
 #[derive(Debug)]
 pub struct Flow<S> {

@@ -91,6 +91,7 @@ fn worker_setup(
             cfg.flow.timeout_udp,
         ),
         event_max_age: cfg.output.event_max_age.saturating_mul(1_000_000_000),
+        flow_events: cfg.output.flow_events,
     }
 }
 
