@@ -994,6 +994,29 @@ mod tests {
         Ok((delivered, gaps, closes))
     }
 
+    /// True when `dir`'s delivered bytes count up by one, jumping by `n`
+    /// over each `n`-byte gap (payloads made of sequence-number low bytes).
+    fn counts_up(rec: &Rec, dir: Direction) -> bool {
+        let mut expect: Option<u8> = None;
+        let mut skipped = 0u64;
+        for ev in &rec.evs {
+            match ev {
+                Ev::Data(d, b) if *d == dir => {
+                    for &x in b {
+                        if expect.is_some_and(|e| e.wrapping_add(skipped as u8) != x) {
+                            return false;
+                        }
+                        expect = Some(x.wrapping_add(1));
+                        skipped = 0;
+                    }
+                }
+                Ev::Gap(d, n) if *d == dir => skipped = skipped.wrapping_add(*n),
+                _ => {}
+            }
+        }
+        true
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(300))]
 
@@ -1042,11 +1065,17 @@ mod tests {
         ) {
             let cfg = ReassemblyConfig { depth, memcap, max_segments, ..ReassemblyConfig::default() };
             let mut h = H::new(cfg);
-            let payload = [b'x'; 64];
+            let mut payload = [0u8; 64];
             for (to_client, dseq, dack, flags, len) in ops {
                 let dir = if to_client { C } else { S };
                 let seq = base.wrapping_add(dseq as u32);
                 let ack = base.wrapping_add(dack as u32);
+                // Each byte is the low byte of its own sequence number, so
+                // every copy of an offset agrees (see `counts_up`).
+                let first = if flags & SYN != 0 { seq.wrapping_add(1) } else { seq };
+                for (i, b) in payload.iter_mut().enumerate() {
+                    *b = first.wrapping_add(i as u32) as u8;
+                }
                 h.pkt(dir, seq, ack, flags, &payload[..len]);
                 prop_assert!(h.s.buffered_bytes() <= memcap);
                 prop_assert!(h.s.buffered_segments(S) <= max_segments);
@@ -1061,6 +1090,7 @@ mod tests {
                     _ => 0,
                 }).sum();
                 prop_assert!(depth == 0 || n as u64 <= depth);
+                prop_assert!(counts_up(&h.sink, dir), "delivered bytes out of place");
                 let closes = h.sink.evs.iter().filter(|e| **e == Ev::Close(dir)).count();
                 prop_assert_eq!(closes, 1);
             }
