@@ -597,10 +597,15 @@ mod tests {
         }
     }
 
-    fn h() -> H {
-        let mut h = H::new(ReassemblyConfig::default());
+    /// A session past the handshake, under `cfg`.
+    fn with(cfg: ReassemblyConfig) -> H {
+        let mut h = H::new(cfg);
         h.handshake();
         h
+    }
+
+    fn h() -> H {
+        with(ReassemblyConfig::default())
     }
 
     #[test]
@@ -721,11 +726,10 @@ mod tests {
 
     #[test]
     fn depth_stops_delivery_and_buffering() {
-        let mut h = H::new(ReassemblyConfig {
+        let mut h = with(ReassemblyConfig {
             depth: 10,
             ..ReassemblyConfig::default()
         });
-        h.handshake();
         h.c(0, b"123456");
         h.c(20, b"far");
         assert_eq!(h.s.buffered_bytes(), 0, "nothing buffered beyond depth");
@@ -742,11 +746,10 @@ mod tests {
 
     #[test]
     fn memcap_skips_ahead_and_reports_the_hole() {
-        let mut h = H::new(ReassemblyConfig {
+        let mut h = with(ReassemblyConfig {
             memcap: 8,
             ..ReassemblyConfig::default()
         });
-        h.handshake();
         h.c(5, b"BBBBB");
         h.c(10, b"CCCCC");
         assert_eq!(h.sink.text(S), "<gap 5>BBBBBCCCCC");
@@ -770,11 +773,10 @@ mod tests {
 
     #[test]
     fn segment_limit_skips_ahead() {
-        let mut h = H::new(ReassemblyConfig {
+        let mut h = with(ReassemblyConfig {
             max_segments: 1,
             ..ReassemblyConfig::default()
         });
-        h.handshake();
         h.c(2, b"bb");
         h.c(4, b"cc"); // extends the run: no new segment
         h.c(8, b"ee");
@@ -863,11 +865,10 @@ mod tests {
 
     #[test]
     fn flush_respects_depth_for_gaps() {
-        let mut h = H::new(ReassemblyConfig {
+        let mut h = with(ReassemblyConfig {
             depth: 4,
             ..ReassemblyConfig::default()
         });
-        h.handshake();
         h.c(2, b"cd");
         h.flush();
         assert_eq!(h.sink.text(S), "<gap 2>cd|");
