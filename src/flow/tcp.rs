@@ -1,9 +1,9 @@
 //! TCP session: per-direction stream reassembly.
 //!
-//! Each direction is a [`HalfStream`] that maps sequence numbers to 64-bit
+//! Each direction is a `HalfStream` that maps sequence numbers to 64-bit
 //! stream offsets (offset 0 = first data byte), delivers in-order bytes to
 //! the sink straight from the packet, buffers out-of-order bytes in a
-//! [`SegmentStore`] charged to the worker's [`MemBudget`], and reports
+//! `SegmentStore` charged to the worker's [`MemBudget`], and reports
 //! holes it gives up on with `on_gap`. Design: `REASSEMBLY.md`.
 
 use super::reassembly::{span, SegmentStore};
