@@ -165,9 +165,7 @@ impl AllowList {
         self.rules.iter().find(|r| {
             r.kinds[kind as usize]
                 && r.matches_path(p)
-                && involved
-                    .clone()
-                    .all(|(t, c)| r.types.score(t, c).is_some())
+                && involved.clone().all(|(t, c)| r.types.score(t, c).is_some())
                 && involved.clone().next().is_some()
         })
     }
@@ -191,7 +189,10 @@ fn compile(key: &str, r: &AllowRuleConfig, zones: &Zones) -> Result<AllowRule, P
         ));
     }
     if r.reason.trim().is_empty() {
-        return Err(PolicyError::new(&format!("{key}.reason"), "give the reason the transfer is sanctioned"));
+        return Err(PolicyError::new(
+            &format!("{key}.reason"),
+            "give the reason the transfer is sanctioned",
+        ));
     }
     let sel = |k: &str, l: &Option<super::config::ZoneList>| {
         l.as_ref()
@@ -210,7 +211,9 @@ fn compile(key: &str, r: &AllowRuleConfig, zones: &Zones) -> Result<AllowRule, P
             .names
             .iter()
             .enumerate()
-            .map(|(i, n)| NamePattern::parse(n).map_err(|m| PolicyError::new(&format!("{key}.names[{i}]"), m)))
+            .map(|(i, n)| {
+                NamePattern::parse(n).map_err(|m| PolicyError::new(&format!("{key}.names[{i}]"), m))
+            })
             .collect::<Result<_, _>>()?,
         types: TypeSel::parse(&format!("{key}.types"), &r.types)?,
         kinds: kinds(&format!("{key}.kinds"), &r.kinds)?,
@@ -254,12 +257,20 @@ fn parse_expiry(key: &str, v: &toml::Value) -> Result<u64, PolicyError> {
         other => {
             return Err(PolicyError::new(
                 key,
-                format!("expected a date like \"2027-06-30\", found a {}", other.type_str()),
+                format!(
+                    "expected a date like \"2027-06-30\", found a {}",
+                    other.type_str()
+                ),
             ))
         }
     };
     let day = NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map_err(|_| {
-        PolicyError::new(key, format!("{text:?} is not a date like \"2027-06-30\" (the last day the rule applies, UTC)"))
+        PolicyError::new(
+            key,
+            format!(
+                "{text:?} is not a date like \"2027-06-30\" (the last day the rule applies, UTC)"
+            ),
+        )
     })?;
     let end = day
         .succ_opt()
@@ -287,7 +298,14 @@ mod tests {
 
     fn path<'a>(z: &Zones, s: &str, r: &str, name: Option<&'a str>, ts_ns: u64) -> Path<'a> {
         let (sender, receiver) = (s.parse().unwrap(), r.parse().unwrap());
-        Path { sender, receiver, from: z.lookup(sender), to: z.lookup(receiver), dest_name: name, ts_ns }
+        Path {
+            sender,
+            receiver,
+            from: z.lookup(sender),
+            to: z.lookup(receiver),
+            dest_name: name,
+            ts_ns,
+        }
     }
 
     #[test]
@@ -310,12 +328,21 @@ mod tests {
         )
         .unwrap();
         let inv = [("email", "contact")];
-        let at = |ts| a.find(&path(&z, "10.1.0.1", "8.8.8.8", None, ts), Kind::CrossBorder, inv.iter().copied()).map(|r| &*r.name);
+        let at = |ts| {
+            a.find(
+                &path(&z, "10.1.0.1", "8.8.8.8", None, ts),
+                Kind::CrossBorder,
+                inv.iter().copied(),
+            )
+            .map(|r| &*r.name)
+        };
         assert_eq!(at(2 * DAY_NS - 1), Some("crm"));
         assert_eq!(at(2 * DAY_NS), None);
         assert!(a.rules()[0].expired(2 * DAY_NS));
         // TOML dates work too.
-        let (_, a) = build("[[allow.rule]]\nreason = \"r\"\nexpires = 1970-01-01\nto = \"partner\"\n").unwrap();
+        let (_, a) =
+            build("[[allow.rule]]\nreason = \"r\"\nexpires = 1970-01-01\nto = \"partner\"\n")
+                .unwrap();
         assert_eq!(a.rules()[0].expires_ns, DAY_NS);
         assert_eq!(&*a.rules()[0].name, "allow.rule[0]");
     }
@@ -334,7 +361,9 @@ mod tests {
         // Wrong kind, a type not covered, no involved finding.
         assert!(a.find(&ok, Kind::Unencrypted, id.iter().copied()).is_none());
         let more = [("cn_resident_id", "identity"), ("email", "contact")];
-        assert!(a.find(&ok, Kind::CrossBorder, more.iter().copied()).is_none());
+        assert!(a
+            .find(&ok, Kind::CrossBorder, more.iter().copied())
+            .is_none());
         assert!(a.find(&ok, Kind::CrossBorder, [].iter().copied()).is_none());
         // Reverse direction, other name, no name, other network.
         for p in [
@@ -343,20 +372,41 @@ mod tests {
             path(&z, "10.1.0.1", "8.8.8.8", None, 0),
             path(&z, "10.1.0.1", "8.8.4.4", Some("api.payroll.example"), 0),
         ] {
-            assert!(a.find(&p, Kind::CrossBorder, id.iter().copied()).is_none(), "{p:?}");
+            assert!(
+                a.find(&p, Kind::CrossBorder, id.iter().copied()).is_none(),
+                "{p:?}"
+            );
         }
     }
 
     #[test]
     fn errors_name_keys() {
         let cases = [
-            ("expires = \"30/06/2027\"\nfrom = \"office\"", "allow.rule[0].expires"),
-            ("expires = 20270630\nfrom = \"office\"", "allow.rule[0].expires"),
+            (
+                "expires = \"30/06/2027\"\nfrom = \"office\"",
+                "allow.rule[0].expires",
+            ),
+            (
+                "expires = 20270630\nfrom = \"office\"",
+                "allow.rule[0].expires",
+            ),
             ("expires = \"2027-06-30\"", "allow.rule[0]"),
-            ("expires = \"2027-06-30\"\nto = \"ofice\"", "allow.rule[0].to"),
-            ("expires = \"2027-06-30\"\nto_cidrs = [\"1.2.3.4/8\"]", "allow.rule[0].to_cidrs[0]"),
-            ("expires = \"2027-06-30\"\nnames = [\"*\"]", "allow.rule[0].names[0]"),
-            ("expires = \"2027-06-30\"\nfrom = \"office\"\nkinds = [\"cleartext\"]", "allow.rule[0].kinds[0]"),
+            (
+                "expires = \"2027-06-30\"\nto = \"ofice\"",
+                "allow.rule[0].to",
+            ),
+            (
+                "expires = \"2027-06-30\"\nto_cidrs = [\"1.2.3.4/8\"]",
+                "allow.rule[0].to_cidrs[0]",
+            ),
+            (
+                "expires = \"2027-06-30\"\nnames = [\"*\"]",
+                "allow.rule[0].names[0]",
+            ),
+            (
+                "expires = \"2027-06-30\"\nfrom = \"office\"\nkinds = [\"cleartext\"]",
+                "allow.rule[0].kinds[0]",
+            ),
         ];
         for (body, key) in cases {
             let e = build(&format!("[[allow.rule]]\nreason = \"r\"\n{body}\n")).unwrap_err();

@@ -29,18 +29,29 @@ impl TypeSel {
     /// An empty list, empty name, or `"*"` mixed with names.
     pub fn parse(key: &str, types: &[String]) -> Result<TypeSel, PolicyError> {
         if types.is_empty() {
-            return Err(PolicyError::new(key, "empty type list (use [\"*\"] for all types)"));
+            return Err(PolicyError::new(
+                key,
+                "empty type list (use [\"*\"] for all types)",
+            ));
         }
         if types.iter().any(|t| t == "*") {
             if types.len() > 1 {
-                return Err(PolicyError::new(key, "\"*\" cannot be combined with type names"));
+                return Err(PolicyError::new(
+                    key,
+                    "\"*\" cannot be combined with type names",
+                ));
             }
             return Ok(TypeSel::Any);
         }
-        if let Some(t) = types.iter().find(|t| t.trim().is_empty() || t.trim() != t.as_str()) {
+        if let Some(t) = types
+            .iter()
+            .find(|t| t.trim().is_empty() || t.trim() != t.as_str())
+        {
             return Err(PolicyError::new(key, format!("bad type name {t:?}")));
         }
-        Ok(TypeSel::Some(types.iter().map(|t| t.as_str().into()).collect()))
+        Ok(TypeSel::Some(
+            types.iter().map(|t| t.as_str().into()).collect(),
+        ))
     }
 
     /// Specificity of the match for a finding: 2 type, 1 category, 0 `"*"`;
@@ -157,7 +168,12 @@ impl Boundary {
     }
 }
 
-fn compile(action: Action, key: &str, r: &BoundaryRuleConfig, zones: &Zones) -> Result<Rule, PolicyError> {
+fn compile(
+    action: Action,
+    key: &str,
+    r: &BoundaryRuleConfig,
+    zones: &Zones,
+) -> Result<Rule, PolicyError> {
     Ok(Rule {
         action,
         from: zones.select(&format!("{key}.from"), &r.from)?,
@@ -183,7 +199,14 @@ mod tests {
         (z, b)
     }
 
-    fn verdict(z: &Zones, b: &Boundary, from: &str, to: &str, t: &str, cat: &str) -> Option<String> {
+    fn verdict(
+        z: &Zones,
+        b: &Boundary,
+        from: &str,
+        to: &str,
+        t: &str,
+        cat: &str,
+    ) -> Option<String> {
         b.decide(z.id(from).unwrap(), z.id(to).unwrap(), t, cat)
             .map(|r| format!("{:?} {}", r.action, r.label))
     }
@@ -191,7 +214,10 @@ mod tests {
     #[test]
     fn no_rule_means_allowed() {
         let (z, b) = setup("");
-        assert_eq!(verdict(&z, &b, "pci", "internet", "bank_card", "financial"), None);
+        assert_eq!(
+            verdict(&z, &b, "pci", "internet", "bank_card", "financial"),
+            None
+        );
     }
 
     #[test]
@@ -199,8 +225,14 @@ mod tests {
         let (z, b) = setup(
             "[[boundary.deny]]\nfrom = \"pci\"\nto = \"*\"\n[[boundary.allow]]\nfrom = \"pci\"\nto = \"hr\"\n",
         );
-        assert_eq!(verdict(&z, &b, "pci", "hr", "email", "contact").unwrap(), "Allow boundary.allow[0]");
-        assert_eq!(verdict(&z, &b, "pci", "office", "email", "contact").unwrap(), "Deny boundary.deny[0]");
+        assert_eq!(
+            verdict(&z, &b, "pci", "hr", "email", "contact").unwrap(),
+            "Allow boundary.allow[0]"
+        );
+        assert_eq!(
+            verdict(&z, &b, "pci", "office", "email", "contact").unwrap(),
+            "Deny boundary.deny[0]"
+        );
         assert_eq!(verdict(&z, &b, "office", "pci", "email", "contact"), None);
     }
 
@@ -211,9 +243,18 @@ mod tests {
             "[[boundary.allow]]\nfrom = \"pci\"\nto = \"office\"\ntypes = [\"contact\"]\n",
             "[[boundary.deny]]\nfrom = \"pci\"\nto = \"office\"\ntypes = [\"cn_mobile\"]\n",
         ));
-        assert_eq!(verdict(&z, &b, "pci", "office", "bank_card", "financial").unwrap(), "Deny boundary.deny[0]");
-        assert_eq!(verdict(&z, &b, "pci", "office", "email", "contact").unwrap(), "Allow boundary.allow[0]");
-        assert_eq!(verdict(&z, &b, "pci", "office", "cn_mobile", "contact").unwrap(), "Deny boundary.deny[1]");
+        assert_eq!(
+            verdict(&z, &b, "pci", "office", "bank_card", "financial").unwrap(),
+            "Deny boundary.deny[0]"
+        );
+        assert_eq!(
+            verdict(&z, &b, "pci", "office", "email", "contact").unwrap(),
+            "Allow boundary.allow[0]"
+        );
+        assert_eq!(
+            verdict(&z, &b, "pci", "office", "cn_mobile", "contact").unwrap(),
+            "Deny boundary.deny[1]"
+        );
     }
 
     #[test]
@@ -223,10 +264,26 @@ mod tests {
             "[[boundary.deny]]\nfrom = \"hr\"\nto = [\"office\", \"internet\"]\n",
             "[[boundary.allow]]\nfrom = \"hr\"\nto = \"office\"\n",
         ));
-        assert_eq!(verdict(&z, &b, "hr", "internet", "email", "contact").unwrap(), "Deny boundary.deny[0]");
-        assert_eq!(verdict(&z, &b, "hr", "office", "email", "contact").unwrap(), "Deny boundary.deny[0]");
-        assert_eq!(verdict(&z, &b, "pci", "office", "email", "contact").unwrap(), "Allow boundary.allow[0]");
-        assert!(b.denied(z.id("hr").unwrap(), z.id("office").unwrap(), "email", "contact").is_some());
+        assert_eq!(
+            verdict(&z, &b, "hr", "internet", "email", "contact").unwrap(),
+            "Deny boundary.deny[0]"
+        );
+        assert_eq!(
+            verdict(&z, &b, "hr", "office", "email", "contact").unwrap(),
+            "Deny boundary.deny[0]"
+        );
+        assert_eq!(
+            verdict(&z, &b, "pci", "office", "email", "contact").unwrap(),
+            "Allow boundary.allow[0]"
+        );
+        assert!(b
+            .denied(
+                z.id("hr").unwrap(),
+                z.id("office").unwrap(),
+                "email",
+                "contact"
+            )
+            .is_some());
     }
 
     #[test]
@@ -238,7 +295,8 @@ mod tests {
         let z = Zones::build(&c.zones, &c.default_zone).unwrap();
         let e = Boundary::build(&c.boundary, &z).unwrap_err();
         assert_eq!(e.key(), "boundary.deny[1].to");
-        let e = TypeSel::parse("boundary.allow[0].types", &["*".into(), "email".into()]).unwrap_err();
+        let e =
+            TypeSel::parse("boundary.allow[0].types", &["*".into(), "email".into()]).unwrap_err();
         assert_eq!(e.key(), "boundary.allow[0].types");
         assert!(TypeSel::parse("k", &[]).is_err());
     }

@@ -191,13 +191,20 @@ mod tests {
         let t = table(&[("10.1.0.0/16", 1), ("::ffff:10.2.0.0/112", 2)]);
         assert_eq!(t.lookup(ip("::ffff:10.1.3.4")), Some((1, 16)));
         assert_eq!(t.lookup(ip("10.2.0.9")), Some((2, 16)));
-        assert_eq!(parse_cidr("::ffff:10.2.0.0/112").unwrap().to_string(), "10.2.0.0/16");
+        assert_eq!(
+            parse_cidr("::ffff:10.2.0.0/112").unwrap().to_string(),
+            "10.2.0.0/16"
+        );
     }
 
     #[test]
     fn bad_networks_explained() {
-        assert!(parse_cidr("10.1.2.3/16").unwrap_err().contains("10.1.0.0/16"));
-        assert!(parse_cidr("10.1.0.0/33").unwrap_err().contains("not a network"));
+        assert!(parse_cidr("10.1.2.3/16")
+            .unwrap_err()
+            .contains("10.1.0.0/16"));
+        assert!(parse_cidr("10.1.0.0/33")
+            .unwrap_err()
+            .contains("not a network"));
         assert!(parse_cidr("office").unwrap_err().contains("not a network"));
     }
 

@@ -326,8 +326,8 @@ types = ["*"]
     fn unknown_keys_rejected() {
         let e = toml::from_str::<PolicyConfig>("[zones.a]\ncidr = []\n").unwrap_err();
         assert!(e.to_string().contains("cidr"), "{e}");
-        let e = toml::from_str::<PolicyConfig>("[unencrypted]\nscope = \"sometimes\"\n")
-            .unwrap_err();
+        let e =
+            toml::from_str::<PolicyConfig>("[unencrypted]\nscope = \"sometimes\"\n").unwrap_err();
         assert!(e.to_string().contains("sometimes"), "{e}");
     }
 

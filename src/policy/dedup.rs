@@ -173,7 +173,11 @@ mod tests {
     const S: u64 = 1_000_000_000;
 
     fn d(window: u64, max: usize) -> Deduper {
-        Deduper::new(&DedupConfig { enabled: true, window, max_entries: max })
+        Deduper::new(&DedupConfig {
+            enabled: true,
+            window,
+            max_entries: max,
+        })
     }
 
     fn h(i: u8) -> [u8; 32] {
@@ -213,13 +217,20 @@ mod tests {
         }
         assert_eq!(dd.stats().evicted_total, 7);
         assert!(dd.is_repeat(p, &h(9), 20 * S));
-        assert!(!dd.is_repeat(p, &h(0), 20 * S), "evicted value is new again");
+        assert!(
+            !dd.is_repeat(p, &h(0), 20 * S),
+            "evicted value is new again"
+        );
         assert!(dd.order.len() <= 4);
     }
 
     #[test]
     fn disabled_never_repeats() {
-        let mut dd = Deduper::new(&DedupConfig { enabled: false, window: 60, max_entries: 10 });
+        let mut dd = Deduper::new(&DedupConfig {
+            enabled: false,
+            window: 60,
+            max_entries: 10,
+        });
         let p = dd.path(ip("10.1.0.1"), ip("8.8.8.8"));
         assert!(!dd.is_repeat(p, &h(1), 0));
         assert!(!dd.is_repeat(p, &h(1), 0));

@@ -259,15 +259,15 @@ const SPECIAL_V4: &[(u32, u8)] = &[
 
 /// The same for IPv6 (RFC 6890, RFC 4193, RFC 3849, RFC 9637, RFC 6666).
 const SPECIAL_V6: &[(u128, u8)] = &[
-    (0, 127),                                       // :: and ::1
-    (0x0064_ff9b_0001_u128 << 80, 48),              // 64:ff9b:1::/48 local NAT64
-    (0x0100_u128 << 112, 64),                       // 100::/64 discard
-    (0x2001_0002_u128 << 96, 48),                   // 2001:2::/48 benchmarking
-    (0x2001_0db8_u128 << 96, 32),                   // 2001:db8::/32 documentation
-    (0x3fff_u128 << 112, 20),                       // 3fff::/20 documentation
-    (0xfc00_u128 << 112, 7),                        // fc00::/7 unique local
-    (0xfe80_u128 << 112, 10),                       // fe80::/10 link-local
-    (0xff00_u128 << 112, 8),                        // ff00::/8 multicast
+    (0, 127),                          // :: and ::1
+    (0x0064_ff9b_0001_u128 << 80, 48), // 64:ff9b:1::/48 local NAT64
+    (0x0100_u128 << 112, 64),          // 100::/64 discard
+    (0x2001_0002_u128 << 96, 48),      // 2001:2::/48 benchmarking
+    (0x2001_0db8_u128 << 96, 32),      // 2001:db8::/32 documentation
+    (0x3fff_u128 << 112, 20),          // 3fff::/20 documentation
+    (0xfc00_u128 << 112, 7),           // fc00::/7 unique local
+    (0xfe80_u128 << 112, 10),          // fe80::/10 link-local
+    (0xff00_u128 << 112, 8),           // ff00::/8 multicast
 ];
 
 /// Whether `ip` is private, local, documentation or otherwise special
@@ -382,7 +382,11 @@ pub struct Geo {
 
 impl Geo {
     /// Assembles a lookup from validated parts.
-    pub fn new(overrides: CidrTable<Country>, mmdb: Option<Mmdb>, home: Country) -> Result<Geo, String> {
+    pub fn new(
+        overrides: CidrTable<Country>,
+        mmdb: Option<Mmdb>,
+        home: Country,
+    ) -> Result<Geo, String> {
         Ok(Geo {
             overrides,
             mmdb,
@@ -450,7 +454,14 @@ mod tests {
     #[test]
     fn known_mainland_addresses() {
         let t = embedded().unwrap();
-        for a in ["1.0.1.1", "1.0.1.255", "114.114.114.114", "223.5.5.5", "240e::1", "2408:8000::1"] {
+        for a in [
+            "1.0.1.1",
+            "1.0.1.255",
+            "114.114.114.114",
+            "223.5.5.5",
+            "240e::1",
+            "2408:8000::1",
+        ] {
             assert_eq!(t.lookup(ip(a)), cc("CN"), "{a}");
         }
         assert_eq!(t.lookup(ip("::ffff:114.114.114.114")), cc("CN"));
@@ -491,18 +502,40 @@ mod tests {
             b"leakwatch-geo 1\ncountries zz\nv4 0\nv6 0\n\n",
             b"no header end",
         ] {
-            assert!(EmbeddedTable::parse(bad).is_err(), "{:?}", String::from_utf8_lossy(bad));
+            assert!(
+                EmbeddedTable::parse(bad).is_err(),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
         }
     }
 
     #[test]
     fn special_ranges() {
-        for a in ["10.20.1.15", "192.168.1.1", "100.64.0.1", "127.0.0.1", "169.254.1.1",
-                  "198.51.100.80", "203.0.113.7", "fd00::1", "fe80::1", "::1", "2001:db8::1",
-                  "::ffff:10.0.0.1", "224.0.0.251"] {
+        for a in [
+            "10.20.1.15",
+            "192.168.1.1",
+            "100.64.0.1",
+            "127.0.0.1",
+            "169.254.1.1",
+            "198.51.100.80",
+            "203.0.113.7",
+            "fd00::1",
+            "fe80::1",
+            "::1",
+            "2001:db8::1",
+            "::ffff:10.0.0.1",
+            "224.0.0.251",
+        ] {
             assert!(is_special(ip(a)), "{a}");
         }
-        for a in ["8.8.8.8", "114.114.114.114", "172.32.0.1", "2001:4860::1", "100.128.0.1"] {
+        for a in [
+            "8.8.8.8",
+            "114.114.114.114",
+            "172.32.0.1",
+            "2001:4860::1",
+            "100.128.0.1",
+        ] {
             assert!(!is_special(ip(a)), "{a}");
         }
     }
@@ -513,10 +546,16 @@ mod tests {
         o.insert("198.51.100.0/24".parse().unwrap(), cc("US"));
         o.insert("8.8.8.0/24".parse().unwrap(), cc("DE"));
         let g = Geo::new(o, None, cc("CN")).unwrap();
-        assert_eq!(g.locate(ip("198.51.100.80")), (cc("US"), GeoSource::Override));
+        assert_eq!(
+            g.locate(ip("198.51.100.80")),
+            (cc("US"), GeoSource::Override)
+        );
         assert_eq!(g.locate(ip("8.8.8.8")), (cc("DE"), GeoSource::Override));
         assert_eq!(g.locate(ip("203.0.113.1")), (cc("CN"), GeoSource::Special));
-        assert_eq!(g.locate(ip("114.114.114.114")), (cc("CN"), GeoSource::Embedded));
+        assert_eq!(
+            g.locate(ip("114.114.114.114")),
+            (cc("CN"), GeoSource::Embedded)
+        );
         assert!(g.describe().contains("embedded"));
     }
 

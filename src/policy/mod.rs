@@ -371,12 +371,19 @@ impl Policy {
         v
     }
 
-    fn check_boundary(&self, v: &mut Verdict, p: &allow::Path<'_>, findings: &[TransferFinding<'_>]) {
+    fn check_boundary(
+        &self,
+        v: &mut Verdict,
+        p: &allow::Path<'_>,
+        findings: &[TransferFinding<'_>],
+    ) {
         let mut rule = None;
         let denied = || {
-            findings
-                .iter()
-                .filter(|f| self.boundary.denied(p.from, p.to, f.pi_type, f.category).is_some())
+            findings.iter().filter(|f| {
+                self.boundary
+                    .denied(p.from, p.to, f.pi_type, f.category)
+                    .is_some()
+            })
         };
         for f in findings {
             if let Some(r) = self.boundary.denied(p.from, p.to, f.pi_type, f.category) {

@@ -142,7 +142,9 @@ impl SeverityModel {
             .map(|f| self.finding(f))
             .max()
             .unwrap_or(Severity::Low);
-        let distinct = findings.iter().fold(0u64, |a, f| a.saturating_add(f.distinct));
+        let distinct = findings
+            .iter()
+            .fold(0u64, |a, f| a.saturating_add(f.distinct));
         let raise = kinds
             .iter()
             .zip(self.raise)
@@ -150,8 +152,7 @@ impl SeverityModel {
             .map(|(_, r)| r)
             .max()
             .unwrap_or(0);
-        base.max(self.volume_floor(distinct))
-            .step(i16::from(raise))
+        base.max(self.volume_floor(distinct)).step(i16::from(raise))
     }
 }
 
@@ -160,7 +161,12 @@ mod tests {
     use super::*;
 
     fn f(t: &'static str, cat: &'static str, n: u64, c: Confidence) -> TransferFinding<'static> {
-        TransferFinding { pi_type: t, category: cat, distinct: n, confidence: c }
+        TransferFinding {
+            pi_type: t,
+            category: cat,
+            distinct: n,
+            confidence: c,
+        }
     }
 
     fn model(toml_text: &str) -> SeverityModel {
@@ -180,19 +186,40 @@ mod tests {
         assert_eq!(s(4999), Severity::High);
         assert_eq!(s(5000), Severity::Critical);
         // Volume sums over findings.
-        let two = [f("email", "contact", 30, Confidence::Medium), f("cn_mobile", "contact", 30, Confidence::Medium)];
+        let two = [
+            f("email", "contact", 30, Confidence::Medium),
+            f("cn_mobile", "contact", 30, Confidence::Medium),
+        ];
         assert_eq!(m.score(&two, NONE), Severity::Medium);
         let m = model("tiers = [10, 20, 30]");
-        assert_eq!(m.score(&[f("email", "contact", 20, Confidence::Medium)], NONE), Severity::High);
+        assert_eq!(
+            m.score(&[f("email", "contact", 20, Confidence::Medium)], NONE),
+            Severity::High
+        );
     }
 
     #[test]
     fn type_confidence_and_kind() {
         let m = model("");
-        assert_eq!(m.score(&[f("credential", "auth", 1, Confidence::Medium)], NONE), Severity::High);
-        assert_eq!(m.score(&[f("credential", "auth", 1, Confidence::Low)], NONE), Severity::Medium);
-        assert_eq!(m.score(&[f("email", "contact", 1, Confidence::Low)], NONE), Severity::Low);
-        assert_eq!(m.score(&[f("cn_resident_id", "identity", 1, Confidence::High)], NONE), Severity::Medium);
+        assert_eq!(
+            m.score(&[f("credential", "auth", 1, Confidence::Medium)], NONE),
+            Severity::High
+        );
+        assert_eq!(
+            m.score(&[f("credential", "auth", 1, Confidence::Low)], NONE),
+            Severity::Medium
+        );
+        assert_eq!(
+            m.score(&[f("email", "contact", 1, Confidence::Low)], NONE),
+            Severity::Low
+        );
+        assert_eq!(
+            m.score(
+                &[f("cn_resident_id", "identity", 1, Confidence::High)],
+                NONE
+            ),
+            Severity::Medium
+        );
         // boundary/cross_border raise one step; unencrypted does not.
         let id = [f("cn_resident_id", "identity", 1, Confidence::High)];
         assert_eq!(m.score(&id, [true, false, false]), Severity::Medium);
@@ -204,12 +231,33 @@ mod tests {
     #[test]
     fn configured_types_override_defaults() {
         let m = model("default = \"medium\"\n[types]\ncredential = \"critical\"\nfinancial = \"high\"\ncn_resident_id = \"low\"\n[raise]\nunencrypted = 2\n");
-        assert_eq!(m.score(&[f("credential", "auth", 1, Confidence::Medium)], NONE), Severity::Critical);
-        assert_eq!(m.score(&[f("custom:x", "financial", 1, Confidence::Medium)], NONE), Severity::High);
+        assert_eq!(
+            m.score(&[f("credential", "auth", 1, Confidence::Medium)], NONE),
+            Severity::Critical
+        );
+        assert_eq!(
+            m.score(&[f("custom:x", "financial", 1, Confidence::Medium)], NONE),
+            Severity::High
+        );
         // Exact type beats category: bank_card keeps its built-in medium.
-        assert_eq!(m.score(&[f("bank_card", "financial", 1, Confidence::Medium)], NONE), Severity::Medium);
-        assert_eq!(m.score(&[f("cn_resident_id", "identity", 1, Confidence::Medium)], NONE), Severity::Low);
-        assert_eq!(m.score(&[f("email", "contact", 1, Confidence::Medium)], [true, false, false]), Severity::Critical);
+        assert_eq!(
+            m.score(&[f("bank_card", "financial", 1, Confidence::Medium)], NONE),
+            Severity::Medium
+        );
+        assert_eq!(
+            m.score(
+                &[f("cn_resident_id", "identity", 1, Confidence::Medium)],
+                NONE
+            ),
+            Severity::Low
+        );
+        assert_eq!(
+            m.score(
+                &[f("email", "contact", 1, Confidence::Medium)],
+                [true, false, false]
+            ),
+            Severity::Critical
+        );
     }
 
     #[test]
@@ -224,6 +272,9 @@ mod tests {
     fn steps_saturate() {
         assert_eq!(Severity::Low.step(-3), Severity::Low);
         assert_eq!(Severity::High.step(5), Severity::Critical);
-        assert_eq!(serde_json::to_string(&Severity::Critical).unwrap(), "\"critical\"");
+        assert_eq!(
+            serde_json::to_string(&Severity::Critical).unwrap(),
+            "\"critical\""
+        );
     }
 }

@@ -44,7 +44,13 @@ const MAIL: TransferFinding<'static> = TransferFinding {
     confidence: Confidence::Medium,
 };
 
-fn eval(p: &Policy, sender: &str, receiver: &str, encrypted: bool, f: &[TransferFinding<'_>]) -> Verdict {
+fn eval(
+    p: &Policy,
+    sender: &str,
+    receiver: &str,
+    encrypted: bool,
+    f: &[TransferFinding<'_>],
+) -> Verdict {
     p.evaluate(&Transfer {
         sender: sender.parse().unwrap(),
         receiver: receiver.parse().unwrap(),
@@ -66,7 +72,10 @@ fn beijing_client_posting_to_frankfurt_is_egress() {
     let v = eval(&p, "10.20.1.15", "198.51.100.80", true, &[ID]);
     assert_eq!(kinds(&v), ["cross_border"]);
     assert_eq!((&*v.src_zone, &*v.dest_zone), ("office", "internet"));
-    assert_eq!((v.src_country.as_str(), v.dest_country.as_str()), ("CN", "DE"));
+    assert_eq!(
+        (v.src_country.as_str(), v.dest_country.as_str()),
+        ("CN", "DE")
+    );
     let j = serde_json::to_value(&v.violations[0]).unwrap();
     assert_eq!(j["from_country"], "CN");
     assert_eq!(j["to_country"], "DE");
@@ -101,7 +110,11 @@ fn foreign_client_downloading_from_shanghai_is_egress() {
 #[test]
 fn hk_mo_tw_are_outside_and_mainland_cloud_is_inside() {
     let p = policy("");
-    for (dst, cc) in [("202.45.84.1", "HK"), ("202.175.3.1", "MO"), ("168.95.1.1", "TW")] {
+    for (dst, cc) in [
+        ("202.45.84.1", "HK"),
+        ("202.175.3.1", "MO"),
+        ("168.95.1.1", "TW"),
+    ] {
         let v = eval(&p, "10.20.1.15", dst, true, &[ID]);
         assert_eq!(kinds(&v), ["cross_border"], "{dst}");
         assert_eq!(v.dest_country.as_str(), cc);
@@ -120,7 +133,9 @@ fn private_zone_abroad_and_unknown_addresses() {
     assert_eq!(kinds(&v), ["cross_border"]);
     assert_eq!(v.dest_country.as_str(), "SG");
     // The branch sending home is not egress.
-    assert!(eval(&p, "10.9.0.3", "10.20.1.15", true, &[ID]).violations.is_empty());
+    assert!(eval(&p, "10.9.0.3", "10.20.1.15", true, &[ID])
+        .violations
+        .is_empty());
     // Unallocated public space: unknown, counted as outside the mainland.
     let v = eval(&p, "10.20.1.15", "0.0.0.0", true, &[ID]);
     assert!(v.violations.is_empty(), "0.0.0.0 is special: on site");
@@ -154,12 +169,17 @@ fn boundary_and_unencrypted() {
     assert_eq!(j["violations"][1]["from"], "pci");
     assert_eq!(j["violations"][1]["to"], "office");
     let reason = j["violations"][1]["reason"].as_str().unwrap();
-    assert!(reason.starts_with("boundary.deny[0] forbids cn_resident_id, email"), "{reason}");
+    assert!(
+        reason.starts_with("boundary.deny[0] forbids cn_resident_id, email"),
+        "{reason}"
+    );
     // Office -> office in cleartext: only unencrypted (scope always).
     let v = eval(&p, "10.20.1.15", "10.20.1.16", false, &[MAIL]);
     assert_eq!(kinds(&v), ["unencrypted"]);
     // No findings, no violations.
-    assert!(eval(&p, "10.2.0.5", "10.20.1.15", false, &[]).violations.is_empty());
+    assert!(eval(&p, "10.2.0.5", "10.20.1.15", false, &[])
+        .violations
+        .is_empty());
 }
 
 #[test]
@@ -199,7 +219,10 @@ kinds = ["cross_border"]
     let j = serde_json::to_value(&v).unwrap();
     assert_eq!(j["allowed"][0]["rule"], "payroll-provider");
     assert_eq!(j["allowed"][0]["kind"], "cross_border");
-    assert!(j["allowed"][0]["reason"].as_str().unwrap().contains("contract"));
+    assert!(j["allowed"][0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("contract"));
     // Email is not covered by the rule: the violation stands.
     let v = eval(&p, "10.20.1.15", "198.51.100.80", true, &[ID, MAIL]);
     assert_eq!(kinds(&v), ["cross_border"]);
@@ -218,10 +241,22 @@ kinds = ["cross_border"]
 #[test]
 fn severity_rises_with_violations() {
     let p = policy("");
-    let many = TransferFinding { distinct: 600, ..ID };
-    assert_eq!(eval(&p, "198.51.100.80", "10.20.1.15", true, &[ID]).severity, Severity::Medium);
-    assert_eq!(eval(&p, "10.20.1.15", "198.51.100.80", true, &[ID]).severity, Severity::High);
-    assert_eq!(eval(&p, "10.20.1.15", "198.51.100.80", true, &[many]).severity, Severity::Critical);
+    let many = TransferFinding {
+        distinct: 600,
+        ..ID
+    };
+    assert_eq!(
+        eval(&p, "198.51.100.80", "10.20.1.15", true, &[ID]).severity,
+        Severity::Medium
+    );
+    assert_eq!(
+        eval(&p, "10.20.1.15", "198.51.100.80", true, &[ID]).severity,
+        Severity::High
+    );
+    assert_eq!(
+        eval(&p, "10.20.1.15", "198.51.100.80", true, &[many]).severity,
+        Severity::Critical
+    );
 }
 
 #[test]
@@ -230,13 +265,29 @@ fn verdict_json_shape() {
     let v = eval(&p, "10.2.0.5", "198.51.100.80", false, &[ID]);
     let j = serde_json::to_value(&v).unwrap();
     let keys: Vec<&str> = j.as_object().unwrap().keys().map(|k| k.as_str()).collect();
-    assert_eq!(keys, ["dest_country", "dest_zone", "severity", "src_country", "src_zone", "violations"]);
+    assert_eq!(
+        keys,
+        [
+            "dest_country",
+            "dest_zone",
+            "severity",
+            "src_country",
+            "src_zone",
+            "violations"
+        ]
+    );
     let u = j["violations"][0].as_object().unwrap();
     assert_eq!(u.keys().collect::<Vec<_>>(), ["kind", "reason"]);
     let b = j["violations"][1].as_object().unwrap();
-    assert_eq!(b.keys().collect::<Vec<_>>(), ["from", "kind", "reason", "to"]);
+    assert_eq!(
+        b.keys().collect::<Vec<_>>(),
+        ["from", "kind", "reason", "to"]
+    );
     let c = j["violations"][2].as_object().unwrap();
-    assert_eq!(c.keys().collect::<Vec<_>>(), ["from_country", "kind", "reason", "to_country"]);
+    assert_eq!(
+        c.keys().collect::<Vec<_>>(),
+        ["from_country", "kind", "reason", "to_country"]
+    );
     assert_eq!(j["severity"], "high");
 }
 
@@ -247,12 +298,21 @@ fn config_errors_name_key_paths() {
         Policy::from_config(&cfg, Path::new("/nonexistent")).unwrap_err()
     };
     assert_eq!(bad("home_country = \"China\"").key(), "home_country");
-    assert_eq!(bad("[geo.overrides]\n\"1.2.3.0/24\" = \"usa\"").key(), "geo.overrides.\"1.2.3.0/24\"");
-    assert_eq!(bad("[geo.overrides]\n\"1.2.3.4/24\" = \"US\"").key(), "geo.overrides.\"1.2.3.4/24\"");
+    assert_eq!(
+        bad("[geo.overrides]\n\"1.2.3.0/24\" = \"usa\"").key(),
+        "geo.overrides.\"1.2.3.0/24\""
+    );
+    assert_eq!(
+        bad("[geo.overrides]\n\"1.2.3.4/24\" = \"US\"").key(),
+        "geo.overrides.\"1.2.3.4/24\""
+    );
     let e = bad("[geo]\nmmdb = \"missing.mmdb\"");
     assert_eq!(e.key(), "geo.mmdb");
     assert!(e.to_string().contains("/nonexistent/missing.mmdb"), "{e}");
-    assert_eq!(bad("[[boundary.allow]]\nfrom = \"x\"\nto = \"*\"").key(), "boundary.allow[0].from");
+    assert_eq!(
+        bad("[[boundary.allow]]\nfrom = \"x\"\nto = \"*\"").key(),
+        "boundary.allow[0].from"
+    );
     assert_eq!(bad("[dedup]\nwindow = 0").key(), "dedup");
     assert_eq!(bad("[severity]\ntiers = [1, 1, 2]").key(), "severity.tiers");
 }
@@ -269,7 +329,9 @@ fn config_toml_carries_policy() {
 
 #[test]
 fn check_types_against_detectors() {
-    let p = policy("[[boundary.allow]]\nfrom = \"pci\"\nto = \"office\"\ntypes = [\"contact\", \"emial\"]\n");
+    let p = policy(
+        "[[boundary.allow]]\nfrom = \"pci\"\nto = \"office\"\ntypes = [\"contact\", \"emial\"]\n",
+    );
     let cfg: PolicyConfig = toml::from_str(BASE).unwrap();
     let known = [("email", "contact"), ("cn_resident_id", "identity")];
     let e = p.check_types(&cfg, known.iter().copied()).unwrap_err();
@@ -295,14 +357,32 @@ fn mmdb_locates_between_overrides_and_embedded() {
     let p = Policy::from_config(&cfg, &dir).unwrap();
     let loc = |s: &str| p.locate(s.parse().unwrap());
     // The test database says 8.8.8.0/24 is JP and 114.114.114.0/24 is SG.
-    assert_eq!(loc("8.8.8.8"), (Country::parse("JP").unwrap(), GeoSource::Mmdb));
-    assert_eq!(loc("114.114.114.114"), (Country::parse("SG").unwrap(), GeoSource::Mmdb));
+    assert_eq!(
+        loc("8.8.8.8"),
+        (Country::parse("JP").unwrap(), GeoSource::Mmdb)
+    );
+    assert_eq!(
+        loc("114.114.114.114"),
+        (Country::parse("SG").unwrap(), GeoSource::Mmdb)
+    );
     // IPinfo-style record (country_code) and an IPv6 network.
-    assert_eq!(loc("1.1.1.1"), (Country::parse("AU").unwrap(), GeoSource::Mmdb));
-    assert_eq!(loc("2001:4860::8888"), (Country::parse("US").unwrap(), GeoSource::Mmdb));
+    assert_eq!(
+        loc("1.1.1.1"),
+        (Country::parse("AU").unwrap(), GeoSource::Mmdb)
+    );
+    assert_eq!(
+        loc("2001:4860::8888"),
+        (Country::parse("US").unwrap(), GeoSource::Mmdb)
+    );
     // Override wins; absent from the mmdb: embedded table.
-    assert_eq!(loc("8.8.4.4"), (Country::parse("CN").unwrap(), GeoSource::Override));
-    assert_eq!(loc("223.5.5.5"), (Country::parse("CN").unwrap(), GeoSource::Embedded));
+    assert_eq!(
+        loc("8.8.4.4"),
+        (Country::parse("CN").unwrap(), GeoSource::Override)
+    );
+    assert_eq!(
+        loc("223.5.5.5"),
+        (Country::parse("CN").unwrap(), GeoSource::Embedded)
+    );
     assert!(p.geo_description().contains("mmdb"));
     let e = Policy::from_config(
         &toml::from_str("[geo]\nmmdb = \"make-test-mmdb.py\"\n").unwrap(),

@@ -143,11 +143,17 @@ impl Zones {
     /// An unknown zone name or an empty list, naming `key`.
     pub fn select(&self, key: &str, list: &ZoneList) -> Result<ZoneSel, PolicyError> {
         if list.0.is_empty() {
-            return Err(PolicyError::new(key, "empty zone list (use \"*\" for any zone)"));
+            return Err(PolicyError::new(
+                key,
+                "empty zone list (use \"*\" for any zone)",
+            ));
         }
         if list.0.iter().any(|n| n == "*") {
             if list.0.len() > 1 {
-                return Err(PolicyError::new(key, "\"*\" cannot be combined with zone names"));
+                return Err(PolicyError::new(
+                    key,
+                    "\"*\" cannot be combined with zone names",
+                ));
             }
             return Ok(ZoneSel::Any);
         }
@@ -221,7 +227,8 @@ mod tests {
         let e = zones("[office]\ncidrs = [\"10.1.0.0/16\", \"10.1.2.3/16\"]\n").unwrap_err();
         assert_eq!(e.key(), "zones.office.cidrs[1]");
         assert!(e.to_string().contains("did you mean 10.1.0.0/16"), "{e}");
-        let e = zones("[a]\ncidrs = [\"10.0.0.0/8\"]\n[b]\ncidrs = [\"10.0.0.0/8\"]\n").unwrap_err();
+        let e =
+            zones("[a]\ncidrs = [\"10.0.0.0/8\"]\n[b]\ncidrs = [\"10.0.0.0/8\"]\n").unwrap_err();
         assert!(e.to_string().contains("zones.a.cidrs[0]"), "{e}");
         let e = zones("[a]\ncountry = \"Singapore\"\n").unwrap_err();
         assert_eq!(e.key(), "zones.a.country");
@@ -238,7 +245,11 @@ mod tests {
         assert_eq!(z.select("k", &l(&["*"])).unwrap(), ZoneSel::Any);
         assert!(z.select("k", &l(&["pci", "internet"])).is_ok());
         let e = z.select("boundary.deny[0].to", &l(&["ofice"])).unwrap_err();
-        assert!(e.to_string().starts_with("boundary.deny[0].to: unknown zone \"ofice\""), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("boundary.deny[0].to: unknown zone \"ofice\""),
+            "{e}"
+        );
         assert!(e.to_string().contains("office, pci, internet"), "{e}");
         assert!(z.select("k", &l(&[])).is_err());
         assert!(z.select("k", &l(&["*", "pci"])).is_err());
