@@ -391,3 +391,21 @@ fn mmdb_locates_between_overrides_and_embedded() {
     .unwrap_err();
     assert_eq!(e.key(), "geo.mmdb");
 }
+
+#[test]
+fn example_config_is_valid() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let c = crate::config::Config::load(&dir.join("leakwatch.toml")).unwrap();
+    check_config(&c, dir).unwrap();
+    let p = Policy::from_config(&PolicyConfig::from(&c), dir).unwrap();
+    let v = p.evaluate(&Transfer {
+        sender: "10.3.0.9".parse().unwrap(),
+        receiver: "203.0.113.5".parse().unwrap(),
+        dest_name: Some("api.payroll.example.com"),
+        encrypted: true,
+        findings: &[ID],
+        ts_ns: 1_700_000_000_000_000_000,
+    });
+    assert!(v.violations.is_empty(), "{:?}", v.violations);
+    assert_eq!(v.allowed.len(), 2);
+}
