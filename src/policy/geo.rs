@@ -566,4 +566,24 @@ mod tests {
         assert!(Country::parse("CHN").is_none());
         assert_eq!(serde_json::to_string(&cc("HK")).unwrap(), "\"HK\"");
     }
+
+    proptest::proptest! {
+        #[test]
+        fn parse_never_panics(body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64),
+                              n4 in 0usize..10, n6 in 0usize..10) {
+            let mut bytes = format!("leakwatch-geo 1\ncountries ZZ CN HK\nv4 {n4}\nv6 {n6}\n\n").into_bytes();
+            bytes.extend_from_slice(&body);
+            if let Ok(t) = EmbeddedTable::parse(&bytes) {
+                let c = t.lookup(ip("1.2.3.4"));
+                proptest::prop_assert!(["ZZ", "CN", "HK"].contains(&c.as_str()));
+            }
+        }
+
+        #[test]
+        fn mapped_v6_equals_v4(a in proptest::prelude::any::<u32>()) {
+            let t = embedded().unwrap();
+            let v4 = std::net::Ipv4Addr::from(a);
+            proptest::prop_assert_eq!(t.lookup(IpAddr::V4(v4)), t.lookup(IpAddr::V6(v4.to_ipv6_mapped())));
+        }
+    }
 }
