@@ -83,9 +83,9 @@ impl Deduper {
         PathKey(h.finish())
     }
 
-    /// Whether `value_hash` was reported on `path` within the window before
-    /// `ts_ns`; if not, remembers it as reported at `ts_ns`. Always `false`
-    /// when dedup is disabled.
+    /// Whether `value_hash` (the value's keyed hash, `alert::ValueHash`) was
+    /// reported on `path` within the window before `ts_ns`; if not,
+    /// remembers it as reported at `ts_ns`. Always `false` when disabled.
     pub fn is_repeat(&mut self, path: PathKey, value_hash: &[u8; 32], ts_ns: u64) -> bool {
         if !self.enabled {
             return false;

@@ -292,6 +292,12 @@ impl Policy {
     /// what is expected.
     pub fn from_config(cfg: &PolicyConfig, base_dir: &Path) -> Result<Policy, PolicyError> {
         let home = parse_country("home_country", &cfg.home_country)?;
+        if home.is_unknown() {
+            return Err(PolicyError::new(
+                "home_country",
+                "\"ZZ\" means unknown; give the country to protect, e.g. \"CN\"",
+            ));
+        }
         let zones = Zones::build(&cfg.zones, &cfg.default_zone)?;
         let geo = build_geo(cfg, base_dir, home)?;
         if cfg.dedup.enabled && (cfg.dedup.window == 0 || cfg.dedup.max_entries == 0) {

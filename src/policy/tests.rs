@@ -298,6 +298,7 @@ fn config_errors_name_key_paths() {
         Policy::from_config(&cfg, Path::new("/nonexistent")).unwrap_err()
     };
     assert_eq!(bad("home_country = \"China\"").key(), "home_country");
+    assert_eq!(bad("home_country = \"ZZ\"").key(), "home_country");
     assert_eq!(
         bad("[geo.overrides]\n\"1.2.3.0/24\" = \"usa\"").key(),
         "geo.overrides.\"1.2.3.0/24\""
