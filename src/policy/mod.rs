@@ -67,6 +67,7 @@ pub mod cidr;
 pub mod config;
 pub mod dedup;
 pub mod geo;
+mod keypath;
 pub mod severity;
 pub mod zones;
 
@@ -110,6 +111,13 @@ impl PolicyError {
     /// Key path of the offending value.
     pub fn key(&self) -> &str {
         &self.key
+    }
+
+    /// 1-based line of the offending key in the config `text` it came from
+    /// (the deepest part of the key path present), for messages like
+    /// `config FILE: line 12: zones.office.cidrs[1]: ...`.
+    pub fn line_in(&self, text: &str) -> Option<usize> {
+        keypath::line_of(text, &self.key)
     }
 }
 

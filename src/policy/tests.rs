@@ -307,6 +307,9 @@ fn config_errors_name_key_paths() {
         bad("[geo.overrides]\n\"1.2.3.4/24\" = \"US\"").key(),
         "geo.overrides.\"1.2.3.4/24\""
     );
+    let text = "[zones.a]\ncidrs = [\"10.0.0.0/8\"]\n[[boundary.deny]]\nfrom = \"a\"\nto = \"b\"\n";
+    let e = bad(text);
+    assert_eq!((e.key(), e.line_in(text)), ("boundary.deny[0].to", Some(5)));
     let e = bad("[geo]\nmmdb = \"missing.mmdb\"");
     assert_eq!(e.key(), "geo.mmdb");
     assert!(e.to_string().contains("/nonexistent/missing.mmdb"), "{e}");
