@@ -362,12 +362,12 @@ impl Policy {
         self.check_boundary(&mut v, &path, t.findings);
         if sc == self.home && rc != self.home {
             let reason = format!(
-                "sender in {sc} ({} {}) sent {} to receiver in {rc} ({} {}), outside {}",
-                s_src.as_str(),
-                self.zones.name(from),
+                "{} sent from {sc} (zone {}; country from {}) to {rc} (zone {}; country from {}), outside {}",
                 type_list(t.findings.iter()),
-                r_src.as_str(),
+                self.zones.name(from),
+                s_src.as_str(),
                 self.zones.name(to),
+                r_src.as_str(),
                 self.home,
             );
             let viol = Violation::CrossBorder {

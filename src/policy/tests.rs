@@ -413,3 +413,11 @@ fn example_config_is_valid() {
     assert!(v.violations.is_empty(), "{:?}", v.violations);
     assert_eq!(v.allowed.len(), 2);
 }
+
+#[test]
+#[ignore = "prints a sample verdict for docs"]
+fn print_sample() {
+    let p = policy("");
+    let v = eval(&p, "10.2.0.5", "198.51.100.80", false, &[ID, MAIL]);
+    println!("{}", serde_json::to_string_pretty(&v).unwrap());
+}
