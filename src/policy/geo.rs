@@ -567,6 +567,18 @@ mod tests {
         assert_eq!(serde_json::to_string(&cc("HK")).unwrap(), "\"HK\"");
     }
 
+    /// Cross-check helper for `scripts/check-geo.py`: prints `ip CC` for
+    /// each address in the file named by `LEAKWATCH_GEO_PROBES`.
+    #[test]
+    #[ignore = "run by scripts/check-geo.py"]
+    fn dump_lookups() {
+        let path = std::env::var("LEAKWATCH_GEO_PROBES").unwrap();
+        let t = embedded().unwrap();
+        for line in std::fs::read_to_string(path).unwrap().lines() {
+            println!("GEO {line} {}", t.lookup(ip(line)));
+        }
+    }
+
     proptest::proptest! {
         #[test]
         fn parse_never_panics(body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64),
