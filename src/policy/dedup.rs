@@ -249,4 +249,25 @@ mod tests {
         assert!(!dd.is_repeat(p, &h(1), 200 * S));
         assert_eq!(dd.len(), 1);
     }
+
+    proptest::proptest! {
+        #[test]
+        fn memory_stays_bounded(ops in proptest::collection::vec((0u8..20, 0u64..1000, 0u8..3), 1..300)) {
+            let mut dd = d(30, 8);
+            let paths = [
+                dd.path(ip("10.1.0.1"), ip("8.8.8.8")),
+                dd.path(ip("8.8.8.8"), ip("10.1.0.1")),
+                dd.path(ip("fd00::1"), ip("2001:db8::1")),
+            ];
+            for (v, t, p) in ops {
+                let first = !dd.is_repeat(paths[usize::from(p)], &h(v), t * S);
+                // Right after a report the value is a repeat at the same time.
+                if first {
+                    proptest::prop_assert!(dd.is_repeat(paths[usize::from(p)], &h(v), t * S));
+                }
+                proptest::prop_assert!(dd.len() <= 8);
+                proptest::prop_assert!(dd.order.len() <= 17);
+            }
+        }
+    }
 }
