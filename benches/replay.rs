@@ -9,13 +9,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Arc;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use leakwatch::alert::{AlertSink, ValueHasher};
+use leakwatch::alert::AlertSink;
 use leakwatch::config::Config;
-use leakwatch::detect::{Engine, EngineOptions};
-use leakwatch::pipeline;
+use leakwatch::pipeline::{self, Sensor};
 
 #[derive(Default)]
 struct VecSink(Vec<String>);
@@ -107,9 +105,11 @@ fn replay_bench(c: &mut Criterion) {
     let pcap = bench_pcap();
     let size = std::fs::metadata(&pcap).expect("bench pcap").len();
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let engine = Arc::new(
-        Engine::load_dir(&root.join("signatures"), &EngineOptions::default()).expect("signatures"),
-    );
+    let base = Config {
+        signatures: root.join("signatures"),
+        ..Config::default()
+    };
+    let sensor = Sensor::build(&base, None, b"bench-key-0123456789abcdef").expect("sensor");
     let mut g = c.benchmark_group("replay");
     g.sample_size(10);
     g.throughput(Throughput::Bytes(size));

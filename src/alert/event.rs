@@ -9,6 +9,8 @@ use std::net::IpAddr;
 use serde::Serialize;
 
 use crate::capture::Timestamp;
+use crate::detect::Confidence;
+use crate::policy::Verdict;
 
 /// Version of the event schema described in README.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -78,6 +80,12 @@ pub struct FindingOut {
     /// Present and true when distinct counting stopped at its bound.
     #[serde(skip_serializing_if = "is_false")]
     pub count_truncated: bool,
+    /// Detector category (for the policy; not written).
+    #[serde(skip)]
+    pub category: String,
+    /// `confidence` as a level (for the policy; not written).
+    #[serde(skip)]
+    pub level: Confidence,
 }
 
 /// What limited inspection of the stream the event comes from.
@@ -106,10 +114,11 @@ pub struct DlpEvent {
     pub envelope: Envelope,
     /// `to_server` (client sent the PI) or `to_client`.
     pub direction: &'static str,
-    /// `low`, `medium`, `high` or `critical`, from the number of distinct values.
-    pub severity: &'static str,
     /// What was found.
     pub findings: Vec<FindingOut>,
+    /// Zones, countries, violations and severity from the policy.
+    #[serde(flatten)]
+    pub verdict: Verdict,
     /// Present when the stream was incomplete.
     #[serde(skip_serializing_if = "StreamNotes::is_clean")]
     pub stream: StreamNotes,
@@ -171,17 +180,6 @@ pub fn proto_name(proto: u8) -> String {
     }
 }
 
-/// Severity tier from the number of distinct PI values in one transfer
-/// (tiers after the 50 / 500 / 5,000 record thresholds Chinese courts use).
-pub fn severity_for(distinct: u64) -> &'static str {
-    match distinct {
-        0..=49 => "low",
-        50..=499 => "medium",
-        500..=4999 => "high",
-        _ => "critical",
-    }
-}
-
 fn is_false(b: &bool) -> bool {
     !*b
 }
@@ -197,13 +195,5 @@ mod tests {
             format_ts(1_700_000_000_123_456_789),
             "2023-11-14T22:13:20.123456Z"
         );
-    }
-
-    #[test]
-    fn severity_tiers() {
-        assert_eq!(severity_for(1), "low");
-        assert_eq!(severity_for(50), "medium");
-        assert_eq!(severity_for(4999), "high");
-        assert_eq!(severity_for(5000), "critical");
     }
 }

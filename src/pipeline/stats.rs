@@ -81,9 +81,16 @@ impl RunStats {
     }
 
     fn reassembly_json(&self) -> Value {
-        let mut m: serde_json::Map<String, Value> =
-            self.reassembly.counters().into_iter().map(|(k, v)| (k.to_string(), json!(v))).collect();
-        m.insert("peak_buffered_bytes".into(), json!(self.reassembly_peak_bytes));
+        let mut m: serde_json::Map<String, Value> = self
+            .reassembly
+            .counters()
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), json!(v)))
+            .collect();
+        m.insert(
+            "peak_buffered_bytes".into(),
+            json!(self.reassembly_peak_bytes),
+        );
         Value::Object(m)
     }
 
@@ -135,6 +142,13 @@ impl RunStats {
                     "dlp_events_total": self.dlp_events_total,
                     "events_total": self.output.events_total,
                     "sort_buffer_full_total": self.output.sort_buffer_full_total,
+                },
+                "dedup": {
+                    "checked_total": self.output.dedup.checked_total,
+                    "repeats_total": self.output.dedup.repeats_total,
+                    "evicted_total": self.output.dedup.evicted_total,
+                    "expired_total": self.output.dedup.expired_total,
+                    "suppressed_events_total": self.output.dedup.suppressed_events_total,
                 },
             }
         });

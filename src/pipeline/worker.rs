@@ -7,10 +7,12 @@ use std::sync::Arc;
 use crossbeam_channel::{Receiver, Sender};
 
 use super::batch::Batch;
-use super::output::{OutMsg, SortKey};
-use crate::alert::event::{event_type, format_ts, proto_name, severity_for};
+use super::output::{DedupInfo, OutEvent, OutMsg, SortKey};
+use crate::alert::event::{event_type, format_ts, proto_name};
 use crate::alert::event::{FlowEvent, FlowSummary};
-use crate::alert::{DlpEvent, Envelope, FindingLimits, FindingSet, StreamNotes, ValueHasher};
+use crate::alert::{
+    DlpEvent, Envelope, FindingLimits, FindingOut, FindingSet, StreamNotes, ValueHasher,
+};
 use crate::app::{location, proto_name as app_proto};
 use crate::capture::Timestamp;
 use crate::decode::{proto, tcp_flags, Decoded};
@@ -21,12 +23,15 @@ use crate::flow::table::{
 use crate::flow::{
     Direction, FlowKey, MemBudget, ReassemblyConfig, ReassemblyStats, StreamSink, TcpSession,
 };
+use crate::policy::{Policy, Transfer, TransferFinding, Verdict};
 
 /// Everything a worker needs, built once from the config.
 #[derive(Clone)]
 pub struct WorkerSetup {
     /// Compiled detectors.
     pub engine: Arc<Engine>,
+    /// Zones, geo, boundaries, severity.
+    pub policy: Arc<Policy>,
     /// Keyed hasher for values.
     pub hasher: ValueHasher,
     /// Bounds on findings.
@@ -111,6 +116,7 @@ struct Reasm {
 struct Det {
     scanner: Scanner,
     engine: Arc<Engine>,
+    policy: Arc<Policy>,
     hasher: ValueHasher,
     limits: FindingLimits,
     event_max_age: u64,
@@ -118,7 +124,7 @@ struct Det {
     bytes_scanned: u64,
     matches: u64,
     dlp_events: u64,
-    out: Vec<(SortKey, String)>,
+    out: Vec<OutEvent>,
 }
 
 /// Runs a worker until its input channel closes, then flushes every flow.
@@ -138,6 +144,7 @@ pub fn run(
     let mut det = Det {
         scanner: setup.engine.scanner(),
         engine: setup.engine,
+        policy: setup.policy,
         hasher: setup.hasher,
         limits: setup.limits,
         event_max_age: setup.event_max_age,
@@ -475,15 +482,16 @@ impl Det {
         if ds.findings.is_empty() {
             return;
         }
-        let distinct = ds.findings.distinct();
+        let hashes = ds.findings.hashes();
         let findings = ds.findings.take(self.engine.detectors());
         let sender_is_lo = (dir == Direction::ToServer) == meta.client_is_lo;
         let ends = endpoints(&meta.key, sender_is_lo);
+        let verdict = self.judge(&findings, ends.0, ends.2, ts);
         let ev = DlpEvent {
             envelope: envelope(meta, ts, event_type::DLP, ends),
             direction: dir.as_str(),
-            severity: severity_for(distinct),
             findings,
+            verdict,
             stream: ds.notes.clone(),
         };
         let json = serde_json::to_string(&ev).unwrap_or_default();
@@ -495,7 +503,39 @@ impl Det {
         };
         ds.events += 1;
         self.dlp_events += 1;
-        self.out.push((key, json));
+        let dedup = Some(DedupInfo {
+            sender: ends.0,
+            receiver: ends.2,
+            hashes,
+        });
+        self.out.push(OutEvent { key, json, dedup });
+    }
+
+    /// The policy's verdict on PI sent from `sender` to `receiver`.
+    fn judge(
+        &self,
+        findings: &[FindingOut],
+        sender: IpAddr,
+        receiver: IpAddr,
+        ts: Timestamp,
+    ) -> Verdict {
+        let per_type: Vec<TransferFinding<'_>> = findings
+            .iter()
+            .map(|f| TransferFinding {
+                pi_type: &f.pi_type,
+                category: &f.category,
+                distinct: f.count,
+                confidence: f.level,
+            })
+            .collect();
+        self.policy.evaluate(&Transfer {
+            sender,
+            receiver,
+            dest_name: None,
+            encrypted: false,
+            findings: &per_type,
+            ts_ns: ts,
+        })
     }
 
     /// Builds the `flow` event of an ended flow.
@@ -528,7 +568,11 @@ impl Det {
             dir: 2,
             seq: 0,
         };
-        self.out.push((key, json));
+        self.out.push(OutEvent {
+            key,
+            json,
+            dedup: None,
+        });
     }
 
     fn send_events(&mut self, out: &Sender<OutMsg>) {

@@ -4,12 +4,10 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use leakwatch::alert::{AlertSink, ValueHasher};
 use leakwatch::config::Config;
-use leakwatch::detect::{Engine, EngineOptions};
-use leakwatch::pipeline::{self, ReplayError, RunStats};
+use leakwatch::pipeline::{self, ReplayError, RunStats, Sensor};
 use serde_json::Value;
 
 /// Key used by every test replay.
@@ -37,9 +35,13 @@ pub fn pcap(name: &str) -> PathBuf {
     root().join("pcaps").join(name)
 }
 
-pub fn engine() -> Arc<Engine> {
-    let opts = EngineOptions::default();
-    Arc::new(Engine::load_dir(&root().join("signatures"), &opts).expect("signatures load"))
+/// The sensor for `cfg`, with the repo's signatures unless `cfg` names others.
+pub fn sensor(cfg: &Config) -> Sensor {
+    let mut cfg = cfg.clone();
+    if cfg.signatures.is_relative() {
+        cfg.signatures = root().join(&cfg.signatures);
+    }
+    Sensor::build(&cfg, None, TEST_KEY).unwrap_or_else(|e| panic!("sensor: {e}"))
 }
 
 /// Replays inputs with `workers` workers; returns the event lines and stats.
