@@ -50,6 +50,7 @@ pub struct Engine {
     kw: Keywords,
     max_window: usize,
     max_run: usize,
+    min_digits: usize,
     seps: Vec<u8>,
     report_low: bool,
     today: NaiveDate,
@@ -180,8 +181,10 @@ impl Engine {
             .min_by_key(|&i| dets[usize::from(i)].priority);
         let mut seps = Vec::new();
         let mut max_run = 0;
+        let mut min_digits = usize::MAX;
         for d in &dets {
             if let Family::Digits(ds) = &d.family {
+                min_digits = min_digits.min(ds.lengths.iter().copied().min().unwrap_or(1));
                 seps.extend_from_slice(&ds.separators);
                 let pre = ds.prefixes.iter().map(|p| p.0.len()).max().unwrap_or(0);
                 max_run = max_run.max(ds.lengths.iter().max().unwrap_or(&0) + pre);
@@ -196,6 +199,7 @@ impl Engine {
             email,
             kw,
             max_run: max_run.min(MAX_DIGITS + 4),
+            min_digits: min_digits.clamp(2, MAX_DIGITS),
             seps,
             report_low: opts.report_low,
             today: opts.today.unwrap_or_else(super::validators::system_today),
@@ -462,7 +466,7 @@ impl Scanner {
     fn try_digits(&mut self, w: &Work<'_>, p: usize) -> DigitTry {
         let h = w.h;
         let e0 = super::digits::skip_digits(h, p);
-        let eng = Arc::clone(&self.engine);
+        let eng = &*self.engine;
         if e0 - p > eng.max_run {
             return DigitTry::Next(e0);
         }
@@ -476,11 +480,13 @@ impl Scanner {
         runs[0] = (p, e0);
         let mut k = 1;
         let mut e = e0;
+        let mut total = e0 - p;
         while k < MAX_RUNS && e - p <= MAX_SPAN {
             match (h.get(e), h.get(e + 1)) {
                 (Some(s), Some(d)) if eng.seps.contains(s) && d.is_ascii_digit() => {
                     let e2 = super::digits::skip_digits(h, e + 1);
                     runs[k] = (e + 1, e2);
+                    total += e2 - e - 1;
                     k += 1;
                     e = e2;
                 }
@@ -490,6 +496,10 @@ impl Scanner {
         if !w.eof && e + 3 > h.len() {
             return DigitTry::NeedMore(self.candidate_start(h, p));
         }
+        if total < eng.min_digits {
+            return DigitTry::Next(e0);
+        }
+        let eng = Arc::clone(&self.engine);
         let runs = &runs[..k];
         for &d in &eng.digit_order {
             let det = &eng.dets[usize::from(d)];
