@@ -33,6 +33,106 @@ pub fn skip_digits(h: &[u8], from: usize) -> usize {
     i
 }
 
+/// Digit bitmap of `h`, 64 bytes at a time: finding the next digit and the
+/// end of a run are bit operations on the cached block mask.
+pub struct DigitMap<'a> {
+    h: &'a [u8],
+    /// Start of the cached block (`usize::MAX`: none).
+    block: usize,
+    /// Bit i set: `h[block + i]` is an ASCII digit.
+    mask: u64,
+    avx2: bool,
+}
+
+impl<'a> DigitMap<'a> {
+    /// A map over `h`.
+    pub fn new(h: &'a [u8]) -> Self {
+        #[cfg(target_arch = "x86_64")]
+        let avx2 = std::arch::is_x86_feature_detected!("avx2");
+        #[cfg(not(target_arch = "x86_64"))]
+        let avx2 = false;
+        DigitMap {
+            h,
+            block: usize::MAX,
+            mask: 0,
+            avx2,
+        }
+    }
+
+    fn load(&mut self, b: usize) {
+        self.block = b;
+        self.mask = if b + 64 <= self.h.len() {
+            self.full_block(b)
+        } else {
+            let tail = self.h.get(b..).unwrap_or_default();
+            tail.iter()
+                .enumerate()
+                .fold(0u64, |m, (i, c)| m | (u64::from(c.is_ascii_digit()) << i))
+        };
+    }
+
+    #[inline]
+    fn full_block(&self, b: usize) -> u64 {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if self.avx2 {
+                // SAFETY: AVX2 was detected in `new`; `load` checked b + 64 <= len.
+                return unsafe { x86::mask64_avx2(self.h, b) };
+            }
+            // SAFETY: SSE2 is baseline on x86_64; `load` checked b + 64 <= len.
+            unsafe { x86::mask64_sse2(self.h, b) }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            let _ = self.avx2;
+            self.h
+                .get(b..b + 64)
+                .unwrap_or_default()
+                .iter()
+                .enumerate()
+                .fold(0u64, |m, (i, c)| m | (u64::from(c.is_ascii_digit()) << i))
+        }
+    }
+
+    /// First position ≥ `pos` whose digit-ness equals `digit`, or `h.len()`.
+    #[inline]
+    fn next(&mut self, pos: usize, digit: bool) -> usize {
+        let len = self.h.len();
+        if pos >= len {
+            return len;
+        }
+        let mut b = pos & !63;
+        if b != self.block {
+            self.load(b);
+        }
+        let flip = if digit { 0 } else { u64::MAX };
+        let mut m = (self.mask ^ flip) & (u64::MAX << (pos - b));
+        loop {
+            if m != 0 {
+                return (b + m.trailing_zeros() as usize).min(len);
+            }
+            b += 64;
+            if b >= len {
+                return len;
+            }
+            self.load(b);
+            m = self.mask ^ flip;
+        }
+    }
+
+    /// First ASCII digit at or after `pos`, or `h.len()`.
+    #[inline]
+    pub fn next_digit(&mut self, pos: usize) -> usize {
+        self.next(pos, true)
+    }
+
+    /// First non-digit at or after `pos`, or `h.len()`.
+    #[inline]
+    pub fn run_end(&mut self, pos: usize) -> usize {
+        self.next(pos, false)
+    }
+}
+
 /// Portable version of [`find_digit`].
 pub fn find_digit_scalar(h: &[u8], from: usize) -> usize {
     match h.get(from..) {
@@ -72,6 +172,36 @@ mod x86 {
         unsafe { find_digit_sse2(h, i) }
     }
 
+    /// Digit mask of `h[b..b + 64]`. Caller guarantees `b + 64 <= h.len()`.
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn mask64_avx2(h: &[u8], b: usize) -> u64 {
+        let bias = _mm256_set1_epi8(BIAS);
+        let limit = _mm256_set1_epi8(LIMIT);
+        // SAFETY: caller guarantees b + 64 <= h.len(): both loads are in bounds.
+        let (lo, hi) = unsafe {
+            let p = h.as_ptr().add(b);
+            (_mm256_loadu_si256(p.cast()), _mm256_loadu_si256(p.add(32).cast()))
+        };
+        let ml = _mm256_movemask_epi8(_mm256_cmpgt_epi8(limit, _mm256_add_epi8(lo, bias))) as u32;
+        let mh = _mm256_movemask_epi8(_mm256_cmpgt_epi8(limit, _mm256_add_epi8(hi, bias))) as u32;
+        u64::from(ml) | (u64::from(mh) << 32)
+    }
+
+    /// Digit mask of `h[b..b + 64]`. Caller guarantees `b + 64 <= h.len()`.
+    #[target_feature(enable = "sse2")]
+    pub unsafe fn mask64_sse2(h: &[u8], b: usize) -> u64 {
+        let bias = _mm_set1_epi8(BIAS);
+        let limit = _mm_set1_epi8(LIMIT);
+        let mut m = 0u64;
+        for k in 0..4 {
+            // SAFETY: caller guarantees b + 64 <= h.len(); k * 16 + 16 <= 64.
+            let v = unsafe { _mm_loadu_si128(h.as_ptr().add(b + k * 16).cast()) };
+            let x = _mm_movemask_epi8(_mm_cmplt_epi8(_mm_add_epi8(v, bias), limit)) as u32 & 0xffff;
+            m |= u64::from(x) << (k * 16);
+        }
+        m
+    }
+
     #[target_feature(enable = "sse2")]
     pub unsafe fn find_digit_sse2(h: &[u8], from: usize) -> usize {
         let n = h.len();
@@ -108,6 +238,14 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn map_equals_scalar(h in proptest::collection::vec(prop_oneof![Just(b'5'), Just(b'a'), any::<u8>()], 0..300), from in 0usize..310) {
+            let mut m = DigitMap::new(&h);
+            prop_assert_eq!(m.next_digit(from), find_digit_scalar(&h, from).min(h.len()));
+            let want = if from >= h.len() { h.len() } else { skip_digits(&h, from) };
+            prop_assert_eq!(m.run_end(from), want);
+        }
+
         #[test]
         fn simd_equals_scalar(h in proptest::collection::vec(any::<u8>(), 0..200), from in 0usize..210) {
             prop_assert_eq!(find_digit(&h, from), find_digit_scalar(&h, from));

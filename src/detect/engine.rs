@@ -26,6 +26,7 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 
 use super::context::{Keywords, KwScratch};
+use super::digits::DigitMap;
 use super::email::{self, EmailAt};
 use super::signature::{self, DigitSpec, Family, MAX_DIGITS, MAX_WORD_LEN};
 pub use super::signature::{Detector, Example, SignatureError};
@@ -446,16 +447,17 @@ impl Scanner {
         if self.engine.digit_order.is_empty() {
             return h.len();
         }
+        let mut map = DigitMap::new(h);
         // Resuming inside a run that was already judged (too long): skip it.
         if pos > 0 && is_digit_at(h, pos - 1) {
-            pos = super::digits::skip_digits(h, pos);
+            pos = map.run_end(pos);
         }
         loop {
-            let p = super::digits::find_digit(h, pos);
+            let p = map.next_digit(pos);
             if p >= h.len() {
                 return h.len();
             }
-            match self.try_digits(w, p) {
+            match self.try_digits(w, &mut map, p) {
                 DigitTry::NeedMore(s) => return s,
                 DigitTry::Next(n) => pos = n,
             }
@@ -463,9 +465,9 @@ impl Scanner {
     }
 
     /// Tries every digits detector at the run starting at `p`.
-    fn try_digits(&mut self, w: &Work<'_>, p: usize) -> DigitTry {
+    fn try_digits(&mut self, w: &Work<'_>, map: &mut DigitMap<'_>, p: usize) -> DigitTry {
         let h = w.h;
-        let e0 = super::digits::skip_digits(h, p);
+        let e0 = map.run_end(p);
         let eng = &*self.engine;
         if e0 - p > eng.max_run {
             return DigitTry::Next(e0);
@@ -481,23 +483,28 @@ impl Scanner {
         let mut k = 1;
         let mut e = e0;
         let mut total = e0 - p;
+        let mut natural_end = false;
         while k < MAX_RUNS && e - p <= MAX_SPAN {
             match (h.get(e), h.get(e + 1)) {
                 (Some(s), Some(d)) if eng.seps.contains(s) && d.is_ascii_digit() => {
-                    let e2 = super::digits::skip_digits(h, e + 1);
+                    let e2 = map.run_end(e + 1);
                     runs[k] = (e + 1, e2);
                     total += e2 - e - 1;
                     k += 1;
                     e = e2;
                 }
-                _ => break,
+                _ => {
+                    natural_end = true;
+                    break;
+                }
             }
         }
         if !w.eof && e + 3 > h.len() {
             return DigitTry::NeedMore(self.candidate_start(h, p));
         }
         if total < eng.min_digits {
-            return DigitTry::Next(e0);
+            // Later runs of a group that ended naturally have fewer digits.
+            return DigitTry::Next(if natural_end { e } else { e0 });
         }
         let eng = Arc::clone(&self.engine);
         let runs = &runs[..k];
