@@ -41,6 +41,8 @@ pub struct DigitMap<'a> {
     block: usize,
     /// Bit i set: `h[block + i]` is an ASCII digit.
     mask: u64,
+    /// Bit i set: `h[block + i]` and `h[block + i + 1]` are digits.
+    pairs: u64,
     avx2: bool,
 }
 
@@ -55,6 +57,7 @@ impl<'a> DigitMap<'a> {
             h,
             block: usize::MAX,
             mask: 0,
+            pairs: 0,
             avx2,
         }
     }
@@ -69,6 +72,8 @@ impl<'a> DigitMap<'a> {
                 .enumerate()
                 .fold(0u64, |m, (i, c)| m | (u64::from(c.is_ascii_digit()) << i))
         };
+        let next = u64::from(self.h.get(b + 64).is_some_and(u8::is_ascii_digit));
+        self.pairs = self.mask & ((self.mask >> 1) | (next << 63));
     }
 
     #[inline]
@@ -91,6 +96,31 @@ impl<'a> DigitMap<'a> {
                 .iter()
                 .enumerate()
                 .fold(0u64, |m, (i, c)| m | (u64::from(c.is_ascii_digit()) << i))
+        }
+    }
+
+    /// First position ≥ `pos` starting two digits in a row, or `h.len()`.
+    #[inline]
+    pub fn next_pair(&mut self, pos: usize) -> usize {
+        let len = self.h.len();
+        if pos >= len {
+            return len;
+        }
+        let mut b = pos & !63;
+        if b != self.block {
+            self.load(b);
+        }
+        let mut m = self.pairs & (u64::MAX << (pos - b));
+        loop {
+            if m != 0 {
+                return (b + m.trailing_zeros() as usize).min(len);
+            }
+            b += 64;
+            if b >= len {
+                return len;
+            }
+            self.load(b);
+            m = self.pairs;
         }
     }
 
@@ -244,6 +274,8 @@ mod tests {
             prop_assert_eq!(m.next_digit(from), find_digit_scalar(&h, from).min(h.len()));
             let want = if from >= h.len() { h.len() } else { skip_digits(&h, from) };
             prop_assert_eq!(m.run_end(from), want);
+            let pair = (from..h.len().saturating_sub(1)).find(|&i| h[i].is_ascii_digit() && h[i + 1].is_ascii_digit()).unwrap_or(h.len());
+            prop_assert_eq!(m.next_pair(from), pair);
         }
 
         #[test]

@@ -452,8 +452,14 @@ impl Scanner {
         if pos > 0 && is_digit_at(h, pos - 1) {
             pos = map.run_end(pos);
         }
+        // Single digits decide nothing (every form starts with a run of ≥ 2)
+        // except near the end of a non-final buffer, where they may grow.
+        let tail = if w.eof { h.len() } else { h.len().saturating_sub(3) };
         loop {
-            let p = map.next_digit(pos);
+            let mut p = map.next_pair(pos);
+            if p >= tail {
+                p = map.next_digit(pos.max(tail)).min(p);
+            }
             if p >= h.len() {
                 return h.len();
             }
