@@ -125,6 +125,7 @@ enum DigitTry {
 
 /// Scan input common to the families.
 struct Work<'a> {
+    eng: &'a Engine,
     h: &'a [u8],
     base: u64,
     start_boundary: bool,
@@ -289,7 +290,9 @@ impl Scanner {
             buf.extend_from_slice(data);
             &buf
         };
+        let eng = Arc::clone(&self.engine);
         let w = Work {
+            eng: &eng,
             h,
             base,
             start_boundary: !st.after_gap,
@@ -303,7 +306,7 @@ impl Scanner {
             sink,
         );
         let cut = f.num.min(f.email_need).min(h.len());
-        self.record_context(h, base, cut, &mut st.ctx);
+        self.record_context(&eng, h, base, cut, &mut st.ctx);
         let keep = cut.saturating_sub(LB);
         st.end += data.len() as u64;
         let tail = h.get(keep..).unwrap_or_default();
@@ -328,7 +331,9 @@ impl Scanner {
     pub fn finish_stream(&mut self, st: &mut StreamState, sink: &mut dyn MatchSink) {
         if !st.carry.is_empty() {
             let carry = std::mem::take(&mut st.carry);
+            let eng = Arc::clone(&self.engine);
             let w = Work {
+                eng: &eng,
                 h: &carry,
                 base: st.end - carry.len() as u64,
                 start_boundary: !st.after_gap,
@@ -361,7 +366,9 @@ impl Scanner {
 
     /// Scans one whole buffer on a fresh state.
     pub fn scan_buffer(&mut self, data: &[u8], sink: &mut dyn MatchSink) {
+        let eng = Arc::clone(&self.engine);
         let w = Work {
+            eng: &eng,
             h: data,
             base: 0,
             start_boundary: true,
@@ -392,7 +399,7 @@ impl Scanner {
             self.defer_after_undecided(w, &mut f);
         }
         self.found.sort_by_key(|m| m.offset);
-        let eng = Arc::clone(&self.engine);
+        let eng = w.eng;
         for m in &self.found {
             let val = self
                 .vals
@@ -415,7 +422,7 @@ impl Scanner {
     /// next call (its family resumes there and finds it again).
     fn defer_after_undecided(&mut self, w: &Work<'_>, f: &mut Frontiers) {
         let (num_cut, email_cut) = (f.num, f.email_need);
-        let email_det = self.engine.email;
+        let email_det = w.eng.email;
         let mut num_first = usize::MAX;
         let mut at_first = usize::MAX;
         let mut local_first = usize::MAX;
@@ -444,7 +451,7 @@ impl Scanner {
     fn scan_digits(&mut self, w: &Work<'_>, from: usize) -> usize {
         let h = w.h;
         let mut pos = from;
-        if self.engine.digit_order.is_empty() {
+        if w.eng.digit_order.is_empty() {
             return h.len();
         }
         let mut map = DigitMap::new(h);
@@ -474,7 +481,7 @@ impl Scanner {
     fn try_digits(&mut self, w: &Work<'_>, map: &mut DigitMap<'_>, p: usize) -> DigitTry {
         let h = w.h;
         let e0 = map.run_end(p);
-        let eng = &*self.engine;
+        let eng = w.eng;
         if e0 - p > eng.max_run {
             return DigitTry::Next(e0);
         }
@@ -512,7 +519,7 @@ impl Scanner {
             // Later runs of a group that ended naturally have fewer digits.
             return DigitTry::Next(if natural_end { e } else { e0 });
         }
-        let eng = Arc::clone(&self.engine);
+        let eng = w.eng;
         let runs = &runs[..k];
         for &d in &eng.digit_order {
             let det = &eng.dets[usize::from(d)];
@@ -617,7 +624,7 @@ impl Scanner {
     /// Boundaries, validators, context; records the match. `true` when the
     /// detector claims `[s, end)` (reported or not).
     fn judge(&mut self, w: &Work<'_>, d: DetectorId, s: usize, end: usize) -> bool {
-        let eng = Arc::clone(&self.engine);
+        let eng = w.eng;
         let det = &eng.dets[usize::from(d)];
         if !digit_before_ok(w, s) || !digit_after_ok(w.h, end) {
             return false;
@@ -641,7 +648,7 @@ impl Scanner {
 
     /// Context lookup and the final confidence; pushes a [`Found`].
     fn record(&mut self, w: &Work<'_>, d: DetectorId, s: usize, weak: bool, resume: usize) {
-        let eng = Arc::clone(&self.engine);
+        let eng = w.eng;
         let det = &eng.dets[usize::from(d)];
         let (ctx, excl) = self.context_at(w, d, s);
         if excl {
@@ -665,7 +672,7 @@ impl Scanner {
 
     /// (context word hit, exclusion word hit) in the window before `s`.
     fn context_at(&mut self, w: &Work<'_>, d: DetectorId, s: usize) -> (bool, bool) {
-        let eng = &self.engine;
+        let eng = w.eng;
         let Some(det) = eng.dets.get(usize::from(d)) else {
             return (false, false);
         };
@@ -696,8 +703,7 @@ impl Scanner {
     }
 
     /// Remembers, per word group, the last word ending at or before `cut`.
-    fn record_context(&mut self, h: &[u8], base: u64, cut: usize, ctx: &mut Vec<(u16, u64)>) {
-        let eng = &self.engine;
+    fn record_context(&mut self, eng: &Engine, h: &[u8], base: u64, cut: usize, ctx: &mut Vec<(u16, u64)>) {
         if eng.kw.is_empty() {
             return;
         }
@@ -722,10 +728,10 @@ impl Scanner {
     fn scan_email(&mut self, w: &Work<'_>, from: usize) -> (usize, usize) {
         let h = w.h;
         let len = h.len();
-        let Some(d) = self.engine.email else {
+        let Some(d) = w.eng.email else {
             return (len, len);
         };
-        let eng = Arc::clone(&self.engine);
+        let eng = w.eng;
         let Family::Email(es) = &eng.dets[usize::from(d)].family else {
             return (len, len);
         };
