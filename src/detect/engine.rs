@@ -47,6 +47,8 @@ pub struct Engine {
     detectors: Vec<DetectorInfo>,
     dets: Vec<Detector>,
     digit_order: Vec<DetectorId>,
+    /// Fewest digits each entry of `digit_order` can match.
+    digit_min: Vec<usize>,
     email: Option<DetectorId>,
     kw: Keywords,
     max_window: usize,
@@ -178,6 +180,13 @@ impl Engine {
             .filter(|&i| matches!(dets[usize::from(i)].family, Family::Digits(_)))
             .collect();
         digit_order.sort_by_key(|&i| dets[usize::from(i)].priority);
+        let digit_min = digit_order
+            .iter()
+            .map(|&i| match &dets[usize::from(i)].family {
+                Family::Digits(ds) => ds.lengths.iter().min().copied().unwrap_or(0) - usize::from(ds.check_x),
+                Family::Email(_) => usize::MAX,
+            })
+            .collect();
         let email = (0..dets.len() as u16)
             .filter(|&i| matches!(dets[usize::from(i)].family, Family::Email(_)))
             .min_by_key(|&i| dets[usize::from(i)].priority);
@@ -198,6 +207,7 @@ impl Engine {
             detectors: dets.iter().map(|d| d.info.clone()).collect(),
             max_window: dets.iter().map(|d| d.window as usize).max().unwrap_or(0),
             digit_order,
+            digit_min,
             email,
             kw,
             max_run: max_run.min(MAX_DIGITS + 4),
@@ -488,7 +498,10 @@ impl Scanner {
         if !w.eof && e0 + 3 > h.len() {
             return DigitTry::NeedMore(self.candidate_start(h, p));
         }
-        if e0 - p < 2 {
+        // A form starts with a run of ≥ 3 digits, or a 2-digit prefix
+        // followed by a separator.
+        let n0 = e0 - p;
+        if n0 < 2 || (n0 == 2 && !h.get(e0).is_some_and(|c| eng.seps.contains(c))) {
             return DigitTry::Next(e0);
         }
         let mut runs = [(0usize, 0usize); MAX_RUNS];
@@ -521,7 +534,10 @@ impl Scanner {
         }
         let eng = w.eng;
         let runs = &runs[..k];
-        for &d in &eng.digit_order {
+        for (&d, &min) in eng.digit_order.iter().zip(&eng.digit_min) {
+            if total < min {
+                continue;
+            }
             let det = &eng.dets[usize::from(d)];
             let Family::Digits(ds) = &det.family else {
                 continue;
