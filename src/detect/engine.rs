@@ -183,7 +183,9 @@ impl Engine {
         let digit_min = digit_order
             .iter()
             .map(|&i| match &dets[usize::from(i)].family {
-                Family::Digits(ds) => ds.lengths.iter().min().copied().unwrap_or(0) - usize::from(ds.check_x),
+                Family::Digits(ds) => {
+                    ds.lengths.iter().min().copied().unwrap_or(0) - usize::from(ds.check_x)
+                }
                 Family::Email(_) => usize::MAX,
             })
             .collect();
@@ -471,7 +473,11 @@ impl Scanner {
         }
         // Single digits decide nothing (every form starts with a run of ≥ 2)
         // except near the end of a non-final buffer, where they may grow.
-        let tail = if w.eof { h.len() } else { h.len().saturating_sub(3) };
+        let tail = if w.eof {
+            h.len()
+        } else {
+            h.len().saturating_sub(3)
+        };
         loop {
             let mut p = map.next_pair(pos);
             if p >= tail {
@@ -719,7 +725,14 @@ impl Scanner {
     }
 
     /// Remembers, per word group, the last word ending at or before `cut`.
-    fn record_context(&mut self, eng: &Engine, h: &[u8], base: u64, cut: usize, ctx: &mut Vec<(u16, u64)>) {
+    fn record_context(
+        &mut self,
+        eng: &Engine,
+        h: &[u8],
+        base: u64,
+        cut: usize,
+        ctx: &mut Vec<(u16, u64)>,
+    ) {
         if eng.kw.is_empty() {
             return;
         }
