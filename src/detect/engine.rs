@@ -794,3 +794,80 @@ impl Scanner {
         (len, if w.eof { len } else { s })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn engine(src: &str) -> Arc<Engine> {
+        Arc::new(Engine::from_sources(&[("t.toml", src)], &EngineOptions::default()).unwrap())
+    }
+
+    const MOBILE: &str = r#"
+id = "m"
+pi_type = "cn_mobile"
+category = "contact"
+kind = "digits"
+validators = ["mobile_segment"]
+confidence = "medium"
+context_confidence = "high"
+[digits]
+lengths = [11]
+[context]
+window = 16
+words = ["tel"]
+"#;
+
+    struct V(Vec<(u64, Confidence)>);
+    impl MatchSink for V {
+        fn on_match(&mut self, m: &Match<'_>) {
+            self.0.push((m.offset, m.confidence));
+        }
+    }
+
+    #[test]
+    fn thread_safety() {
+        fn send_sync<T: Send + Sync>() {}
+        fn send<T: Send>() {}
+        send_sync::<Engine>();
+        send::<Scanner>();
+        send::<StreamState>();
+    }
+
+    #[test]
+    fn context_window_is_bounded() {
+        let e = engine(MOBILE);
+        let mut v = V(Vec::new());
+        e.scan_buffer(
+            b"tel 13800138000 ........................ 13900139000",
+            &mut v,
+        );
+        assert_eq!(v.0, vec![(4, Confidence::High), (41, Confidence::Medium)]);
+    }
+
+    #[test]
+    fn duplicate_ids_rejected() {
+        let r = Engine::from_sources(
+            &[("a.toml", MOBILE), ("b.toml", MOBILE)],
+            &EngineOptions::default(),
+        );
+        let e = r.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            e.contains("b.toml") && e.contains("a.toml") && e.contains("`m`"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn long_runs_across_chunks_are_skipped() {
+        let e = engine(MOBILE);
+        let mut s = e.scanner();
+        let mut st = StreamState::default();
+        let mut v = V(Vec::new());
+        s.scan_stream(&mut st, &[b'1'; 30], &mut v);
+        s.scan_stream(&mut st, b"3800138000 x", &mut v);
+        s.finish_stream(&mut st, &mut v);
+        assert!(v.0.is_empty());
+        assert!(st.heap_bytes() <= 256);
+    }
+}
