@@ -1,6 +1,11 @@
 //! Detect throughput: digit-dense text (timestamps, order ids, prices, hex
 //! trace ids, one synthetic PI value per ~4 KiB), binary data, and the two
 //! context-word back-ends. Each bench asserts its expected match count.
+//!
+//! Baseline (2026-11-22, shared 2-core VM under load 4-8, so wall-clock
+//! figures are depressed): digit_dense 200-540 MiB/s, binary 0.9-2.0 GiB/s;
+//! per-thread CPU time: digit_dense 0.50 GB/s (Hyperscan) / 0.57 GB/s
+//! (aho-corasick), binary 2.5 / 3.1 GB/s.
 
 use std::path::Path;
 use std::sync::Arc;

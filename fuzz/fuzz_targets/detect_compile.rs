@@ -16,8 +16,12 @@ impl MatchSink for Null {
 const HEAD: &str = "id = \"f\"\npi_type = \"custom\"\ncategory = \"test\"\n";
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&sel, rest)) = data.split_first() else { return };
-    let Ok(body) = std::str::from_utf8(rest) else { return };
+    let Some((&sel, rest)) = data.split_first() else {
+        return;
+    };
+    let Ok(body) = std::str::from_utf8(rest) else {
+        return;
+    };
     let text = match sel % 3 {
         0 => body.to_string(),
         1 => format!("{HEAD}kind = \"digits\"\nconfidence = \"medium\"\n{body}"),

@@ -5,14 +5,17 @@
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
-use leakwatch::detect::{Confidence, DetectorId, Engine, EngineOptions, Match, MatchSink, StreamState};
+use leakwatch::detect::{
+    Confidence, DetectorId, Engine, EngineOptions, Match, MatchSink, StreamState,
+};
 use libfuzzer_sys::fuzz_target;
 
 #[derive(Default)]
 struct Collect(Vec<(DetectorId, Vec<u8>, u64, Confidence)>);
 impl MatchSink for Collect {
     fn on_match(&mut self, m: &Match<'_>) {
-        self.0.push((m.detector, m.value.to_vec(), m.offset, m.confidence));
+        self.0
+            .push((m.detector, m.value.to_vec(), m.offset, m.confidence));
     }
 }
 
@@ -30,7 +33,9 @@ fn engine() -> &'static Arc<Engine> {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&first, rest)) = data.split_first() else { return };
+    let Some((&first, rest)) = data.split_first() else {
+        return;
+    };
     let e = engine();
     let mut whole = Collect::default();
     e.scan_buffer(rest, &mut whole);
