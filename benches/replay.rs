@@ -51,17 +51,9 @@ fn bench_pcap() -> PathBuf {
     out
 }
 
-fn run(cfg: &Config, engine: &Arc<Engine>, pcap: &Path) -> Vec<String> {
+fn run(cfg: &Config, sensor: &Sensor, pcap: &Path) -> Vec<String> {
     let mut sink = VecSink::default();
-    let hasher = ValueHasher::new(b"bench-key-0123456789abcdef");
-    pipeline::replay(
-        cfg,
-        Arc::clone(engine),
-        hasher,
-        &[pcap.to_path_buf()],
-        &mut sink,
-    )
-    .expect("replay");
+    pipeline::replay(cfg, sensor, &[pcap.to_path_buf()], &mut sink).expect("replay");
     sink.0
 }
 
@@ -116,11 +108,11 @@ fn replay_bench(c: &mut Criterion) {
     for workers in [1usize, 2] {
         let cfg = Config {
             workers,
-            ..Config::default()
+            ..base.clone()
         };
-        check_counts(&pcap, &run(&cfg, &engine, &pcap));
+        check_counts(&pcap, &run(&cfg, &sensor, &pcap));
         g.bench_function(format!("workers_{workers}"), |b| {
-            b.iter(|| run(&cfg, &engine, &pcap))
+            b.iter(|| run(&cfg, &sensor, &pcap))
         });
     }
     g.finish();

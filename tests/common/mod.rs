@@ -53,13 +53,7 @@ pub fn replay_with(
     let mut cfg = cfg.clone();
     cfg.workers = workers;
     let mut sink = VecSink::default();
-    let res = pipeline::replay(
-        &cfg,
-        engine(),
-        ValueHasher::new(TEST_KEY),
-        inputs,
-        &mut sink,
-    );
+    let res = pipeline::replay(&cfg, &sensor(&cfg), inputs, &mut sink);
     (sink.0, res)
 }
 
