@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 
 use leakwatch::alert::{AlertSink, EveWriter};
 use leakwatch::config::{Config, HASH_KEY_ENV};
-use leakwatch::detect::{Engine, EngineOptions};
+use leakwatch::detect::{Confidence, DetectorId, Engine, EngineOptions, Match, MatchSink};
 use leakwatch::pipeline::{self, ReplayError, Sensor};
 
 /// Network DLP sensor: finds personal information of people in China in traffic.
@@ -137,14 +137,58 @@ fn replay(args: ReplayArgs) -> Result<()> {
 }
 
 fn check_signatures(dir: &std::path::Path) -> Result<()> {
-    let engine = Engine::load_dir(dir, &EngineOptions::default())
-        .with_context(|| format!("loading detectors from {}", dir.display()))?;
-    println!(
-        "{} detectors loaded from {}",
-        engine.detectors().len(),
-        dir.display()
+    let engine = std::sync::Arc::new(
+        Engine::load_dir(dir, &EngineOptions::default())
+            .with_context(|| format!("loading detectors from {}", dir.display()))?,
     );
+    let mut failures = 0;
+    let mut total = 0;
+    for (id, ex) in engine.examples() {
+        total += 1;
+        if let Some(why) = example_failure(&engine, id, ex) {
+            failures += 1;
+            let file = engine.detector_file(id).unwrap_or("?");
+            eprintln!("{file}:{}: {why}", ex.line);
+        }
+    }
+    println!(
+        "{} detectors loaded from {}; {} of {total} examples pass",
+        engine.detectors().len(),
+        dir.display(),
+        total - failures
+    );
+    anyhow::ensure!(failures == 0, "{failures} examples failed (see above)");
     Ok(())
+}
+
+/// Why an example does not behave as its file says, if it does not.
+fn example_failure(
+    engine: &std::sync::Arc<Engine>,
+    id: DetectorId,
+    ex: &leakwatch::detect::Example,
+) -> Option<String> {
+    struct Hits(Vec<(Vec<u8>, Confidence)>, DetectorId);
+    impl MatchSink for Hits {
+        fn on_match(&mut self, m: &Match<'_>) {
+            if m.detector == self.1 {
+                self.0.push((m.value.to_vec(), m.confidence));
+            }
+        }
+    }
+    let mut hits = Hits(Vec::new(), id);
+    engine.scan_buffer(ex.text.as_bytes(), &mut hits);
+    if !ex.expect_match {
+        return (!hits.0.is_empty()).then(|| "[[no_match]] example matched".to_string());
+    }
+    let ok = hits.0.iter().any(|(v, c)| {
+        ex.value
+            .as_ref()
+            .is_none_or(|want| want.as_bytes() == v.as_slice())
+            && ex.confidence.is_none_or(|want| want == *c)
+    });
+    (!ok).then(|| {
+        "[[match]] example did not match with the expected value and confidence".to_string()
+    })
 }
 
 fn check_config(path: &std::path::Path) -> Result<()> {

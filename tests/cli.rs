@@ -118,3 +118,27 @@ fn bad_signatures_dir_is_rejected_before_reading() {
     assert!(!o.status.success());
     assert!(stderr(&o).contains("no-such-dir"), "{}", stderr(&o));
 }
+
+#[test]
+fn check_config_accepts_the_example_and_names_bad_keys() {
+    let o = leakwatch(&["check-config", "leakwatch.toml"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("ok"));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = dir.path().join("bad.toml");
+    std::fs::write(&cfg, "[zones.office]\ncidrs = [\"10.1.0.0/33\"]\n").expect("write");
+    let o = leakwatch(&["check-config", cfg.to_str().unwrap()]);
+    assert!(!o.status.success());
+    let e = stderr(&o);
+    assert!(
+        e.contains("bad.toml") && e.contains("zones.office.cidrs"),
+        "{e}"
+    );
+}
+
+#[test]
+fn check_signatures_runs_every_example() {
+    let o = leakwatch(&["check-signatures"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("examples pass"));
+}

@@ -63,6 +63,23 @@ impl fmt::Display for ReplayError {
 
 impl std::error::Error for ReplayError {}
 
+/// The PI types of the DESIGN.md vocabulary, valid in policy rules even
+/// before a detector of that type is loaded.
+pub const PI_TYPES: &[&str] = &[
+    "cn_resident_id",
+    "cn_mobile",
+    "cn_landline",
+    "bank_card",
+    "email",
+    "cn_passport",
+    "hk_macau_permit",
+    "cn_name",
+    "cn_address",
+    "credential",
+    "sensitive_attr",
+    "device_id",
+];
+
 /// What a run needs besides the config: compiled detectors, the policy and
 /// the keyed hasher. Built once, validated before the first packet.
 #[derive(Clone)]
@@ -110,10 +127,14 @@ impl Sensor {
         })?;
         let base = config_path.and_then(Path::parent).unwrap_or(Path::new("."));
         let pcfg = PolicyConfig::from(cfg);
+        // Rules may name any type of the DESIGN.md vocabulary (detectors for
+        // some arrive later) or any type/category a loaded detector has.
+        let vocabulary = PI_TYPES.iter().map(|t| (*t, *t));
         let known = engine
             .detectors()
             .iter()
-            .map(|d| (d.pi_type.as_str(), d.category.as_str()));
+            .map(|d| (d.pi_type.as_str(), d.category.as_str()))
+            .chain(vocabulary);
         let policy = Policy::from_config(&pcfg, base)
             .and_then(|p| p.check_types(&pcfg, known).map(|()| p))
             .map_err(|e| {

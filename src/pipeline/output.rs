@@ -130,3 +130,77 @@ fn all_repeats(dedup: &mut Deduper, d: &DedupInfo, ts: u64) -> bool {
     }
     all && !d.hashes.is_empty()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::config::DedupConfig;
+    use crate::policy::dedup::Deduper;
+
+    #[derive(Default)]
+    struct Lines(Vec<String>);
+    impl AlertSink for Lines {
+        fn write_event(&mut self, json: &str) -> std::io::Result<()> {
+            self.0.push(json.to_string());
+            Ok(())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn ev(ts: u64, flow: u64, hashes: &[u8], json: &str) -> OutEvent {
+        OutEvent {
+            key: SortKey {
+                ts,
+                flow_id: flow,
+                dir: 0,
+                seq: 0,
+            },
+            json: json.into(),
+            dedup: Some(DedupInfo {
+                sender: "10.0.0.1".parse().unwrap(),
+                receiver: "192.0.2.1".parse().unwrap(),
+                hashes: hashes.iter().map(|b| [*b; 32]).collect(),
+            }),
+        }
+    }
+
+    #[test]
+    fn sorts_and_drops_events_whose_values_were_all_reported_on_the_path() {
+        let (tx, rx) = crossbeam_channel::unbounded();
+        // Sent out of order: dedup must see them in packet-time order.
+        tx.send(OutMsg::Events(vec![
+            ev(30, 3, &[1], "c"),
+            ev(10, 1, &[1, 2], "a"),
+        ]))
+        .unwrap();
+        tx.send(OutMsg::Events(vec![ev(20, 2, &[2, 3], "b")]))
+            .unwrap();
+        drop(tx);
+        let mut sink = Lines::default();
+        let dedup = Deduper::new(&DedupConfig::default());
+        let stats = run(rx, &mut sink, 100, dedup).unwrap();
+        assert_eq!(sink.0, vec!["a", "b"], "c only repeats value 1");
+        assert_eq!(stats.dedup.suppressed_events_total, 1);
+        assert_eq!(stats.events_total, 2);
+    }
+
+    #[test]
+    fn disabled_dedup_writes_everything() {
+        let (tx, rx) = crossbeam_channel::unbounded();
+        tx.send(OutMsg::Events(vec![
+            ev(10, 1, &[1], "a"),
+            ev(20, 2, &[1], "b"),
+        ]))
+        .unwrap();
+        drop(tx);
+        let mut sink = Lines::default();
+        let cfg = DedupConfig {
+            enabled: false,
+            ..DedupConfig::default()
+        };
+        run(rx, &mut sink, 100, Deduper::new(&cfg)).unwrap();
+        assert_eq!(sink.0, vec!["a", "b"]);
+    }
+}
