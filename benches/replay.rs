@@ -34,7 +34,10 @@ fn bench_pcap() -> PathBuf {
     if let Ok(p) = std::env::var("LEAKWATCH_BENCH_PCAP") {
         return PathBuf::from(p);
     }
-    let mb: u64 = std::env::var("LEAKWATCH_BENCH_MB").ok().and_then(|s| s.parse().ok()).unwrap_or(200);
+    let mb: u64 = std::env::var("LEAKWATCH_BENCH_MB")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(200);
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let out = root.join(format!("benches/data/replay-{mb}mb.pcap"));
     if !out.exists() {
@@ -53,8 +56,14 @@ fn bench_pcap() -> PathBuf {
 fn run(cfg: &Config, engine: &Arc<Engine>, pcap: &Path) -> Vec<String> {
     let mut sink = VecSink::default();
     let hasher = ValueHasher::new(b"bench-key-0123456789abcdef");
-    pipeline::replay(cfg, Arc::clone(engine), hasher, &[pcap.to_path_buf()], &mut sink)
-        .expect("replay");
+    pipeline::replay(
+        cfg,
+        Arc::clone(engine),
+        hasher,
+        &[pcap.to_path_buf()],
+        &mut sink,
+    )
+    .expect("replay");
     sink.0
 }
 
@@ -80,7 +89,9 @@ fn distinct(lines: &[String]) -> BTreeMap<(String, String), usize> {
 
 fn check_counts(pcap: &Path, lines: &[String]) {
     let truth_path = PathBuf::from(format!("{}.truth.json", pcap.display()));
-    let Ok(text) = std::fs::read_to_string(&truth_path) else { return };
+    let Ok(text) = std::fs::read_to_string(&truth_path) else {
+        return;
+    };
     let truth: serde_json::Value = serde_json::from_str(&text).expect("truth json");
     let got = distinct(lines);
     for (dir, types) in truth["distinct_pi"].as_object().expect("distinct_pi") {
@@ -103,9 +114,14 @@ fn replay_bench(c: &mut Criterion) {
     g.sample_size(10);
     g.throughput(Throughput::Bytes(size));
     for workers in [1usize, 2] {
-        let cfg = Config { workers, ..Config::default() };
+        let cfg = Config {
+            workers,
+            ..Config::default()
+        };
         check_counts(&pcap, &run(&cfg, &engine, &pcap));
-        g.bench_function(format!("workers_{workers}"), |b| b.iter(|| run(&cfg, &engine, &pcap)));
+        g.bench_function(format!("workers_{workers}"), |b| {
+            b.iter(|| run(&cfg, &engine, &pcap))
+        });
     }
     g.finish();
 }

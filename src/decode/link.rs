@@ -1,13 +1,26 @@
 //! Link layer: dispatch on the link type to the network header.
 
-use super::{ethernet, ip, sll, DecodeError, Decoded};
+use super::{ethernet, sll, tunnel, DecodeError, Frame};
 use crate::capture::LinkType;
 
-/// IP version of the network header a link header leads to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum L3 {
+/// IP version of a network header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum L3 {
+    /// IPv4.
     V4,
+    /// IPv6.
     V6,
+}
+
+/// The next header a link or tunnel header leads to, and its offset.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Next {
+    /// An IP header.
+    Ip(L3, usize),
+    /// An Ethernet header (bridged in a tunnel).
+    Eth(usize),
+    /// An MPLS label stack.
+    Mpls(usize),
 }
 
 /// BSD `AF_INET`, the same on every OS.
@@ -16,19 +29,19 @@ const AF_INET: u32 = 2;
 /// FreeBSD/DragonFly 28, macOS 30.
 const AF_INET6: [u32; 4] = [10, 24, 28, 30];
 
-pub(super) fn decode_link(lt: LinkType, frame: &[u8]) -> Result<Decoded, DecodeError> {
+pub(super) fn decode_link(lt: LinkType, frame: &[u8]) -> Result<Frame, DecodeError> {
     let mut vlan = [0u16; 2];
-    let (l3, offset) = match lt {
-        LinkType::ETHERNET => ethernet::decode(frame, &mut vlan)?,
+    let next = match lt {
+        LinkType::ETHERNET => ethernet::decode(frame, 0, &mut vlan)?,
         LinkType::LINUX_SLL => sll::decode(frame, sll::Version::V1, &mut vlan)?,
         LinkType::LINUX_SLL2 => sll::decode(frame, sll::Version::V2, &mut vlan)?,
-        LinkType::NULL | LinkType::LOOP => (loopback_family(frame)?, 4),
-        LinkType::RAW => (ip_version(frame)?, 0),
-        LinkType::IPV4 => (L3::V4, 0),
-        LinkType::IPV6 => (L3::V6, 0),
+        LinkType::NULL | LinkType::LOOP => Next::Ip(loopback_family(frame)?, 4),
+        LinkType::RAW => Next::Ip(ip_version(frame)?, 0),
+        LinkType::IPV4 => Next::Ip(L3::V4, 0),
+        LinkType::IPV6 => Next::Ip(L3::V6, 0),
         _ => return Err(DecodeError::UnsupportedLink),
     };
-    ip::decode(frame, l3, offset, vlan)
+    tunnel::walk(frame, next, vlan)
 }
 
 /// The 4-byte address family of `DLT_NULL` (host order of the capturing
