@@ -147,27 +147,41 @@ mod tests {
             }
         }
 
-        /// Mostly-valid frames reach deeper layers than random bytes do.
+        /// Mostly-valid frames (tunnels too) reach deeper layers than
+        /// random bytes do.
         #[test]
         fn mutated_valid_frames(
-            link in 0..3usize,
+            link in 0..6usize,
             pos in any::<prop::sample::Index>(),
             byte in any::<u8>(),
             cut in any::<prop::sample::Index>(),
         ) {
-            let ip = ipv4(proto::TCP, &crate::decode::testutil::tcp((1, 2), 3, 0x12, &[3, 3, 7, 0], b"payload"));
+            use crate::decode::testutil::{eth, gre, tcp, vxlan};
+            let ip = ipv4(proto::TCP, &tcp((1, 2), 3, 0x12, &[3, 3, 7, 0], b"payload"));
             let mut frame = match link {
-                0 => crate::decode::testutil::eth(0x0800, &ip),
+                0 => eth(0x0800, &ip),
                 1 => ip,
-                _ => ipv6(proto::TCP, &crate::decode::testutil::tcp((1, 2), 3, 0x12, &[], b"p")),
+                2 => ipv6(proto::TCP, &tcp((1, 2), 3, 0x12, &[], b"p")),
+                // ERSPAN II in IPv4.
+                3 => ipv4(47, &gre(0x88be, &[(0x1000, 1)], &[&[0x10, 0, 0, 5, 0, 0, 0, 0][..], &eth(0x0800, &ip)].concat())),
+                // VXLAN carrying GRE carrying MPLS.
+                4 => eth(0x0800, &ipv4(proto::UDP, &vxlan(9, &eth(0x0800, &ipv4(47, &gre(0x8847, &[(0x2000, 7)], &[&[0, 1, 1, 64][..], &ip].concat())))))),
+                _ => eth(0x8847, &[&[0, 1, 1, 64][..], &ipv6(4, &ip)].concat()),
             };
             let i = pos.index(frame.len());
             frame[i] = byte;
             frame.truncate(cut.index(frame.len() + 1));
-            let lt = [LinkType::ETHERNET, LinkType::RAW, LinkType::RAW][link];
-            if let Ok(d) = decode(lt, &frame) {
-                prop_assert!(d.payload.start <= d.payload.end);
-                prop_assert!(d.payload.end <= frame.len());
+            let lt = [LinkType::ETHERNET, LinkType::RAW, LinkType::RAW, LinkType::RAW, LinkType::ETHERNET, LinkType::ETHERNET][link];
+            match crate::decode::decode_frame(lt, &frame) {
+                Ok(crate::decode::Frame::Packet(d)) => {
+                    prop_assert!(d.payload.start <= d.payload.end);
+                    prop_assert!(d.payload.end <= frame.len());
+                    prop_assert!(d.l3_offset <= d.l4_offset && d.l4_offset <= frame.len());
+                }
+                Ok(crate::decode::Frame::Fragment(at)) => {
+                    prop_assert!(at.ip_offset < frame.len() && at.end <= frame.len());
+                }
+                Err(_) => {}
             }
         }
     }
