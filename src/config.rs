@@ -215,7 +215,7 @@ impl Config {
             msg,
         };
         let text = std::fs::read_to_string(path).map_err(|e| err(format!("cannot read: {e}")))?;
-        let cfg = Config::parse(&text).map_err(|e| err(e))?;
+        let cfg = Config::parse(&text).map_err(err)?;
         Ok(cfg)
     }
 

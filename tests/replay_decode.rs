@@ -184,9 +184,9 @@ fn bad_checksum_fragment_cannot_hide_data() {
     let run = |validate: bool| {
         let mut cfg = Config::default();
         cfg.decode.validate_checksums = validate;
-        let (lines, res) = replay_with(&cfg, &[path.clone()], 1);
+        let (lines, res) = replay_with(&cfg, std::slice::from_ref(&path), 1);
         res.expect("replay");
-        assert_no_clear_pi(&lines, &[id.clone()]);
+        assert_no_clear_pi(&lines, std::slice::from_ref(&id));
         parse(&lines)
     };
     let events = run(true);

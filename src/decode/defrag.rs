@@ -403,7 +403,7 @@ impl Defragmenter {
             let Some((key, gen, ts)) = self.order.pop_front() else {
                 break;
             };
-            if !self.table.get(&key).is_some_and(|d| d.generation == gen) {
+            if self.table.get(&key).is_none_or(|d| d.generation != gen) {
                 continue; // stale
             }
             if key == *keep {
