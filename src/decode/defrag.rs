@@ -257,6 +257,8 @@ pub struct Defragmenter {
     mem: usize,
     out: Vec<u8>,
     owner: Vec<u16>,
+    /// Scratch for the coverage check.
+    ranges: Vec<(usize, usize)>,
     stats: DefragStats,
 }
 
@@ -271,6 +273,7 @@ impl Defragmenter {
             mem: 0,
             out: Vec::new(),
             owner: Vec::new(),
+            ranges: Vec::new(),
             stats: DefragStats::default(),
         }
     }
@@ -465,7 +468,7 @@ impl Defragmenter {
         let whole = match self.table.get(key) {
             Some(d) => d
                 .total
-                .is_some_and(|t| !d.header.is_empty() && covered(&d.frags, t)),
+                .is_some_and(|t| !d.header.is_empty() && covered(&mut self.ranges, &d.frags, t)),
             None => false,
         };
         if !whole {
@@ -539,11 +542,12 @@ fn count_overlap(stats: &mut DefragStats, frags: &[Frag], off: usize, data: &[u8
 }
 
 /// True when the fragments cover `0..total` without a hole.
-fn covered(frags: &[Frag], total: usize) -> bool {
-    let mut ranges: Vec<(usize, usize)> = frags.iter().map(|f| (f.off, f.end)).collect();
+fn covered(ranges: &mut Vec<(usize, usize)>, frags: &[Frag], total: usize) -> bool {
+    ranges.clear();
+    ranges.extend(frags.iter().map(|f| (f.off, f.end)));
     ranges.sort_unstable();
     let mut reach = 0;
-    for (s, e) in ranges {
+    for &(s, e) in ranges.iter() {
         if s > reach {
             return false;
         }

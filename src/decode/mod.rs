@@ -85,6 +85,27 @@ pub struct Decoded {
     pub l4_offset: usize,
 }
 
+impl Default for Decoded {
+    /// An empty IPv4 packet from and to 0.0.0.0 (for tests and builders).
+    fn default() -> Self {
+        let any = IpAddr::from([0u8; 4]);
+        Decoded {
+            src: any,
+            dst: any,
+            proto: 0,
+            sport: 0,
+            dport: 0,
+            vlan: [0; 2],
+            tcp: None,
+            payload: 0..0,
+            truncated: false,
+            tunnel: None,
+            l3_offset: 0,
+            l4_offset: 0,
+        }
+    }
+}
+
 /// A frame is either a whole packet or an IP fragment.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Frame {
