@@ -2,7 +2,8 @@
 # Rebuild the leakwatch test pcaps from real software talking over loopback
 # inside throw-away network namespaces (lw-*). Run as root:
 #     sudo bash pcaps/make.sh            # all
-#     sudo bash pcaps/make.sh http udp   # some (http decoys tiny bulk udp split)
+#     sudo bash pcaps/make.sh http udp   # some (http decoys tiny bulk udp split
+#                                        #       broken udpfrag tunnels)
 # No traffic leaves the namespaces' loopback. Captured 127.0.0.1 (client) and
 # 127.0.0.2 (server) are rewritten to 10.20.1.15 and 198.51.100.80.
 set -euo pipefail
@@ -73,6 +74,15 @@ scenario_udp() {
     $PY "$TOOLS/scenarios.py" udp-client 505 41401
 }
 
+scenario_udpfrag() { # 4000-byte datagrams over lo (MTU 1280): IPv4 and IPv6 fragments
+    local tmp=$1
+    ip link set lo mtu 1280
+    start_bg "$tmp/srv4.log" ready $PY "$TOOLS/scenarios.py" udpfrag-server 4
+    start_bg "$tmp/srv6.log" ready $PY "$TOOLS/scenarios.py" udpfrag-server 6
+    $PY "$TOOLS/scenarios.py" udpfrag-client 4
+    $PY "$TOOLS/scenarios.py" udpfrag-client 6
+}
+
 scenario_split() { # TCP dribble and UDP at the same time, split later by time
     local tmp=$1 p
     start_bg "$tmp/srv1.log" ready $PY "$TOOLS/scenarios.py" tiny-server 606 41501
@@ -123,7 +133,7 @@ inner() {
     trap 'stop_bg; rm -rf "$INNER_TMP"' EXIT
     ip link set lo up mtu 1500
     ethtool -K lo tso off gso off gro off >/dev/null 2>&1 || true
-    start_bg "$tmp/tcpdump.log" "listening on" tcpdump -i lo -U --immediate-mode -s 0 -w "$raw" 'tcp or udp'
+    start_bg "$tmp/tcpdump.log" "listening on" tcpdump -i lo -U --immediate-mode -s 0 -w "$raw" 'tcp or udp or (ip6 and ip6[6] == 44)'
     local td=${BGPIDS[0]}
     "scenario_$name" "$tmp"
     sleep 1
@@ -232,6 +242,24 @@ build_split() {
     truth split split \
         "one capture of a $PY_V TCP dribble + UDP datagrams at the same time, split into alternating 20 ms windows (part1, part2); $NAT_NOTE"
 }
+build_udpfrag() {
+    capture udpfrag "$HERE/udp_fragments.pcap"
+    truth udp_fragments udp_fragments.pcap \
+        "$PY_V 4000-byte UDP datagrams over IPv4 and IPv6 (::1) on lo with MTU 1280, fragmented by the kernel; $NAT_NOTE (IPv6 left as ::1)"
+}
+# Tunnel captures: real captures wrapped by tools/encap.py (no tunnel
+# endpoints can be reached from a namespace's loopback). Outer addresses
+# are documentation ranges; the inner traffic and its truth are unchanged.
+build_tunnels() {
+    local kind
+    [[ -e $HERE/udp_fragments.pcap ]] || build_udpfrag
+    for kind in gre erspan1 erspan2 erspan3 vxlan mpls ipip6 nested; do
+        (cd "$TOOLS" && $PY encap.py "$kind" "$HERE/http_form_json.pcap" "$HERE/tunnels_$kind.pcap")
+        truth http_form_json "tunnels_$kind.pcap" "http_form_json.pcap wrapped in $kind by tools/encap.py"
+    done
+    (cd "$TOOLS" && $PY encap.py vxlan "$HERE/udp_fragments.pcap" "$HERE/tunnels_vxlan_fragments.pcap")
+    truth udp_fragments tunnels_vxlan_fragments.pcap "udp_fragments.pcap wrapped in vxlan by tools/encap.py"
+}
 build_broken() {
     (cd "$TOOLS" && $PY pcaptool.py broken "$HERE/http_form_json.pcap" "$HERE/broken")
 }
@@ -248,6 +276,6 @@ verify_all() {
 ensure_deps
 (cd "$TOOLS" && $PY content.py >/dev/null)
 STEPS=("$@")
-((${#STEPS[@]})) || STEPS=(http decoys tiny bulk udp split broken)
+((${#STEPS[@]})) || STEPS=(http decoys tiny bulk udp split broken udpfrag tunnels)
 for s in "${STEPS[@]}"; do "build_$s"; done
 verify_all

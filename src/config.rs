@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::decode::{DefragConfig, OverlapPolicy};
 use crate::policy::config as policy;
 
 /// Environment variable that holds the HMAC key when the config has none.
@@ -49,6 +50,10 @@ pub struct Config {
     pub unencrypted: policy::UnencryptedConfig,
     /// Policy: `[dedup]`.
     pub dedup: policy::DedupConfig,
+    /// Decoder options.
+    pub decode: DecodeConfig,
+    /// IP fragment reassembly bounds.
+    pub defrag: DefragConfigFile,
 }
 
 impl Default for Config {
@@ -71,6 +76,8 @@ impl Default for Config {
             severity: p.severity,
             unencrypted: p.unencrypted,
             dedup: p.dedup,
+            decode: DecodeConfig::default(),
+            defrag: DefragConfigFile::default(),
         }
     }
 }
@@ -164,6 +171,55 @@ pub struct DetectConfig {
     pub report_low: bool,
 }
 
+/// `[decode]`: decoder options.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DecodeConfig {
+    /// Check IPv4 header, TCP and UDP checksums and drop packets where they
+    /// are wrong, as the receiver would (counted). Off by default: captures
+    /// taken on a sending host with checksum offload have bad checksums.
+    pub validate_checksums: bool,
+}
+
+/// `[defrag]`: IPv4/IPv6 fragment reassembly bounds.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DefragConfigFile {
+    /// Fragments per datagram (1..=8192); more drops the datagram.
+    pub max_fragments: usize,
+    /// Bytes of fragments held at once; the oldest datagrams are evicted
+    /// to make room.
+    pub memcap: usize,
+    /// Seconds (packet time) an incomplete datagram is kept.
+    pub timeout: u64,
+    /// Overlap policy: "first" (default), "last", "bsd", "linux", "windows".
+    pub policy: OverlapPolicy,
+}
+
+impl Default for DefragConfigFile {
+    fn default() -> Self {
+        let d = DefragConfig::default();
+        DefragConfigFile {
+            max_fragments: d.max_fragments,
+            memcap: d.memcap,
+            timeout: d.timeout / 1_000_000_000,
+            policy: d.policy,
+        }
+    }
+}
+
+impl DefragConfigFile {
+    /// The defragmenter's configuration.
+    pub fn to_config(&self) -> DefragConfig {
+        DefragConfig {
+            max_fragments: self.max_fragments,
+            memcap: self.memcap,
+            timeout: self.timeout.saturating_mul(1_000_000_000),
+            policy: self.policy,
+        }
+    }
+}
+
 /// A configuration that cannot be used; names the file and the problem.
 #[derive(Debug)]
 pub struct ConfigError {
@@ -224,6 +280,9 @@ impl Config {
         if self.reassembly.max_segments == 0 {
             return Err("reassembly.max_segments must be at least 1".into());
         }
+        if !(1..=8192).contains(&self.defrag.max_fragments) {
+            return Err("defrag.max_fragments must be between 1 and 8192".into());
+        }
         if matches!(&self.hash_key, Some(k) if k.len() < 16) {
             return Err(
                 "hash_key must be at least 16 characters (use a long random secret)".into(),
@@ -273,6 +332,22 @@ mod tests {
         let e = Config::parse("workers = 2\n[flow]\nmax_flow = 3\n").unwrap_err();
         assert!(e.contains("line 3"), "{e}");
         assert!(e.contains("max_flow"), "{e}");
+    }
+
+    #[test]
+    fn decode_and_defrag_sections() {
+        let c = Config::parse("").unwrap();
+        assert!(!c.decode.validate_checksums);
+        assert_eq!(c.defrag.to_config(), DefragConfig::default());
+        let c = Config::parse(
+            "[decode]\nvalidate_checksums = true\n[defrag]\npolicy = \"linux\"\ntimeout = 5\n",
+        )
+        .unwrap();
+        assert!(c.decode.validate_checksums);
+        assert_eq!(c.defrag.to_config().policy, OverlapPolicy::Linux);
+        assert_eq!(c.defrag.to_config().timeout, 5_000_000_000);
+        assert!(Config::parse("[defrag]\npolicy = \"solaris\"").is_err());
+        assert!(Config::parse("[defrag]\nmax_fragments = 0").is_err());
     }
 
     #[test]

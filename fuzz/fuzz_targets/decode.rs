@@ -2,7 +2,7 @@
 #![no_main]
 
 use leakwatch::capture::LinkType;
-use leakwatch::decode::decode;
+use leakwatch::decode::{decode, decode_frame, Frame};
 use libfuzzer_sys::fuzz_target;
 
 const LINKS: [LinkType; 9] = [
@@ -25,5 +25,9 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(d) = decode(link, frame) {
         assert!(d.payload.start <= d.payload.end && d.payload.end <= frame.len());
         assert_eq!(d.tcp.is_some(), d.proto == 6);
+        assert!(d.l3_offset <= d.l4_offset && d.l4_offset <= frame.len());
+    }
+    if let Ok(Frame::Fragment(at)) = decode_frame(link, frame) {
+        assert!(at.ip_offset < frame.len() && at.end <= frame.len());
     }
 });

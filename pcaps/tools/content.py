@@ -185,6 +185,43 @@ def udp_payload(seed=505, cport=PORT_UDP):
             "decoys": [d1, d2, d3]}
 
 
+# ---------------------------------------------------------------- UDP fragments
+SERVER_PORT_FRAG4, SERVER_PORT_FRAG6 = 5515, 5516
+PORT_FRAG4, PORT_FRAG6 = 41601, 41602
+
+
+def _big_datagram(s, vals, n_values):
+    """~4000-byte syslog batch: filler lines with PI lines spread through it,
+    so values land in later fragments and across fragment boundaries."""
+    lines = []
+    kinds = ["cn_resident_id", "cn_mobile", "bank_card", "email"]
+    for i in range(n_values):
+        k = kinds[(len(vals)) % 4]
+        v = {"cn_resident_id": s.resident_id, "cn_mobile": s.mobile,
+             "bank_card": lambda: s.card(["unionpay19", "visa", "mastercard"][len(vals) % 3]),
+             "email": s.email}[k]()
+        vals.append((k, v))
+        for j in range(7 + i % 3):
+            lines.append("<134>Nov 22 11:%02d:%02d app02 cache[12]: hit ratio 0.9%d key=blob/%05d"
+                         % (i, j, j, s.r.randint(0, 99999)))
+        lines.append("<134>Nov 22 11:%02d:59 app02 kyc-svc[311]: record %s=%s" % (i, k, v))
+    body = "\n".join(lines)
+    return body + " " * max(0, 4000 - len(body))
+
+
+def udp_fragments(seed=909):
+    s = sp.Synth(seed)
+    v4_vals, v6_vals = [], []
+    v4 = [_big_datagram(s, v4_vals, 4) for _ in range(3)]
+    v6 = [_big_datagram(s, v6_vals, 4) for _ in range(2)]
+    d1 = s.decoy_bad_luhn()
+    v4.append("<134>Nov 22 11:59:00 app02 pay[902]: rejected voucher %s " % d1 + "." * 3000)
+    return {"v4": v4, "v6": v6,
+            "findings": _f(v4_vals, "to_server", "udp.payload", PORT_FRAG4, SERVER_PORT_FRAG4)
+            + _f(v6_vals, "to_server", "udp.payload", PORT_FRAG6, SERVER_PORT_FRAG6),
+            "decoys": [d1]}
+
+
 def split_mixed():
     tcp = raw_tcp_segments(seed=606, cport=PORT_MIX_TCP)
     udp = udp_payload(seed=707, cport=PORT_MIX_UDP)
@@ -198,6 +235,7 @@ SCENARIOS = {
     "raw_tcp_segments": raw_tcp_segments,
     "reorder_loss_dup": reorder_loss_dup,
     "udp_payload": udp_payload,
+    "udp_fragments": udp_fragments,
     "split": split_mixed,
 }
 

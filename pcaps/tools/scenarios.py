@@ -172,6 +172,31 @@ def udp_client(seed, cport):
         time.sleep(0.01)
 
 
+# ---------------------------------------------------------------- UDP fragments
+def udpfrag_server(family):
+    c = content.udp_fragments()
+    v6 = family == "6"
+    n = len(c["v6" if v6 else "v4"])
+    s = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("::1" if v6 else SRV, content.SERVER_PORT_FRAG6 if v6 else content.SERVER_PORT_FRAG4))
+    ready()
+    s.settimeout(10)
+    for _ in range(n):
+        d, _ = s.recvfrom(65535)
+        assert len(d) > 1500, len(d)
+
+
+def udpfrag_client(family):
+    c = content.udp_fragments()
+    v6 = family == "6"
+    s = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("::1" if v6 else CLI, content.PORT_FRAG6 if v6 else content.PORT_FRAG4))
+    dst = ("::1" if v6 else SRV, content.SERVER_PORT_FRAG6 if v6 else content.SERVER_PORT_FRAG4)
+    for d in c["v6" if v6 else "v4"]:
+        s.sendto(d.encode(), dst)
+        time.sleep(0.01)
+
+
 def write_curl_bodies(outdir):
     c = content.http_form_json()
     with open(os.path.join(outdir, "form.txt"), "w") as f:
@@ -182,7 +207,8 @@ def write_curl_bodies(outdir):
 
 CMDS = {"http-server": http_server, "tiny-server": tiny_server, "tiny-client": tiny_client,
         "bulk-server": bulk_server, "bulk-client": bulk_client, "udp-server": udp_server,
-        "udp-client": udp_client, "write-curl-bodies": write_curl_bodies}
+        "udp-client": udp_client, "write-curl-bodies": write_curl_bodies,
+        "udpfrag-server": udpfrag_server, "udpfrag-client": udpfrag_client}
 
 if __name__ == "__main__":
     CMDS[sys.argv[1]](*sys.argv[2:])

@@ -1,7 +1,7 @@
 //! Ethernet II with 802.1Q / 802.1ad (QinQ) tags.
 
 use super::bytes::{be16, header_view};
-use super::link::L3;
+use super::link::{Next, L3};
 use super::DecodeError;
 
 /// Ethertypes we act on.
@@ -16,6 +16,10 @@ pub(super) mod ethertype {
     pub const QINQ: u16 = 0x88A8;
     /// Pre-standard QinQ tag.
     pub const QINQ_OLD: u16 = 0x9100;
+    /// MPLS unicast.
+    pub const MPLS: u16 = 0x8847;
+    /// MPLS multicast.
+    pub const MPLS_MC: u16 = 0x8848;
 }
 
 mod field {
@@ -47,24 +51,29 @@ impl<T: AsRef<[u8]>> Packet<T> {
     }
 }
 
-/// Decodes an Ethernet frame's header: the IP version and where it starts.
-pub(super) fn decode(frame: &[u8], vlan: &mut [u16; 2]) -> Result<(L3, usize), DecodeError> {
-    let eth = Packet::new_checked(frame)?;
-    dispatch(frame, eth.ethertype(), field::HEADER_LEN, vlan)
+/// Decodes the Ethernet header at `offset`: what follows it and where.
+pub(super) fn decode(
+    frame: &[u8],
+    offset: usize,
+    vlan: &mut [u16; 2],
+) -> Result<Next, DecodeError> {
+    let eth = Packet::new_checked(frame.get(offset..).unwrap_or_default())?;
+    dispatch(frame, eth.ethertype(), offset + field::HEADER_LEN, vlan)
 }
 
-/// Follows `ethertype` at `offset` through VLAN tags to an IP header,
-/// recording the first two VLAN ids (outer first).
+/// Follows `ethertype` at `offset` through VLAN tags to an IP header or an
+/// MPLS label stack, recording the first two VLAN ids (outer first).
 pub(super) fn dispatch(
     frame: &[u8],
     mut ethertype: u16,
     mut offset: usize,
     vlan: &mut [u16; 2],
-) -> Result<(L3, usize), DecodeError> {
+) -> Result<Next, DecodeError> {
     for tag in 0..=MAX_TAGS {
         match ethertype {
-            ethertype::IPV4 => return Ok((L3::V4, offset)),
-            ethertype::IPV6 => return Ok((L3::V6, offset)),
+            ethertype::IPV4 => return Ok(Next::Ip(L3::V4, offset)),
+            ethertype::IPV6 => return Ok(Next::Ip(L3::V6, offset)),
+            ethertype::MPLS | ethertype::MPLS_MC => return Ok(Next::Mpls(offset)),
             ethertype::VLAN | ethertype::QINQ | ethertype::QINQ_OLD if tag < MAX_TAGS => {
                 let t = frame.get(offset..).unwrap_or_default();
                 if t.len() < field::TAG_LEN {

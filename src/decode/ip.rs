@@ -3,6 +3,7 @@
 use std::net::IpAddr;
 
 use super::link::L3;
+use super::tunnel::TunnelInfo;
 use super::{ipv4, ipv6, proto, tcp, udp, DecodeError, Decoded};
 
 /// What the network layer says about the packet.
@@ -18,17 +19,22 @@ pub(super) struct IpInfo {
     pub(super) end: usize,
 }
 
-/// Decodes the IP header at `offset` and the transport header after it.
-pub(super) fn decode(
+/// Decodes the IP header at `offset` (and IPv6 extension headers).
+pub(super) fn header(frame: &[u8], l3: L3, offset: usize) -> Result<IpInfo, DecodeError> {
+    match l3 {
+        L3::V4 => ipv4::decode(frame, offset),
+        L3::V6 => ipv6::decode(frame, offset),
+    }
+}
+
+/// Decodes the transport header after the IP header `ip` (at `l3_offset`).
+pub(super) fn transport(
     frame: &[u8],
-    l3: L3,
-    offset: usize,
+    ip: &IpInfo,
+    l3_offset: usize,
     vlan: [u16; 2],
+    tunnel: Option<TunnelInfo>,
 ) -> Result<Decoded, DecodeError> {
-    let ip = match l3 {
-        L3::V4 => ipv4::decode(frame, offset)?,
-        L3::V6 => ipv6::decode(frame, offset)?,
-    };
     let truncated = ip.end > frame.len();
     // Clip to the IP length (drops Ethernet padding) and to the capture.
     let end = ip.end.min(frame.len());
@@ -43,6 +49,9 @@ pub(super) fn decode(
         tcp: None,
         payload: ip.l4_start.min(end)..end,
         truncated,
+        tunnel,
+        l3_offset,
+        l4_offset: ip.l4_start,
     };
     let l4_hdr = match ip.proto {
         proto::TCP => tcp::decode(l4, &mut d),

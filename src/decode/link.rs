@@ -1,13 +1,26 @@
 //! Link layer: dispatch on the link type to the network header.
 
-use super::{ethernet, ip, sll, DecodeError, Decoded};
+use super::{ethernet, sll, tunnel, DecodeError, Frame};
 use crate::capture::LinkType;
 
-/// IP version of the network header a link header leads to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum L3 {
+/// IP version of a network header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum L3 {
+    /// IPv4.
     V4,
+    /// IPv6.
     V6,
+}
+
+/// The next header a link or tunnel header leads to, and its offset.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Next {
+    /// An IP header.
+    Ip(L3, usize),
+    /// An Ethernet header (bridged in a tunnel).
+    Eth(usize),
+    /// An MPLS label stack.
+    Mpls(usize),
 }
 
 /// BSD `AF_INET`, the same on every OS.
@@ -16,19 +29,19 @@ const AF_INET: u32 = 2;
 /// FreeBSD/DragonFly 28, macOS 30.
 const AF_INET6: [u32; 4] = [10, 24, 28, 30];
 
-pub(super) fn decode_link(lt: LinkType, frame: &[u8]) -> Result<Decoded, DecodeError> {
+pub(super) fn decode_link(lt: LinkType, frame: &[u8]) -> Result<Frame, DecodeError> {
     let mut vlan = [0u16; 2];
-    let (l3, offset) = match lt {
-        LinkType::ETHERNET => ethernet::decode(frame, &mut vlan)?,
+    let next = match lt {
+        LinkType::ETHERNET => ethernet::decode(frame, 0, &mut vlan)?,
         LinkType::LINUX_SLL => sll::decode(frame, sll::Version::V1, &mut vlan)?,
         LinkType::LINUX_SLL2 => sll::decode(frame, sll::Version::V2, &mut vlan)?,
-        LinkType::NULL | LinkType::LOOP => (loopback_family(frame)?, 4),
-        LinkType::RAW => (ip_version(frame)?, 0),
-        LinkType::IPV4 => (L3::V4, 0),
-        LinkType::IPV6 => (L3::V6, 0),
+        LinkType::NULL | LinkType::LOOP => Next::Ip(loopback_family(frame)?, 4),
+        LinkType::RAW => Next::Ip(ip_version(frame)?, 0),
+        LinkType::IPV4 => Next::Ip(L3::V4, 0),
+        LinkType::IPV6 => Next::Ip(L3::V6, 0),
         _ => return Err(DecodeError::UnsupportedLink),
     };
-    ip::decode(frame, l3, offset, vlan)
+    tunnel::walk(frame, next, vlan)
 }
 
 /// The 4-byte address family of `DLT_NULL` (host order of the capturing
@@ -134,27 +147,41 @@ mod tests {
             }
         }
 
-        /// Mostly-valid frames reach deeper layers than random bytes do.
+        /// Mostly-valid frames (tunnels too) reach deeper layers than
+        /// random bytes do.
         #[test]
         fn mutated_valid_frames(
-            link in 0..3usize,
+            link in 0..6usize,
             pos in any::<prop::sample::Index>(),
             byte in any::<u8>(),
             cut in any::<prop::sample::Index>(),
         ) {
-            let ip = ipv4(proto::TCP, &crate::decode::testutil::tcp((1, 2), 3, 0x12, &[3, 3, 7, 0], b"payload"));
+            use crate::decode::testutil::{eth, gre, tcp, vxlan};
+            let ip = ipv4(proto::TCP, &tcp((1, 2), 3, 0x12, &[3, 3, 7, 0], b"payload"));
             let mut frame = match link {
-                0 => crate::decode::testutil::eth(0x0800, &ip),
+                0 => eth(0x0800, &ip),
                 1 => ip,
-                _ => ipv6(proto::TCP, &crate::decode::testutil::tcp((1, 2), 3, 0x12, &[], b"p")),
+                2 => ipv6(proto::TCP, &tcp((1, 2), 3, 0x12, &[], b"p")),
+                // ERSPAN II in IPv4.
+                3 => ipv4(47, &gre(0x88be, &[(0x1000, 1)], &[&[0x10, 0, 0, 5, 0, 0, 0, 0][..], &eth(0x0800, &ip)].concat())),
+                // VXLAN carrying GRE carrying MPLS.
+                4 => eth(0x0800, &ipv4(proto::UDP, &vxlan(9, &eth(0x0800, &ipv4(47, &gre(0x8847, &[(0x2000, 7)], &[&[0, 1, 1, 64][..], &ip].concat())))))),
+                _ => eth(0x8847, &[&[0, 1, 1, 64][..], &ipv6(4, &ip)].concat()),
             };
             let i = pos.index(frame.len());
             frame[i] = byte;
             frame.truncate(cut.index(frame.len() + 1));
-            let lt = [LinkType::ETHERNET, LinkType::RAW, LinkType::RAW][link];
-            if let Ok(d) = decode(lt, &frame) {
-                prop_assert!(d.payload.start <= d.payload.end);
-                prop_assert!(d.payload.end <= frame.len());
+            let lt = [LinkType::ETHERNET, LinkType::RAW, LinkType::RAW, LinkType::RAW, LinkType::ETHERNET, LinkType::ETHERNET][link];
+            match crate::decode::decode_frame(lt, &frame) {
+                Ok(crate::decode::Frame::Packet(d)) => {
+                    prop_assert!(d.payload.start <= d.payload.end);
+                    prop_assert!(d.payload.end <= frame.len());
+                    prop_assert!(d.l3_offset <= d.l4_offset && d.l4_offset <= frame.len());
+                }
+                Ok(crate::decode::Frame::Fragment(at)) => {
+                    prop_assert!(at.ip_offset < frame.len() && at.end <= frame.len());
+                }
+                Err(_) => {}
             }
         }
     }

@@ -4,6 +4,11 @@
 //! fields and where the L4 payload sits in the frame. Malformed traffic is
 //! data, not an error of ours: it comes back as a [`DecodeError`] that the
 //! caller counts, never a panic.
+//!
+//! Tunnels (GRE, ERSPAN I/II/III, VXLAN, MPLS, IP-in-IP) are walked to the
+//! innermost IP packet, which is what [`Decoded`] describes; the outermost
+//! tunnel is kept as [`TunnelInfo`]. IP fragments come back as
+//! [`Frame::Fragment`] for the [`Defragmenter`].
 
 use std::net::IpAddr;
 use std::ops::Range;
@@ -72,6 +77,59 @@ pub struct Decoded {
     /// True when the frame was snapped: the payload is shorter than the IP
     /// header says.
     pub truncated: bool,
+    /// The outermost tunnel the packet came through, if any.
+    pub tunnel: Option<TunnelInfo>,
+    /// Offset of the (innermost) IP header in the decoded frame.
+    pub l3_offset: usize,
+    /// Offset of the transport header in the decoded frame.
+    pub l4_offset: usize,
+}
+
+impl Default for Decoded {
+    /// An empty IPv4 packet from and to 0.0.0.0 (for tests and builders).
+    fn default() -> Self {
+        let any = IpAddr::from([0u8; 4]);
+        Decoded {
+            src: any,
+            dst: any,
+            proto: 0,
+            sport: 0,
+            dport: 0,
+            vlan: [0; 2],
+            tcp: None,
+            payload: 0..0,
+            truncated: false,
+            tunnel: None,
+            l3_offset: 0,
+            l4_offset: 0,
+        }
+    }
+}
+
+/// A frame is either a whole packet or an IP fragment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Frame {
+    /// A decoded packet.
+    Packet(Decoded),
+    /// An IP fragment, to be reassembled.
+    Fragment(FragmentRef),
+}
+
+/// Where the IP header of a fragment sits in its frame, and the link and
+/// tunnel context that is part of its reassembly key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct FragmentRef {
+    /// IP version.
+    pub l3: L3,
+    /// Offset of the fragment's IP header in the frame.
+    pub ip_offset: usize,
+    /// Where the enclosing packet ends in the frame (outer IP length,
+    /// Ethernet padding excluded).
+    pub end: usize,
+    /// VLAN ids, as in [`Decoded::vlan`].
+    pub vlan: [u16; 2],
+    /// Outermost tunnel, as in [`Decoded::tunnel`].
+    pub tunnel: Option<TunnelInfo>,
 }
 
 /// Why a frame could not be decoded; each kind is a counter in stats.
@@ -85,18 +143,21 @@ pub enum DecodeError {
     NotIp,
     /// Link type not supported.
     UnsupportedLink,
-    /// IPv4/IPv6 fragment; reassembly of fragments is a later stage.
+    /// IPv4/IPv6 fragment (see [`decode_frame`] and [`Defragmenter`]).
     Fragment,
+    /// Tunnels nested deeper than [`MAX_TUNNEL_DEPTH`].
+    TunnelTooDeep,
 }
 
 impl DecodeError {
     /// All kinds, for stats.
-    pub const ALL: [DecodeError; 5] = [
+    pub const ALL: [DecodeError; 6] = [
         DecodeError::Truncated,
         DecodeError::Malformed,
         DecodeError::NotIp,
         DecodeError::UnsupportedLink,
         DecodeError::Fragment,
+        DecodeError::TunnelTooDeep,
     ];
     /// Stats counter name.
     pub fn counter_name(self) -> &'static str {
@@ -106,26 +167,49 @@ impl DecodeError {
             DecodeError::NotIp => "not_ip_total",
             DecodeError::UnsupportedLink => "unsupported_link_total",
             DecodeError::Fragment => "fragment_total",
+            DecodeError::TunnelTooDeep => "tunnel_too_deep_total",
         }
     }
 }
 
-/// Decodes one frame of the given link type.
+/// Decodes one frame of the given link type; fragments are an error.
 ///
 /// # Errors
 /// A [`DecodeError`] saying why the frame carries no usable IP packet.
 pub fn decode(linktype: LinkType, frame: &[u8]) -> Result<Decoded, DecodeError> {
+    match link::decode_link(linktype, frame)? {
+        Frame::Packet(d) => Ok(d),
+        Frame::Fragment(_) => Err(DecodeError::Fragment),
+    }
+}
+
+/// Decodes one frame of the given link type; a fragment comes back with
+/// where its IP header is, for the [`Defragmenter`].
+///
+/// # Errors
+/// A [`DecodeError`] saying why the frame carries no usable IP packet.
+pub fn decode_frame(linktype: LinkType, frame: &[u8]) -> Result<Frame, DecodeError> {
     link::decode_link(linktype, frame)
 }
 
 mod bytes;
+pub mod checksum;
+pub mod defrag;
 mod ethernet;
+mod gre;
 mod ip;
 mod ipv4;
 mod ipv6;
 mod link;
+mod mpls;
 mod sll;
 mod tcp;
 #[cfg(test)]
 pub(crate) mod testutil;
+mod tunnel;
 mod udp;
+mod vxlan;
+
+pub use self::defrag::{DefragConfig, DefragResult, DefragStats, Defragmenter, OverlapPolicy};
+pub use self::link::L3;
+pub use self::tunnel::{TunnelInfo, TunnelKind, MAX_TUNNEL_DEPTH};

@@ -1,7 +1,7 @@
 //! Linux cooked captures: SLL (v1, 16-byte header) and SLL2 (20 bytes).
 
 use super::bytes::be16;
-use super::link::L3;
+use super::link::Next;
 use super::{ethernet, DecodeError};
 
 mod field {
@@ -77,12 +77,12 @@ impl<T: AsRef<[u8]>> Packet<T> {
     }
 }
 
-/// Decodes a cooked header: the IP version and where it starts.
+/// Decodes a cooked header: what follows it and where.
 pub(super) fn decode(
     frame: &[u8],
     version: Version,
     vlan: &mut [u16; 2],
-) -> Result<(L3, usize), DecodeError> {
+) -> Result<Next, DecodeError> {
     let p = Packet::new_checked(frame, version)?;
     if p.hatype() == ARPHRD_NETLINK {
         return Err(DecodeError::NotIp);

@@ -74,3 +74,25 @@ pub(crate) fn udp(ports: (u16, u16), payload: &[u8]) -> Vec<u8> {
     s.extend_from_slice(payload);
     s
 }
+
+/// GRE header (no checksum, key or sequence flags unless `opts` words are
+/// given with the matching `flags`) before `payload`.
+pub(crate) fn gre(ptype: u16, opts: &[(u16, u32)], payload: &[u8]) -> Vec<u8> {
+    let flags: u16 = opts.iter().map(|o| o.0).fold(0, |a, f| a | f);
+    let mut s = flags.to_be_bytes().to_vec();
+    s.extend_from_slice(&ptype.to_be_bytes());
+    for &(_, word) in opts {
+        s.extend_from_slice(&word.to_be_bytes());
+    }
+    s.extend_from_slice(payload);
+    s
+}
+
+/// VXLAN header with `vni` before `inner` (an Ethernet frame), in UDP to
+/// port 4789.
+pub(crate) fn vxlan(vni: u32, inner: &[u8]) -> Vec<u8> {
+    let mut v = vec![0x08, 0, 0, 0];
+    v.extend_from_slice(&(vni << 8).to_be_bytes());
+    v.extend_from_slice(inner);
+    udp((49152, 4789), &v)
+}

@@ -222,9 +222,13 @@ pub fn replay(
             handles.push(h);
         }
         drop(out_tx);
+        let opts = reader::ReaderOptions {
+            defrag: cfg.defrag.to_config(),
+            validate_checksums: cfg.decode.validate_checksums,
+        };
         let reader = std::thread::Builder::new()
             .name("lw-reader".into())
-            .spawn_scoped(s, move || reader::run(source, links));
+            .spawn_scoped(s, move || reader::run(source, links, opts));
         let sort_buffer = cfg.output.sort_buffer;
         let out = output::run(out_rx, sink, sort_buffer, dedup);
         let reader = join(reader)?;

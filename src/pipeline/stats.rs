@@ -125,7 +125,13 @@ impl RunStats {
                     "other_proto_total": r.other_proto_total,
                     "snapped_total": r.snapped_total,
                     "errors": decode,
+                    "checksum_bad": {
+                        "ipv4_total": r.checksum.ipv4_bad_total,
+                        "tcp_total": r.checksum.tcp_bad_total,
+                        "udp_total": r.checksum.udp_bad_total,
+                    },
                 },
+                "defrag": r.defrag.to_json(),
                 "flow": {
                     "flows_total": self.flow.flows_total,
                     "timeouts_total": self.flow.timeouts_total,
