@@ -209,3 +209,25 @@ fn bad_checksum_fragment_cannot_hide_data() {
     let stats = &events.last().expect("stats")["stats"];
     assert_eq!(stats["defrag"]["overlap_diff_total"], 1);
 }
+
+#[test]
+fn events_carry_the_outer_tunnel() {
+    for (name, kind) in [
+        ("tunnels_vxlan", "vxlan"),
+        ("tunnels_gre", "gre"),
+        ("tunnels_mpls", "mpls"),
+    ] {
+        let events = parse(&replay(&[pcap(&format!("{name}.pcap"))], 2));
+        let dlp: Vec<_> = events.iter().filter(|e| e["event_type"] == "dlp").collect();
+        assert!(!dlp.is_empty(), "{name}");
+        for e in dlp {
+            assert_eq!(e["tunnel"]["kind"], kind, "{name}");
+            // MPLS runs over Ethernet: no outer IP to report.
+            assert_eq!(
+                e["tunnel"]["outer_src_ip"].is_string(),
+                kind != "mpls",
+                "{name}"
+            );
+        }
+    }
+}

@@ -46,6 +46,9 @@ pub struct Envelope {
     pub proto: String,
     /// Application protocol (`raw` for undecoded streams).
     pub app_proto: &'static str,
+    /// Outer tunnel the flow arrived in (GRE, ERSPAN, VXLAN, MPLS, IP-in-IP).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tunnel: Option<serde_json::Value>,
 }
 
 /// One masked value and its keyed hash.

@@ -15,7 +15,7 @@ use crate::alert::{
 };
 use crate::app::{location, proto_name as app_proto};
 use crate::capture::Timestamp;
-use crate::decode::{proto, tcp_flags, Decoded};
+use crate::decode::{proto, tcp_flags, Decoded, TunnelInfo};
 use crate::detect::{DetectorInfo, Engine, Match, MatchSink, Scanner, StreamState};
 use crate::flow::table::{
     EndReason, Flow, FlowState, FlowTable, FlowTableStats, TimeoutClass, Timeouts,
@@ -82,6 +82,8 @@ pub struct FlowData {
     tcp: Option<TcpSession>,
     dirs: [DirState; 2],
     established: bool,
+    /// Tunnel of the flow's first packet.
+    tunnel: Option<TunnelInfo>,
 }
 
 impl FlowState for FlowData {
@@ -101,6 +103,7 @@ struct FlowMeta {
     key: FlowKey,
     id: u64,
     client_is_lo: bool,
+    tunnel: Option<TunnelInfo>,
 }
 
 /// Reassembly state shared by the worker's sessions.
@@ -211,10 +214,14 @@ fn packet(
     flow.last_ts = flow.last_ts.max(ts);
     flow.pkts[dir.index()] += 1;
     flow.bytes[dir.index()] += payload.len() as u64;
+    if flow.state.tunnel.is_none() {
+        flow.state.tunnel = d.tunnel;
+    }
     let meta = FlowMeta {
         key: flow.key,
         id: flow.id,
         client_is_lo: flow.client_is_lo,
+        tunnel: flow.state.tunnel,
     };
     let state = &mut flow.state;
     match (d.tcp, &mut state.tcp) {
@@ -281,6 +288,7 @@ fn end_flow(reasm: &mut Reasm, det: &mut Det, mut flow: Flow<FlowData>, reason: 
         key: flow.key,
         id: flow.id,
         client_is_lo: flow.client_is_lo,
+        tunnel: flow.state.tunnel,
     };
     let ts = flow.last_ts;
     let state = &mut flow.state;
@@ -320,6 +328,7 @@ impl FlowData {
             tcp: is_tcp.then(TcpSession::new),
             dirs: [DirState::default(), DirState::default()],
             established: false,
+            tunnel: None,
         }
     }
 }
@@ -351,6 +360,7 @@ fn envelope(
         dest_port: dport,
         proto: proto_name(meta.key.proto),
         app_proto: app_proto::RAW,
+        tunnel: meta.tunnel.map(|t| t.to_json()),
     }
 }
 
