@@ -135,10 +135,11 @@ impl Layer {
 
     /// End of one compressed stream: gzip may hold further members (as
     /// browsers and `zcat` decode); anything else after the end is ignored.
+    /// Trailing garbage makes the next member fail, which ends decoding.
     fn next_member(&mut self, rest: &[u8]) {
-        self.engine = if self.coding == Coding::Gzip && rest.first() == Some(&0x1f) {
+        self.engine = if self.coding == Coding::Gzip && rest.first().is_none_or(|&b| b == 0x1f) {
             Engine::Flate(Box::new(Decompress::new_gzip(15)))
-        } else if self.coding == Coding::Zstd && !rest.is_empty() {
+        } else if self.coding == Coding::Zstd {
             new_zstd()
         } else {
             Engine::Done

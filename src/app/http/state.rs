@@ -397,7 +397,11 @@ fn collect<'b>(headers: impl Iterator<Item = super::parser::Header<'b>>, tx: &mu
     let mut info = HeadInfo::default();
     for h in headers {
         let n = h.name;
-        if n.eq_ignore_ascii_case(b"content-length") && !h.folded {
+        if n.eq_ignore_ascii_case(b"content-length") {
+            if h.value.is_empty() {
+                // The value may follow on a folded line.
+                continue;
+            }
             match (info.content_length, parse_content_length(h.value)) {
                 (None, Some(v)) if !info.bad_length => info.content_length = Some(v),
                 (Some(a), Some(b)) if a == b => {}

@@ -213,32 +213,50 @@ enum Mode {
 
 /// Charset stage: GBK-family content (declared, or sniffed because it is
 /// not UTF-8) is transcoded to UTF-8; everything else passes unchanged.
+/// Sniffing holds back at most [`SNIFF_BYTES`] from the first non-ASCII
+/// byte, so the decision does not depend on how the content was split.
 pub struct Charset {
     mode: Mode,
+    held: Vec<u8>,
+}
+
+/// Bytes looked at (from the first non-ASCII byte) before deciding UTF-8.
+pub const SNIFF_BYTES: usize = 16;
+
+fn gbk_decoder() -> Mode {
+    Mode::Gbk(Box::new(GB18030.new_decoder_without_bom_handling()))
 }
 
 impl Charset {
     /// A stage for content declared with `charset` (if any).
     pub fn new(charset: Option<&[u8]>) -> Charset {
         let mode = match charset {
-            Some(l) if is_gbk_label(l) => Mode::Gbk(Box::new(GB18030.new_decoder_without_bom_handling())),
+            Some(l) if is_gbk_label(l) => gbk_decoder(),
             Some(l) if l.eq_ignore_ascii_case(b"utf-8") => Mode::Utf8,
             _ => Mode::Sniff,
         };
-        Charset { mode }
+        Charset { mode, held: Vec::new() }
     }
 
     /// Passes `data` on, transcoded if needed.
     pub fn push(&mut self, data: &[u8], out: &mut Out<'_>) {
         if let Mode::Sniff = self.mode {
-            if data.is_ascii() {
-                out(data);
-                return;
+            if self.held.is_empty() {
+                let ascii = data.iter().position(|b| !b.is_ascii()).unwrap_or(data.len());
+                let (head, tail) = data.split_at(ascii);
+                if !head.is_empty() {
+                    out(head);
+                }
+                if tail.is_empty() {
+                    return;
+                }
+                self.held.extend_from_slice(tail.get(..SNIFF_BYTES.min(tail.len())).unwrap_or_default());
+                let rest = tail.get(self.held.len()..).unwrap_or_default();
+                return self.sniff(rest, false, out);
             }
-            self.mode = match std::str::from_utf8(data) {
-                Err(e) if e.error_len().is_some() => Mode::Gbk(Box::new(GB18030.new_decoder_without_bom_handling())),
-                _ => Mode::Utf8,
-            };
+            let room = SNIFF_BYTES.saturating_sub(self.held.len()).min(data.len());
+            self.held.extend_from_slice(data.get(..room).unwrap_or_default());
+            return self.sniff(data.get(room..).unwrap_or_default(), false, out);
         }
         match &mut self.mode {
             Mode::Gbk(d) => transcode(d, data, false, out),
@@ -246,8 +264,29 @@ impl Charset {
         }
     }
 
-    /// Ends the content item (flushes a partial multi-byte character).
+    /// Decides the charset once the held bytes tell (or at the end), then
+    /// emits the held bytes and `rest`.
+    fn sniff(&mut self, rest: &[u8], end: bool, out: &mut Out<'_>) {
+        let decided = match std::str::from_utf8(&self.held) {
+            Err(e) if e.error_len().is_some() => Some(gbk_decoder()),
+            Err(_) if end => Some(gbk_decoder()),
+            _ if end || self.held.len() >= SNIFF_BYTES => Some(Mode::Utf8),
+            _ => None,
+        };
+        let Some(mode) = decided else { return };
+        self.mode = mode;
+        let held = std::mem::take(&mut self.held);
+        self.push(&held, out);
+        if !rest.is_empty() {
+            self.push(rest, out);
+        }
+    }
+
+    /// Ends the content item (flushes held or partial characters).
     pub fn flush(&mut self, out: &mut Out<'_>) {
+        if !self.held.is_empty() {
+            self.sniff(b"", true, out);
+        }
         if let Mode::Gbk(d) = &mut self.mode {
             transcode(d, b"", true, out);
         }
