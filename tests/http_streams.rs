@@ -41,7 +41,10 @@ fn load(bytes: &[u8]) -> Vec<Step> {
             cur = Some(Vec::new());
         } else if let Some(n) = t.strip_prefix(b"><> ") {
             flush(&mut cur, &mut steps, dir);
-            let n = std::str::from_utf8(n).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0);
+            let n = std::str::from_utf8(n)
+                .ok()
+                .and_then(|s| s.trim().parse().ok())
+                .unwrap_or(0);
             steps.push(Step::Gap(dir, n));
             cur = Some(Vec::new());
         } else if let Some(c) = cur.as_mut() {
@@ -70,7 +73,12 @@ fn arrow(dir: Direction) -> &'static str {
 
 fn show(bytes: &[u8]) -> String {
     let text = String::from_utf8_lossy(bytes);
-    let s: String = text.chars().take(160).collect::<String>().escape_debug().to_string();
+    let s: String = text
+        .chars()
+        .take(160)
+        .collect::<String>()
+        .escape_debug()
+        .to_string();
     if text.chars().count() > 160 {
         format!("\"{s}\"... ({} bytes)", bytes.len())
     } else {
@@ -104,7 +112,10 @@ impl ContentSink for Recorder {
     fn end_transaction(&mut self, dir: Direction, meta: &TxMeta) {
         self.close(dir);
         let TxMeta::Http(tx) = meta;
-        let url = tx.url.as_deref().map(|u| String::from_utf8_lossy(u).into_owned());
+        let url = tx
+            .url
+            .as_deref()
+            .map(|u| String::from_utf8_lossy(u).into_owned());
         let _ = writeln!(
             self.log,
             "{} TX method={:?} url={:?} host={:?} status={:?} ua={:?} req_ct={:?} resp_ct={:?} parts={:?} limits={:?}",
@@ -162,7 +173,10 @@ fn transcripts() -> Vec<PathBuf> {
 #[test]
 fn transcripts_match_golden() {
     let all = transcripts();
-    assert!(all.len() >= 20, "transcripts missing: run tests/streams/http/gen.py");
+    assert!(
+        all.len() >= 20,
+        "transcripts missing: run tests/streams/http/gen.py"
+    );
     let mut failed = Vec::new();
     for t in &all {
         let steps = load(&std::fs::read(t).unwrap());
@@ -177,11 +191,16 @@ fn transcripts_match_golden() {
             failed.push(t.clone());
         }
     }
-    assert!(failed.is_empty(), "transcripts differ from golden: {failed:?}");
+    assert!(
+        failed.is_empty(),
+        "transcripts differ from golden: {failed:?}"
+    );
 }
 
 fn bodies(log: &str) -> Vec<&str> {
-    log.lines().filter(|l| l.starts_with("< http.response_body")).collect()
+    log.lines()
+        .filter(|l| l.starts_with("< http.response_body"))
+        .collect()
 }
 
 #[test]
@@ -193,27 +212,48 @@ fn key_extractions() {
     let id = "11010519491231002X";
     // Evasions: the body a client shows is extracted in clear.
     for (t, want) in [
-        ("11-gzip-chunked-gzip.t", format!("gzip in chunked in gzip {id}")),
+        (
+            "11-gzip-chunked-gzip.t",
+            format!("gzip in chunked in gzip {id}"),
+        ),
         ("19-bogus-cl-chunked.t", format!("hidden {id}")),
         ("17-lf-only.t", format!("lf only {id}")),
         ("21-odd-chunking.t", format!("odd chunks {id}")),
         ("10-gzip-in-chunked.t", format!("chunked gzip {id}")),
     ] {
         let log = get(t);
-        assert_eq!(bodies(&log), vec![format!("< http.response_body \"{want}\"")], "{t}");
+        assert_eq!(
+            bodies(&log),
+            vec![format!("< http.response_body \"{want}\"")],
+            "{t}"
+        );
     }
     assert!(get("01-get-simple.t").contains(&format!("> http.uri \"/user/张三?id={id}&q=a b c\"")));
     assert!(get("15-basic-auth.t").contains("> http.authorization \"Basic zhangsan:13812345678\""));
-    assert!(get("14-gbk.t").matches(&format!("姓名：张三 身份证：{id}")).count() == 2);
+    assert!(
+        get("14-gbk.t")
+            .matches(&format!("姓名：张三 身份证：{id}"))
+            .count()
+            == 2
+    );
     let bomb = get("20-bomb.t");
-    assert!(bomb.contains("decompress") || bomb.contains("body_depth"), "{bomb}");
+    assert!(
+        bomb.contains("decompress") || bomb.contains("body_depth"),
+        "{bomb}"
+    );
 }
 
 fn compressed_transcript(coding: &str, body: &[u8]) -> Vec<Step> {
-    let mut resp = format!("HTTP/1.1 200 OK\r\nContent-Encoding: {coding}\r\nContent-Length: {}\r\n\r\n", body.len())
-        .into_bytes();
+    let mut resp = format!(
+        "HTTP/1.1 200 OK\r\nContent-Encoding: {coding}\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
     resp.extend_from_slice(body);
-    vec![Step::Data(ToServer, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec()), Step::Data(ToClient, resp)]
+    vec![
+        Step::Data(ToServer, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec()),
+        Step::Data(ToClient, resp),
+    ]
 }
 
 #[test]
@@ -236,13 +276,22 @@ fn brotli_zstd_and_stacked() {
         let steps = compressed_transcript(coding, &body);
         for piece in [1, 7, usize::MAX] {
             let log = run(&steps, HttpConfig::default(), || piece);
-            assert_eq!(bodies(&log), vec!["< http.response_body \"compressed 11010519491231002X\""], "{coding}");
+            assert_eq!(
+                bodies(&log),
+                vec!["< http.response_body \"compressed 11010519491231002X\""],
+                "{coding}"
+            );
         }
     }
     // Three layers with the default limit of two: noted, not decoded past.
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    gz.write_all(&zstd::encode_all(&br(text)[..], 3).unwrap()).unwrap();
-    let log = run(&compressed_transcript("br, zstd, gzip", &gz.finish().unwrap()), HttpConfig::default(), || 9);
+    gz.write_all(&zstd::encode_all(&br(text)[..], 3).unwrap())
+        .unwrap();
+    let log = run(
+        &compressed_transcript("br, zstd, gzip", &gz.finish().unwrap()),
+        HttpConfig::default(),
+        || 9,
+    );
     assert!(log.contains("\"decode_layers\""), "{log}");
 }
 

@@ -1,6 +1,8 @@
 //! Protocol detection by content (not by port).
 
-use super::http::parser::{is_known_method, parse_line, parse_request_line, parse_status_line, LineResult};
+use super::http::parser::{
+    is_known_method, parse_line, parse_request_line, parse_status_line, LineResult,
+};
 use super::http::HttpParser;
 use super::AppParser;
 use crate::flow::Direction;
@@ -23,7 +25,10 @@ pub enum Probe {
 /// request line (`METHOD SP target SP HTTP/1.x`, common and WebDAV
 /// methods) or a status line (`HTTP/1.x NNN`).
 pub fn probe(dir: Direction, first_bytes: &[u8]) -> Probe {
-    let start = first_bytes.iter().position(|&b| b != b'\r' && b != b'\n').unwrap_or(first_bytes.len());
+    let start = first_bytes
+        .iter()
+        .position(|&b| b != b'\r' && b != b'\n')
+        .unwrap_or(first_bytes.len());
     let data = first_bytes.get(start..).unwrap_or_default();
     if data.is_empty() {
         return Probe::NeedMore;
@@ -51,7 +56,9 @@ fn plausible_prefix(dir: Direction, data: &[u8]) -> bool {
     match dir {
         Direction::ToServer => match memchr::memchr(b' ', data) {
             Some(i) => data.get(..i).is_some_and(is_known_method),
-            None => super::http::parser::KNOWN_METHODS.iter().any(|m| m.starts_with(data)),
+            None => super::http::parser::KNOWN_METHODS
+                .iter()
+                .any(|m| m.starts_with(data)),
         },
         Direction::ToClient => {
             let n = data.len().min(5);
@@ -77,7 +84,10 @@ mod tests {
 
     #[test]
     fn detects_http_by_content() {
-        assert_eq!(probe(ToServer, b"GET /x HTTP/1.1\r\nHost: a\r\n"), Probe::Http);
+        assert_eq!(
+            probe(ToServer, b"GET /x HTTP/1.1\r\nHost: a\r\n"),
+            Probe::Http
+        );
         assert_eq!(probe(ToServer, b"PROPFIND /d HTTP/1.1\n"), Probe::Http);
         assert_eq!(probe(ToClient, b"HTTP/1.0 200 OK\r\n"), Probe::Http);
         assert_eq!(probe(ToServer, b"GE"), Probe::NeedMore);
@@ -86,7 +96,9 @@ mod tests {
         assert_eq!(probe(ToServer, b"\x16\x03\x01\x02\x00"), Probe::Unknown);
         assert_eq!(probe(ToServer, b"EHLO mail\r\n"), Probe::Unknown);
         assert_eq!(probe(ToClient, b"220 smtp ready\r\n"), Probe::Unknown);
-        assert!(detect_protocol(ToServer, b"POST / HTTP/1.1\r\n").is_some_and(|p| p.name() == "http"));
+        assert!(
+            detect_protocol(ToServer, b"POST / HTTP/1.1\r\n").is_some_and(|p| p.name() == "http")
+        );
         assert!(detect_protocol(ToServer, b"SSH-2.0-x\r\n").is_none());
     }
 }

@@ -113,7 +113,12 @@ impl Body {
 
     /// Feeds wire bytes; returns the bytes used and whether the body is
     /// complete.
-    pub fn push(&mut self, data: &[u8], dir: Direction, sink: &mut dyn ContentSink) -> (usize, bool) {
+    pub fn push(
+        &mut self,
+        data: &[u8],
+        dir: Direction,
+        sink: &mut dyn ContentSink,
+    ) -> (usize, bool) {
         match self.framing {
             Framing::Length(left) => {
                 let n = usize::try_from(left).unwrap_or(usize::MAX).min(data.len());
@@ -130,17 +135,28 @@ impl Body {
         }
     }
 
-    fn chunked(&mut self, data: &[u8], dir: Direction, sink: &mut dyn ContentSink) -> (usize, bool) {
+    fn chunked(
+        &mut self,
+        data: &[u8],
+        dir: Direction,
+        sink: &mut dyn ContentSink,
+    ) -> (usize, bool) {
         let mut pos = 0;
         while pos < data.len() {
             let rest = data.get(pos..).unwrap_or_default();
-            let Framing::Chunked(st) = self.framing else { break };
+            let Framing::Chunked(st) = self.framing else {
+                break;
+            };
             match st {
                 Chunk::Data(left) => {
                     let n = usize::try_from(left).unwrap_or(usize::MAX).min(rest.len());
                     self.content(rest.get(..n).unwrap_or_default(), dir, sink);
                     let left = left - n as u64;
-                    self.framing = Framing::Chunked(if left == 0 { Chunk::DataEnd } else { Chunk::Data(left) });
+                    self.framing = Framing::Chunked(if left == 0 {
+                        Chunk::DataEnd
+                    } else {
+                        Chunk::Data(left)
+                    });
                     pos += n;
                 }
                 Chunk::DataEnd => match rest.first() {
@@ -170,7 +186,8 @@ impl Body {
 
     fn keep_line(&mut self, part: &[u8]) {
         let room = MAX_CHUNK_LINE.saturating_sub(self.line.len());
-        self.line.extend_from_slice(part.get(..room.min(part.len())).unwrap_or_default());
+        self.line
+            .extend_from_slice(part.get(..room.min(part.len())).unwrap_or_default());
         if let Framing::Chunked(Chunk::Trailers(n)) = &mut self.framing {
             *n = n.saturating_add(part.len());
         }
@@ -236,7 +253,11 @@ impl Body {
     }
 
     /// The body ended: flush everything; returns the parts and limits hit.
-    pub fn finish(mut self, dir: Direction, sink: &mut dyn ContentSink) -> (Vec<HttpPart>, Vec<&'static str>) {
+    pub fn finish(
+        mut self,
+        dir: Direction,
+        sink: &mut dyn ContentSink,
+    ) -> (Vec<HttpPart>, Vec<&'static str>) {
         self.extract.flush(dir, sink);
         sink.end_content(dir);
         let mut limits = std::mem::take(&mut self.extract.limits);
@@ -255,7 +276,9 @@ impl Extract {
         if self.budget == 0 {
             return false;
         }
-        let n = usize::try_from(self.budget).unwrap_or(usize::MAX).min(data.len());
+        let n = usize::try_from(self.budget)
+            .unwrap_or(usize::MAX)
+            .min(data.len());
         self.budget -= n as u64;
         let data = data.get(..n).unwrap_or_default();
         let (loc, charset) = (self.loc, &mut self.charset);
@@ -267,7 +290,9 @@ impl Extract {
             Kind::Multipart(m) => {
                 let (parts, max) = (&mut self.parts, self.max_parts);
                 let limits = &mut self.limits;
-                m.push(data, &mut |ev| part_event(ev, charset, parts, max, limits, dir, loc, sink));
+                m.push(data, &mut |ev| {
+                    part_event(ev, charset, parts, max, limits, dir, loc, sink)
+                });
             }
         }
         if self.budget == 0 {
@@ -283,8 +308,12 @@ impl Extract {
         let (loc, charset) = (self.loc, &mut self.charset);
         match &mut self.kind {
             Kind::Plain => {}
-            Kind::Form(p) => p.flush(&mut |d: &[u8]| charset.push(d, &mut |e| sink.on_content(dir, loc, e))),
-            Kind::Json(j) => j.flush(&mut |d: &[u8]| charset.push(d, &mut |e| sink.on_content(dir, loc, e))),
+            Kind::Form(p) => {
+                p.flush(&mut |d: &[u8]| charset.push(d, &mut |e| sink.on_content(dir, loc, e)))
+            }
+            Kind::Json(j) => {
+                j.flush(&mut |d: &[u8]| charset.push(d, &mut |e| sink.on_content(dir, loc, e)))
+            }
             Kind::Multipart(m) => {
                 let (parts, max) = (&mut self.parts, self.max_parts);
                 let limits = &mut self.limits;
@@ -315,7 +344,10 @@ fn part_event(
             } else if !limits.contains(&"multipart_parts") {
                 limits.push("multipart_parts");
             }
-            let cs = p.content_type.as_deref().and_then(|ct| super::parser::header_param(ct.as_bytes(), b"charset"));
+            let cs = p
+                .content_type
+                .as_deref()
+                .and_then(|ct| super::parser::header_param(ct.as_bytes(), b"charset"));
             *charset = Charset::new(cs);
         }
         PartEvent::Data(d) => charset.push(d, &mut |e| sink.on_content(dir, loc, e)),

@@ -95,8 +95,13 @@ impl Layer {
     pub fn feed(&mut self, mut input: &[u8], emit: &mut dyn FnMut(&[u8]) -> bool) -> bool {
         let whole = input;
         if let Engine::Undecided = self.engine {
-            let Some(&b0) = input.first() else { return true };
-            self.engine = Engine::Flate(Box::new(Decompress::new(looks_zlib(b0, input.get(1).copied()))));
+            let Some(&b0) = input.first() else {
+                return true;
+            };
+            self.engine = Engine::Flate(Box::new(Decompress::new(looks_zlib(
+                b0,
+                input.get(1).copied(),
+            ))));
         }
         loop {
             match self.engine {
@@ -151,7 +156,9 @@ impl Layer {
         match &mut self.engine {
             Engine::Flate(d) => {
                 let (i0, o0) = (d.total_in(), d.total_out());
-                let st = d.decompress(input, out, FlushDecompress::None).map_err(|_| ())?;
+                let st = d
+                    .decompress(input, out, FlushDecompress::None)
+                    .map_err(|_| ())?;
                 let read = usize::try_from(d.total_in() - i0).map_err(|_| ())?;
                 let written = usize::try_from(d.total_out() - o0).map_err(|_| ())?;
                 Ok((read, written, st == Status::StreamEnd))
@@ -159,7 +166,11 @@ impl Layer {
             Engine::Brotli(s) => brotli_step(s, input, out),
             Engine::Zstd(z) => {
                 let st = z.run_on_buffers(input, out).map_err(|_| ())?;
-                Ok((st.bytes_read, st.bytes_written, st.remaining == 0 && st.bytes_read > 0))
+                Ok((
+                    st.bytes_read,
+                    st.bytes_written,
+                    st.remaining == 0 && st.bytes_read > 0,
+                ))
             }
             _ => Ok((0, 0, false)),
         }
@@ -315,8 +326,16 @@ mod tests {
         e.finish().unwrap_or_default()
     }
 
-    fn decode_all(codings: &[Coding], data: &[u8], piece: usize) -> (Vec<u8>, Option<&'static str>) {
-        let limits = ChainLimits { max_output: 1 << 20, max_ratio: 100, ratio_floor: 1 << 16 };
+    fn decode_all(
+        codings: &[Coding],
+        data: &[u8],
+        piece: usize,
+    ) -> (Vec<u8>, Option<&'static str>) {
+        let limits = ChainLimits {
+            max_output: 1 << 20,
+            max_ratio: 100,
+            ratio_floor: 1 << 16,
+        };
         let mut c = Chain::new(codings, limits);
         let mut out = Vec::new();
         for p in data.chunks(piece.max(1)) {
@@ -351,7 +370,10 @@ mod tests {
 
     #[test]
     fn lying_coding_passes_through() {
-        assert_eq!(decode_all(&[Coding::Gzip], b"plain text", 100).0, b"plain text");
+        assert_eq!(
+            decode_all(&[Coding::Gzip], b"plain text", 100).0,
+            b"plain text"
+        );
     }
 
     #[test]
@@ -373,6 +395,9 @@ mod tests {
         let z = zstd::encode_all(&b"zstd body"[..], 3).unwrap_or_default();
         assert_eq!(decode_all(&[Coding::Zstd], &z, 2).0, b"zstd body");
         let stacked = gzip(&b);
-        assert_eq!(decode_all(&[Coding::Gzip, Coding::Brotli], &stacked, 5).0, b"brotli body");
+        assert_eq!(
+            decode_all(&[Coding::Gzip, Coding::Brotli], &stacked, 5).0,
+            b"brotli body"
+        );
     }
 }

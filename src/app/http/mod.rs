@@ -101,7 +101,9 @@ pub struct HttpParser {
 impl HttpParser {
     /// A parser with `cfg`.
     pub fn new(cfg: HttpConfig) -> HttpParser {
-        HttpParser { state: HttpState::new(cfg) }
+        HttpParser {
+            state: HttpState::new(cfg),
+        }
     }
 }
 

@@ -42,7 +42,12 @@ impl Multipart {
     pub fn new(boundary: &[u8]) -> Multipart {
         let mut delim = b"\n--".to_vec();
         delim.extend_from_slice(boundary);
-        Multipart { delim, buf: Vec::new(), state: State::Preamble, part: HttpPart::default() }
+        Multipart {
+            delim,
+            buf: Vec::new(),
+            state: State::Preamble,
+            part: HttpPart::default(),
+        }
     }
 
     /// Feeds body bytes.
@@ -118,7 +123,7 @@ impl Multipart {
 
     fn header_line(&mut self, buf: &[u8], ev: &mut dyn FnMut(PartEvent<'_>)) -> Option<usize> {
         match parse_line(buf, MAX_PART_HEADERS) {
-            LineResult::Complete { line, consumed } if line.is_empty() => {
+            LineResult::Complete { line: [], consumed } => {
                 ev(PartEvent::Start(&self.part));
                 self.state = State::Body;
                 Some(consumed)

@@ -69,9 +69,31 @@ pub struct StatusLine<'a> {
 /// Methods recognised when detecting the protocol or resynchronising
 /// (HTTP/1.1, PATCH, WebDAV and a few common extensions).
 pub const KNOWN_METHODS: &[&[u8]] = &[
-    b"GET", b"POST", b"HEAD", b"PUT", b"DELETE", b"OPTIONS", b"PATCH", b"TRACE", b"CONNECT",
-    b"PROPFIND", b"PROPPATCH", b"MKCOL", b"COPY", b"MOVE", b"LOCK", b"UNLOCK", b"SEARCH",
-    b"REPORT", b"MKCALENDAR", b"CHECKOUT", b"MERGE", b"ACL", b"BIND", b"UNBIND", b"PURGE",
+    b"GET",
+    b"POST",
+    b"HEAD",
+    b"PUT",
+    b"DELETE",
+    b"OPTIONS",
+    b"PATCH",
+    b"TRACE",
+    b"CONNECT",
+    b"PROPFIND",
+    b"PROPPATCH",
+    b"MKCOL",
+    b"COPY",
+    b"MOVE",
+    b"LOCK",
+    b"UNLOCK",
+    b"SEARCH",
+    b"REPORT",
+    b"MKCALENDAR",
+    b"CHECKOUT",
+    b"MERGE",
+    b"ACL",
+    b"BIND",
+    b"UNBIND",
+    b"PURGE",
 ];
 
 /// Whether `m` is one of [`KNOWN_METHODS`].
@@ -89,11 +111,16 @@ fn token(s: &[u8]) -> (&[u8], &[u8]) {
     let start = s.iter().position(|&b| !is_ws(b)).unwrap_or(s.len());
     let s = s.get(start..).unwrap_or_default();
     let end = s.iter().position(|&b| is_ws(b)).unwrap_or(s.len());
-    (s.get(..end).unwrap_or_default(), s.get(end..).unwrap_or_default())
+    (
+        s.get(..end).unwrap_or_default(),
+        s.get(end..).unwrap_or_default(),
+    )
 }
 
 fn is_http_version(v: &[u8]) -> bool {
-    v.len() >= 6 && v.get(..5).is_some_and(|p| p == b"HTTP/") && v.get(5).is_some_and(u8::is_ascii_digit)
+    v.len() >= 6
+        && v.get(..5).is_some_and(|p| p == b"HTTP/")
+        && v.get(5).is_some_and(u8::is_ascii_digit)
 }
 
 /// Parses `METHOD SP target SP HTTP/x.y` (any whitespace runs). With
@@ -108,10 +135,17 @@ pub fn parse_request_line(line: &[u8], known_only: bool) -> Option<RequestLine<'
     } else {
         !method.is_empty()
             && method.len() <= 32
-            && method.iter().all(|&b| b.is_ascii_uppercase() || b == b'-' || b == b'_')
+            && method
+                .iter()
+                .all(|&b| b.is_ascii_uppercase() || b == b'-' || b == b'_')
     };
-    let ok = method_ok && !target.is_empty() && is_http_version(version) && token(rest).0.is_empty();
-    ok.then_some(RequestLine { method, target, version })
+    let ok =
+        method_ok && !target.is_empty() && is_http_version(version) && token(rest).0.is_empty();
+    ok.then_some(RequestLine {
+        method,
+        target,
+        version,
+    })
 }
 
 /// Parses `HTTP/x.y SP NNN [SP reason]`.
@@ -122,7 +156,9 @@ pub fn parse_status_line(line: &[u8]) -> Option<StatusLine<'_>> {
         return None;
     }
     let status = parse_decimal(code)?;
-    let status = u16::try_from(status).ok().filter(|s| (100..=999).contains(s))?;
+    let status = u16::try_from(status)
+        .ok()
+        .filter(|s| (100..=999).contains(s))?;
     Some(StatusLine { version, status })
 }
 
@@ -158,7 +194,10 @@ pub struct Headers<'a> {
 impl<'a> Headers<'a> {
     /// Headers of `block` (the bytes after the start line).
     pub fn new(block: &'a [u8]) -> Headers<'a> {
-        Headers { rest: block, last_name: b"" }
+        Headers {
+            rest: block,
+            last_name: b"",
+        }
     }
 }
 
@@ -182,16 +221,26 @@ impl<'a> Iterator for Headers<'a> {
                 if self.last_name.is_empty() {
                     continue;
                 }
-                return Some(Header { name: self.last_name, value: line.trim_ascii(), folded: true });
+                return Some(Header {
+                    name: self.last_name,
+                    value: line.trim_ascii(),
+                    folded: true,
+                });
             }
-            let Some(colon) = memchr::memchr(b':', line) else { continue };
+            let Some(colon) = memchr::memchr(b':', line) else {
+                continue;
+            };
             let (name, value) = line.split_at(colon);
             let name = name.trim_ascii();
             if name.is_empty() {
                 continue;
             }
             self.last_name = name;
-            return Some(Header { name, value: value.get(1..).unwrap_or_default().trim_ascii(), folded: false });
+            return Some(Header {
+                name,
+                value: value.get(1..).unwrap_or_default().trim_ascii(),
+                folded: false,
+            });
         }
     }
 }
@@ -202,7 +251,10 @@ impl<'a> Iterator for Headers<'a> {
 /// overflow.
 pub fn parse_chunk_size(line: &[u8]) -> Option<u64> {
     let s = line.trim_ascii_start();
-    let s = s.strip_prefix(b"0x").or_else(|| s.strip_prefix(b"0X")).unwrap_or(s);
+    let s = s
+        .strip_prefix(b"0x")
+        .or_else(|| s.strip_prefix(b"0X"))
+        .unwrap_or(s);
     let n = s.iter().take_while(|b| b.is_ascii_hexdigit()).count();
     if n == 0 || n > 16 {
         return None;
@@ -236,11 +288,15 @@ pub fn header_param<'a>(value: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
     let mut parts = value.split(|&b| b == b';');
     parts.next();
     for p in parts {
-        let Some(eq) = memchr::memchr(b'=', p) else { continue };
+        let Some(eq) = memchr::memchr(b'=', p) else {
+            continue;
+        };
         let (k, v) = p.split_at(eq);
         if k.trim_ascii().eq_ignore_ascii_case(key) {
             let v = v.get(1..).unwrap_or_default().trim_ascii();
-            let v = v.strip_prefix(b"\"").map_or(v, |x| x.strip_suffix(b"\"").unwrap_or(x));
+            let v = v
+                .strip_prefix(b"\"")
+                .map_or(v, |x| x.strip_suffix(b"\"").unwrap_or(x));
             return Some(v);
         }
     }
@@ -249,7 +305,11 @@ pub fn header_param<'a>(value: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
 
 /// The media type of a `Content-Type` value, lowercased into `out`.
 pub fn media_type<'a>(value: &[u8], out: &'a mut [u8; 64]) -> &'a [u8] {
-    let mt = value.split(|&b| b == b';').next().unwrap_or_default().trim_ascii();
+    let mt = value
+        .split(|&b| b == b';')
+        .next()
+        .unwrap_or_default()
+        .trim_ascii();
     let n = mt.len().min(out.len());
     for (o, b) in out.iter_mut().zip(mt.iter()) {
         *o = b.to_ascii_lowercase();
@@ -265,7 +325,14 @@ mod tests {
     #[test]
     fn request_lines() {
         let r = parse_request_line(b"GET  /a?b=1\tHTTP/1.1\r", true);
-        assert_eq!(r, Some(RequestLine { method: b"GET", target: b"/a?b=1", version: b"HTTP/1.1" }));
+        assert_eq!(
+            r,
+            Some(RequestLine {
+                method: b"GET",
+                target: b"/a?b=1",
+                version: b"HTTP/1.1"
+            })
+        );
         assert!(parse_request_line(b"PROPFIND / HTTP/1.1", true).is_some());
         assert!(parse_request_line(b"FOO / HTTP/1.1", true).is_none());
         assert!(parse_request_line(b"FOO / HTTP/1.1", false).is_some());
@@ -276,8 +343,14 @@ mod tests {
 
     #[test]
     fn status_lines() {
-        assert_eq!(parse_status_line(b"HTTP/1.1 200 OK").map(|s| s.status), Some(200));
-        assert_eq!(parse_status_line(b"HTTP/1.0 404").map(|s| s.status), Some(404));
+        assert_eq!(
+            parse_status_line(b"HTTP/1.1 200 OK").map(|s| s.status),
+            Some(200)
+        );
+        assert_eq!(
+            parse_status_line(b"HTTP/1.0 404").map(|s| s.status),
+            Some(404)
+        );
         assert!(parse_status_line(b"HTTP/1.1 20 OK").is_none());
         assert!(parse_status_line(b"HTTP/1.1 abc").is_none());
         assert!(parse_status_line(b"HTTP/1.1 099 x").is_none());
@@ -286,8 +359,20 @@ mod tests {
 
     #[test]
     fn lines() {
-        assert_eq!(parse_line(b"ab\r\ncd", 10), LineResult::Complete { line: b"ab", consumed: 4 });
-        assert_eq!(parse_line(b"ab\ncd", 10), LineResult::Complete { line: b"ab", consumed: 3 });
+        assert_eq!(
+            parse_line(b"ab\r\ncd", 10),
+            LineResult::Complete {
+                line: b"ab",
+                consumed: 4
+            }
+        );
+        assert_eq!(
+            parse_line(b"ab\ncd", 10),
+            LineResult::Complete {
+                line: b"ab",
+                consumed: 3
+            }
+        );
         assert_eq!(parse_line(b"abc", 10), LineResult::Incomplete { needed: 1 });
         assert_eq!(parse_line(b"abcdef", 3), LineResult::TooLong);
     }
@@ -295,7 +380,9 @@ mod tests {
     #[test]
     fn headers_with_folding_and_junk() {
         let block = b"Host: a\r\nX-A: 1\r\n  2\r\nnocolon\r\n Content-Type : text/plain \n\r\nAfter: no\r\n";
-        let h: Vec<_> = Headers::new(block).map(|h| (h.name, h.value, h.folded)).collect();
+        let h: Vec<_> = Headers::new(block)
+            .map(|h| (h.name, h.value, h.folded))
+            .collect();
         assert_eq!(
             h,
             vec![
@@ -323,8 +410,14 @@ mod tests {
         assert_eq!(parse_content_length(b"5, 5"), Some(5));
         assert_eq!(parse_content_length(b"5, 6"), None);
         assert_eq!(parse_content_length(b"-1"), None);
-        assert_eq!(header_param(b"text/html; Charset=\"GBK\"", b"charset"), Some(&b"GBK"[..]));
-        assert_eq!(header_param(b"form-data; name=a; filename=\"b c\"", b"filename"), Some(&b"b c"[..]));
+        assert_eq!(
+            header_param(b"text/html; Charset=\"GBK\"", b"charset"),
+            Some(&b"GBK"[..])
+        );
+        assert_eq!(
+            header_param(b"form-data; name=a; filename=\"b c\"", b"filename"),
+            Some(&b"b c"[..])
+        );
         let mut buf = [0u8; 64];
         assert_eq!(media_type(b" Text/HTML ; x=1", &mut buf), b"text/html");
     }

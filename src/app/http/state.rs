@@ -9,11 +9,12 @@
 
 use std::collections::VecDeque;
 
-use super::body::{Body, BodyLimits, Framing, Chunk, Kind};
+use super::body::{Body, BodyLimits, Chunk, Framing, Kind};
 use super::decode::{ChainLimits, Coding};
 use super::multipart::Multipart;
 use super::parser::{
-    header_param, media_type, parse_content_length, parse_request_line, parse_status_line, trim_cr, Headers,
+    header_param, media_type, parse_content_length, parse_request_line, parse_status_line, trim_cr,
+    Headers,
 };
 use super::text::{Charset, JsonUnescape, Percent};
 use super::HttpConfig;
@@ -44,7 +45,14 @@ struct Half {
 
 impl Half {
     fn new() -> Half {
-        Half { phase: Phase::Head, buf: Vec::new(), line_start: 0, header_lines: 0, tx: HttpTx::default(), body: None }
+        Half {
+            phase: Phase::Head,
+            buf: Vec::new(),
+            line_start: 0,
+            header_lines: 0,
+            tx: HttpTx::default(),
+            body: None,
+        }
     }
 
     fn reset_head(&mut self, phase: Phase) {
@@ -83,7 +91,11 @@ pub struct HttpState {
 impl HttpState {
     /// A parser with `cfg`.
     pub fn new(cfg: HttpConfig) -> HttpState {
-        HttpState { cfg, halves: [Half::new(), Half::new()], pending: VecDeque::new() }
+        HttpState {
+            cfg,
+            halves: [Half::new(), Half::new()],
+            pending: VecDeque::new(),
+        }
     }
 
     /// In-order bytes of `dir`.
@@ -102,7 +114,11 @@ impl HttpState {
                 }
             };
             // Guard against a state that neither consumes nor moves on.
-            stalls = if used == 0 && self.half(dir).phase == before { stalls + 1 } else { 0 };
+            stalls = if used == 0 && self.half(dir).phase == before {
+                stalls + 1
+            } else {
+                0
+            };
             let used = if stalls > 1 { 1 } else { used };
             rest = rest.get(used..).unwrap_or_default();
         }
@@ -250,7 +266,9 @@ impl HttpState {
         let limit = self.cfg.max_headers;
         let headers = || Headers::new(block).take(limit);
         let dir = Direction::ToServer;
-        let Some(rl) = parse_request_line(first, false) else { return };
+        let Some(rl) = parse_request_line(first, false) else {
+            return;
+        };
         let h = self.half_mut(dir);
         h.tx.method = Some(String::from_utf8_lossy(rl.method).into_owned());
         h.tx.url = Some(rl.target.to_vec());
@@ -269,7 +287,9 @@ impl HttpState {
         let limit = self.cfg.max_headers;
         let headers = || Headers::new(block).take(limit);
         let dir = Direction::ToClient;
-        let Some(sl) = parse_status_line(first) else { return };
+        let Some(sl) = parse_status_line(first) else {
+            return;
+        };
         if (100..200).contains(&sl.status) && sl.status != 101 {
             // Interim response (100 Continue, 103 Early Hints): skipped.
             return;
@@ -289,7 +309,8 @@ impl HttpState {
         let info = collect(headers(), &mut h.tx, dir);
         emit_headers(headers(), dir, loc::HTTP_RESPONSE_HEADERS, sink);
         let tunnel = sl.status == 101 || (method == "CONNECT" && (200..300).contains(&sl.status));
-        let no_body = method == "HEAD" || sl.status == 204 || sl.status == 304 || sl.status < 200 || tunnel;
+        let no_body =
+            method == "HEAD" || sl.status == 204 || sl.status == 304 || sl.status < 200 || tunnel;
         let framing = if no_body {
             None
         } else if info.te_present && info.chunked {
@@ -307,14 +328,26 @@ impl HttpState {
         }
     }
 
-    fn start_body(&mut self, dir: Direction, framing: Option<Framing>, info: &HeadInfo, sink: &mut dyn ContentSink) {
+    fn start_body(
+        &mut self,
+        dir: Direction,
+        framing: Option<Framing>,
+        info: &HeadInfo,
+        sink: &mut dyn ContentSink,
+    ) {
         let Some(framing) = framing else {
             self.finish_message(dir, sink);
             return;
         };
         let cfg = self.cfg;
         let h = self.half_mut(dir);
-        let mut codings: Vec<Coding> = info.te.iter().rev().chain(info.ce.iter().rev()).copied().collect();
+        let mut codings: Vec<Coding> = info
+            .te
+            .iter()
+            .rev()
+            .chain(info.ce.iter().rev())
+            .copied()
+            .collect();
         if codings.len() > cfg.max_layers {
             codings.truncate(cfg.max_layers);
             h.note("decode_layers");
@@ -332,10 +365,21 @@ impl HttpState {
         };
         let limits = BodyLimits {
             depth: cfg.body_depth,
-            chain: ChainLimits { max_output: cfg.max_decompressed, max_ratio: cfg.max_ratio, ratio_floor: cfg.ratio_floor },
+            chain: ChainLimits {
+                max_output: cfg.max_decompressed,
+                max_ratio: cfg.max_ratio,
+                ratio_floor: cfg.ratio_floor,
+            },
             max_parts: cfg.max_parts,
         };
-        let body = Body::new(framing, &codings, kind, header_param(ct, b"charset"), location, limits);
+        let body = Body::new(
+            framing,
+            &codings,
+            kind,
+            header_param(ct, b"charset"),
+            location,
+            limits,
+        );
         h.body = Some(Box::new(body));
         h.phase = Phase::Body;
     }
@@ -361,7 +405,11 @@ impl HttpState {
             if self.pending.len() >= max_pipeline {
                 self.pending.pop_front();
             }
-            self.pending.push_back(HttpTx { limits_hit: Vec::new(), parts: Vec::new(), ..tx });
+            self.pending.push_back(HttpTx {
+                limits_hit: Vec::new(),
+                parts: Vec::new(),
+                ..tx
+            });
         }
     }
 }
@@ -380,7 +428,9 @@ fn body_kind(mt: &[u8], ct: &[u8]) -> Kind {
         Kind::Json(JsonUnescape::default())
     } else if mt.starts_with(b"multipart/") {
         match header_param(ct, b"boundary") {
-            Some(b) if !b.is_empty() && b.len() <= 200 => Kind::Multipart(Box::new(Multipart::new(b))),
+            Some(b) if !b.is_empty() && b.len() <= 200 => {
+                Kind::Multipart(Box::new(Multipart::new(b)))
+            }
             _ => Kind::Plain,
         }
     } else {
@@ -393,7 +443,11 @@ fn lossy(v: &[u8]) -> String {
 }
 
 /// Reads the headers that shape the body and the transaction metadata.
-fn collect<'b>(headers: impl Iterator<Item = super::parser::Header<'b>>, tx: &mut HttpTx, dir: Direction) -> HeadInfo {
+fn collect<'b>(
+    headers: impl Iterator<Item = super::parser::Header<'b>>,
+    tx: &mut HttpTx,
+    dir: Direction,
+) -> HeadInfo {
     let mut info = HeadInfo::default();
     for h in headers {
         let n = h.name;
@@ -419,7 +473,8 @@ fn collect<'b>(headers: impl Iterator<Item = super::parser::Header<'b>>, tx: &mu
                 info.te.extend(Coding::from_token(tok));
             }
         } else if n.eq_ignore_ascii_case(b"content-encoding") {
-            info.ce.extend(h.value.split(|&b| b == b',').filter_map(Coding::from_token));
+            info.ce
+                .extend(h.value.split(|&b| b == b',').filter_map(Coding::from_token));
         } else if n.eq_ignore_ascii_case(b"content-type") && info.content_type.is_empty() {
             info.content_type = h.value.to_vec();
             let ct = Some(lossy(h.value));
@@ -499,7 +554,8 @@ fn emit_headers<'b>(
 
 fn emit_auth(value: &[u8], sink: &mut dyn ContentSink) {
     let dir = Direction::ToServer;
-    let (scheme, cred) = value.split_at(value.iter().position(|&b| b == b' ').unwrap_or(value.len()));
+    let (scheme, cred) =
+        value.split_at(value.iter().position(|&b| b == b' ').unwrap_or(value.len()));
     let cred = cred.trim_ascii();
     if scheme.eq_ignore_ascii_case(b"basic") {
         let cfg = base64::engine::GeneralPurposeConfig::new()

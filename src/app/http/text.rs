@@ -26,7 +26,10 @@ pub struct Percent {
 impl Percent {
     /// A decoder; with `plus_space`, `+` decodes to a space (queries, forms).
     pub fn new(plus_space: bool) -> Percent {
-        Percent { plus_space, ..Percent::default() }
+        Percent {
+            plus_space,
+            ..Percent::default()
+        }
     }
 
     /// Decodes `data` into `out`.
@@ -55,7 +58,9 @@ impl Percent {
                 data = rest.get(1..).unwrap_or_default();
                 continue;
             }
-            let Some((&b, rest)) = data.split_first() else { return };
+            let Some((&b, rest)) = data.split_first() else {
+                return;
+            };
             if hex_val(b).is_none() {
                 // Not an escape: flush what was held and re-read `b`.
                 self.flush(out);
@@ -90,7 +95,10 @@ enum Esc {
     None,
     Backslash,
     /// `\u` with `n` hex digits read so far, value `acc`.
-    Hex { n: u8, acc: u16 },
+    Hex {
+        n: u8,
+        acc: u16,
+    },
 }
 
 /// Streaming JSON unescaper: `\uXXXX` (surrogate pairs joined, lone
@@ -121,7 +129,9 @@ impl JsonUnescape {
                 data = rest.get(1..).unwrap_or_default();
                 continue;
             }
-            let Some((&b, rest)) = data.split_first() else { return };
+            let Some((&b, rest)) = data.split_first() else {
+                return;
+            };
             data = rest;
             self.byte(b, out);
         }
@@ -148,7 +158,12 @@ impl JsonUnescape {
                     self.esc = Esc::None;
                     self.unit(acc << 4 | u16::from(d), out);
                 }
-                Some(d) => self.esc = Esc::Hex { n: n + 1, acc: acc << 4 | u16::from(d) },
+                Some(d) => {
+                    self.esc = Esc::Hex {
+                        n: n + 1,
+                        acc: acc << 4 | u16::from(d),
+                    }
+                }
                 None => {
                     // Broken escape: keep the text as sent.
                     self.lone_high(out);
@@ -235,14 +250,20 @@ impl Charset {
             Some(l) if l.eq_ignore_ascii_case(b"utf-8") => Mode::Utf8,
             _ => Mode::Sniff,
         };
-        Charset { mode, held: Vec::new() }
+        Charset {
+            mode,
+            held: Vec::new(),
+        }
     }
 
     /// Passes `data` on, transcoded if needed.
     pub fn push(&mut self, data: &[u8], out: &mut Out<'_>) {
         if let Mode::Sniff = self.mode {
             if self.held.is_empty() {
-                let ascii = data.iter().position(|b| !b.is_ascii()).unwrap_or(data.len());
+                let ascii = data
+                    .iter()
+                    .position(|b| !b.is_ascii())
+                    .unwrap_or(data.len());
                 let (head, tail) = data.split_at(ascii);
                 if !head.is_empty() {
                     out(head);
@@ -250,12 +271,14 @@ impl Charset {
                 if tail.is_empty() {
                     return;
                 }
-                self.held.extend_from_slice(tail.get(..SNIFF_BYTES.min(tail.len())).unwrap_or_default());
+                self.held
+                    .extend_from_slice(tail.get(..SNIFF_BYTES.min(tail.len())).unwrap_or_default());
                 let rest = tail.get(self.held.len()..).unwrap_or_default();
                 return self.sniff(rest, false, out);
             }
             let room = SNIFF_BYTES.saturating_sub(self.held.len()).min(data.len());
-            self.held.extend_from_slice(data.get(..room).unwrap_or_default());
+            self.held
+                .extend_from_slice(data.get(..room).unwrap_or_default());
             return self.sniff(data.get(room..).unwrap_or_default(), false, out);
         }
         match &mut self.mode {
@@ -328,17 +351,30 @@ mod tests {
 
     fn percent(data: &[u8], plus: bool, piece: usize) -> Vec<u8> {
         let p = std::cell::RefCell::new(Percent::new(plus));
-        split_run(data, piece, |d, o| p.borrow_mut().push(d, o), |o| p.borrow_mut().flush(o))
+        split_run(
+            data,
+            piece,
+            |d, o| p.borrow_mut().push(d, o),
+            |o| p.borrow_mut().flush(o),
+        )
     }
 
     fn json(data: &[u8], piece: usize) -> Vec<u8> {
         let j = std::cell::RefCell::new(JsonUnescape::default());
-        split_run(data, piece, |d, o| j.borrow_mut().push(d, o), |o| j.borrow_mut().flush(o))
+        split_run(
+            data,
+            piece,
+            |d, o| j.borrow_mut().push(d, o),
+            |o| j.borrow_mut().flush(o),
+        )
     }
 
     #[test]
     fn percent_decoding() {
-        assert_eq!(percent(b"a+b%20c%E5%BC%A0%zz%4", true, 1), "a b c张%zz%4".as_bytes());
+        assert_eq!(
+            percent(b"a+b%20c%E5%BC%A0%zz%4", true, 1),
+            "a b c张%zz%4".as_bytes()
+        );
         assert_eq!(percent(b"a+b%2", false, 100), b"a+b%2");
         assert_eq!(percent(b"%D5%C5", true, 2), b"\xD5\xC5");
     }
@@ -357,12 +393,25 @@ mod tests {
         let (gbk, _, _) = encoding_rs::GBK.encode("姓名张三 110");
         for label in [Some(&b"gb2312"[..]), None] {
             let c = std::cell::RefCell::new(Charset::new(label));
-            let got = split_run(&gbk, 3, |d, o| c.borrow_mut().push(d, o), |o| c.borrow_mut().flush(o));
+            let got = split_run(
+                &gbk,
+                3,
+                |d, o| c.borrow_mut().push(d, o),
+                |o| c.borrow_mut().flush(o),
+            );
             assert_eq!(String::from_utf8_lossy(&got), "姓名张三 110");
         }
         let c = std::cell::RefCell::new(Charset::new(None));
         let utf = "张三".as_bytes();
-        assert_eq!(split_run(utf, 1, |d, o| c.borrow_mut().push(d, o), |o| c.borrow_mut().flush(o)), utf);
+        assert_eq!(
+            split_run(
+                utf,
+                1,
+                |d, o| c.borrow_mut().push(d, o),
+                |o| c.borrow_mut().flush(o)
+            ),
+            utf
+        );
     }
 
     proptest! {
