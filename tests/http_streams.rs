@@ -327,3 +327,54 @@ proptest! {
         prop_assert!(r.log.len() < 64 * 1024);
     }
 }
+
+/// Throughput of the parser on plain and gzip'd chunked bodies; run with
+/// `cargo test --test http_streams throughput -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn throughput() {
+    use std::io::Write;
+    struct Null(usize);
+    impl ContentSink for Null {
+        fn on_content(&mut self, _: Direction, loc: &'static str, d: &[u8]) {
+            if loc == "http.response_body" {
+                self.0 += d.len();
+            }
+        }
+        fn end_content(&mut self, _: Direction) {}
+        fn end_transaction(&mut self, _: Direction, _: &TxMeta) {}
+    }
+    let text: Vec<u8> = (0..4 << 20)
+        .map(|i| b"abcdefghij klmnopqrstuvwxyz 0123456789\n"[i % 39])
+        .collect();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&text).unwrap();
+    let gz = gz.finish().unwrap();
+    for (name, ce, body) in [("plain", "identity", &text), ("gzip", "gzip", &gz)] {
+        let mut wire = Vec::new();
+        for _ in 0..8 {
+            wire.extend_from_slice(
+                format!("HTTP/1.1 200 OK\r\nContent-Encoding: {ce}\r\nTransfer-Encoding: chunked\r\n\r\n").as_bytes(),
+            );
+            for c in body.chunks(8192) {
+                wire.extend_from_slice(format!("{:x}\r\n", c.len()).as_bytes());
+                wire.extend_from_slice(c);
+                wire.extend_from_slice(b"\r\n");
+            }
+            wire.extend_from_slice(b"0\r\n\r\n");
+        }
+        let mut p = HttpParser::default();
+        let mut n = Null(0);
+        let t = std::time::Instant::now();
+        for seg in wire.chunks(1460) {
+            p.on_data(ToClient, seg, &mut n);
+        }
+        let s = t.elapsed().as_secs_f64();
+        assert_eq!(n.0 as u64, 8 * 4 << 20);
+        println!(
+            "{name}: wire {:.1} MB/s, decoded {:.1} MB/s",
+            wire.len() as f64 / s / 1e6,
+            n.0 as f64 / s / 1e6
+        );
+    }
+}

@@ -24,8 +24,14 @@ impl ContentSink for Count {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&seed, mut rest)) = data.split_first() else { return };
-    let cfg = HttpConfig { body_depth: 1 << 16, max_decompressed: 1 << 18, ..HttpConfig::default() };
+    let Some((&seed, mut rest)) = data.split_first() else {
+        return;
+    };
+    let cfg = HttpConfig {
+        body_depth: 1 << 16,
+        max_decompressed: 1 << 18,
+        ..HttpConfig::default()
+    };
     let mut p = HttpParser::new(cfg);
     let mut sink = Count { bytes: 0, txs: 0 };
     let mut state = u32::from(seed) | 1;
@@ -33,7 +39,11 @@ fuzz_target!(|data: &[u8]| {
         state ^= state << 13;
         state ^= state >> 17;
         state ^= state << 5;
-        let dir = if state & 1 == 0 { Direction::ToServer } else { Direction::ToClient };
+        let dir = if state & 1 == 0 {
+            Direction::ToServer
+        } else {
+            Direction::ToClient
+        };
         let n = 1 + (state >> 8) as usize % 64;
         let (a, b) = rest.split_at(n.min(rest.len()));
         if state & 0x70 == 0x70 {

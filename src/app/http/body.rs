@@ -357,3 +357,87 @@ fn part_event(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::TxMeta;
+
+    #[derive(Default)]
+    struct Sink(Vec<u8>);
+
+    impl ContentSink for Sink {
+        fn on_content(&mut self, _dir: Direction, _location: &'static str, data: &[u8]) {
+            self.0.extend_from_slice(data);
+        }
+        fn end_content(&mut self, _dir: Direction) {}
+        fn end_transaction(&mut self, _dir: Direction, _meta: &TxMeta) {}
+    }
+
+    fn limits() -> BodyLimits {
+        BodyLimits {
+            depth: 1 << 20,
+            chain: ChainLimits {
+                max_output: 1 << 20,
+                max_ratio: 100,
+                ratio_floor: 1 << 16,
+            },
+            max_parts: 8,
+        }
+    }
+
+    fn dechunk(wire: &[u8], piece: usize) -> (Vec<u8>, usize, bool) {
+        let mut b = Body::new(
+            Framing::Chunked(Chunk::Size),
+            &[],
+            Kind::Plain,
+            None,
+            "x",
+            limits(),
+        );
+        let mut s = Sink::default();
+        let (mut used, mut done) = (0, false);
+        for p in wire.chunks(piece) {
+            let (u, d) = b.push(p, Direction::ToClient, &mut s);
+            used += u;
+            done = d;
+            if d {
+                break;
+            }
+        }
+        (s.0, used, done)
+    }
+
+    #[test]
+    fn chunked_variants_any_split() {
+        let wire = b"3;ext=1\r\nabc\r\n0x2 junk\r\nde\n\n1\r\nf\r\n0\r\nTrailer: t\r\n\r\nNEXT";
+        for piece in [1, 2, 5, wire.len()] {
+            let (out, used, done) = dechunk(wire, piece);
+            assert_eq!(out, b"abcdef");
+            assert!(done);
+            assert_eq!(wire.get(used..), Some(&b"NEXT"[..]), "piece {piece}");
+        }
+    }
+
+    #[test]
+    fn junk_size_ends_body() {
+        let (out, _, done) = dechunk(b"2\r\nab\r\nzz\r\n2\r\ncd\r\n", 100);
+        assert_eq!(out, b"ab");
+        assert!(done);
+    }
+
+    #[test]
+    fn depth_budget_truncates_and_notes() {
+        let l = BodyLimits {
+            depth: 4,
+            ..limits()
+        };
+        let mut b = Body::new(Framing::Length(10), &[], Kind::Plain, None, "x", l);
+        let mut s = Sink::default();
+        let (used, done) = b.push(b"0123456789", Direction::ToServer, &mut s);
+        assert_eq!((used, done), (10, true));
+        let (_, hit) = b.finish(Direction::ToServer, &mut s);
+        assert_eq!(s.0, b"0123");
+        assert!(hit.contains(&"body_depth"));
+    }
+}

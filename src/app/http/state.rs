@@ -570,3 +570,108 @@ fn emit_auth(value: &[u8], sink: &mut dyn ContentSink) {
     }
     sink.on_content(dir, loc::HTTP_AUTHORIZATION, value);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Default)]
+    struct Sink {
+        content: Vec<(Direction, &'static str, Vec<u8>)>,
+        txs: Vec<(Direction, HttpTx)>,
+    }
+
+    impl ContentSink for Sink {
+        fn on_content(&mut self, dir: Direction, location: &'static str, data: &[u8]) {
+            match self.content.last_mut() {
+                Some((d, l, v)) if *d == dir && *l == location => v.extend_from_slice(data),
+                _ => self.content.push((dir, location, data.to_vec())),
+            }
+        }
+        fn end_content(&mut self, _dir: Direction) {}
+        fn end_transaction(&mut self, dir: Direction, meta: &TxMeta) {
+            let TxMeta::Http(tx) = meta;
+            self.txs.push((dir, tx.clone()));
+        }
+    }
+
+    fn body_of(s: &Sink, location: &str) -> Vec<Vec<u8>> {
+        s.content
+            .iter()
+            .filter(|c| c.1 == location)
+            .map(|c| c.2.clone())
+            .collect()
+    }
+
+    #[test]
+    fn oversized_header_block_resyncs_to_next_request() {
+        let cfg = HttpConfig {
+            max_header_bytes: 256,
+            ..HttpConfig::default()
+        };
+        let mut st = HttpState::new(cfg);
+        let mut s = Sink::default();
+        let mut req = b"GET /big HTTP/1.1\r\nX-Big: ".to_vec();
+        req.extend(std::iter::repeat_n(b'a', 1000));
+        req.extend_from_slice(b"\r\n\r\nGET /next HTTP/1.1\r\nHost: n\r\n\r\n");
+        st.on_data(Direction::ToServer, &req, &mut s);
+        assert_eq!(body_of(&s, loc::HTTP_URI), vec![b"/next".to_vec()]);
+        assert_eq!(s.txs.len(), 1);
+        assert_eq!(s.txs[0].1.limits_hit, vec!["header_size"]);
+    }
+
+    #[test]
+    fn gap_inside_known_length_body_keeps_framing() {
+        let mut st = HttpState::new(HttpConfig::default());
+        let mut s = Sink::default();
+        st.on_data(Direction::ToServer, b"GET / HTTP/1.1\r\n\r\n", &mut s);
+        st.on_data(
+            Direction::ToClient,
+            b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc",
+            &mut s,
+        );
+        st.on_gap(Direction::ToClient, 4, &mut s);
+        st.on_data(Direction::ToClient, b"xyzHTTP/1.1 204 No\r\n\r\n", &mut s);
+        assert_eq!(
+            body_of(&s, loc::HTTP_RESPONSE_BODY),
+            vec![b"abcxyz".to_vec()]
+        );
+        let statuses: Vec<_> = s.txs.iter().filter_map(|t| t.1.status).collect();
+        assert_eq!(statuses, vec![200, 204]);
+    }
+
+    #[test]
+    fn upgrade_switches_to_tunnel() {
+        let mut st = HttpState::new(HttpConfig::default());
+        let mut s = Sink::default();
+        st.on_data(
+            Direction::ToServer,
+            b"GET /ws HTTP/1.1\r\nUpgrade: websocket\r\n\r\n",
+            &mut s,
+        );
+        st.on_data(
+            Direction::ToClient,
+            b"HTTP/1.1 101 Switching\r\n\r\n\x81\x05hello",
+            &mut s,
+        );
+        st.on_data(Direction::ToServer, b"raw", &mut s);
+        assert_eq!(
+            body_of(&s, loc::HTTP_TUNNEL),
+            vec![b"\x81\x05hello".to_vec(), b"raw".to_vec()]
+        );
+    }
+
+    #[test]
+    fn pipeline_queue_is_bounded() {
+        let cfg = HttpConfig {
+            max_pipeline: 4,
+            ..HttpConfig::default()
+        };
+        let mut st = HttpState::new(cfg);
+        let mut s = Sink::default();
+        for _ in 0..100 {
+            st.on_data(Direction::ToServer, b"GET / HTTP/1.1\r\n\r\n", &mut s);
+        }
+        assert_eq!(st.pending.len(), 4);
+    }
+}
