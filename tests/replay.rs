@@ -8,11 +8,7 @@ mod common;
 use common::*;
 
 fn non_stats(lines: &[String]) -> Vec<String> {
-    lines
-        .iter()
-        .filter(|l| !l.contains("\"event_type\":\"stats\""))
-        .cloned()
-        .collect()
+    lines.iter().filter(|l| !l.contains("\"event_type\":\"stats\"")).cloned().collect()
 }
 
 fn check_against_truth(name: &str) {
@@ -23,14 +19,8 @@ fn check_against_truth(name: &str) {
     let (want, values) = truth.expected();
     let missing: Vec<_> = want.difference(&got).collect();
     let extra: Vec<_> = got.difference(&want).collect();
-    assert!(
-        missing.is_empty(),
-        "{name}: true values not reported: {missing:#?}"
-    );
-    assert!(
-        extra.is_empty(),
-        "{name}: values reported that are not in the truth: {extra:#?}"
-    );
+    assert!(missing.is_empty(), "{name}: true values not reported: {missing:#?}");
+    assert!(extra.is_empty(), "{name}: values reported that are not in the truth: {extra:#?}");
     for d in truth.decoys() {
         let h = hash_hex(&d);
         assert!(!got.iter().any(|r| r.3 == h), "{name}: decoy reported");
@@ -38,12 +28,7 @@ fn check_against_truth(name: &str) {
     assert_no_clear_pi(&lines, &values);
     let stats = events.last().expect("a stats event");
     assert_eq!(stats["event_type"], "stats");
-    assert!(
-        stats["stats"]["capture"]["packets_total"]
-            .as_u64()
-            .unwrap_or(0)
-            > 0
-    );
+    assert!(stats["stats"]["capture"]["packets_total"].as_u64().unwrap_or(0) > 0);
 }
 
 #[test]
@@ -73,12 +58,7 @@ fn udp_payloads() {
 
 #[test]
 fn output_is_identical_with_1_and_4_workers() {
-    for name in [
-        "http_form_json",
-        "raw_tcp_segments",
-        "reorder_loss_dup",
-        "udp_payload",
-    ] {
+    for name in ["http_form_json", "raw_tcp_segments", "reorder_loss_dup", "udp_payload"] {
         let one = non_stats(&replay(&[pcap(&format!("{name}.pcap"))], 1));
         let four = non_stats(&replay(&[pcap(&format!("{name}.pcap"))], 4));
         assert!(!one.is_empty(), "{name}: no events");
