@@ -9,13 +9,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Arc;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use leakwatch::alert::{AlertSink, ValueHasher};
+use leakwatch::alert::AlertSink;
 use leakwatch::config::Config;
-use leakwatch::detect::{Engine, EngineOptions};
-use leakwatch::pipeline;
+use leakwatch::pipeline::{self, Sensor};
 
 #[derive(Default)]
 struct VecSink(Vec<String>);
@@ -34,7 +32,10 @@ fn bench_pcap() -> PathBuf {
     if let Ok(p) = std::env::var("LEAKWATCH_BENCH_PCAP") {
         return PathBuf::from(p);
     }
-    let mb: u64 = std::env::var("LEAKWATCH_BENCH_MB").ok().and_then(|s| s.parse().ok()).unwrap_or(200);
+    let mb: u64 = std::env::var("LEAKWATCH_BENCH_MB")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(200);
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let out = root.join(format!("benches/data/replay-{mb}mb.pcap"));
     if !out.exists() {
@@ -50,11 +51,9 @@ fn bench_pcap() -> PathBuf {
     out
 }
 
-fn run(cfg: &Config, engine: &Arc<Engine>, pcap: &Path) -> Vec<String> {
+fn run(cfg: &Config, sensor: &Sensor, pcap: &Path) -> Vec<String> {
     let mut sink = VecSink::default();
-    let hasher = ValueHasher::new(b"bench-key-0123456789abcdef");
-    pipeline::replay(cfg, Arc::clone(engine), hasher, &[pcap.to_path_buf()], &mut sink)
-        .expect("replay");
+    pipeline::replay(cfg, sensor, &[pcap.to_path_buf()], &mut sink).expect("replay");
     sink.0
 }
 
@@ -80,7 +79,9 @@ fn distinct(lines: &[String]) -> BTreeMap<(String, String), usize> {
 
 fn check_counts(pcap: &Path, lines: &[String]) {
     let truth_path = PathBuf::from(format!("{}.truth.json", pcap.display()));
-    let Ok(text) = std::fs::read_to_string(&truth_path) else { return };
+    let Ok(text) = std::fs::read_to_string(&truth_path) else {
+        return;
+    };
     let truth: serde_json::Value = serde_json::from_str(&text).expect("truth json");
     let got = distinct(lines);
     for (dir, types) in truth["distinct_pi"].as_object().expect("distinct_pi") {
@@ -96,16 +97,23 @@ fn replay_bench(c: &mut Criterion) {
     let pcap = bench_pcap();
     let size = std::fs::metadata(&pcap).expect("bench pcap").len();
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let engine = Arc::new(
-        Engine::load_dir(&root.join("signatures"), &EngineOptions::default()).expect("signatures"),
-    );
+    let base = Config {
+        signatures: root.join("signatures"),
+        ..Config::default()
+    };
+    let sensor = Sensor::build(&base, None, b"bench-key-0123456789abcdef").expect("sensor");
     let mut g = c.benchmark_group("replay");
     g.sample_size(10);
     g.throughput(Throughput::Bytes(size));
     for workers in [1usize, 2] {
-        let cfg = Config { workers, ..Config::default() };
-        check_counts(&pcap, &run(&cfg, &engine, &pcap));
-        g.bench_function(format!("workers_{workers}"), |b| b.iter(|| run(&cfg, &engine, &pcap)));
+        let cfg = Config {
+            workers,
+            ..base.clone()
+        };
+        check_counts(&pcap, &run(&cfg, &sensor, &pcap));
+        g.bench_function(format!("workers_{workers}"), |b| {
+            b.iter(|| run(&cfg, &sensor, &pcap))
+        });
     }
     g.finish();
 }

@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::policy::config as policy;
+
 /// Environment variable that holds the HMAC key when the config has none.
 pub const HASH_KEY_ENV: &str = "LEAKWATCH_HASH_KEY";
 
@@ -29,10 +31,29 @@ pub struct Config {
     pub output: OutputConfig,
     /// Detection options.
     pub detect: DetectConfig,
+    /// Policy: country PI must not leave (see [`crate::policy`]).
+    pub home_country: String,
+    /// Policy: zone of addresses in no `[zones.*]`.
+    pub default_zone: String,
+    /// Policy: `[zones.NAME]`.
+    pub zones: std::collections::BTreeMap<String, policy::ZoneConfig>,
+    /// Policy: `[geo]`.
+    pub geo: policy::GeoConfig,
+    /// Policy: `[boundary]`.
+    pub boundary: policy::BoundaryConfig,
+    /// Policy: `[allow]`.
+    pub allow: policy::AllowConfig,
+    /// Policy: `[severity]`.
+    pub severity: policy::SeverityConfig,
+    /// Policy: `[unencrypted]`.
+    pub unencrypted: policy::UnencryptedConfig,
+    /// Policy: `[dedup]`.
+    pub dedup: policy::DedupConfig,
 }
 
 impl Default for Config {
     fn default() -> Self {
+        let p = policy::PolicyConfig::default();
         Config {
             hash_key: None,
             workers: 0,
@@ -41,6 +62,15 @@ impl Default for Config {
             reassembly: ReassemblyConfigFile::default(),
             output: OutputConfig::default(),
             detect: DetectConfig::default(),
+            home_country: p.home_country,
+            default_zone: p.default_zone,
+            zones: p.zones,
+            geo: p.geo,
+            boundary: p.boundary,
+            allow: p.allow,
+            severity: p.severity,
+            unencrypted: p.unencrypted,
+            dedup: p.dedup,
         }
     }
 }
@@ -110,6 +140,8 @@ pub struct OutputConfig {
     /// Seconds (packet time) after which a stream's findings are reported
     /// even though the stream goes on, so long-lived flows still alert.
     pub event_max_age: u64,
+    /// Write a `flow` event (end-of-flow summary) for every flow.
+    pub flow_events: bool,
 }
 
 impl Default for OutputConfig {
@@ -119,6 +151,7 @@ impl Default for OutputConfig {
             max_distinct: 100_000,
             sort_buffer: 1_000_000,
             event_max_age: 60,
+            flow_events: false,
         }
     }
 }
@@ -158,7 +191,7 @@ impl Config {
             msg,
         };
         let text = std::fs::read_to_string(path).map_err(|e| err(format!("cannot read: {e}")))?;
-        let cfg = Config::parse(&text).map_err(|e| err(e))?;
+        let cfg = Config::parse(&text).map_err(err)?;
         Ok(cfg)
     }
 

@@ -44,3 +44,4 @@ pub mod decode;
 pub mod detect;
 pub mod flow;
 pub mod pipeline;
+pub mod policy;

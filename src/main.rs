@@ -2,15 +2,14 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 
-use leakwatch::alert::{AlertSink, EveWriter, ValueHasher};
+use leakwatch::alert::{AlertSink, EveWriter};
 use leakwatch::config::{Config, HASH_KEY_ENV};
 use leakwatch::detect::{Engine, EngineOptions};
-use leakwatch::pipeline::{self, ReplayError};
+use leakwatch::pipeline::{self, ReplayError, Sensor};
 
 /// Network DLP sensor: finds personal information of people in China in traffic.
 #[derive(Parser)]
@@ -25,6 +24,12 @@ enum Command {
     /// Replay pcap/pcapng files (or directories of them) as one capture and
     /// write EVE JSON events.
     Replay(ReplayArgs),
+    /// Validate a config file (policy, zones, geo, limits) and the detectors
+    /// it names, without reading traffic.
+    CheckConfig {
+        /// Config file (TOML).
+        config: PathBuf,
+    },
     /// Load and check the detector files, running their examples.
     CheckSignatures {
         /// Directory of detector files.
@@ -57,6 +62,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Replay(args) => replay(args),
         Command::CheckSignatures { signatures } => check_signatures(&signatures),
+        Command::CheckConfig { config } => check_config(&config),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -82,16 +88,6 @@ fn load_config(args: &ReplayArgs) -> Result<Config> {
     Ok(cfg)
 }
 
-fn load_engine(cfg: &Config) -> Result<Arc<Engine>> {
-    let opts = EngineOptions {
-        report_low: cfg.detect.report_low,
-        ..EngineOptions::default()
-    };
-    let engine = Engine::load_dir(&cfg.signatures, &opts)
-        .with_context(|| format!("loading detectors from {}", cfg.signatures.display()))?;
-    Ok(Arc::new(engine))
-}
-
 /// The HMAC key: config, then environment, else a random one (with a
 /// warning: hashes then cannot be correlated across runs or sensors).
 fn hash_key(cfg: &Config) -> Vec<u8> {
@@ -113,13 +109,12 @@ fn hash_key(cfg: &Config) -> Vec<u8> {
 
 fn replay(args: ReplayArgs) -> Result<()> {
     let cfg = load_config(&args)?;
-    let engine = load_engine(&cfg)?;
-    let hasher = ValueHasher::new(&hash_key(&cfg));
+    let sensor = Sensor::build(&cfg, args.config.as_deref(), &hash_key(&cfg))?;
     let mut sink: Box<dyn AlertSink> = match &args.eve {
         Some(p) => Box::new(EveWriter::create(p)?),
         None => Box::new(EveWriter::stdout()),
     };
-    let res = pipeline::replay(&cfg, engine, hasher, &args.inputs, sink.as_mut());
+    let res = pipeline::replay(&cfg, &sensor, &args.inputs, sink.as_mut());
     match res {
         Ok(stats) => {
             eprintln!(
@@ -148,6 +143,19 @@ fn check_signatures(dir: &std::path::Path) -> Result<()> {
         "{} detectors loaded from {}",
         engine.detectors().len(),
         dir.display()
+    );
+    Ok(())
+}
+
+fn check_config(path: &std::path::Path) -> Result<()> {
+    let cfg = Config::load(path)?;
+    let sensor = Sensor::build(&cfg, Some(path), b"check-config")?;
+    println!(
+        "{}: ok ({} detectors, {} workers, geo: {})",
+        path.display(),
+        sensor.engine.detectors().len(),
+        cfg.worker_count(),
+        sensor.policy.geo_description()
     );
     Ok(())
 }

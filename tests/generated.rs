@@ -20,12 +20,16 @@ fn finds_every_planted_value_and_nothing_else() {
         .args(["--size-mb", "5", "--seed", "7"])
         .output()
         .expect("python3 runs the generator");
-    assert!(st.status.success(), "generator failed: {}", String::from_utf8_lossy(&st.stderr));
+    assert!(
+        st.status.success(),
+        "generator failed: {}",
+        String::from_utf8_lossy(&st.stderr)
+    );
     let truth: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(format!("{}.truth.json", out.display())).expect("truth"),
     )
     .expect("truth json");
-    let events = parse(&replay(&[out.clone()], 2));
+    let events = parse(&replay(std::slice::from_ref(&out), 2));
     let mut got: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
     for r in reported(&events) {
         got.entry((r.1, r.0)).or_default().insert(r.3);

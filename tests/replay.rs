@@ -8,7 +8,11 @@ mod common;
 use common::*;
 
 fn non_stats(lines: &[String]) -> Vec<String> {
-    lines.iter().filter(|l| !l.contains("\"event_type\":\"stats\"")).cloned().collect()
+    lines
+        .iter()
+        .filter(|l| !l.contains("\"event_type\":\"stats\""))
+        .cloned()
+        .collect()
 }
 
 fn check_against_truth(name: &str) {
@@ -19,8 +23,14 @@ fn check_against_truth(name: &str) {
     let (want, values) = truth.expected();
     let missing: Vec<_> = want.difference(&got).collect();
     let extra: Vec<_> = got.difference(&want).collect();
-    assert!(missing.is_empty(), "{name}: true values not reported: {missing:#?}");
-    assert!(extra.is_empty(), "{name}: values reported that are not in the truth: {extra:#?}");
+    assert!(
+        missing.is_empty(),
+        "{name}: true values not reported: {missing:#?}"
+    );
+    assert!(
+        extra.is_empty(),
+        "{name}: values reported that are not in the truth: {extra:#?}"
+    );
     for d in truth.decoys() {
         let h = hash_hex(&d);
         assert!(!got.iter().any(|r| r.3 == h), "{name}: decoy reported");
@@ -28,7 +38,12 @@ fn check_against_truth(name: &str) {
     assert_no_clear_pi(&lines, &values);
     let stats = events.last().expect("a stats event");
     assert_eq!(stats["event_type"], "stats");
-    assert!(stats["stats"]["capture"]["packets_total"].as_u64().unwrap_or(0) > 0);
+    assert!(
+        stats["stats"]["capture"]["packets_total"]
+            .as_u64()
+            .unwrap_or(0)
+            > 0
+    );
 }
 
 #[test]
@@ -58,7 +73,12 @@ fn udp_payloads() {
 
 #[test]
 fn output_is_identical_with_1_and_4_workers() {
-    for name in ["http_form_json", "raw_tcp_segments", "reorder_loss_dup", "udp_payload"] {
+    for name in [
+        "http_form_json",
+        "raw_tcp_segments",
+        "reorder_loss_dup",
+        "udp_payload",
+    ] {
         let one = non_stats(&replay(&[pcap(&format!("{name}.pcap"))], 1));
         let four = non_stats(&replay(&[pcap(&format!("{name}.pcap"))], 4));
         assert!(!one.is_empty(), "{name}: no events");
@@ -81,4 +101,23 @@ fn a_directory_is_one_capture_in_timestamp_order() {
     assert_eq!(ts, sorted, "events in timestamp order");
     let stats = &events.last().expect("stats")["stats"];
     assert_eq!(stats["files"].as_array().map(Vec::len), Some(2));
+}
+
+#[test]
+fn flow_events_summarise_every_flow_when_enabled() {
+    let mut cfg = leakwatch::config::Config::default();
+    cfg.output.flow_events = true;
+    let (lines, res) = replay_with(&cfg, &[pcap("reorder_loss_dup.pcap")], 2);
+    let stats = res.expect("replay");
+    let events = parse(&lines);
+    let flows: Vec<_> = events
+        .iter()
+        .filter(|e| e["event_type"] == "flow")
+        .collect();
+    assert_eq!(flows.len() as u64, stats.flow.flows_total);
+    let f = &flows[0]["flow"];
+    assert!(f["pkts_toserver"].as_u64().unwrap_or(0) > 10);
+    assert!(f["bytes_toclient"].as_u64().unwrap_or(0) > 100_000);
+    assert_eq!(f["reason"], "shutdown");
+    assert_eq!(flows[0]["dest_port"], 9100, "src is the client");
 }

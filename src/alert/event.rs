@@ -9,6 +9,8 @@ use std::net::IpAddr;
 use serde::Serialize;
 
 use crate::capture::Timestamp;
+use crate::detect::Confidence;
+use crate::policy::Verdict;
 
 /// Version of the event schema described in README.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -19,6 +21,8 @@ pub mod event_type {
     pub const DLP: &str = "dlp";
     /// End-of-run (or periodic) counters.
     pub const STATS: &str = "stats";
+    /// End-of-flow summary (when `output.flow_events` is on).
+    pub const FLOW: &str = "flow";
 }
 
 /// Fields every flow-related event starts with (as Suricata's EVE).
@@ -76,6 +80,12 @@ pub struct FindingOut {
     /// Present and true when distinct counting stopped at its bound.
     #[serde(skip_serializing_if = "is_false")]
     pub count_truncated: bool,
+    /// Detector category (for the policy; not written).
+    #[serde(skip)]
+    pub category: String,
+    /// `confidence` as a level (for the policy; not written).
+    #[serde(skip)]
+    pub level: Confidence,
 }
 
 /// What limited inspection of the stream the event comes from.
@@ -104,13 +114,49 @@ pub struct DlpEvent {
     pub envelope: Envelope,
     /// `to_server` (client sent the PI) or `to_client`.
     pub direction: &'static str,
-    /// `low`, `medium`, `high` or `critical`, from the number of distinct values.
-    pub severity: &'static str,
     /// What was found.
     pub findings: Vec<FindingOut>,
+    /// Zones, countries, violations and severity from the policy.
+    #[serde(flatten)]
+    pub verdict: Verdict,
     /// Present when the stream was incomplete.
     #[serde(skip_serializing_if = "StreamNotes::is_clean")]
     pub stream: StreamNotes,
+}
+
+/// The `flow` object of a `flow` event.
+#[derive(Clone, Debug, Serialize)]
+pub struct FlowSummary {
+    /// Packets sent by the client.
+    pub pkts_toserver: u64,
+    /// Packets sent by the server.
+    pub pkts_toclient: u64,
+    /// Payload bytes sent by the client.
+    pub bytes_toserver: u64,
+    /// Payload bytes sent by the server.
+    pub bytes_toclient: u64,
+    /// First packet time.
+    pub start: String,
+    /// Last packet time.
+    pub end: String,
+    /// `timeout`, `evicted`, `reused` or `shutdown`.
+    pub reason: &'static str,
+    /// Reassembly notes of the client's stream, when incomplete.
+    #[serde(skip_serializing_if = "StreamNotes::is_clean")]
+    pub stream_toserver: StreamNotes,
+    /// Reassembly notes of the server's stream, when incomplete.
+    #[serde(skip_serializing_if = "StreamNotes::is_clean")]
+    pub stream_toclient: StreamNotes,
+}
+
+/// A `flow` event: end-of-flow summary; `src_*` is the client.
+#[derive(Clone, Debug, Serialize)]
+pub struct FlowEvent {
+    /// Common fields (timestamp = first packet).
+    #[serde(flatten)]
+    pub envelope: Envelope,
+    /// Counters.
+    pub flow: FlowSummary,
 }
 
 /// Formats a packet timestamp as RFC 3339 UTC with microseconds.
@@ -134,17 +180,6 @@ pub fn proto_name(proto: u8) -> String {
     }
 }
 
-/// Severity tier from the number of distinct PI values in one transfer
-/// (tiers after the 50 / 500 / 5,000 record thresholds Chinese courts use).
-pub fn severity_for(distinct: u64) -> &'static str {
-    match distinct {
-        0..=49 => "low",
-        50..=499 => "medium",
-        500..=4999 => "high",
-        _ => "critical",
-    }
-}
-
 fn is_false(b: &bool) -> bool {
     !*b
 }
@@ -160,13 +195,5 @@ mod tests {
             format_ts(1_700_000_000_123_456_789),
             "2023-11-14T22:13:20.123456Z"
         );
-    }
-
-    #[test]
-    fn severity_tiers() {
-        assert_eq!(severity_for(1), "low");
-        assert_eq!(severity_for(50), "medium");
-        assert_eq!(severity_for(4999), "high");
-        assert_eq!(severity_for(5000), "critical");
     }
 }

@@ -110,6 +110,14 @@ impl FindingSet {
         &mut self.accs[i]
     }
 
+    /// Keyed hashes of every distinct value, in no particular order.
+    pub fn hashes(&self) -> Vec<ValueHash> {
+        self.accs
+            .iter()
+            .flat_map(|a| a.seen.iter().copied())
+            .collect()
+    }
+
     /// Turns the set into event findings, sorted by type, detector and
     /// location so output is deterministic; leaves the set empty.
     pub fn take(&mut self, detectors: &[DetectorInfo]) -> Vec<FindingOut> {
@@ -127,6 +135,8 @@ impl FindingSet {
                     values: a.values,
                     truncated: a.truncated,
                     count_truncated: a.count_truncated,
+                    category: info.map(|i| i.category.clone()).unwrap_or_default(),
+                    level: a.confidence,
                 }
             })
             .collect();

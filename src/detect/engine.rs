@@ -26,6 +26,7 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 
 use super::context::{Keywords, KwScratch};
+use super::digits::DigitMap;
 use super::email::{self, EmailAt};
 use super::signature::{self, DigitSpec, Family, MAX_DIGITS, MAX_WORD_LEN};
 pub use super::signature::{Detector, Example, SignatureError};
@@ -46,10 +47,13 @@ pub struct Engine {
     detectors: Vec<DetectorInfo>,
     dets: Vec<Detector>,
     digit_order: Vec<DetectorId>,
+    /// Fewest digits each entry of `digit_order` can match.
+    digit_min: Vec<usize>,
     email: Option<DetectorId>,
     kw: Keywords,
     max_window: usize,
     max_run: usize,
+    min_digits: usize,
     seps: Vec<u8>,
     report_low: bool,
     today: NaiveDate,
@@ -123,6 +127,7 @@ enum DigitTry {
 
 /// Scan input common to the families.
 struct Work<'a> {
+    eng: &'a Engine,
     h: &'a [u8],
     base: u64,
     start_boundary: bool,
@@ -175,13 +180,24 @@ impl Engine {
             .filter(|&i| matches!(dets[usize::from(i)].family, Family::Digits(_)))
             .collect();
         digit_order.sort_by_key(|&i| dets[usize::from(i)].priority);
+        let digit_min = digit_order
+            .iter()
+            .map(|&i| match &dets[usize::from(i)].family {
+                Family::Digits(ds) => {
+                    ds.lengths.iter().min().copied().unwrap_or(0) - usize::from(ds.check_x)
+                }
+                Family::Email(_) => usize::MAX,
+            })
+            .collect();
         let email = (0..dets.len() as u16)
             .filter(|&i| matches!(dets[usize::from(i)].family, Family::Email(_)))
             .min_by_key(|&i| dets[usize::from(i)].priority);
         let mut seps = Vec::new();
         let mut max_run = 0;
+        let mut min_digits = usize::MAX;
         for d in &dets {
             if let Family::Digits(ds) = &d.family {
+                min_digits = min_digits.min(ds.lengths.iter().copied().min().unwrap_or(1));
                 seps.extend_from_slice(&ds.separators);
                 let pre = ds.prefixes.iter().map(|p| p.0.len()).max().unwrap_or(0);
                 max_run = max_run.max(ds.lengths.iter().max().unwrap_or(&0) + pre);
@@ -193,9 +209,11 @@ impl Engine {
             detectors: dets.iter().map(|d| d.info.clone()).collect(),
             max_window: dets.iter().map(|d| d.window as usize).max().unwrap_or(0),
             digit_order,
+            digit_min,
             email,
             kw,
             max_run: max_run.min(MAX_DIGITS + 4),
+            min_digits: min_digits.clamp(2, MAX_DIGITS),
             seps,
             report_low: opts.report_low,
             today: opts.today.unwrap_or_else(super::validators::system_today),
@@ -284,7 +302,9 @@ impl Scanner {
             buf.extend_from_slice(data);
             &buf
         };
+        let eng = Arc::clone(&self.engine);
         let w = Work {
+            eng: &eng,
             h,
             base,
             start_boundary: !st.after_gap,
@@ -298,7 +318,7 @@ impl Scanner {
             sink,
         );
         let cut = f.num.min(f.email_need).min(h.len());
-        self.record_context(h, base, cut, &mut st.ctx);
+        self.record_context(&eng, h, base, cut, &mut st.ctx);
         let keep = cut.saturating_sub(LB);
         st.end += data.len() as u64;
         let tail = h.get(keep..).unwrap_or_default();
@@ -323,7 +343,9 @@ impl Scanner {
     pub fn finish_stream(&mut self, st: &mut StreamState, sink: &mut dyn MatchSink) {
         if !st.carry.is_empty() {
             let carry = std::mem::take(&mut st.carry);
+            let eng = Arc::clone(&self.engine);
             let w = Work {
+                eng: &eng,
                 h: &carry,
                 base: st.end - carry.len() as u64,
                 start_boundary: !st.after_gap,
@@ -356,7 +378,9 @@ impl Scanner {
 
     /// Scans one whole buffer on a fresh state.
     pub fn scan_buffer(&mut self, data: &[u8], sink: &mut dyn MatchSink) {
+        let eng = Arc::clone(&self.engine);
         let w = Work {
+            eng: &eng,
             h: data,
             base: 0,
             start_boundary: true,
@@ -387,7 +411,7 @@ impl Scanner {
             self.defer_after_undecided(w, &mut f);
         }
         self.found.sort_by_key(|m| m.offset);
-        let eng = Arc::clone(&self.engine);
+        let eng = w.eng;
         for m in &self.found {
             let val = self
                 .vals
@@ -410,7 +434,7 @@ impl Scanner {
     /// next call (its family resumes there and finds it again).
     fn defer_after_undecided(&mut self, w: &Work<'_>, f: &mut Frontiers) {
         let (num_cut, email_cut) = (f.num, f.email_need);
-        let email_det = self.engine.email;
+        let email_det = w.eng.email;
         let mut num_first = usize::MAX;
         let mut at_first = usize::MAX;
         let mut local_first = usize::MAX;
@@ -439,19 +463,30 @@ impl Scanner {
     fn scan_digits(&mut self, w: &Work<'_>, from: usize) -> usize {
         let h = w.h;
         let mut pos = from;
-        if self.engine.digit_order.is_empty() {
+        if w.eng.digit_order.is_empty() {
             return h.len();
         }
+        let mut map = DigitMap::new(h);
         // Resuming inside a run that was already judged (too long): skip it.
         if pos > 0 && is_digit_at(h, pos - 1) {
-            pos = super::digits::skip_digits(h, pos);
+            pos = map.run_end(pos);
         }
+        // Single digits decide nothing (every form starts with a run of ≥ 2)
+        // except near the end of a non-final buffer, where they may grow.
+        let tail = if w.eof {
+            h.len()
+        } else {
+            h.len().saturating_sub(3)
+        };
         loop {
-            let p = super::digits::find_digit(h, pos);
+            let mut p = map.next_pair(pos);
+            if p >= tail {
+                p = map.next_digit(pos.max(tail)).min(p);
+            }
             if p >= h.len() {
                 return h.len();
             }
-            match self.try_digits(w, p) {
+            match self.try_digits(w, &mut map, p) {
                 DigitTry::NeedMore(s) => return s,
                 DigitTry::Next(n) => pos = n,
             }
@@ -459,39 +494,56 @@ impl Scanner {
     }
 
     /// Tries every digits detector at the run starting at `p`.
-    fn try_digits(&mut self, w: &Work<'_>, p: usize) -> DigitTry {
+    fn try_digits(&mut self, w: &Work<'_>, map: &mut DigitMap<'_>, p: usize) -> DigitTry {
         let h = w.h;
-        let e0 = super::digits::skip_digits(h, p);
-        let eng = Arc::clone(&self.engine);
+        let e0 = map.run_end(p);
+        let eng = w.eng;
         if e0 - p > eng.max_run {
             return DigitTry::Next(e0);
         }
         if !w.eof && e0 + 3 > h.len() {
             return DigitTry::NeedMore(self.candidate_start(h, p));
         }
-        if e0 - p < 2 {
+        // A form starts with a run of ≥ 3 digits, or a 2-digit prefix
+        // followed by a separator.
+        let n0 = e0 - p;
+        if n0 < 2 || (n0 == 2 && !h.get(e0).is_some_and(|c| eng.seps.contains(c))) {
             return DigitTry::Next(e0);
         }
         let mut runs = [(0usize, 0usize); MAX_RUNS];
         runs[0] = (p, e0);
         let mut k = 1;
         let mut e = e0;
+        let mut total = e0 - p;
+        let mut natural_end = false;
         while k < MAX_RUNS && e - p <= MAX_SPAN {
             match (h.get(e), h.get(e + 1)) {
                 (Some(s), Some(d)) if eng.seps.contains(s) && d.is_ascii_digit() => {
-                    let e2 = super::digits::skip_digits(h, e + 1);
+                    let e2 = map.run_end(e + 1);
                     runs[k] = (e + 1, e2);
+                    total += e2 - e - 1;
                     k += 1;
                     e = e2;
                 }
-                _ => break,
+                _ => {
+                    natural_end = true;
+                    break;
+                }
             }
         }
         if !w.eof && e + 3 > h.len() {
             return DigitTry::NeedMore(self.candidate_start(h, p));
         }
+        if total < eng.min_digits {
+            // Later runs of a group that ended naturally have fewer digits.
+            return DigitTry::Next(if natural_end { e } else { e0 });
+        }
+        let eng = w.eng;
         let runs = &runs[..k];
-        for &d in &eng.digit_order {
+        for (&d, &min) in eng.digit_order.iter().zip(&eng.digit_min) {
+            if total < min {
+                continue;
+            }
             let det = &eng.dets[usize::from(d)];
             let Family::Digits(ds) = &det.family else {
                 continue;
@@ -594,7 +646,7 @@ impl Scanner {
     /// Boundaries, validators, context; records the match. `true` when the
     /// detector claims `[s, end)` (reported or not).
     fn judge(&mut self, w: &Work<'_>, d: DetectorId, s: usize, end: usize) -> bool {
-        let eng = Arc::clone(&self.engine);
+        let eng = w.eng;
         let det = &eng.dets[usize::from(d)];
         if !digit_before_ok(w, s) || !digit_after_ok(w.h, end) {
             return false;
@@ -618,7 +670,7 @@ impl Scanner {
 
     /// Context lookup and the final confidence; pushes a [`Found`].
     fn record(&mut self, w: &Work<'_>, d: DetectorId, s: usize, weak: bool, resume: usize) {
-        let eng = Arc::clone(&self.engine);
+        let eng = w.eng;
         let det = &eng.dets[usize::from(d)];
         let (ctx, excl) = self.context_at(w, d, s);
         if excl {
@@ -642,7 +694,7 @@ impl Scanner {
 
     /// (context word hit, exclusion word hit) in the window before `s`.
     fn context_at(&mut self, w: &Work<'_>, d: DetectorId, s: usize) -> (bool, bool) {
-        let eng = &self.engine;
+        let eng = w.eng;
         let Some(det) = eng.dets.get(usize::from(d)) else {
             return (false, false);
         };
@@ -673,8 +725,14 @@ impl Scanner {
     }
 
     /// Remembers, per word group, the last word ending at or before `cut`.
-    fn record_context(&mut self, h: &[u8], base: u64, cut: usize, ctx: &mut Vec<(u16, u64)>) {
-        let eng = &self.engine;
+    fn record_context(
+        &mut self,
+        eng: &Engine,
+        h: &[u8],
+        base: u64,
+        cut: usize,
+        ctx: &mut Vec<(u16, u64)>,
+    ) {
         if eng.kw.is_empty() {
             return;
         }
@@ -699,10 +757,10 @@ impl Scanner {
     fn scan_email(&mut self, w: &Work<'_>, from: usize) -> (usize, usize) {
         let h = w.h;
         let len = h.len();
-        let Some(d) = self.engine.email else {
+        let Some(d) = w.eng.email else {
             return (len, len);
         };
-        let eng = Arc::clone(&self.engine);
+        let eng = w.eng;
         let Family::Email(es) = &eng.dets[usize::from(d)].family else {
             return (len, len);
         };
@@ -734,5 +792,82 @@ impl Scanner {
             s -= 1;
         }
         (len, if w.eof { len } else { s })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn engine(src: &str) -> Arc<Engine> {
+        Arc::new(Engine::from_sources(&[("t.toml", src)], &EngineOptions::default()).unwrap())
+    }
+
+    const MOBILE: &str = r#"
+id = "m"
+pi_type = "cn_mobile"
+category = "contact"
+kind = "digits"
+validators = ["mobile_segment"]
+confidence = "medium"
+context_confidence = "high"
+[digits]
+lengths = [11]
+[context]
+window = 16
+words = ["tel"]
+"#;
+
+    struct V(Vec<(u64, Confidence)>);
+    impl MatchSink for V {
+        fn on_match(&mut self, m: &Match<'_>) {
+            self.0.push((m.offset, m.confidence));
+        }
+    }
+
+    #[test]
+    fn thread_safety() {
+        fn send_sync<T: Send + Sync>() {}
+        fn send<T: Send>() {}
+        send_sync::<Engine>();
+        send::<Scanner>();
+        send::<StreamState>();
+    }
+
+    #[test]
+    fn context_window_is_bounded() {
+        let e = engine(MOBILE);
+        let mut v = V(Vec::new());
+        e.scan_buffer(
+            b"tel 13800138000 ........................ 13900139000",
+            &mut v,
+        );
+        assert_eq!(v.0, vec![(4, Confidence::High), (41, Confidence::Medium)]);
+    }
+
+    #[test]
+    fn duplicate_ids_rejected() {
+        let r = Engine::from_sources(
+            &[("a.toml", MOBILE), ("b.toml", MOBILE)],
+            &EngineOptions::default(),
+        );
+        let e = r.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            e.contains("b.toml") && e.contains("a.toml") && e.contains("`m`"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn long_runs_across_chunks_are_skipped() {
+        let e = engine(MOBILE);
+        let mut s = e.scanner();
+        let mut st = StreamState::default();
+        let mut v = V(Vec::new());
+        s.scan_stream(&mut st, &[b'1'; 30], &mut v);
+        s.scan_stream(&mut st, b"3800138000 x", &mut v);
+        s.finish_stream(&mut st, &mut v);
+        assert!(v.0.is_empty());
+        assert!(st.heap_bytes() <= 256);
     }
 }

@@ -72,7 +72,7 @@ pub trait MatchSink {
 }
 
 /// Engine options (from config).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct EngineOptions {
     /// Report low-confidence matches too.
     pub report_low: bool,
@@ -81,16 +81,6 @@ pub struct EngineOptions {
     pub today: Option<chrono::NaiveDate>,
     /// Matcher for context words (default: Hyperscan when the feature is on).
     pub context_backend: ContextBackend,
-}
-
-impl Default for EngineOptions {
-    fn default() -> Self {
-        EngineOptions {
-            report_low: false,
-            today: None,
-            context_backend: ContextBackend::default(),
-        }
-    }
 }
 
 pub use self::context::ContextBackend;

@@ -11,7 +11,7 @@ use std::collections::VecDeque;
 /// Only first-wins exists today. Later policies (last-wins, per-OS target
 /// policies as in Suricata's `stream-tcp-reassemble`) plug in at the single
 /// place where an incoming segment meets buffered bytes
-/// ([`SegmentStore::insert`]) and where in-order data meets buffered bytes
+/// (`SegmentStore::insert`) and where in-order data meets buffered bytes
 /// (the session's in-order path); both already see both copies and count
 /// differing overlaps.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -69,70 +69,54 @@ impl MemBudget {
     }
 }
 
-/// Counters, summed into the `stats` event.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ReassemblyStats {
-    /// TCP packets seen by sessions.
-    pub segments_total: u64,
-    /// Bytes handed to sinks with `on_data`.
-    pub bytes_delivered_total: u64,
-    /// Segments that arrived ahead of the next expected byte.
-    pub out_of_order_total: u64,
-    /// Segments carrying bytes already delivered (wholly or partly).
-    pub retransmissions_total: u64,
-    /// Directions that reached the configured depth.
-    pub depth_reached_total: u64,
-    /// Times a segment did not fit under the worker memcap.
-    pub memcap_reached_total: u64,
-    /// Times a segment did not fit under `max_segments`.
-    pub segment_limit_reached_total: u64,
-    /// Holes reported with `on_gap`.
-    pub gaps_total: u64,
-    /// Bytes covered by reported holes.
-    pub gap_bytes_total: u64,
-    /// Directions picked up without seeing their SYN.
-    pub midstream_total: u64,
-    /// Overlapping segments whose bytes differ from the copy kept.
-    pub overlap_diff_total: u64,
-    /// Segments or ACKs too far from the expected sequence number to be real.
-    pub out_of_window_total: u64,
+/// Declares [`ReassemblyStats`] and its name list from one field list, so
+/// the names in the `stats` event cannot drift from the fields.
+macro_rules! stats {
+    ($($(#[doc = $doc:literal])* $name:ident),* $(,)?) => {
+        /// Counters, summed into the `stats` event.
+        #[derive(Clone, Debug, Default, PartialEq, Eq)]
+        pub struct ReassemblyStats {
+            $($(#[doc = $doc])* pub $name: u64,)*
+        }
+
+        impl ReassemblyStats {
+            /// Adds `other`'s counters to these (per-worker stats into totals).
+            pub fn merge(&mut self, other: &ReassemblyStats) {
+                $(self.$name += other.$name;)*
+            }
+            /// `(name, value)` of every counter, in declaration order.
+            pub fn counters(&self) -> Vec<(&'static str, u64)> {
+                vec![$((stringify!($name), self.$name)),*]
+            }
+        }
+    };
 }
 
-impl ReassemblyStats {
-    /// Adds another worker's counters.
-    pub fn add(&mut self, o: &ReassemblyStats) {
-        self.segments_total += o.segments_total;
-        self.bytes_delivered_total += o.bytes_delivered_total;
-        self.out_of_order_total += o.out_of_order_total;
-        self.retransmissions_total += o.retransmissions_total;
-        self.depth_reached_total += o.depth_reached_total;
-        self.memcap_reached_total += o.memcap_reached_total;
-        self.segment_limit_reached_total += o.segment_limit_reached_total;
-        self.gaps_total += o.gaps_total;
-        self.gap_bytes_total += o.gap_bytes_total;
-        self.midstream_total += o.midstream_total;
-        self.overlap_diff_total += o.overlap_diff_total;
-        self.out_of_window_total += o.out_of_window_total;
-    }
-
-    /// Counters for the `stats` event.
-    pub fn to_json(&self, peak_bytes: u64) -> serde_json::Value {
-        serde_json::json!({
-            "segments_total": self.segments_total,
-            "bytes_delivered_total": self.bytes_delivered_total,
-            "out_of_order_total": self.out_of_order_total,
-            "retransmissions_total": self.retransmissions_total,
-            "depth_reached_total": self.depth_reached_total,
-            "memcap_reached_total": self.memcap_reached_total,
-            "segment_limit_reached_total": self.segment_limit_reached_total,
-            "gaps_total": self.gaps_total,
-            "gap_bytes_total": self.gap_bytes_total,
-            "midstream_total": self.midstream_total,
-            "overlap_diff_total": self.overlap_diff_total,
-            "out_of_window_total": self.out_of_window_total,
-            "peak_buffered_bytes": peak_bytes,
-        })
-    }
+stats! {
+    /// TCP packets seen by sessions.
+    segments_total,
+    /// Bytes handed to sinks with `on_data`.
+    bytes_delivered_total,
+    /// Segments that arrived ahead of the next expected byte.
+    out_of_order_total,
+    /// Segments carrying bytes already delivered (wholly or partly).
+    retransmissions_total,
+    /// Directions that reached the configured depth.
+    depth_reached_total,
+    /// Times a segment did not fit under the worker memcap.
+    memcap_reached_total,
+    /// Times a segment did not fit under `max_segments`.
+    segment_limit_reached_total,
+    /// Holes reported with `on_gap`.
+    gaps_total,
+    /// Bytes covered by reported holes.
+    gap_bytes_total,
+    /// Directions picked up without seeing their SYN.
+    midstream_total,
+    /// Overlapping segments whose bytes differ from the copy kept.
+    overlap_diff_total,
+    /// Segments or ACKs too far from the expected sequence number to be real.
+    out_of_window_total,
 }
 
 /// One contiguous run of buffered bytes at stream offset `off`.
@@ -397,6 +381,25 @@ mod tests {
         assert_eq!(s.clear(), 2);
         assert_eq!(s.bytes(), 0);
         assert_eq!(s.front_off(), None);
+    }
+
+    #[test]
+    fn stats_merge_and_name_every_counter() {
+        let mut a = ReassemblyStats {
+            gaps_total: 2,
+            ..ReassemblyStats::default()
+        };
+        let b = ReassemblyStats {
+            gaps_total: 3,
+            midstream_total: 1,
+            ..ReassemblyStats::default()
+        };
+        a.merge(&b);
+        let c = a.counters();
+        assert_eq!(c.len(), 12);
+        assert!(c.iter().all(|(n, _)| n.ends_with("_total")));
+        assert!(c.contains(&("gaps_total", 5)));
+        assert!(c.contains(&("midstream_total", 1)));
     }
 
     #[test]

@@ -1,9 +1,9 @@
 //! TCP session: per-direction stream reassembly.
 //!
-//! Each direction is a [`HalfStream`] that maps sequence numbers to 64-bit
+//! Each direction is a `HalfStream` that maps sequence numbers to 64-bit
 //! stream offsets (offset 0 = first data byte), delivers in-order bytes to
 //! the sink straight from the packet, buffers out-of-order bytes in a
-//! [`SegmentStore`] charged to the worker's [`MemBudget`], and reports
+//! `SegmentStore` charged to the worker's [`MemBudget`], and reports
 //! holes it gives up on with `on_gap`. Design: `REASSEMBLY.md`.
 
 use super::reassembly::{span, SegmentStore};
@@ -597,10 +597,15 @@ mod tests {
         }
     }
 
-    fn h() -> H {
-        let mut h = H::new(ReassemblyConfig::default());
+    /// A session past the handshake, under `cfg`.
+    fn with(cfg: ReassemblyConfig) -> H {
+        let mut h = H::new(cfg);
         h.handshake();
         h
+    }
+
+    fn h() -> H {
+        with(ReassemblyConfig::default())
     }
 
     #[test]
@@ -721,11 +726,10 @@ mod tests {
 
     #[test]
     fn depth_stops_delivery_and_buffering() {
-        let mut h = H::new(ReassemblyConfig {
+        let mut h = with(ReassemblyConfig {
             depth: 10,
             ..ReassemblyConfig::default()
         });
-        h.handshake();
         h.c(0, b"123456");
         h.c(20, b"far");
         assert_eq!(h.s.buffered_bytes(), 0, "nothing buffered beyond depth");
@@ -742,11 +746,10 @@ mod tests {
 
     #[test]
     fn memcap_skips_ahead_and_reports_the_hole() {
-        let mut h = H::new(ReassemblyConfig {
+        let mut h = with(ReassemblyConfig {
             memcap: 8,
             ..ReassemblyConfig::default()
         });
-        h.handshake();
         h.c(5, b"BBBBB");
         h.c(10, b"CCCCC");
         assert_eq!(h.sink.text(S), "<gap 5>BBBBBCCCCC");
@@ -770,11 +773,10 @@ mod tests {
 
     #[test]
     fn segment_limit_skips_ahead() {
-        let mut h = H::new(ReassemblyConfig {
+        let mut h = with(ReassemblyConfig {
             max_segments: 1,
             ..ReassemblyConfig::default()
         });
-        h.handshake();
         h.c(2, b"bb");
         h.c(4, b"cc"); // extends the run: no new segment
         h.c(8, b"ee");
@@ -863,11 +865,10 @@ mod tests {
 
     #[test]
     fn flush_respects_depth_for_gaps() {
-        let mut h = H::new(ReassemblyConfig {
+        let mut h = with(ReassemblyConfig {
             depth: 4,
             ..ReassemblyConfig::default()
         });
-        h.handshake();
         h.c(2, b"cd");
         h.flush();
         assert_eq!(h.sink.text(S), "<gap 2>cd|");
@@ -994,6 +995,29 @@ mod tests {
         Ok((delivered, gaps, closes))
     }
 
+    /// True when `dir`'s delivered bytes count up by one, jumping by `n`
+    /// over each `n`-byte gap (payloads made of sequence-number low bytes).
+    fn counts_up(rec: &Rec, dir: Direction) -> bool {
+        let mut expect: Option<u8> = None;
+        let mut skipped = 0u64;
+        for ev in &rec.evs {
+            match ev {
+                Ev::Data(d, b) if *d == dir => {
+                    for &x in b {
+                        if expect.is_some_and(|e| e.wrapping_add(skipped as u8) != x) {
+                            return false;
+                        }
+                        expect = Some(x.wrapping_add(1));
+                        skipped = 0;
+                    }
+                }
+                Ev::Gap(d, n) if *d == dir => skipped = skipped.wrapping_add(*n),
+                _ => {}
+            }
+        }
+        true
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(300))]
 
@@ -1042,11 +1066,17 @@ mod tests {
         ) {
             let cfg = ReassemblyConfig { depth, memcap, max_segments, ..ReassemblyConfig::default() };
             let mut h = H::new(cfg);
-            let payload = [b'x'; 64];
+            let mut payload = [0u8; 64];
             for (to_client, dseq, dack, flags, len) in ops {
                 let dir = if to_client { C } else { S };
                 let seq = base.wrapping_add(dseq as u32);
                 let ack = base.wrapping_add(dack as u32);
+                // Each byte is the low byte of its own sequence number, so
+                // every copy of an offset agrees (see `counts_up`).
+                let first = if flags & SYN != 0 { seq.wrapping_add(1) } else { seq };
+                for (i, b) in payload.iter_mut().enumerate() {
+                    *b = first.wrapping_add(i as u32) as u8;
+                }
                 h.pkt(dir, seq, ack, flags, &payload[..len]);
                 prop_assert!(h.s.buffered_bytes() <= memcap);
                 prop_assert!(h.s.buffered_segments(S) <= max_segments);
@@ -1061,6 +1091,7 @@ mod tests {
                     _ => 0,
                 }).sum();
                 prop_assert!(depth == 0 || n as u64 <= depth);
+                prop_assert!(counts_up(&h.sink, dir), "delivered bytes out of place");
                 let closes = h.sink.evs.iter().filter(|e| **e == Ev::Close(dir)).count();
                 prop_assert_eq!(closes, 1);
             }

@@ -14,7 +14,7 @@ pub mod stats;
 pub mod worker;
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -23,9 +23,10 @@ use crossbeam_channel::bounded;
 use crate::alert::{AlertSink, FindingLimits, ValueHasher};
 use crate::capture::{self, CaptureError};
 use crate::config::Config;
-use crate::detect::Engine;
+use crate::detect::{Engine, EngineOptions};
 use crate::flow::table::Timeouts;
 use crate::flow::ReassemblyConfig;
+use crate::policy::{Policy, PolicyConfig};
 
 pub use self::stats::RunStats;
 
@@ -62,17 +63,85 @@ impl fmt::Display for ReplayError {
 
 impl std::error::Error for ReplayError {}
 
+/// What a run needs besides the config: compiled detectors, the policy and
+/// the keyed hasher. Built once, validated before the first packet.
+#[derive(Clone)]
+pub struct Sensor {
+    /// Compiled detectors.
+    pub engine: Arc<Engine>,
+    /// Compiled policy (swap the `Arc` to reload).
+    pub policy: Arc<Policy>,
+    /// Keyed hasher for values.
+    pub hasher: ValueHasher,
+}
+
+/// The configuration, detectors or policy cannot be used.
+#[derive(Debug)]
+pub struct SetupError(String);
+
+impl fmt::Display for SetupError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for SetupError {}
+
+impl Sensor {
+    /// Loads the detectors (`cfg.signatures`) and compiles the policy, whose
+    /// relative paths resolve against the config file's directory.
+    ///
+    /// # Errors
+    /// The first problem, naming the file, the line or key and the fix.
+    pub fn build(
+        cfg: &Config,
+        config_path: Option<&Path>,
+        hash_key: &[u8],
+    ) -> Result<Sensor, SetupError> {
+        let opts = EngineOptions {
+            report_low: cfg.detect.report_low,
+            ..EngineOptions::default()
+        };
+        let engine = Engine::load_dir(&cfg.signatures, &opts).map_err(|e| {
+            SetupError(format!(
+                "loading detectors from {}: {e}",
+                cfg.signatures.display()
+            ))
+        })?;
+        let base = config_path.and_then(Path::parent).unwrap_or(Path::new("."));
+        let pcfg = PolicyConfig::from(cfg);
+        let known = engine
+            .detectors()
+            .iter()
+            .map(|d| (d.pi_type.as_str(), d.category.as_str()));
+        let policy = Policy::from_config(&pcfg, base)
+            .and_then(|p| p.check_types(&pcfg, known).map(|()| p))
+            .map_err(|e| {
+                let line = config_path
+                    .and_then(|p| std::fs::read_to_string(p).ok())
+                    .and_then(|text| e.line_in(&text));
+                let at = match (config_path, line) {
+                    (Some(p), Some(l)) => format!("config {} line {l}: ", p.display()),
+                    (Some(p), None) => format!("config {}: ", p.display()),
+                    (None, _) => "policy: ".to_string(),
+                };
+                SetupError(format!("{at}{e}"))
+            })?;
+        Ok(Sensor {
+            engine: Arc::new(engine),
+            policy: Arc::new(policy),
+            hasher: ValueHasher::new(hash_key),
+        })
+    }
+}
+
 /// Builds the per-worker setup from the config.
-fn worker_setup(
-    cfg: &Config,
-    engine: Arc<Engine>,
-    hasher: ValueHasher,
-    workers: usize,
-) -> worker::WorkerSetup {
+fn worker_setup(cfg: &Config, sensor: &Sensor, workers: usize) -> worker::WorkerSetup {
     let r = &cfg.reassembly;
     worker::WorkerSetup {
-        engine,
-        hasher,
+        engine: Arc::clone(&sensor.engine),
+        policy: Arc::clone(&sensor.policy),
+        hasher: sensor.hasher.clone(),
         limits: FindingLimits {
             values_cap: cfg.output.values_cap,
             max_distinct: cfg.output.max_distinct,
@@ -91,6 +160,7 @@ fn worker_setup(
             cfg.flow.timeout_udp,
         ),
         event_max_age: cfg.output.event_max_age.saturating_mul(1_000_000_000),
+        flow_events: cfg.output.flow_events,
     }
 }
 
@@ -102,8 +172,7 @@ fn worker_setup(
 /// packets before the corruption were still written.
 pub fn replay(
     cfg: &Config,
-    engine: Arc<Engine>,
-    hasher: ValueHasher,
+    sensor: &Sensor,
     inputs: &[PathBuf],
     sink: &mut dyn AlertSink,
 ) -> Result<RunStats, ReplayError> {
@@ -115,7 +184,8 @@ pub fn replay(
         .map(|p| p.display().to_string())
         .collect();
     let workers = cfg.worker_count();
-    let setup = worker_setup(cfg, engine, hasher, workers);
+    let setup = worker_setup(cfg, sensor, workers);
+    let dedup = sensor.policy.new_deduper();
     let (out_tx, out_rx) = bounded(OUTPUT_QUEUE);
     let result = std::thread::scope(|s| {
         let mut links = Vec::new();
@@ -135,7 +205,7 @@ pub fn replay(
             .name("lw-reader".into())
             .spawn_scoped(s, move || reader::run(source, links));
         let sort_buffer = cfg.output.sort_buffer;
-        let out = output::run(out_rx, sink, sort_buffer);
+        let out = output::run(out_rx, sink, sort_buffer, dedup);
         let reader = join(reader)?;
         let mut worker_stats = Vec::new();
         for h in handles {

@@ -2,9 +2,13 @@
 //! them so that a replay's output does not depend on the number of workers,
 //! and writes them to the sink.
 
+use std::net::IpAddr;
+
 use crossbeam_channel::Receiver;
 
+use crate::alert::hash::ValueHash;
 use crate::alert::AlertSink;
+use crate::policy::dedup::{DedupStats, Deduper};
 
 /// Order of events in a replay: packet time, then flow, direction and the
 /// event's number within its direction.
@@ -20,10 +24,32 @@ pub struct SortKey {
     pub seq: u32,
 }
 
+/// What de-duplication needs to know of a `dlp` event.
+#[derive(Clone, Debug)]
+pub struct DedupInfo {
+    /// Sender of the PI.
+    pub sender: IpAddr,
+    /// Receiver.
+    pub receiver: IpAddr,
+    /// Keyed hashes of its distinct values.
+    pub hashes: Vec<ValueHash>,
+}
+
+/// One serialised event on its way to the sinks.
+#[derive(Debug)]
+pub struct OutEvent {
+    /// Where it sorts.
+    pub key: SortKey,
+    /// The JSON line.
+    pub json: String,
+    /// Present on `dlp` events.
+    pub dedup: Option<DedupInfo>,
+}
+
 /// Messages to the output thread.
 pub enum OutMsg {
     /// Events of one worker batch.
-    Events(Vec<(SortKey, String)>),
+    Events(Vec<OutEvent>),
 }
 
 /// What the output thread counted.
@@ -34,9 +60,16 @@ pub struct OutputStats {
     /// Times the sort buffer filled and events were written early (the
     /// replay's order then depends on timing; raise `output.sort_buffer`).
     pub sort_buffer_full_total: u64,
+    /// De-duplication counters.
+    pub dedup: DedupStats,
 }
 
 /// Receives events until every worker is done, writing them sorted.
+///
+/// De-duplication happens here, in sorted (packet-time) order and over all
+/// workers, so its result does not depend on how flows were sharded: a
+/// `dlp` event whose every value was already reported on the same
+/// sender -> receiver path within the window is dropped and counted.
 ///
 /// # Errors
 /// The sink's I/O error; events after it are lost and the run fails.
@@ -44,16 +77,17 @@ pub fn run(
     rx: Receiver<OutMsg>,
     sink: &mut dyn AlertSink,
     sort_buffer: usize,
+    mut dedup: Deduper,
 ) -> Result<OutputStats, std::io::Error> {
     let mut stats = OutputStats::default();
-    let mut held: Vec<(SortKey, String)> = Vec::new();
+    let mut held: Vec<OutEvent> = Vec::new();
     let mut failed = None;
     for msg in rx {
         let OutMsg::Events(evs) = msg;
         held.extend(evs);
         if held.len() >= sort_buffer && failed.is_none() {
             stats.sort_buffer_full_total += 1;
-            failed = write_sorted(&mut held, sink, &mut stats).err();
+            failed = write_sorted(&mut held, sink, &mut stats, &mut dedup).err();
         }
         if failed.is_some() {
             held.clear(); // keep draining so workers never block on a dead sink
@@ -62,19 +96,37 @@ pub fn run(
     if let Some(e) = failed {
         return Err(e);
     }
-    write_sorted(&mut held, sink, &mut stats)?;
+    write_sorted(&mut held, sink, &mut stats, &mut dedup)?;
+    stats.dedup = dedup.stats();
     Ok(stats)
 }
 
 fn write_sorted(
-    held: &mut Vec<(SortKey, String)>,
+    held: &mut Vec<OutEvent>,
     sink: &mut dyn AlertSink,
     stats: &mut OutputStats,
+    dedup: &mut Deduper,
 ) -> Result<(), std::io::Error> {
-    held.sort_unstable();
-    for (_, json) in held.drain(..) {
-        sink.write_event(&json)?;
+    held.sort_unstable_by(|a, b| (a.key, &a.json).cmp(&(b.key, &b.json)));
+    for ev in held.drain(..) {
+        if let Some(d) = &ev.dedup {
+            if all_repeats(dedup, d, ev.key.ts) {
+                dedup.suppress_event();
+                continue;
+            }
+        }
+        sink.write_event(&ev.json)?;
         stats.events_total += 1;
     }
     Ok(())
+}
+
+/// Checks (and records) every value; true when none was new.
+fn all_repeats(dedup: &mut Deduper, d: &DedupInfo, ts: u64) -> bool {
+    let path = dedup.path(d.sender, d.receiver);
+    let mut all = true;
+    for h in &d.hashes {
+        all &= dedup.is_repeat(path, h, ts);
+    }
+    all && !d.hashes.is_empty()
 }

@@ -65,7 +65,7 @@ impl RunStats {
         };
         for w in per_worker {
             add_flow(&mut s.flow, &w.flow);
-            s.reassembly.add(&w.reassembly);
+            s.reassembly.merge(&w.reassembly);
             s.reassembly_peak_bytes += w.reassembly_peak_bytes;
             s.bytes_scanned_total += w.bytes_scanned_total;
             s.matches_total += w.matches_total;
@@ -78,6 +78,20 @@ impl RunStats {
     pub fn throughput_mbps(&self) -> f64 {
         let secs = self.elapsed.as_secs_f64().max(1e-9);
         self.reader.bytes_total as f64 / 1e6 / secs
+    }
+
+    fn reassembly_json(&self) -> Value {
+        let mut m: serde_json::Map<String, Value> = self
+            .reassembly
+            .counters()
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), json!(v)))
+            .collect();
+        m.insert(
+            "peak_buffered_bytes".into(),
+            json!(self.reassembly_peak_bytes),
+        );
+        Value::Object(m)
     }
 
     /// The `stats` event as one JSON line.
@@ -119,7 +133,7 @@ impl RunStats {
                     "reused_total": self.flow.reused_total,
                     "peak_flows": self.flow.peak_flows,
                 },
-                "reassembly": self.reassembly.to_json(self.reassembly_peak_bytes),
+                "reassembly": self.reassembly_json(),
                 "detect": {
                     "bytes_scanned_total": self.bytes_scanned_total,
                     "matches_total": self.matches_total,
@@ -128,6 +142,13 @@ impl RunStats {
                     "dlp_events_total": self.dlp_events_total,
                     "events_total": self.output.events_total,
                     "sort_buffer_full_total": self.output.sort_buffer_full_total,
+                },
+                "dedup": {
+                    "checked_total": self.output.dedup.checked_total,
+                    "repeats_total": self.output.dedup.repeats_total,
+                    "evicted_total": self.output.dedup.evicted_total,
+                    "expired_total": self.output.dedup.expired_total,
+                    "suppressed_events_total": self.output.dedup.suppressed_events_total,
                 },
             }
         });

@@ -1,14 +1,18 @@
 //! A worker thread: owns one shard of the flow table; reassembles, scans and
 //! builds the events of its flows.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use crossbeam_channel::{Receiver, Sender};
 
 use super::batch::Batch;
-use super::output::{OutMsg, SortKey};
-use crate::alert::event::{event_type, format_ts, proto_name, severity_for};
-use crate::alert::{DlpEvent, Envelope, FindingLimits, FindingSet, StreamNotes, ValueHasher};
+use super::output::{DedupInfo, OutEvent, OutMsg, SortKey};
+use crate::alert::event::{event_type, format_ts, proto_name};
+use crate::alert::event::{FlowEvent, FlowSummary};
+use crate::alert::{
+    DlpEvent, Envelope, FindingLimits, FindingOut, FindingSet, StreamNotes, ValueHasher,
+};
 use crate::app::{location, proto_name as app_proto};
 use crate::capture::Timestamp;
 use crate::decode::{proto, tcp_flags, Decoded};
@@ -19,12 +23,15 @@ use crate::flow::table::{
 use crate::flow::{
     Direction, FlowKey, MemBudget, ReassemblyConfig, ReassemblyStats, StreamSink, TcpSession,
 };
+use crate::policy::{Policy, Transfer, TransferFinding, Verdict};
 
 /// Everything a worker needs, built once from the config.
 #[derive(Clone)]
 pub struct WorkerSetup {
     /// Compiled detectors.
     pub engine: Arc<Engine>,
+    /// Zones, geo, boundaries, severity.
+    pub policy: Arc<Policy>,
     /// Keyed hasher for values.
     pub hasher: ValueHasher,
     /// Bounds on findings.
@@ -38,6 +45,8 @@ pub struct WorkerSetup {
     /// A direction's findings are reported at the latest this long (packet
     /// time, ns) after the first of them, even if its stream goes on.
     pub event_max_age: u64,
+    /// Write a `flow` event at the end of every flow.
+    pub flow_events: bool,
 }
 
 /// What a worker counted.
@@ -107,13 +116,15 @@ struct Reasm {
 struct Det {
     scanner: Scanner,
     engine: Arc<Engine>,
+    policy: Arc<Policy>,
     hasher: ValueHasher,
     limits: FindingLimits,
     event_max_age: u64,
+    flow_events: bool,
     bytes_scanned: u64,
     matches: u64,
     dlp_events: u64,
-    out: Vec<(SortKey, String)>,
+    out: Vec<OutEvent>,
 }
 
 /// Runs a worker until its input channel closes, then flushes every flow.
@@ -133,9 +144,11 @@ pub fn run(
     let mut det = Det {
         scanner: setup.engine.scanner(),
         engine: setup.engine,
+        policy: setup.policy,
         hasher: setup.hasher,
         limits: setup.limits,
         event_max_age: setup.event_max_age,
+        flow_events: setup.flow_events,
         bytes_scanned: 0,
         matches: 0,
         dlp_events: 0,
@@ -263,7 +276,7 @@ fn end_if_closed(table: &mut FlowTable<FlowData>, reasm: &mut Reasm, det: &mut D
 
 /// A flow ended: deliver what reassembly still holds, close both
 /// directions and report what they found.
-fn end_flow(reasm: &mut Reasm, det: &mut Det, mut flow: Flow<FlowData>, _reason: EndReason) {
+fn end_flow(reasm: &mut Reasm, det: &mut Det, mut flow: Flow<FlowData>, reason: EndReason) {
     let meta = FlowMeta {
         key: flow.key,
         id: flow.id,
@@ -282,6 +295,9 @@ fn end_flow(reasm: &mut Reasm, det: &mut Det, mut flow: Flow<FlowData>, _reason:
     }
     for dir in [Direction::ToServer, Direction::ToClient] {
         det.close(&meta, dir, &mut state.dirs[dir.index()], ts);
+    }
+    if det.flow_events {
+        det.emit_flow(&meta, &flow, reason);
     }
 }
 
@@ -305,6 +321,36 @@ impl FlowData {
             dirs: [DirState::default(), DirState::default()],
             established: false,
         }
+    }
+}
+
+/// (sender ip, sender port, receiver ip, receiver port) when the sender is
+/// the key's `lo` endpoint or not.
+fn endpoints(k: &FlowKey, sender_is_lo: bool) -> (IpAddr, u16, IpAddr, u16) {
+    if sender_is_lo {
+        (k.lo_ip, k.lo_port, k.hi_ip, k.hi_port)
+    } else {
+        (k.hi_ip, k.hi_port, k.lo_ip, k.lo_port)
+    }
+}
+
+/// The EVE envelope of an event about `meta`'s flow.
+fn envelope(
+    meta: &FlowMeta,
+    ts: Timestamp,
+    event_type: &'static str,
+    (src, sport, dst, dport): (IpAddr, u16, IpAddr, u16),
+) -> Envelope {
+    Envelope {
+        timestamp: format_ts(ts),
+        flow_id: meta.id,
+        event_type,
+        src_ip: src,
+        src_port: sport,
+        dest_ip: dst,
+        dest_port: dport,
+        proto: proto_name(meta.key.proto),
+        app_proto: app_proto::RAW,
     }
 }
 
@@ -436,31 +482,17 @@ impl Det {
         if ds.findings.is_empty() {
             return;
         }
-        let distinct = ds.findings.distinct();
+        let hashes = ds.findings.hashes();
         let findings = ds.findings.take(self.engine.detectors());
-        let k = &meta.key;
         let sender_is_lo = (dir == Direction::ToServer) == meta.client_is_lo;
-        let (src, sport, dst, dport) = if sender_is_lo {
-            (k.lo_ip, k.lo_port, k.hi_ip, k.hi_port)
-        } else {
-            (k.hi_ip, k.hi_port, k.lo_ip, k.lo_port)
-        };
+        let ends = endpoints(&meta.key, sender_is_lo);
+        let verdict = self.judge(&findings, ends.0, ends.2, ts);
         let ev = DlpEvent {
-            envelope: Envelope {
-                timestamp: format_ts(ts),
-                flow_id: meta.id,
-                event_type: event_type::DLP,
-                src_ip: src,
-                src_port: sport,
-                dest_ip: dst,
-                dest_port: dport,
-                proto: proto_name(k.proto),
-                app_proto: app_proto::RAW,
-            },
+            envelope: envelope(meta, ts, event_type::DLP, ends),
             direction: dir.as_str(),
-            severity: severity_for(distinct),
             findings,
-            stream: std::mem::take(&mut ds.notes),
+            verdict,
+            stream: ds.notes.clone(),
         };
         let json = serde_json::to_string(&ev).unwrap_or_default();
         let key = SortKey {
@@ -471,7 +503,76 @@ impl Det {
         };
         ds.events += 1;
         self.dlp_events += 1;
-        self.out.push((key, json));
+        let dedup = Some(DedupInfo {
+            sender: ends.0,
+            receiver: ends.2,
+            hashes,
+        });
+        self.out.push(OutEvent { key, json, dedup });
+    }
+
+    /// The policy's verdict on PI sent from `sender` to `receiver`.
+    fn judge(
+        &self,
+        findings: &[FindingOut],
+        sender: IpAddr,
+        receiver: IpAddr,
+        ts: Timestamp,
+    ) -> Verdict {
+        let per_type: Vec<TransferFinding<'_>> = findings
+            .iter()
+            .map(|f| TransferFinding {
+                pi_type: &f.pi_type,
+                category: &f.category,
+                distinct: f.count,
+                confidence: f.level,
+            })
+            .collect();
+        self.policy.evaluate(&Transfer {
+            sender,
+            receiver,
+            dest_name: None,
+            encrypted: false,
+            findings: &per_type,
+            ts_ns: ts,
+        })
+    }
+
+    /// Builds the `flow` event of an ended flow.
+    fn emit_flow(&mut self, meta: &FlowMeta, flow: &Flow<FlowData>, reason: EndReason) {
+        let (src, sport, dst, dport) = endpoints(&meta.key, meta.client_is_lo);
+        let [up, down] = [0, 1];
+        let ev = FlowEvent {
+            envelope: envelope(
+                meta,
+                flow.first_ts,
+                event_type::FLOW,
+                (src, sport, dst, dport),
+            ),
+            flow: FlowSummary {
+                pkts_toserver: flow.pkts[up],
+                pkts_toclient: flow.pkts[down],
+                bytes_toserver: flow.bytes[up],
+                bytes_toclient: flow.bytes[down],
+                start: format_ts(flow.first_ts),
+                end: format_ts(flow.last_ts),
+                reason: reason.as_str(),
+                stream_toserver: flow.state.dirs[up].notes.clone(),
+                stream_toclient: flow.state.dirs[down].notes.clone(),
+            },
+        };
+        let json = serde_json::to_string(&ev).unwrap_or_default();
+        let key = SortKey {
+            ts: flow.first_ts,
+            flow_id: meta.id,
+            dir: 2,
+            seq: 0,
+        };
+        self.out.push(OutEvent {
+            key,
+            json,
+            dedup: None,
+        });
     }
 
     fn send_events(&mut self, out: &Sender<OutMsg>) {

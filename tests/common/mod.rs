@@ -4,12 +4,10 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use leakwatch::alert::{AlertSink, ValueHasher};
 use leakwatch::config::Config;
-use leakwatch::detect::{Engine, EngineOptions};
-use leakwatch::pipeline::{self, ReplayError, RunStats};
+use leakwatch::pipeline::{self, ReplayError, RunStats, Sensor};
 use serde_json::Value;
 
 /// Key used by every test replay.
@@ -37,9 +35,13 @@ pub fn pcap(name: &str) -> PathBuf {
     root().join("pcaps").join(name)
 }
 
-pub fn engine() -> Arc<Engine> {
-    let opts = EngineOptions::default();
-    Arc::new(Engine::load_dir(&root().join("signatures"), &opts).expect("signatures load"))
+/// The sensor for `cfg`, with the repo's signatures unless `cfg` names others.
+pub fn sensor(cfg: &Config) -> Sensor {
+    let mut cfg = cfg.clone();
+    if cfg.signatures.is_relative() {
+        cfg.signatures = root().join(&cfg.signatures);
+    }
+    Sensor::build(&cfg, None, TEST_KEY).unwrap_or_else(|e| panic!("sensor: {e}"))
 }
 
 /// Replays inputs with `workers` workers; returns the event lines and stats.
@@ -51,7 +53,7 @@ pub fn replay_with(
     let mut cfg = cfg.clone();
     cfg.workers = workers;
     let mut sink = VecSink::default();
-    let res = pipeline::replay(&cfg, engine(), ValueHasher::new(TEST_KEY), inputs, &mut sink);
+    let res = pipeline::replay(&cfg, &sensor(&cfg), inputs, &mut sink);
     (sink.0, res)
 }
 
@@ -64,7 +66,10 @@ pub fn replay(inputs: &[PathBuf], workers: usize) -> Vec<String> {
 }
 
 pub fn parse(lines: &[String]) -> Vec<Value> {
-    lines.iter().map(|l| serde_json::from_str(l).expect("every line is JSON")).collect()
+    lines
+        .iter()
+        .map(|l| serde_json::from_str(l).expect("every line is JSON"))
+        .collect()
 }
 
 pub fn hash_hex(value: &str) -> String {
@@ -78,7 +83,11 @@ pub fn reported(events: &[Value]) -> BTreeSet<Reported> {
     let mut out = BTreeSet::new();
     for e in events.iter().filter(|e| e["event_type"] == "dlp") {
         let dir = e["direction"].as_str().unwrap_or_default().to_string();
-        let port_field = if dir == "to_server" { "dest_port" } else { "src_port" };
+        let port_field = if dir == "to_server" {
+            "dest_port"
+        } else {
+            "src_port"
+        };
         let server_port = e[port_field].as_u64().unwrap_or_default();
         for f in e["findings"].as_array().into_iter().flatten() {
             for v in f["values"].as_array().into_iter().flatten() {
@@ -102,8 +111,11 @@ pub struct Truth {
 
 impl Truth {
     pub fn load(path: &Path) -> Truth {
-        let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        Truth { json: serde_json::from_str(&text).expect("truth is JSON") }
+        let text =
+            std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        Truth {
+            json: serde_json::from_str(&text).expect("truth is JSON"),
+        }
     }
 
     /// Expected (type, direction, where, hash) and the clear values.
@@ -114,10 +126,15 @@ impl Truth {
             let value = f["value"].as_str().expect("truth value").to_string();
             set.insert((
                 f["type"].as_str().expect("truth type").to_string(),
-                f["direction"].as_str().expect("truth direction").to_string(),
+                f["direction"]
+                    .as_str()
+                    .expect("truth direction")
+                    .to_string(),
                 f["where"].as_str().unwrap_or("tcp.stream").to_string(),
                 hash_hex(&value),
-                f["dest_port"].as_u64().expect("truth dest_port (server port)"),
+                f["dest_port"]
+                    .as_u64()
+                    .expect("truth dest_port (server port)"),
             ));
             values.push(value);
         }
@@ -138,6 +155,9 @@ impl Truth {
 pub fn assert_no_clear_pi(lines: &[String], values: &[String]) {
     let all = lines.join("\n");
     for v in values {
-        assert!(!all.contains(v.as_str()), "clear PI value leaked into the output");
+        assert!(
+            !all.contains(v.as_str()),
+            "clear PI value leaked into the output"
+        );
     }
 }
