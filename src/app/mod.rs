@@ -9,6 +9,11 @@
 
 use crate::flow::Direction;
 
+pub mod http;
+pub mod probe;
+
+pub use self::probe::{detect_protocol, probe, Probe};
+
 /// Where in the traffic a finding was made (the `where` of a finding).
 pub mod location {
     /// Reassembled TCP bytes that no decoder claimed.
@@ -25,6 +30,13 @@ pub mod location {
     pub const HTTP_REQUEST_BODY: &str = "http.request_body";
     /// HTTP response body (de-chunked, decompressed, decoded).
     pub const HTTP_RESPONSE_BODY: &str = "http.response_body";
+    /// HTTP `Cookie` header values (percent-decoded), one item per header.
+    pub const HTTP_COOKIE: &str = "http.cookie";
+    /// HTTP `Authorization` / `Proxy-Authorization` values, Basic
+    /// credentials base64-decoded (`Basic user:password`).
+    pub const HTTP_AUTHORIZATION: &str = "http.authorization";
+    /// Bytes of a tunnel (after `101 Switching Protocols` or `CONNECT`).
+    pub const HTTP_TUNNEL: &str = "http.tunnel";
 }
 
 /// `app_proto` names.
@@ -55,9 +67,23 @@ pub struct HttpTx {
     pub request_content_type: Option<String>,
     /// Response `Content-Type`.
     pub response_content_type: Option<String>,
+    /// Parts of a `multipart/form-data` body, in order (bounded).
+    pub parts: Vec<HttpPart>,
     /// Limits hit while decoding (e.g. `body_depth`, `decompress_ratio`),
     /// noted on the event.
     pub limits_hit: Vec<&'static str>,
+}
+
+/// One part of a `multipart/form-data` body (may hold PI: masked before
+/// output like the URL).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HttpPart {
+    /// `name` parameter of `Content-Disposition`.
+    pub name: Option<String>,
+    /// `filename` (or `filename*`) parameter of `Content-Disposition`.
+    pub filename: Option<String>,
+    /// The part's `Content-Type`.
+    pub content_type: Option<String>,
 }
 
 /// Transaction metadata by protocol.

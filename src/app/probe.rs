@@ -1,0 +1,104 @@
+//! Protocol detection by content (not by port).
+
+use super::http::parser::{
+    is_known_method, parse_line, parse_request_line, parse_status_line, LineResult,
+};
+use super::http::HttpParser;
+use super::AppParser;
+use crate::flow::Direction;
+
+/// Longest first line looked at.
+const MAX_PROBE_LINE: usize = 8 * 1024;
+
+/// Outcome of looking at a flow's first bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Probe {
+    /// HTTP/1.x.
+    Http,
+    /// Consistent with a known protocol so far: call again with more bytes.
+    NeedMore,
+    /// No known protocol.
+    Unknown,
+}
+
+/// Recognises the protocol from the first bytes `dir` sent: HTTP/1.x by a
+/// request line (`METHOD SP target SP HTTP/1.x`, common and WebDAV
+/// methods) or a status line (`HTTP/1.x NNN`).
+pub fn probe(dir: Direction, first_bytes: &[u8]) -> Probe {
+    let start = first_bytes
+        .iter()
+        .position(|&b| b != b'\r' && b != b'\n')
+        .unwrap_or(first_bytes.len());
+    let data = first_bytes.get(start..).unwrap_or_default();
+    if data.is_empty() {
+        return Probe::NeedMore;
+    }
+    match parse_line(data, MAX_PROBE_LINE) {
+        LineResult::Complete { line, .. } => {
+            let ok = match dir {
+                Direction::ToServer => parse_request_line(line, true).is_some(),
+                Direction::ToClient => parse_status_line(line).is_some(),
+            };
+            if ok {
+                Probe::Http
+            } else {
+                Probe::Unknown
+            }
+        }
+        LineResult::TooLong => Probe::Unknown,
+        LineResult::Incomplete { .. } if plausible_prefix(dir, data) => Probe::NeedMore,
+        LineResult::Incomplete { .. } => Probe::Unknown,
+    }
+}
+
+/// Whether an incomplete first line can still become a start line.
+fn plausible_prefix(dir: Direction, data: &[u8]) -> bool {
+    match dir {
+        Direction::ToServer => match memchr::memchr(b' ', data) {
+            Some(i) => data.get(..i).is_some_and(is_known_method),
+            None => super::http::parser::KNOWN_METHODS
+                .iter()
+                .any(|m| m.starts_with(data)),
+        },
+        Direction::ToClient => {
+            let n = data.len().min(5);
+            data.get(..n) == b"HTTP/".get(..n)
+        }
+    }
+}
+
+/// A parser for the flow if its first bytes identify the protocol.
+/// `None` both for unknown protocols and for too few bytes (see [`probe`]
+/// to tell them apart).
+pub fn detect_protocol(dir: Direction, first_bytes: &[u8]) -> Option<Box<dyn AppParser>> {
+    match probe(dir, first_bytes) {
+        Probe::Http => Some(Box::new(HttpParser::default())),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Direction::{ToClient, ToServer};
+
+    #[test]
+    fn detects_http_by_content() {
+        assert_eq!(
+            probe(ToServer, b"GET /x HTTP/1.1\r\nHost: a\r\n"),
+            Probe::Http
+        );
+        assert_eq!(probe(ToServer, b"PROPFIND /d HTTP/1.1\n"), Probe::Http);
+        assert_eq!(probe(ToClient, b"HTTP/1.0 200 OK\r\n"), Probe::Http);
+        assert_eq!(probe(ToServer, b"GE"), Probe::NeedMore);
+        assert_eq!(probe(ToServer, b"GET /very/long"), Probe::NeedMore);
+        assert_eq!(probe(ToClient, b"HTT"), Probe::NeedMore);
+        assert_eq!(probe(ToServer, b"\x16\x03\x01\x02\x00"), Probe::Unknown);
+        assert_eq!(probe(ToServer, b"EHLO mail\r\n"), Probe::Unknown);
+        assert_eq!(probe(ToClient, b"220 smtp ready\r\n"), Probe::Unknown);
+        assert!(
+            detect_protocol(ToServer, b"POST / HTTP/1.1\r\n").is_some_and(|p| p.name() == "http")
+        );
+        assert!(detect_protocol(ToServer, b"SSH-2.0-x\r\n").is_none());
+    }
+}
