@@ -121,3 +121,19 @@ fn flow_events_summarise_every_flow_when_enabled() {
     assert_eq!(f["reason"], "shutdown");
     assert_eq!(flows[0]["dest_port"], 9100, "src is the client");
 }
+
+#[test]
+fn http_events_carry_the_transaction() {
+    let events = parse(&replay(&[pcap("http_form_json.pcap")], 1));
+    let dlp: Vec<_> = events.iter().filter(|e| e["event_type"] == "dlp").collect();
+    assert!(!dlp.is_empty());
+    for e in dlp {
+        assert_eq!(e["app_proto"], "http");
+        assert_eq!(e["dest_name"], "shop.example.cn:8080");
+        assert_eq!(e["http"]["http_method"], "POST");
+        assert!(e["http"]["url"].is_string());
+        if e["direction"] == "to_client" {
+            assert_eq!(e["http"]["status"], 200);
+        }
+    }
+}

@@ -109,6 +109,39 @@ impl StreamNotes {
     }
 }
 
+/// The `http` object of a `dlp` event from an HTTP transaction. Fields that
+/// may hold PI (URL, part file names) are masked.
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct HttpOut {
+    /// `Host` header.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
+    /// Request target, masked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Request method.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http_method: Option<String>,
+    /// Response status.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// `User-Agent`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http_user_agent: Option<String>,
+    /// Request `Content-Type`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http_request_content_type: Option<String>,
+    /// Response `Content-Type`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http_content_type: Option<String>,
+    /// `multipart/form-data` parts: `name`, masked `filename`, `content_type`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub parts: Vec<serde_json::Value>,
+    /// Decoding limits hit (body depth, decompression ratio, ...).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub limits_hit: Vec<&'static str>,
+}
+
 /// A `dlp` event.
 #[derive(Clone, Debug, Serialize)]
 pub struct DlpEvent {
@@ -119,9 +152,15 @@ pub struct DlpEvent {
     pub direction: &'static str,
     /// What was found.
     pub findings: Vec<FindingOut>,
+    /// Name of the flow's server (HTTP Host; later TLS SNI, DNS answers).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dest_name: Option<String>,
     /// Zones, countries, violations and severity from the policy.
     #[serde(flatten)]
     pub verdict: Verdict,
+    /// The HTTP transaction the PI travelled in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http: Option<HttpOut>,
     /// Present when the stream was incomplete.
     #[serde(skip_serializing_if = "StreamNotes::is_clean")]
     pub stream: StreamNotes,

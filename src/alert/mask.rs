@@ -38,6 +38,49 @@ fn keep_ends(value: &[u8], head: usize, tail: usize) -> String {
     out
 }
 
+/// Masks free text that may hold PI (a URL, a file name) for display:
+/// every run of 6 or more digits (with an optional trailing `X`) keeps its
+/// first 3 and last 2 characters, the rest become `*`; the local part of
+/// anything that looks like an e-mail address keeps its first character.
+/// Text is decoded as UTF-8 (lossy); output is bounded to `max` characters.
+pub fn mask_text(text: &[u8], max: usize) -> String {
+    let s = String::from_utf8_lossy(text);
+    let chars: Vec<char> = s.chars().take(max).collect();
+    let mut out: Vec<char> = chars.clone();
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i].is_ascii_digit() {
+            let start = i;
+            while i < chars.len()
+                && (chars[i].is_ascii_digit() || chars[i] == 'X' || chars[i] == 'x')
+            {
+                i += 1;
+            }
+            if i - start >= 6 {
+                for c in out.iter_mut().take(i - 2).skip(start + 3) {
+                    *c = '*';
+                }
+            }
+        } else {
+            i += 1;
+        }
+    }
+    for (at, _) in chars.iter().enumerate().filter(|(_, c)| **c == '@') {
+        let mut j = at;
+        while j > 0 && (chars[j - 1].is_alphanumeric() || ".-_+%".contains(chars[j - 1])) {
+            j -= 1;
+        }
+        for c in out.iter_mut().take(at).skip(j + 1) {
+            *c = '*';
+        }
+    }
+    let mut r: String = out.into_iter().collect();
+    if s.chars().count() > max {
+        r.push_str("...");
+    }
+    r
+}
+
 fn mask_email(value: &[u8]) -> String {
     let text = String::from_utf8_lossy(value);
     match text.rsplit_once('@') {
@@ -51,7 +94,7 @@ fn mask_email(value: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::mask;
+    use super::{mask, mask_text};
 
     #[test]
     fn masks_each_type() {
@@ -66,6 +109,19 @@ mod tests {
         );
         assert_eq!(mask("email", b"zhang.san@example.com"), "z***@example.com");
         assert_eq!(mask("custom:x", b"abcdefgh"), "ab****gh");
+    }
+
+    #[test]
+    fn masks_digit_runs_and_mail_in_text() {
+        assert_eq!(
+            mask_text(b"/api/u?id=11010519491231002X&m=13800138000&p=12", 200),
+            "/api/u?id=110*************2X&m=138******00&p=12"
+        );
+        assert_eq!(
+            mask_text(b"/to/zhang.san@example.com", 200),
+            "/to/z********@example.com"
+        );
+        assert_eq!(mask_text(b"abcdef", 3), "abc...");
     }
 
     #[test]

@@ -9,8 +9,10 @@ pub mod hash;
 pub mod mask;
 pub mod sink;
 
-pub use self::event::{DlpEvent, Envelope, FindingOut, StreamNotes, ValueOut, SCHEMA_VERSION};
+pub use self::event::{
+    DlpEvent, Envelope, FindingOut, HttpOut, StreamNotes, ValueOut, SCHEMA_VERSION,
+};
 pub use self::findings::{FindingLimits, FindingSet};
 pub use self::hash::ValueHasher;
-pub use self::mask::mask;
+pub use self::mask::{mask, mask_text};
 pub use self::sink::{AlertSink, EveWriter};

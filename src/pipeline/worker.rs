@@ -11,9 +11,13 @@ use super::output::{DedupInfo, OutEvent, OutMsg, SortKey};
 use crate::alert::event::{event_type, format_ts, proto_name};
 use crate::alert::event::{FlowEvent, FlowSummary};
 use crate::alert::{
-    DlpEvent, Envelope, FindingLimits, FindingOut, FindingSet, StreamNotes, ValueHasher,
+    mask_text, DlpEvent, Envelope, FindingLimits, FindingOut, FindingSet, HttpOut, StreamNotes,
+    ValueHasher,
 };
-use crate::app::{location, proto_name as app_proto};
+use crate::app::http::HttpParser;
+use crate::app::{
+    self, location, proto_name as app_proto, AppParser, ContentSink, HttpTx, Probe, TxMeta,
+};
 use crate::capture::Timestamp;
 use crate::decode::{proto, tcp_flags, Decoded, TunnelInfo};
 use crate::detect::{DetectorInfo, Engine, Match, MatchSink, Scanner, StreamState};
@@ -70,6 +74,8 @@ pub struct WorkerStats {
 #[derive(Default)]
 struct DirState {
     stream: StreamState,
+    /// Location of the content item being scanned (`tcp.stream` when raw).
+    location: Option<&'static str>,
     findings: FindingSet,
     first_find_ts: Option<Timestamp>,
     notes: StreamNotes,
@@ -84,6 +90,60 @@ pub struct FlowData {
     established: bool,
     /// Tunnel of the flow's first packet.
     tunnel: Option<TunnelInfo>,
+    /// Application decoding of the flow.
+    app: App,
+}
+
+/// Bytes of each direction kept while the protocol is not yet known.
+const PROBE_LIMIT: usize = 2048;
+
+/// What decodes a flow's streams.
+enum AppState {
+    /// Deciding from the first bytes (held here, bounded by [`PROBE_LIMIT`]).
+    Probing([Vec<u8>; 2]),
+    /// No decoder: the stream is scanned raw.
+    Raw,
+    /// A decoder claimed the flow.
+    Parser(Box<dyn AppParser>),
+}
+
+/// Application state of one flow.
+struct App {
+    state: AppState,
+    /// Server name learnt from the traffic (HTTP Host).
+    dest_name: Option<String>,
+}
+
+impl App {
+    fn new() -> App {
+        App {
+            state: AppState::Probing([Vec::new(), Vec::new()]),
+            dest_name: None,
+        }
+    }
+
+    fn proto(&self) -> &'static str {
+        match &self.state {
+            AppState::Parser(p) => p.name(),
+            _ => app_proto::RAW,
+        }
+    }
+
+    fn view(&self) -> AppView<'_> {
+        AppView {
+            proto: self.proto(),
+            dest_name: self.dest_name.as_deref(),
+            http: None,
+        }
+    }
+}
+
+/// What an event says about the application.
+#[derive(Clone, Copy)]
+struct AppView<'a> {
+    proto: &'static str,
+    dest_name: Option<&'a str>,
+    http: Option<&'a HttpTx>,
 }
 
 impl FlowState for FlowData {
@@ -234,6 +294,7 @@ fn packet(
                 det,
                 meta: &meta,
                 dirs: &mut state.dirs,
+                app: &mut state.app,
                 ts,
             };
             session.on_packet(
@@ -264,7 +325,7 @@ fn packet(
             .first_find_ts
             .is_some_and(|t| ts.saturating_sub(t) > det.event_max_age)
         {
-            det.emit(&meta, dir, ds);
+            det.emit(&meta, dir, ds, &state.app.view());
         }
     }
 }
@@ -292,17 +353,18 @@ fn end_flow(reasm: &mut Reasm, det: &mut Det, mut flow: Flow<FlowData>, reason: 
     };
     let ts = flow.last_ts;
     let state = &mut flow.state;
+    let mut sink = ScanSink {
+        det: &mut *det,
+        meta: &meta,
+        dirs: &mut state.dirs,
+        app: &mut state.app,
+        ts,
+    };
     if let Some(session) = &mut state.tcp {
-        let mut sink = ScanSink {
-            det,
-            meta: &meta,
-            dirs: &mut state.dirs,
-            ts,
-        };
         session.flush(&mut reasm.budget, &mut reasm.stats, &mut sink);
     }
     for dir in [Direction::ToServer, Direction::ToClient] {
-        det.close(&meta, dir, &mut state.dirs[dir.index()], ts);
+        sink.on_close(dir);
     }
     if det.flow_events {
         det.emit_flow(&meta, &flow, reason);
@@ -329,6 +391,7 @@ impl FlowData {
             dirs: [DirState::default(), DirState::default()],
             established: false,
             tunnel: None,
+            app: App::new(),
         }
     }
 }
@@ -364,26 +427,120 @@ fn envelope(
     }
 }
 
-/// Feeds reassembled bytes of one flow into detection.
+/// The event's `http` object; the URL and file names are masked.
+fn http_out(tx: &HttpTx) -> HttpOut {
+    const MAX_URL: usize = 512;
+    HttpOut {
+        hostname: tx.hostname.clone(),
+        url: tx.url.as_deref().map(|u| mask_text(u, MAX_URL)),
+        http_method: tx.method.clone(),
+        status: tx.status,
+        http_user_agent: tx.user_agent.clone(),
+        http_request_content_type: tx.request_content_type.clone(),
+        http_content_type: tx.response_content_type.clone(),
+        parts: tx
+            .parts
+            .iter()
+            .map(|p| {
+                serde_json::json!({
+                    "name": p.name,
+                    "filename": p.filename.as_deref().map(|f| mask_text(f.as_bytes(), MAX_URL)),
+                    "content_type": p.content_type,
+                })
+            })
+            .collect(),
+        limits_hit: tx.limits_hit.clone(),
+    }
+}
+
+/// Feeds reassembled bytes of one flow into the app layer and detection.
 struct ScanSink<'a> {
     det: &'a mut Det,
     meta: &'a FlowMeta,
     dirs: &'a mut [DirState; 2],
+    app: &'a mut App,
     ts: Timestamp,
+}
+
+impl ScanSink<'_> {
+    /// Leaves the probing state for `next`, replaying the held bytes.
+    fn decide(&mut self, next: AppState) {
+        let held = match std::mem::replace(&mut self.app.state, next) {
+            AppState::Probing(held) => held,
+            other => {
+                self.app.state = other;
+                return;
+            }
+        };
+        for dir in [Direction::ToServer, Direction::ToClient] {
+            if let Some(bytes) = held.get(dir.index()).filter(|b| !b.is_empty()) {
+                self.deliver(dir, bytes);
+            }
+        }
+    }
+
+    /// Bytes to the decided decoder (or raw scanning).
+    fn deliver(&mut self, dir: Direction, data: &[u8]) {
+        match &mut self.app.state {
+            AppState::Parser(p) => {
+                let mut sink = AppSink {
+                    det: &mut *self.det,
+                    meta: self.meta,
+                    dirs: &mut *self.dirs,
+                    dest_name: &mut self.app.dest_name,
+                    proto: p.name(),
+                    ts: self.ts,
+                };
+                p.on_data(dir, data, &mut sink);
+            }
+            _ => {
+                let ds = &mut self.dirs[dir.index()];
+                self.det
+                    .scan(ds, data, location::TCP_STREAM, self.ts, false);
+            }
+        }
+    }
+
+    /// Adds bytes to the probe buffer and decides when it can.
+    fn probe(&mut self, dir: Direction, data: &[u8]) {
+        let AppState::Probing(held) = &mut self.app.state else {
+            return;
+        };
+        let Some(buf) = held.get_mut(dir.index()) else {
+            return;
+        };
+        buf.extend_from_slice(data);
+        let next = match app::probe(dir, buf) {
+            Probe::Http => AppState::Parser(Box::new(HttpParser::default())),
+            Probe::NeedMore if buf.len() < PROBE_LIMIT => return,
+            _ => AppState::Raw,
+        };
+        self.decide(next);
+    }
 }
 
 impl StreamSink for ScanSink<'_> {
     fn on_data(&mut self, dir: Direction, data: &[u8]) {
-        self.det.scan(
-            &mut self.dirs[dir.index()],
-            data,
-            location::TCP_STREAM,
-            self.ts,
-            false,
-        );
+        if matches!(self.app.state, AppState::Probing(_)) {
+            self.probe(dir, data);
+        } else {
+            self.deliver(dir, data);
+        }
     }
 
     fn on_gap(&mut self, dir: Direction, len: u64) {
+        self.decide(AppState::Raw);
+        if let AppState::Parser(p) = &mut self.app.state {
+            let mut sink = AppSink {
+                det: &mut *self.det,
+                meta: self.meta,
+                dirs: &mut *self.dirs,
+                dest_name: &mut self.app.dest_name,
+                proto: p.name(),
+                ts: self.ts,
+            };
+            p.on_gap(dir, len, &mut sink);
+        }
         let ds = &mut self.dirs[dir.index()];
         self.det.scanner.gap(&mut ds.stream);
         ds.notes.gaps += 1;
@@ -391,8 +548,64 @@ impl StreamSink for ScanSink<'_> {
     }
 
     fn on_close(&mut self, dir: Direction) {
+        if self.dirs[dir.index()].closed {
+            return;
+        }
+        self.decide(AppState::Raw);
+        if let AppState::Parser(p) = &mut self.app.state {
+            let mut sink = AppSink {
+                det: &mut *self.det,
+                meta: self.meta,
+                dirs: &mut *self.dirs,
+                dest_name: &mut self.app.dest_name,
+                proto: p.name(),
+                ts: self.ts,
+            };
+            p.on_close(dir, &mut sink);
+        }
+        let view = self.app.view();
         self.det
-            .close(self.meta, dir, &mut self.dirs[dir.index()], self.ts);
+            .close(self.meta, dir, &mut self.dirs[dir.index()], self.ts, &view);
+    }
+}
+
+/// Receives what an app parser extracts: labelled content to scan, and
+/// transaction ends that become events.
+struct AppSink<'a> {
+    det: &'a mut Det,
+    meta: &'a FlowMeta,
+    dirs: &'a mut [DirState; 2],
+    dest_name: &'a mut Option<String>,
+    proto: &'static str,
+    ts: Timestamp,
+}
+
+impl ContentSink for AppSink<'_> {
+    fn on_content(&mut self, dir: Direction, location: &'static str, data: &[u8]) {
+        let ds = &mut self.dirs[dir.index()];
+        if ds.location.is_some_and(|l| l != location) {
+            self.det.finish_item(ds, self.ts);
+        }
+        self.det.scan(ds, data, location, self.ts, false);
+    }
+
+    fn end_content(&mut self, dir: Direction) {
+        self.det.finish_item(&mut self.dirs[dir.index()], self.ts);
+    }
+
+    fn end_transaction(&mut self, dir: Direction, meta: &TxMeta) {
+        let TxMeta::Http(tx) = meta;
+        if self.dest_name.is_none() {
+            *self.dest_name = tx.hostname.clone();
+        }
+        let ds = &mut self.dirs[dir.index()];
+        self.det.finish_item(ds, self.ts);
+        let view = AppView {
+            proto: self.proto,
+            dest_name: self.dest_name.as_deref(),
+            http: Some(tx),
+        };
+        self.det.emit(self.meta, dir, ds, &view);
     }
 }
 
@@ -434,6 +647,9 @@ impl Det {
         if ds.closed || data.is_empty() {
             return;
         }
+        if !whole {
+            ds.location = Some(location);
+        }
         self.bytes_scanned += data.len() as u64;
         let DirState {
             stream,
@@ -458,11 +674,12 @@ impl Det {
         }
     }
 
-    /// A direction ended: decide what its stream still holds, then report.
-    fn close(&mut self, meta: &FlowMeta, dir: Direction, ds: &mut DirState, ts: Timestamp) {
-        if ds.closed {
+    /// The current content item of a direction ended: decide what its
+    /// stream state still holds, and start afresh (nothing joins across).
+    fn finish_item(&mut self, ds: &mut DirState, ts: Timestamp) {
+        let Some(location) = ds.location.take() else {
             return;
-        }
+        };
         let DirState {
             stream,
             findings,
@@ -473,19 +690,35 @@ impl Det {
             findings,
             first_find_ts,
             ts,
-            location: location::TCP_STREAM,
+            location,
             detectors: self.engine.detectors(),
             hasher: &self.hasher,
             limits: &self.limits,
             matches: &mut self.matches,
         };
         self.scanner.finish_stream(stream, &mut c);
+        *stream = StreamState::default();
+    }
+
+    /// A direction ended: decide what its stream still holds, then report.
+    fn close(
+        &mut self,
+        meta: &FlowMeta,
+        dir: Direction,
+        ds: &mut DirState,
+        ts: Timestamp,
+        app: &AppView<'_>,
+    ) {
+        if ds.closed {
+            return;
+        }
+        self.finish_item(ds, ts);
         ds.closed = true;
-        self.emit(meta, dir, ds);
+        self.emit(meta, dir, ds, app);
     }
 
     /// Builds the `dlp` event of a direction's findings, if any.
-    fn emit(&mut self, meta: &FlowMeta, dir: Direction, ds: &mut DirState) {
+    fn emit(&mut self, meta: &FlowMeta, dir: Direction, ds: &mut DirState, app: &AppView<'_>) {
         let Some(ts) = ds.first_find_ts.take() else {
             return;
         };
@@ -496,12 +729,16 @@ impl Det {
         let findings = ds.findings.take(self.engine.detectors());
         let sender_is_lo = (dir == Direction::ToServer) == meta.client_is_lo;
         let ends = endpoints(&meta.key, sender_is_lo);
-        let verdict = self.judge(&findings, ends.0, ends.2, ts);
+        let verdict = self.judge(&findings, ends.0, ends.2, ts, app.dest_name);
+        let mut envelope = envelope(meta, ts, event_type::DLP, ends);
+        envelope.app_proto = app.proto;
         let ev = DlpEvent {
-            envelope: envelope(meta, ts, event_type::DLP, ends),
+            envelope,
             direction: dir.as_str(),
             findings,
+            dest_name: app.dest_name.map(str::to_string),
             verdict,
+            http: app.http.map(http_out),
             stream: ds.notes.clone(),
         };
         let json = serde_json::to_string(&ev).unwrap_or_default();
@@ -528,6 +765,7 @@ impl Det {
         sender: IpAddr,
         receiver: IpAddr,
         ts: Timestamp,
+        dest_name: Option<&str>,
     ) -> Verdict {
         let per_type: Vec<TransferFinding<'_>> = findings
             .iter()
@@ -541,7 +779,7 @@ impl Det {
         self.policy.evaluate(&Transfer {
             sender,
             receiver,
-            dest_name: None,
+            dest_name,
             encrypted: false,
             findings: &per_type,
             ts_ns: ts,
