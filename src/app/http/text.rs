@@ -314,7 +314,7 @@ impl Charset {
             transcode(d, b"", true, out);
             // A finished decoder must not be used again (the item may go on
             // after a gap): start a fresh one.
-            *d = Box::new(GB18030.new_decoder_without_bom_handling());
+            **d = GB18030.new_decoder_without_bom_handling();
         }
     }
 }
