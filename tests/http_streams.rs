@@ -370,7 +370,7 @@ fn throughput() {
             p.on_data(ToClient, seg, &mut n);
         }
         let s = t.elapsed().as_secs_f64();
-        assert_eq!(n.0 as u64, 8 * 4 << 20);
+        assert_eq!(n.0 as u64, 8 * (4 << 20));
         println!(
             "{name}: wire {:.1} MB/s, decoded {:.1} MB/s",
             wire.len() as f64 / s / 1e6,

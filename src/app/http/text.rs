@@ -312,6 +312,9 @@ impl Charset {
         }
         if let Mode::Gbk(d) = &mut self.mode {
             transcode(d, b"", true, out);
+            // A finished decoder must not be used again (the item may go on
+            // after a gap): start a fresh one.
+            **d = GB18030.new_decoder_without_bom_handling();
         }
     }
 }
@@ -412,6 +415,17 @@ mod tests {
             ),
             utf
         );
+    }
+
+    #[test]
+    fn push_after_flush_is_fine() {
+        let mut c = Charset::new(Some(b"gbk"));
+        let mut v = Vec::new();
+        c.push(b"\xD5", &mut |d: &[u8]| v.extend_from_slice(d));
+        c.flush(&mut |d: &[u8]| v.extend_from_slice(d));
+        c.push(b"\xD5\xC5", &mut |d: &[u8]| v.extend_from_slice(d));
+        c.flush(&mut |d: &[u8]| v.extend_from_slice(d));
+        assert_eq!(String::from_utf8_lossy(&v), "\u{FFFD}张");
     }
 
     proptest! {
