@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::flow::reassembly::{LimitPolicy, OverlapPolicy};
+
 /// Environment variable that holds the HMAC key when the config has none.
 pub const HASH_KEY_ENV: &str = "LEAKWATCH_HASH_KEY";
 
@@ -60,6 +62,19 @@ pub struct FlowConfig {
     pub timeout_closed: u64,
     /// UDP and other flows.
     pub timeout_udp: u64,
+    /// Percent of `max_flows` above which emergency mode starts (shorter
+    /// timeouts, embryonic flows evicted first).
+    pub emergency_enter_pct: u8,
+    /// Percent of `max_flows` below which emergency mode ends.
+    pub emergency_leave_pct: u8,
+    /// Emergency timeout of embryonic TCP flows.
+    pub emergency_timeout_embryonic: u64,
+    /// Emergency timeout of TCP flows with data.
+    pub emergency_timeout_established: u64,
+    /// Emergency timeout of closed TCP flows.
+    pub emergency_timeout_closed: u64,
+    /// Emergency timeout of UDP and other flows.
+    pub emergency_timeout_udp: u64,
 }
 
 impl Default for FlowConfig {
@@ -70,6 +85,12 @@ impl Default for FlowConfig {
             timeout_established: 600,
             timeout_closed: 10,
             timeout_udp: 60,
+            emergency_enter_pct: 90,
+            emergency_leave_pct: 70,
+            emergency_timeout_embryonic: 5,
+            emergency_timeout_established: 60,
+            emergency_timeout_closed: 1,
+            emergency_timeout_udp: 10,
         }
     }
 }
@@ -84,6 +105,17 @@ pub struct ReassemblyConfigFile {
     pub memcap: usize,
     /// Out-of-order segments buffered per direction.
     pub max_segments: usize,
+    /// Which copy wins when segments overlap: `first` (default), `last`,
+    /// `bsd`, `linux`, `windows`, `vista`, `solaris`, `hpux10` (aliases
+    /// `macos`, `irix`, `windows2k3`, `hpux11`).
+    pub overlap_policy: OverlapPolicy,
+    /// At the memcap or `max_segments`: `skip` (give up the oldest hole,
+    /// inspect the newest data; default) or `stop` (stop inspecting the
+    /// direction).
+    pub on_limit: LimitPolicy,
+    /// Bytes of recently delivered data kept per direction to detect
+    /// retransmissions with different data (0 = off; charged to memcap).
+    pub recent_window: usize,
 }
 
 impl Default for ReassemblyConfigFile {
@@ -92,6 +124,9 @@ impl Default for ReassemblyConfigFile {
             depth: 16 << 20,
             memcap: 1 << 30,
             max_segments: 4096,
+            overlap_policy: OverlapPolicy::First,
+            on_limit: LimitPolicy::Skip,
+            recent_window: 4096,
         }
     }
 }
@@ -194,6 +229,13 @@ impl Config {
         if self.reassembly.max_segments == 0 {
             return Err("reassembly.max_segments must be at least 1".into());
         }
+        let f = &self.flow;
+        if f.emergency_leave_pct >= f.emergency_enter_pct || f.emergency_enter_pct > 100 {
+            return Err(
+                "flow.emergency_leave_pct must be below flow.emergency_enter_pct (at most 100)"
+                    .into(),
+            );
+        }
         if matches!(&self.hash_key, Some(k) if k.len() < 16) {
             return Err(
                 "hash_key must be at least 16 characters (use a long random secret)".into(),
@@ -243,6 +285,21 @@ mod tests {
         let e = Config::parse("workers = 2\n[flow]\nmax_flow = 3\n").unwrap_err();
         assert!(e.contains("line 3"), "{e}");
         assert!(e.contains("max_flow"), "{e}");
+    }
+
+    #[test]
+    fn reassembly_policies_parse() {
+        let c = Config::parse(
+            "[reassembly]\noverlap_policy = \"linux\"\non_limit = \"stop\"\n[flow]\nemergency_enter_pct = 80\n",
+        )
+        .unwrap();
+        assert_eq!(c.reassembly.overlap_policy, OverlapPolicy::Linux);
+        assert_eq!(c.reassembly.on_limit, LimitPolicy::Stop);
+        assert_eq!(c.flow.emergency_enter_pct, 80);
+        let c = Config::parse("[reassembly]\noverlap_policy = \"macos\"\n").unwrap();
+        assert_eq!(c.reassembly.overlap_policy, OverlapPolicy::Bsd);
+        assert!(Config::parse("[reassembly]\noverlap_policy = \"beos\"\n").is_err());
+        assert!(Config::parse("[flow]\nemergency_leave_pct = 95\n").is_err());
     }
 
     #[test]

@@ -81,7 +81,9 @@ fn worker_setup(
             depth: r.depth,
             memcap: (r.memcap / workers).max(1),
             max_segments: r.max_segments,
-            overlap: Default::default(),
+            overlap: r.overlap_policy,
+            on_limit: r.on_limit,
+            recent_window: r.recent_window,
         },
         max_flows: (cfg.flow.max_flows / workers).max(1),
         timeouts: Timeouts::from_secs(
