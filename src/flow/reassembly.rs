@@ -588,7 +588,73 @@ mod tests {
         assert_eq!(span(b"abc", 10, 13, 11), b"");
     }
 
+    #[test]
+    fn policy_table_follows_target_based_rules() {
+        use OverlapPolicy::*;
+        // (new start, new end) against old [10, 20).
+        let cases = [
+            ((5, 15), [false, true, true, true, true, false, false]),
+            ((5, 25), [false, true, true, true, true, false, true]),
+            ((10, 20), [false, true, false, false, false, false, true]),
+            ((10, 25), [false, true, false, true, false, false, true]),
+            ((10, 15), [false, true, false, false, false, false, false]),
+            ((12, 20), [false, true, false, false, false, false, false]),
+            ((12, 25), [false, true, false, false, false, false, true]),
+        ];
+        let ps = [First, Last, Bsd, Linux, Windows, Vista, Solaris];
+        for ((ns, ne), want) in cases {
+            for (p, w) in ps.iter().zip(want) {
+                assert_eq!(p.new_wins(ns, ne, 10, 20), w, "{p:?} new [{ns},{ne})");
+            }
+        }
+    }
+
+    #[test]
+    fn last_policy_overwrites_buffered_bytes() {
+        let mut s = SegmentStore::default();
+        let mut st = ReassemblyStats::default();
+        s.insert(10, b"aaaa", OverlapPolicy::Last, &mut st);
+        s.insert(12, b"BBBB", OverlapPolicy::Last, &mut st);
+        assert_eq!(runs(&s), vec![(10, b"aaBBBB".to_vec())]);
+        assert_eq!(st.overlap_diff_total, 1);
+    }
+
+    #[test]
+    fn recent_ring_wraps_and_compares() {
+        let mut r = Recent::new(4, 0);
+        r.push(0, b"abcdef");
+        assert_eq!(r.held(0, 6), Some((2, 6)));
+        assert!(!r.differs(2, b"cdef"));
+        assert!(r.differs(3, b"dX"));
+        r.overwrite(3, b"dX");
+        assert!(!r.differs(2, b"cdXf"));
+        r.push(10, b"z"); // after a gap
+        assert_eq!(r.held(0, 11), Some((10, 11)));
+        assert_eq!(r.cost(), 4);
+    }
+
     proptest! {
+        /// The store equals a byte-map model with last-wins semantics.
+        #[test]
+        fn store_matches_last_wins_model(
+            segs in proptest::collection::vec((0u64..200, proptest::collection::vec(any::<u8>(), 0..40)), 0..30)
+        ) {
+            let mut model: Vec<Option<u8>> = vec![None; 260];
+            let mut s = SegmentStore::default();
+            let mut st = ReassemblyStats::default();
+            for (off, d) in &segs {
+                s.insert(*off, d, OverlapPolicy::Last, &mut st);
+                for (k, b) in d.iter().enumerate() {
+                    model[*off as usize + k] = Some(*b);
+                }
+            }
+            let mut seen = vec![None; 260];
+            for (o, d) in s.iter() {
+                for (k, b) in d.iter().enumerate() { seen[o as usize + k] = Some(*b); }
+            }
+            prop_assert_eq!(seen, model);
+        }
+
         /// The store equals a byte-map model with first-wins semantics.
         #[test]
         fn store_matches_first_wins_model(

@@ -133,7 +133,7 @@ impl HalfStream {
             tcp.seq
         };
         let rel = self.rel(data_seq);
-        let beyond_window = rel > 0
+        let beyond_window = rel >= 0
             && self
                 .win_edge
                 .is_some_and(|e| self.next + rel.unsigned_abs() > e);
@@ -622,6 +622,7 @@ impl TcpSession {
 mod tests {
     use super::*;
     use crate::decode::tcp_flags::{ACK, FIN, PSH, RST, SYN};
+    use crate::flow::reassembly::OverlapPolicy;
     use proptest::prelude::*;
     use Direction::{ToClient as C, ToServer as S};
 
@@ -631,6 +632,8 @@ mod tests {
         Data(Direction, Vec<u8>),
         Gap(Direction, u64),
         Close(Direction),
+        Anomaly(Direction, StreamAnomaly),
+        Extra(Direction, Vec<u8>),
     }
 
     /// Records sink calls and counts contract violations (calls after close).
@@ -676,6 +679,33 @@ mod tests {
             self.push(dir, Ev::Close(dir));
             self.closed[dir.index()] = true;
         }
+        fn on_anomaly(&mut self, dir: Direction, kind: StreamAnomaly) {
+            self.evs.push(Ev::Anomaly(dir, kind));
+        }
+        fn on_overlap_data(&mut self, dir: Direction, data: &[u8]) {
+            self.push(dir, Ev::Extra(dir, data.to_vec()));
+        }
+    }
+
+    impl Rec {
+        fn anomalies(&self, dir: Direction) -> Vec<StreamAnomaly> {
+            self.evs
+                .iter()
+                .filter_map(|e| match e {
+                    Ev::Anomaly(d, k) if *d == dir => Some(*k),
+                    _ => None,
+                })
+                .collect()
+        }
+        fn extras(&self, dir: Direction) -> Vec<Vec<u8>> {
+            self.evs
+                .iter()
+                .filter_map(|e| match e {
+                    Ev::Extra(d, b) if *d == dir => Some(b.clone()),
+                    _ => None,
+                })
+                .collect()
+        }
     }
 
     /// A session with its worker context.
@@ -704,11 +734,14 @@ mod tests {
             }
         }
         fn pkt(&mut self, dir: Direction, seq: u32, ack: u32, flags: u8, data: &[u8]) {
+            self.pkt_win(dir, seq, ack, flags, 65535, data);
+        }
+        fn pkt_win(&mut self, dir: Direction, seq: u32, ack: u32, flags: u8, window: u16, data: &[u8]) {
             let tcp = TcpMeta {
                 seq,
                 ack,
                 flags,
-                window: 65535,
+                window,
                 wscale: None,
             };
             self.s.on_packet(
@@ -1021,6 +1054,197 @@ mod tests {
         h.flush();
         assert_eq!(h.sink.text(S), "<gap 2>cd|");
         assert_eq!(h.stats.depth_reached_total, 1);
+    }
+
+    fn policy(p: OverlapPolicy) -> H {
+        with(ReassemblyConfig {
+            overlap: p,
+            ..ReassemblyConfig::default()
+        })
+    }
+
+    #[test]
+    fn overlap_policies_pick_the_target_copy() {
+        use OverlapPolicy::*;
+        // Old "AAA" at 3..6; new in-order segment 0..7 starts before it.
+        for (p, want) in [
+            (First, "xyzAAAc"),
+            (Vista, "xyzAAAc"),
+            (Last, "xyzBBBc"),
+            (Bsd, "xyzBBBc"),
+            (Windows, "xyzBBBc"),
+            (Linux, "xyzBBBc"),
+            (Solaris, "xyzBBBc"),
+        ] {
+            let mut h = policy(p);
+            h.c(3, b"AAA");
+            h.c(0, b"xyzBBBc");
+            assert_eq!(h.sink.text(S), want, "{p:?}");
+            assert_eq!(h.stats.overlap_diff_total, 1);
+            assert_eq!(h.sink.anomalies(S), vec![StreamAnomaly::OverlapDiff]);
+        }
+        // Same start, new ends beyond: Linux and Solaris take it, BSD not.
+        for (p, want) in [(Bsd, "-AAAB"), (Linux, "-BBBB"), (Solaris, "-BBBB"), (First, "-AAAB")] {
+            let mut h = policy(p);
+            h.c(1, b"AAA");
+            h.c(1, b"BBBB");
+            h.c(0, b"-");
+            assert_eq!(h.sink.text(S), want, "{p:?}");
+        }
+    }
+
+    #[test]
+    fn retransmission_of_delivered_bytes_with_other_data() {
+        for (p, extra) in [
+            (OverlapPolicy::First, vec![]),
+            (OverlapPolicy::Last, vec![b"jello".to_vec()]),
+        ] {
+            let mut h = policy(p);
+            h.c(0, b"hello");
+            h.c(0, b"jello");
+            // What the receiver now holds again: no anomaly.
+            h.c(0, if p == OverlapPolicy::Last { b"jello" } else { b"hello" });
+            assert_eq!(h.sink.text(S), "hello");
+            assert_eq!(h.sink.anomalies(S).len(), 1);
+            assert_eq!(h.sink.extras(S), extra, "{p:?}");
+            assert!(h.stats.recent_compared_total >= 2);
+        }
+    }
+
+    #[test]
+    fn recent_window_forgets_bytes_before_a_gap_and_is_freed() {
+        let mut h = with(ReassemblyConfig {
+            recent_window: 4,
+            ..ReassemblyConfig::default()
+        });
+        h.c(0, b"abcdef");
+        assert_eq!(h.budget.used, 4);
+        h.c(0, b"XX"); // offsets 0..2: older than the 4-byte window
+        assert_eq!(h.stats.overlap_diff_total, 0);
+        h.c(4, b"XX");
+        assert_eq!(h.stats.overlap_diff_total, 1);
+        h.flush();
+        assert_eq!(h.budget.used, 0);
+    }
+
+    #[test]
+    fn recent_window_needs_budget_room() {
+        let mut h = with(ReassemblyConfig {
+            memcap: 100,
+            ..ReassemblyConfig::default()
+        });
+        h.c(0, b"abc");
+        assert_eq!(h.budget.used, 0);
+        assert_eq!(h.stats.recent_skipped_total, 1);
+        h.c(0, b"xbc");
+        assert_eq!(h.stats.overlap_diff_total, 0, "nothing to compare with");
+    }
+
+    #[test]
+    fn rst_outside_window_is_ignored_inside_accepted() {
+        let mut h = h();
+        h.c(0, b"ab");
+        h.pkt_win(C, SISN + 1, CISN + 3, ACK, 100, b"");
+        h.pkt(S, CISN + 3 + 5000, SISN + 1, RST, b"");
+        assert!(!h.s.is_closed());
+        assert_eq!(h.stats.rst_out_of_window_total, 1);
+        assert_eq!(h.sink.anomalies(S), vec![StreamAnomaly::RstOutOfWindow]);
+        h.pkt(S, CISN - 50, SISN + 1, RST, b"");
+        assert!(!h.s.is_closed(), "old sequence number");
+        h.pkt(S, CISN + 3 + 10, SISN + 1, RST, b"");
+        assert!(h.s.is_closed());
+        assert_eq!(h.sink.text(S), "ab|");
+    }
+
+    #[test]
+    fn rst_injected_mid_stream_with_garbage_seq_does_not_end_inspection() {
+        let mut h = h();
+        h.c(0, b"hello ");
+        h.pkt(C, SISN + 1, CISN + 7, ACK, b"");
+        h.pkt(S, CISN + 7 + 1_000_000, SISN + 1, RST | ACK, b"");
+        h.c(6, b"world");
+        assert_eq!(h.sink.text(S), "hello world");
+    }
+
+    #[test]
+    fn data_beyond_the_receivers_window_is_dropped() {
+        let mut h = h();
+        h.pkt_win(C, SISN + 1, CISN + 1, ACK, 10, b"");
+        h.c(20, b"evil");
+        assert_eq!(h.stats.out_of_window_total, 1);
+        assert_eq!(h.s.buffered_bytes(), 0);
+        assert_eq!(h.sink.anomalies(S), vec![StreamAnomaly::OutOfWindow]);
+        h.c(5, b"fine");
+        assert_eq!(h.s.buffered_bytes(), 4, "inside the window");
+    }
+
+    #[test]
+    fn zero_window_probe_then_full_retransmission() {
+        let mut h = h();
+        h.c(0, b"hello");
+        h.pkt_win(C, SISN + 1, CISN + 6, ACK, 0, b"");
+        h.c(5, b"w"); // probe at the edge: in order, delivered
+        h.c(6, b"x"); // beyond a zero window: dropped
+        h.pkt_win(C, SISN + 1, CISN + 6, ACK, 100, b"");
+        h.c(5, b"world");
+        assert_eq!(h.sink.text(S), "helloworld");
+        assert_eq!(h.stats.out_of_window_total, 1);
+    }
+
+    #[test]
+    fn simultaneous_open_delivers_both_ways() {
+        let mut h = H::new(ReassemblyConfig::default());
+        h.pkt(S, CISN, 0, SYN, b"");
+        h.pkt(C, SISN, 0, SYN, b"");
+        h.pkt(S, CISN, SISN + 1, SYN | ACK, b"");
+        h.pkt(C, SISN, CISN + 1, SYN | ACK, b"");
+        h.c(0, b"hi");
+        h.pkt(C, SISN + 1, CISN + 3, ACK, b"yo");
+        assert_eq!(h.sink.text(S), "hi");
+        assert_eq!(h.sink.text(C), "yo");
+        assert_eq!(h.stats.midstream_total, 0);
+    }
+
+    #[test]
+    fn half_closed_flow_keeps_the_other_direction() {
+        let mut h = h();
+        h.pkt(S, CISN + 1, SISN + 1, ACK | FIN, b"q");
+        assert_eq!(h.sink.text(S), "q|");
+        h.pkt(C, SISN + 1, CISN + 3, ACK, b"long ");
+        h.pkt(C, SISN + 6, CISN + 3, ACK, b"answer");
+        assert_eq!(h.sink.text(C), "long answer");
+        assert!(!h.s.is_closed());
+        h.pkt(C, SISN + 12, CISN + 3, ACK | FIN, b"");
+        assert!(h.s.is_closed());
+    }
+
+    #[test]
+    fn on_limit_stop_stops_the_direction() {
+        let mut h = with(ReassemblyConfig {
+            memcap: 8,
+            on_limit: LimitPolicy::Stop,
+            ..ReassemblyConfig::default()
+        });
+        h.c(5, b"BBBBB");
+        h.c(10, b"CCCCC");
+        h.c(0, b"AAAAA");
+        assert_eq!(h.sink.text(S), "");
+        assert_eq!(h.stats.limit_stopped_total, 1);
+        assert_eq!(h.budget.used, 0);
+        assert_eq!(h.sink.anomalies(S), vec![StreamAnomaly::MemcapReached]);
+        h.pkt(S, CISN + 1 + 15, SISN + 1, ACK | FIN, b"");
+        assert_eq!(h.sink.text(S), "|");
+    }
+
+    #[test]
+    fn depth_is_reported_as_an_anomaly() {
+        let mut h = with(ReassemblyConfig {
+            depth: 3,
+            ..ReassemblyConfig::default()
+        });
+        h.c(0, b"abcdef");
+        assert_eq!(h.sink.anomalies(S), vec![StreamAnomaly::DepthReached]);
+        assert_eq!(h.budget.used, 0, "window freed at depth");
     }
 
     // ---- property tests ----
