@@ -24,7 +24,7 @@ use crate::alert::{AlertSink, FindingLimits, ValueHasher};
 use crate::capture::{self, CaptureError};
 use crate::config::Config;
 use crate::detect::Engine;
-use crate::flow::table::Timeouts;
+use crate::flow::table::{Emergency, Timeouts};
 use crate::flow::ReassemblyConfig;
 
 pub use self::stats::RunStats;
@@ -92,6 +92,16 @@ fn worker_setup(
             cfg.flow.timeout_closed,
             cfg.flow.timeout_udp,
         ),
+        emergency: Emergency {
+            timeouts: Timeouts::from_secs(
+                cfg.flow.emergency_timeout_embryonic,
+                cfg.flow.emergency_timeout_established,
+                cfg.flow.emergency_timeout_closed,
+                cfg.flow.emergency_timeout_udp,
+            ),
+            enter_pct: cfg.flow.emergency_enter_pct,
+            leave_pct: cfg.flow.emergency_leave_pct,
+        },
         event_max_age: cfg.output.event_max_age.saturating_mul(1_000_000_000),
         flow_events: cfg.output.flow_events,
     }

@@ -16,10 +16,11 @@ use crate::capture::Timestamp;
 use crate::decode::{proto, tcp_flags, Decoded};
 use crate::detect::{DetectorInfo, Engine, Match, MatchSink, Scanner, StreamState};
 use crate::flow::table::{
-    EndReason, Flow, FlowState, FlowTable, FlowTableStats, TimeoutClass, Timeouts,
+    EndReason, Emergency, Flow, FlowState, FlowTable, FlowTableStats, TimeoutClass, Timeouts,
 };
 use crate::flow::{
-    Direction, FlowKey, MemBudget, ReassemblyConfig, ReassemblyStats, StreamSink, TcpSession,
+    Direction, FlowKey, MemBudget, ReassemblyConfig, ReassemblyStats, StreamAnomaly, StreamSink,
+    TcpSession,
 };
 
 /// Everything a worker needs, built once from the config.
@@ -37,6 +38,8 @@ pub struct WorkerSetup {
     pub max_flows: usize,
     /// Flow timeouts.
     pub timeouts: Timeouts,
+    /// Emergency mode of the flow table.
+    pub emergency: Emergency,
     /// A direction's findings are reported at the latest this long (packet
     /// time, ns) after the first of them, even if its stream goes on.
     pub event_max_age: u64,
@@ -128,7 +131,8 @@ pub fn run(
     pool: Sender<Batch>,
     out: Sender<OutMsg>,
 ) -> WorkerStats {
-    let mut table: FlowTable<FlowData> = FlowTable::new(setup.max_flows, setup.timeouts);
+    let mut table: FlowTable<FlowData> =
+        FlowTable::new(setup.max_flows, setup.timeouts).with_emergency(setup.emergency);
     let mut reasm = Reasm {
         cfg: setup.reassembly,
         budget: MemBudget::default(),
@@ -215,7 +219,6 @@ fn packet(
             if !payload.is_empty() {
                 state.established = true;
             }
-            let depth_before = reasm.stats.depth_reached_total;
             let mut sink = ScanSink {
                 det,
                 meta: &meta,
@@ -231,9 +234,6 @@ fn packet(
                 &mut reasm.stats,
                 &mut sink,
             );
-            if reasm.stats.depth_reached_total > depth_before {
-                state.dirs[dir.index()].notes.depth_reached = true;
-            }
             reasm.peak_bytes = reasm.peak_bytes.max(reasm.budget.used as u64);
         }
         _ => det.scan(
@@ -376,6 +376,30 @@ impl StreamSink for ScanSink<'_> {
     fn on_close(&mut self, dir: Direction) {
         self.det
             .close(self.meta, dir, &mut self.dirs[dir.index()], self.ts);
+    }
+
+    fn on_anomaly(&mut self, dir: Direction, kind: StreamAnomaly) {
+        let notes = &mut self.dirs[dir.index()].notes;
+        match kind {
+            StreamAnomaly::OverlapDiff => notes.overlap_diffs += 1,
+            StreamAnomaly::OutOfWindow | StreamAnomaly::RstOutOfWindow => notes.out_of_window += 1,
+            StreamAnomaly::DepthReached => notes.depth_reached = true,
+            StreamAnomaly::MemcapReached | StreamAnomaly::SegmentLimitReached => {
+                notes.limit_reached = true;
+            }
+        }
+    }
+
+    /// Bytes the receiver kept over ones already scanned: scanned on their
+    /// own, so PI only in the replacing copy is still found.
+    fn on_overlap_data(&mut self, dir: Direction, data: &[u8]) {
+        self.det.scan(
+            &mut self.dirs[dir.index()],
+            data,
+            location::TCP_STREAM,
+            self.ts,
+            true,
+        );
     }
 }
 
@@ -535,5 +559,28 @@ impl Det {
         if !self.out.is_empty() {
             let _ = out.send(OutMsg::Events(std::mem::take(&mut self.out)));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The per-flow memory a SYN flood costs (documented in
+    /// `flow/REASSEMBLY.md`); fails when it grows past 1 KiB.
+    #[test]
+    fn flow_entry_footprint() {
+        let sizes = [
+            ("Flow<FlowData>", std::mem::size_of::<Flow<FlowData>>()),
+            ("FlowData", std::mem::size_of::<FlowData>()),
+            ("TcpSession", std::mem::size_of::<TcpSession>()),
+            ("DirState", std::mem::size_of::<DirState>()),
+            ("StreamState", std::mem::size_of::<StreamState>()),
+            ("FindingSet", std::mem::size_of::<FindingSet>()),
+            ("StreamNotes", std::mem::size_of::<StreamNotes>()),
+            ("FlowKey", std::mem::size_of::<FlowKey>()),
+        ];
+        eprintln!("{sizes:?}");
+        assert!(sizes[0].1 <= 1024, "{sizes:?}");
     }
 }
