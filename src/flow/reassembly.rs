@@ -261,7 +261,9 @@ impl Recent {
         let skip = data.len().saturating_sub(self.ring.len());
         self.to = off + data.len() as u64;
         self.overwrite(off + skip as u64, data.get(skip..).unwrap_or(&[]));
-        self.from = self.from.max(self.to.saturating_sub(self.ring.len() as u64));
+        self.from = self
+            .from
+            .max(self.to.saturating_sub(self.ring.len() as u64));
     }
 
     /// The held part `[a, b)` of offsets `off..off + len`, if any.

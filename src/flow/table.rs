@@ -467,9 +467,19 @@ mod tests {
         let mut on_end = |f: Flow<S>, r| ended.push((f.key, r));
         let classes = [TimeoutClass::Established, TimeoutClass::Embryonic];
         for (i, c) in classes.into_iter().enumerate() {
-            t.get_or_create(&key(i as u16 + 1), 100 + i as u64, || (true, S(c)), &mut on_end);
+            t.get_or_create(
+                &key(i as u16 + 1),
+                100 + i as u64,
+                || (true, S(c)),
+                &mut on_end,
+            );
         }
-        t.get_or_create(&key(9), 300, || (true, S(TimeoutClass::Embryonic)), &mut on_end);
+        t.get_or_create(
+            &key(9),
+            300,
+            || (true, S(TimeoutClass::Embryonic)),
+            &mut on_end,
+        );
         assert_eq!(ended, vec![(key(2), EndReason::Evicted)]);
         assert_eq!(t.stats.evicted_embryonic_total, 1);
     }
@@ -483,16 +493,31 @@ mod tests {
         });
         let mut noop = |_f: Flow<S>, _r| {};
         for p in 0..9u16 {
-            t.get_or_create(&key(p), NANOS, || (true, S(TimeoutClass::Embryonic)), &mut noop);
+            t.get_or_create(
+                &key(p),
+                NANOS,
+                || (true, S(TimeoutClass::Embryonic)),
+                &mut noop,
+            );
         }
         assert!(!t.in_emergency());
         // The 10th lookup sees 9/10 = 90% full: emergency mode.
-        t.get_or_create(&key(100), NANOS, || (true, S(TimeoutClass::Established)), &mut noop);
+        t.get_or_create(
+            &key(100),
+            NANOS,
+            || (true, S(TimeoutClass::Established)),
+            &mut noop,
+        );
         assert!(t.in_emergency());
         assert_eq!(t.stats.emergency_entered_total, 1);
         // 4 s later the embryonic flows (emergency timeout 2 s, normal 30 s)
         // are swept; the table drops below 70% and the mode ends.
-        t.get_or_create(&key(101), 5 * NANOS, || (true, S(TimeoutClass::Established)), &mut noop);
+        t.get_or_create(
+            &key(101),
+            5 * NANOS,
+            || (true, S(TimeoutClass::Established)),
+            &mut noop,
+        );
         assert_eq!(t.len(), 2);
         t.get_or_create(&key(101), 5 * NANOS, || unreachable!(), &mut noop);
         assert!(!t.in_emergency());
@@ -514,7 +539,12 @@ mod tests {
                 [0, 0],
             )
             .0;
-            t.get_or_create(&k, i * 1000, || (true, S(TimeoutClass::Embryonic)), &mut on_end);
+            t.get_or_create(
+                &k,
+                i * 1000,
+                || (true, S(TimeoutClass::Embryonic)),
+                &mut on_end,
+            );
             assert!(t.len() <= 100);
         }
         assert_eq!(t.stats.peak_flows, 100);

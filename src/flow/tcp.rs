@@ -243,8 +243,10 @@ impl HalfStream {
         let back = old as u64;
         // Bytes before offset 0 (before the SYN) are not stream bytes.
         let skip = usize::try_from(back.saturating_sub(self.next)).unwrap_or(usize::MAX);
-        let (Some(seg), Some(part)) = (payload.get(skip..), payload.get(skip..old.min(payload.len())))
-        else {
+        let (Some(seg), Some(part)) = (
+            payload.get(skip..),
+            payload.get(skip..old.min(payload.len())),
+        ) else {
             return;
         };
         let off = self.next.saturating_sub(back);
@@ -363,8 +365,10 @@ impl HalfStream {
             let seg_ok = !plan.new_run || self.store.runs() < cx.cfg.max_segments;
             let mem_ok = cx.budget.fits(plan.bytes, cx.cfg.memcap);
             if seg_ok && mem_ok {
+                let diffs = cx.stats.overlap_diff_total;
                 let added = self.store.insert(start, data, cx.cfg.overlap, cx.stats);
                 cx.budget.charge(added);
+                self.note_diffs(diffs, cx);
                 return;
             }
             if !counted {
@@ -450,7 +454,9 @@ impl HalfStream {
         let rel = self.rel(seq);
         let room = self
             .win_edge
-            .map_or(MAX_WINDOW, |e| i64::try_from(e.saturating_sub(self.next)).unwrap_or(MAX_WINDOW))
+            .map_or(MAX_WINDOW, |e| {
+                i64::try_from(e.saturating_sub(self.next)).unwrap_or(MAX_WINDOW)
+            })
             .max(1);
         (0..=room).contains(&rel)
     }
@@ -736,7 +742,15 @@ mod tests {
         fn pkt(&mut self, dir: Direction, seq: u32, ack: u32, flags: u8, data: &[u8]) {
             self.pkt_win(dir, seq, ack, flags, 65535, data);
         }
-        fn pkt_win(&mut self, dir: Direction, seq: u32, ack: u32, flags: u8, window: u16, data: &[u8]) {
+        fn pkt_win(
+            &mut self,
+            dir: Direction,
+            seq: u32,
+            ack: u32,
+            flags: u8,
+            window: u16,
+            data: &[u8],
+        ) {
             let tcp = TcpMeta {
                 seq,
                 ack,
@@ -847,6 +861,9 @@ mod tests {
         h.c(0, b"xyzBBBc");
         assert_eq!(h.sink.text(S), "xyzAAAc");
         assert_eq!(h.stats.overlap_diff_total, 1);
+        h.c(10, b"k");
+        h.c(10, b"K");
+        assert_eq!(h.sink.anomalies(S).len(), 2, "store overlaps reported too");
     }
 
     #[test]
@@ -1084,7 +1101,12 @@ mod tests {
             assert_eq!(h.sink.anomalies(S), vec![StreamAnomaly::OverlapDiff]);
         }
         // Same start, new ends beyond: Linux and Solaris take it, BSD not.
-        for (p, want) in [(Bsd, "-AAAB"), (Linux, "-BBBB"), (Solaris, "-BBBB"), (First, "-AAAB")] {
+        for (p, want) in [
+            (Bsd, "-AAAB"),
+            (Linux, "-BBBB"),
+            (Solaris, "-BBBB"),
+            (First, "-AAAB"),
+        ] {
             let mut h = policy(p);
             h.c(1, b"AAA");
             h.c(1, b"BBBB");
@@ -1103,7 +1125,14 @@ mod tests {
             h.c(0, b"hello");
             h.c(0, b"jello");
             // What the receiver now holds again: no anomaly.
-            h.c(0, if p == OverlapPolicy::Last { b"jello" } else { b"hello" });
+            h.c(
+                0,
+                if p == OverlapPolicy::Last {
+                    b"jello"
+                } else {
+                    b"hello"
+                },
+            );
             assert_eq!(h.sink.text(S), "hello");
             assert_eq!(h.sink.anomalies(S).len(), 1);
             assert_eq!(h.sink.extras(S), extra, "{p:?}");

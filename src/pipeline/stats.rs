@@ -81,9 +81,16 @@ impl RunStats {
     }
 
     fn reassembly_json(&self) -> Value {
-        let mut m: serde_json::Map<String, Value> =
-            self.reassembly.counters().into_iter().map(|(k, v)| (k.to_string(), json!(v))).collect();
-        m.insert("peak_buffered_bytes".into(), json!(self.reassembly_peak_bytes));
+        let mut m: serde_json::Map<String, Value> = self
+            .reassembly
+            .counters()
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), json!(v)))
+            .collect();
+        m.insert(
+            "peak_buffered_bytes".into(),
+            json!(self.reassembly_peak_bytes),
+        );
         Value::Object(m)
     }
 

@@ -16,7 +16,7 @@ use crate::capture::Timestamp;
 use crate::decode::{proto, tcp_flags, Decoded};
 use crate::detect::{DetectorInfo, Engine, Match, MatchSink, Scanner, StreamState};
 use crate::flow::table::{
-    EndReason, Emergency, Flow, FlowState, FlowTable, FlowTableStats, TimeoutClass, Timeouts,
+    Emergency, EndReason, Flow, FlowState, FlowTable, FlowTableStats, TimeoutClass, Timeouts,
 };
 use crate::flow::{
     Direction, FlowKey, MemBudget, ReassemblyConfig, ReassemblyStats, StreamAnomaly, StreamSink,
@@ -216,7 +216,12 @@ fn packet(
     let state = &mut flow.state;
     match (d.tcp, &mut state.tcp) {
         (Some(tcp), Some(session)) => {
-            if !payload.is_empty() {
+            // Data, or the handshake's final ACK (a spoofed SYN flood never
+            // sends one): no longer embryonic, so not evicted first.
+            let handshake_ack = tcp.flags & (tcp_flags::SYN | tcp_flags::ACK | tcp_flags::RST)
+                == tcp_flags::ACK
+                && flow.pkts.iter().all(|&n| n > 0);
+            if !payload.is_empty() || handshake_ack {
                 state.established = true;
             }
             let mut sink = ScanSink {
