@@ -1424,9 +1424,15 @@ mod tests {
 
         #[test]
         fn lossless_capture_reassembles_exactly(
-            a in plan(), b in plan(), order in proptest::collection::vec(any::<bool>(), 1..16)
+            a in plan(), b in plan(), order in proptest::collection::vec(any::<bool>(), 1..16),
+            pol in 0usize..7,
         ) {
-            let h = run(ReassemblyConfig::default(), [&a, &b], &order, &[false]);
+            // With agreeing copies every overlap policy yields the stream.
+            use OverlapPolicy::*;
+            let overlap = [First, Last, Bsd, Linux, Windows, Vista, Solaris][pol];
+            let cfg = ReassemblyConfig { overlap, ..ReassemblyConfig::default() };
+            let h = run(cfg, [&a, &b], &order, &[false]);
+            prop_assert_eq!(h.stats.overlap_diff_total, 0);
             for (dir, p) in [(S, &a), (C, &b)] {
                 let (delivered, gaps, closes) = check(&h, dir, &p.data)?;
                 prop_assert_eq!(delivered, p.data.len());
