@@ -94,13 +94,13 @@ pub struct StreamNotes {
     pub limit_reached: bool,
     /// Overlapping copies of the same bytes that differed (possible evasion).
     #[serde(skip_serializing_if = "is_zero")]
-    pub overlap_diffs: u64,
+    pub overlap_diffs: u32,
     /// Segments or RSTs ignored as outside the receiver's window.
     #[serde(skip_serializing_if = "is_zero")]
-    pub out_of_window: u64,
+    pub out_of_window: u32,
 }
 
-fn is_zero(n: &u64) -> bool {
+fn is_zero(n: &u32) -> bool {
     *n == 0
 }
 

@@ -386,8 +386,12 @@ impl StreamSink for ScanSink<'_> {
     fn on_anomaly(&mut self, dir: Direction, kind: StreamAnomaly) {
         let notes = &mut self.dirs[dir.index()].notes;
         match kind {
-            StreamAnomaly::OverlapDiff => notes.overlap_diffs += 1,
-            StreamAnomaly::OutOfWindow | StreamAnomaly::RstOutOfWindow => notes.out_of_window += 1,
+            StreamAnomaly::OverlapDiff => {
+                notes.overlap_diffs = notes.overlap_diffs.saturating_add(1)
+            }
+            StreamAnomaly::OutOfWindow | StreamAnomaly::RstOutOfWindow => {
+                notes.out_of_window = notes.out_of_window.saturating_add(1);
+            }
             StreamAnomaly::DepthReached => notes.depth_reached = true,
             StreamAnomaly::MemcapReached | StreamAnomaly::SegmentLimitReached => {
                 notes.limit_reached = true;
