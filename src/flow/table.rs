@@ -170,7 +170,11 @@ pub struct FlowTableStats {
 
 /// Flow table of one worker.
 pub struct FlowTable<S> {
-    map: HashMap<FlowKey, Flow<S>, ahash::RandomState>,
+    /// Flows are boxed so a bucket costs a key and a pointer: hashbrown
+    /// may double its bucket array when removals leave tombstones, and
+    /// doubling 56-byte buckets is cheap where doubling 700-byte ones
+    /// (the flow state inline) was not (measured with `benches/flood.sh`).
+    map: HashMap<FlowKey, Box<Flow<S>>, ahash::RandomState>,
     max_flows: usize,
     timeouts: Timeouts,
     emergency: Emergency,
@@ -231,7 +235,7 @@ impl<S: FlowState> FlowTable<S> {
             if self.expired(f, ts) {
                 if let Some(old) = self.map.remove(key) {
                     self.stats.timeouts_total += 1;
-                    on_end(old, EndReason::Timeout);
+                    on_end(*old, EndReason::Timeout);
                 }
             }
         }
@@ -244,7 +248,7 @@ impl<S: FlowState> FlowTable<S> {
             stats.flows_total += 1;
             stats.peak_flows = stats.peak_flows.max(len + 1);
             let (client_is_lo, state) = make();
-            Flow {
+            Box::new(Flow {
                 key: *key,
                 id: flow_id(key, ts),
                 client_is_lo,
@@ -253,13 +257,13 @@ impl<S: FlowState> FlowTable<S> {
                 pkts: [0; 2],
                 bytes: [0; 2],
                 state,
-            }
+            })
         })
     }
 
     /// The flow of `key`, if held (no timeout check).
     pub fn peek(&self, key: &FlowKey) -> Option<&Flow<S>> {
-        self.map.get(key)
+        self.map.get(key).map(|f| &**f)
     }
 
     /// Ends the flow of `key` now (e.g. port reuse), passing it to `on_end`.
@@ -273,16 +277,16 @@ impl<S: FlowState> FlowTable<S> {
             if reason == EndReason::Reused {
                 self.stats.reused_total += 1;
             }
-            on_end(f, reason);
+            on_end(*f, reason);
         }
     }
 
     /// Ends every flow (end of input), oldest first for a stable order.
     pub fn drain(&mut self, on_end: &mut dyn FnMut(Flow<S>, EndReason)) {
-        let mut all: Vec<Flow<S>> = self.map.drain().map(|(_, f)| f).collect();
+        let mut all: Vec<Box<Flow<S>>> = self.map.drain().map(|(_, f)| f).collect();
         all.sort_by_key(|f| (f.first_ts, f.key));
         for f in all {
-            on_end(f, EndReason::Shutdown);
+            on_end(*f, EndReason::Shutdown);
         }
     }
 
@@ -324,7 +328,7 @@ impl<S: FlowState> FlowTable<S> {
         for k in expired {
             if let Some(f) = self.map.remove(&k) {
                 self.stats.timeouts_total += 1;
-                on_end(f, EndReason::Timeout);
+                on_end(*f, EndReason::Timeout);
             }
         }
     }
@@ -352,7 +356,7 @@ impl<S: FlowState> FlowTable<S> {
                 if f.state.timeout_class() == TimeoutClass::Embryonic {
                     self.stats.evicted_embryonic_total += 1;
                 }
-                on_end(f, EndReason::Evicted);
+                on_end(*f, EndReason::Evicted);
             }
         }
     }
