@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::decode::{DefragConfig, OverlapPolicy};
+use crate::decode::{DefragConfig, OverlapPolicy as FragmentPolicy};
+use crate::flow::reassembly::{LimitPolicy, OverlapPolicy};
 use crate::policy::config as policy;
 
 /// Environment variable that holds the HMAC key when the config has none.
@@ -97,6 +98,19 @@ pub struct FlowConfig {
     pub timeout_closed: u64,
     /// UDP and other flows.
     pub timeout_udp: u64,
+    /// Percent of `max_flows` above which emergency mode starts (shorter
+    /// timeouts, embryonic flows evicted first).
+    pub emergency_enter_pct: u8,
+    /// Percent of `max_flows` below which emergency mode ends.
+    pub emergency_leave_pct: u8,
+    /// Emergency timeout of embryonic TCP flows.
+    pub emergency_timeout_embryonic: u64,
+    /// Emergency timeout of TCP flows with data.
+    pub emergency_timeout_established: u64,
+    /// Emergency timeout of closed TCP flows.
+    pub emergency_timeout_closed: u64,
+    /// Emergency timeout of UDP and other flows.
+    pub emergency_timeout_udp: u64,
 }
 
 impl Default for FlowConfig {
@@ -107,6 +121,12 @@ impl Default for FlowConfig {
             timeout_established: 600,
             timeout_closed: 10,
             timeout_udp: 60,
+            emergency_enter_pct: 90,
+            emergency_leave_pct: 70,
+            emergency_timeout_embryonic: 5,
+            emergency_timeout_established: 60,
+            emergency_timeout_closed: 1,
+            emergency_timeout_udp: 10,
         }
     }
 }
@@ -121,6 +141,17 @@ pub struct ReassemblyConfigFile {
     pub memcap: usize,
     /// Out-of-order segments buffered per direction.
     pub max_segments: usize,
+    /// Which copy wins when segments overlap: `first` (default), `last`,
+    /// `bsd`, `linux`, `windows`, `vista`, `solaris`, `hpux10` (aliases
+    /// `macos`, `irix`, `windows2k3`, `hpux11`).
+    pub overlap_policy: OverlapPolicy,
+    /// At the memcap or `max_segments`: `skip` (give up the oldest hole,
+    /// inspect the newest data; default) or `stop` (stop inspecting the
+    /// direction).
+    pub on_limit: LimitPolicy,
+    /// Bytes of recently delivered data kept per direction to detect
+    /// retransmissions with different data (0 = off; charged to memcap).
+    pub recent_window: usize,
 }
 
 impl Default for ReassemblyConfigFile {
@@ -129,6 +160,9 @@ impl Default for ReassemblyConfigFile {
             depth: 16 << 20,
             memcap: 1 << 30,
             max_segments: 4096,
+            overlap_policy: OverlapPolicy::First,
+            on_limit: LimitPolicy::Skip,
+            recent_window: 4096,
         }
     }
 }
@@ -193,7 +227,7 @@ pub struct DefragConfigFile {
     /// Seconds (packet time) an incomplete datagram is kept.
     pub timeout: u64,
     /// Overlap policy: "first" (default), "last", "bsd", "linux", "windows".
-    pub policy: OverlapPolicy,
+    pub policy: FragmentPolicy,
 }
 
 impl Default for DefragConfigFile {
@@ -283,6 +317,13 @@ impl Config {
         if !(1..=8192).contains(&self.defrag.max_fragments) {
             return Err("defrag.max_fragments must be between 1 and 8192".into());
         }
+        let f = &self.flow;
+        if f.emergency_leave_pct >= f.emergency_enter_pct || f.emergency_enter_pct > 100 {
+            return Err(
+                "flow.emergency_leave_pct must be below flow.emergency_enter_pct (at most 100)"
+                    .into(),
+            );
+        }
         if matches!(&self.hash_key, Some(k) if k.len() < 16) {
             return Err(
                 "hash_key must be at least 16 characters (use a long random secret)".into(),
@@ -344,10 +385,25 @@ mod tests {
         )
         .unwrap();
         assert!(c.decode.validate_checksums);
-        assert_eq!(c.defrag.to_config().policy, OverlapPolicy::Linux);
+        assert_eq!(c.defrag.to_config().policy, FragmentPolicy::Linux);
         assert_eq!(c.defrag.to_config().timeout, 5_000_000_000);
         assert!(Config::parse("[defrag]\npolicy = \"solaris\"").is_err());
         assert!(Config::parse("[defrag]\nmax_fragments = 0").is_err());
+    }
+
+    #[test]
+    fn reassembly_policies_parse() {
+        let c = Config::parse(
+            "[reassembly]\noverlap_policy = \"linux\"\non_limit = \"stop\"\n[flow]\nemergency_enter_pct = 80\n",
+        )
+        .unwrap();
+        assert_eq!(c.reassembly.overlap_policy, OverlapPolicy::Linux);
+        assert_eq!(c.reassembly.on_limit, LimitPolicy::Stop);
+        assert_eq!(c.flow.emergency_enter_pct, 80);
+        let c = Config::parse("[reassembly]\noverlap_policy = \"macos\"\n").unwrap();
+        assert_eq!(c.reassembly.overlap_policy, OverlapPolicy::Bsd);
+        assert!(Config::parse("[reassembly]\noverlap_policy = \"beos\"\n").is_err());
+        assert!(Config::parse("[flow]\nemergency_leave_pct = 95\n").is_err());
     }
 
     #[test]

@@ -100,12 +100,29 @@ pub struct StreamNotes {
     pub gap_bytes: u64,
     /// Inspection stopped at the per-flow reassembly depth.
     pub depth_reached: bool,
+    /// The reassembly memcap or segment limit was hit in this stream.
+    #[serde(skip_serializing_if = "is_false")]
+    pub limit_reached: bool,
+    /// Overlapping copies of the same bytes that differed (possible evasion).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub overlap_diffs: u32,
+    /// Segments or RSTs ignored as outside the receiver's window.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub out_of_window: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 impl StreamNotes {
     /// Nothing to report.
     pub fn is_clean(&self) -> bool {
-        self.gaps == 0 && !self.depth_reached
+        self.gaps == 0
+            && !self.depth_reached
+            && !self.limit_reached
+            && self.overlap_diffs == 0
+            && self.out_of_window == 0
     }
 }
 

@@ -10,7 +10,9 @@ pub mod table;
 pub mod tcp;
 
 pub use self::key::{Direction, FlowKey};
-pub use self::reassembly::{MemBudget, ReassemblyConfig, ReassemblyStats};
+pub use self::reassembly::{
+    LimitPolicy, MemBudget, OverlapPolicy, ReassemblyConfig, ReassemblyStats, StreamAnomaly,
+};
 pub use self::tcp::TcpSession;
 
 /// Receives the in-order bytes of a TCP (or UDP) conversation.
@@ -22,4 +24,12 @@ pub trait StreamSink {
     fn on_gap(&mut self, dir: Direction, len: u64);
     /// `dir`'s sender closed its side (FIN or RST); no more data follows.
     fn on_close(&mut self, dir: Direction);
+    /// Something odd or bounded happened in `dir` (counted in the stats
+    /// too); called once per occurrence, before the data it concerns.
+    fn on_anomaly(&mut self, _dir: Direction, _kind: StreamAnomaly) {}
+    /// Bytes of `dir` that were already delivered came again with other
+    /// content, and the overlap policy says the receiver kept the new copy
+    /// (e.g. `last`). They cannot replace what was delivered, so they come
+    /// here as a separate piece, to be inspected on their own.
+    fn on_overlap_data(&mut self, _dir: Direction, _data: &[u8]) {}
 }

@@ -8,17 +8,96 @@ use std::collections::VecDeque;
 
 /// How to resolve two segments that carry bytes for the same stream offsets.
 ///
-/// Only first-wins exists today. Later policies (last-wins, per-OS target
-/// policies as in Suricata's `stream-tcp-reassemble`) plug in at the single
-/// place where an incoming segment meets buffered bytes
-/// (`SegmentStore::insert`) and where in-order data meets buffered bytes
-/// (the session's in-order path); both already see both copies and count
-/// differing overlaps.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// Target-based policies follow Novak & Sturges, "Target-Based TCP Stream
+/// Reassembly" (2007), as Suricata implements them (`stream-tcp-list.c`):
+/// whether the new copy wins depends on where the new segment `[ns, ne)`
+/// starts and ends relative to the old one `[os, oe)` (see
+/// [`OverlapPolicy::new_wins`]). The old "segment" is a buffered run
+/// (contiguous segments merge into one run), or for bytes already delivered
+/// the stretch from the new segment's start to the delivery point.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum OverlapPolicy {
-    /// Bytes seen first are kept; later copies of the same offsets are dropped.
+    /// Bytes seen first are kept (Windows Vista/7+, HP-UX 11, Mac OS "first").
     #[default]
     First,
+    /// Bytes seen last are kept.
+    Last,
+    /// BSD, HP-UX 10, IRIX, Mac OS: new wins where it starts before the old.
+    #[serde(alias = "macos", alias = "irix")]
+    Bsd,
+    /// Linux: as BSD, and also where it starts with the old and ends beyond it.
+    Linux,
+    /// Windows (XP/2003): as BSD.
+    #[serde(alias = "windows2k3")]
+    Windows,
+    /// Windows Vista and later: first wins.
+    Vista,
+    /// Solaris, HP-UX 11: new wins where it ends beyond the old, or ends
+    /// with it and starts at or before it.
+    #[serde(alias = "hpux11")]
+    Solaris,
+    /// HP-UX 10: as BSD.
+    Hpux10,
+}
+
+impl OverlapPolicy {
+    /// Whether the new copy of the overlapping bytes wins, for a new segment
+    /// `[ns, ne)` meeting an old one `[os, oe)` (stream offsets).
+    pub fn new_wins(self, ns: u64, ne: u64, os: u64, oe: u64) -> bool {
+        match self {
+            OverlapPolicy::First | OverlapPolicy::Vista => false,
+            OverlapPolicy::Last => true,
+            OverlapPolicy::Bsd | OverlapPolicy::Windows | OverlapPolicy::Hpux10 => ns < os,
+            OverlapPolicy::Linux => ns < os || (ns == os && ne > oe),
+            OverlapPolicy::Solaris => ne > oe || (ne == oe && ns <= os),
+        }
+    }
+}
+
+/// What to do when a flow direction hits the memcap or `max_segments`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LimitPolicy {
+    /// Give up the oldest hole (reported as a gap) and go on with the
+    /// newest data.
+    #[default]
+    Skip,
+    /// Stop inspecting the direction (as at depth).
+    Stop,
+}
+
+/// Something odd or bounded seen in one direction of a stream, reported
+/// to [`StreamSink::on_anomaly`](super::StreamSink::on_anomaly).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StreamAnomaly {
+    /// Two copies of the same stream bytes differ (overlap or
+    /// retransmission with other data: a possible evasion).
+    OverlapDiff,
+    /// A segment beyond the receiver's window (or absurdly far) was ignored.
+    OutOfWindow,
+    /// A RST outside the receiver's window was ignored.
+    RstOutOfWindow,
+    /// The direction reached the reassembly depth.
+    DepthReached,
+    /// The worker memcap was hit by this direction.
+    MemcapReached,
+    /// The direction hit `max_segments`.
+    SegmentLimitReached,
+}
+
+impl StreamAnomaly {
+    /// Name used in events and notes.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StreamAnomaly::OverlapDiff => "overlap_diff",
+            StreamAnomaly::OutOfWindow => "out_of_window",
+            StreamAnomaly::RstOutOfWindow => "rst_out_of_window",
+            StreamAnomaly::DepthReached => "depth_reached",
+            StreamAnomaly::MemcapReached => "memcap_reached",
+            StreamAnomaly::SegmentLimitReached => "segment_limit_reached",
+        }
+    }
 }
 
 /// Reassembly bounds (from config `[reassembly]`).
@@ -33,6 +112,12 @@ pub struct ReassemblyConfig {
     pub max_segments: usize,
     /// Which copy wins when segments overlap.
     pub overlap: OverlapPolicy,
+    /// What happens when the memcap or `max_segments` is hit.
+    pub on_limit: LimitPolicy,
+    /// Bytes of recently delivered data kept per direction to compare
+    /// retransmissions against (0 = off). Charged to the memcap; allocated
+    /// only while the worker's budget is under half the memcap.
+    pub recent_window: usize,
 }
 
 impl Default for ReassemblyConfig {
@@ -42,6 +127,8 @@ impl Default for ReassemblyConfig {
             memcap: 256 << 20,
             max_segments: 4096,
             overlap: OverlapPolicy::First,
+            on_limit: LimitPolicy::Skip,
+            recent_window: 4096,
         }
     }
 }
@@ -115,8 +202,92 @@ stats! {
     midstream_total,
     /// Overlapping segments whose bytes differ from the copy kept.
     overlap_diff_total,
-    /// Segments or ACKs too far from the expected sequence number to be real.
+    /// Segments or ACKs too far from the expected sequence number to be
+    /// real, or data beyond the receiver's advertised window.
     out_of_window_total,
+    /// RSTs outside the receiver's window, ignored.
+    rst_out_of_window_total,
+    /// Directions whose inspection stopped at the memcap or `max_segments`
+    /// (`on_limit = "stop"`).
+    limit_stopped_total,
+    /// Retransmissions compared against recently delivered bytes.
+    recent_compared_total,
+    /// Directions that could not keep a recent-bytes window (budget).
+    recent_skipped_total,
+}
+
+/// The last bytes delivered in one direction (a ring indexed by stream
+/// offset), so a retransmission of delivered bytes can be compared with
+/// what was delivered. Bytes before a gap are forgotten.
+#[derive(Debug)]
+pub(crate) struct Recent {
+    ring: Box<[u8]>,
+    /// Offsets `[from, to)` held (`to - from <= ring.len()`).
+    from: u64,
+    to: u64,
+}
+
+impl Recent {
+    /// An empty window of `cap` bytes (> 0) starting at offset `at`.
+    pub(crate) fn new(cap: usize, at: u64) -> Recent {
+        Recent {
+            ring: vec![0; cap.max(1)].into_boxed_slice(),
+            from: at,
+            to: at,
+        }
+    }
+
+    /// Bytes the window costs.
+    pub(crate) fn cost(&self) -> usize {
+        self.ring.len()
+    }
+
+    /// `(ring position, data position, length)` of the (at most two) ring
+    /// pieces holding offsets `off..off + len`, for `len <= capacity`.
+    fn pieces(&self, off: u64, len: usize) -> [(usize, usize, usize); 2] {
+        let cap = self.ring.len();
+        let len = len.min(cap);
+        let pos = usize::try_from(off % cap as u64).unwrap_or(0);
+        let first = (cap - pos).min(len);
+        [(pos, 0, first), (0, first, len - first)]
+    }
+
+    /// Records `data` delivered at offset `off`; a jump (gap) forgets the
+    /// older bytes.
+    pub(crate) fn push(&mut self, off: u64, data: &[u8]) {
+        if off != self.to {
+            self.from = off;
+        }
+        let skip = data.len().saturating_sub(self.ring.len());
+        self.to = off + data.len() as u64;
+        self.overwrite(off + skip as u64, data.get(skip..).unwrap_or(&[]));
+        self.from = self
+            .from
+            .max(self.to.saturating_sub(self.ring.len() as u64));
+    }
+
+    /// The held part `[a, b)` of offsets `off..off + len`, if any.
+    pub(crate) fn held(&self, off: u64, len: usize) -> Option<(u64, u64)> {
+        let (a, b) = (off.max(self.from), (off + len as u64).min(self.to));
+        (a < b).then_some((a, b))
+    }
+
+    /// True when `data` (at offset `off`, inside the held range) differs
+    /// from the bytes delivered there.
+    pub(crate) fn differs(&self, off: u64, data: &[u8]) -> bool {
+        self.pieces(off, data.len())
+            .iter()
+            .any(|&(pos, d, n)| self.ring.get(pos..pos + n) != data.get(d..d + n))
+    }
+
+    /// Replaces the bytes at `off` with `data` (at most the capacity).
+    pub(crate) fn overwrite(&mut self, off: u64, data: &[u8]) {
+        for (pos, d, n) in self.pieces(off, data.len()) {
+            if let (Some(dst), Some(src)) = (self.ring.get_mut(pos..pos + n), data.get(d..d + n)) {
+                dst.copy_from_slice(src);
+            }
+        }
+    }
 }
 
 /// One contiguous run of buffered bytes at stream offset `off`.
@@ -237,19 +408,29 @@ impl SegmentStore {
                 break;
             };
             let (a, b) = (cur.max(r.off), end.min(r.end()));
-            let kept = span(&r.data, r.off, a, b);
-            if kept != span(data, off, a, b) {
+            let (os, oe) = (r.off, r.end());
+            let differs = span(&r.data, os, a, b) != span(data, off, a, b);
+            if differs {
                 stats.overlap_diff_total += 1;
+                if policy.new_wins(off, end, os, oe) {
+                    self.overwrite(i, a, span(data, off, a, b));
+                }
             }
-            match policy {
-                // Hook: a last-wins/per-OS policy overwrites `kept` here.
-                OverlapPolicy::First => {}
-            }
-            cur = r.end();
+            cur = oe;
             i += 1;
         }
         self.bytes += added;
         added
+    }
+
+    /// Replaces run `i`'s bytes from offset `at` with `new` (same length).
+    fn overwrite(&mut self, i: usize, at: u64, new: &[u8]) {
+        if let Some(r) = self.runs.get_mut(i) {
+            let lo = usize::try_from(at.saturating_sub(r.off)).unwrap_or(usize::MAX);
+            if let Some(dst) = r.data.get_mut(lo..lo.saturating_add(new.len())) {
+                dst.copy_from_slice(new);
+            }
+        }
     }
 
     /// Adds `piece` at `off` in front of run `i`: extends run `i - 1` when it
@@ -396,7 +577,7 @@ mod tests {
         };
         a.merge(&b);
         let c = a.counters();
-        assert_eq!(c.len(), 12);
+        assert_eq!(c.len(), 16);
         assert!(c.iter().all(|(n, _)| n.ends_with("_total")));
         assert!(c.contains(&("gaps_total", 5)));
         assert!(c.contains(&("midstream_total", 1)));
@@ -409,7 +590,73 @@ mod tests {
         assert_eq!(span(b"abc", 10, 13, 11), b"");
     }
 
+    #[test]
+    fn policy_table_follows_target_based_rules() {
+        use OverlapPolicy::*;
+        // (new start, new end) against old [10, 20).
+        let cases = [
+            ((5, 15), [false, true, true, true, true, false, false]),
+            ((5, 25), [false, true, true, true, true, false, true]),
+            ((10, 20), [false, true, false, false, false, false, true]),
+            ((10, 25), [false, true, false, true, false, false, true]),
+            ((10, 15), [false, true, false, false, false, false, false]),
+            ((12, 20), [false, true, false, false, false, false, false]),
+            ((12, 25), [false, true, false, false, false, false, true]),
+        ];
+        let ps = [First, Last, Bsd, Linux, Windows, Vista, Solaris];
+        for ((ns, ne), want) in cases {
+            for (p, w) in ps.iter().zip(want) {
+                assert_eq!(p.new_wins(ns, ne, 10, 20), w, "{p:?} new [{ns},{ne})");
+            }
+        }
+    }
+
+    #[test]
+    fn last_policy_overwrites_buffered_bytes() {
+        let mut s = SegmentStore::default();
+        let mut st = ReassemblyStats::default();
+        s.insert(10, b"aaaa", OverlapPolicy::Last, &mut st);
+        s.insert(12, b"BBBB", OverlapPolicy::Last, &mut st);
+        assert_eq!(runs(&s), vec![(10, b"aaBBBB".to_vec())]);
+        assert_eq!(st.overlap_diff_total, 1);
+    }
+
+    #[test]
+    fn recent_ring_wraps_and_compares() {
+        let mut r = Recent::new(4, 0);
+        r.push(0, b"abcdef");
+        assert_eq!(r.held(0, 6), Some((2, 6)));
+        assert!(!r.differs(2, b"cdef"));
+        assert!(r.differs(3, b"dX"));
+        r.overwrite(3, b"dX");
+        assert!(!r.differs(2, b"cdXf"));
+        r.push(10, b"z"); // after a gap
+        assert_eq!(r.held(0, 11), Some((10, 11)));
+        assert_eq!(r.cost(), 4);
+    }
+
     proptest! {
+        /// The store equals a byte-map model with last-wins semantics.
+        #[test]
+        fn store_matches_last_wins_model(
+            segs in proptest::collection::vec((0u64..200, proptest::collection::vec(any::<u8>(), 0..40)), 0..30)
+        ) {
+            let mut model: Vec<Option<u8>> = vec![None; 260];
+            let mut s = SegmentStore::default();
+            let mut st = ReassemblyStats::default();
+            for (off, d) in &segs {
+                s.insert(*off, d, OverlapPolicy::Last, &mut st);
+                for (k, b) in d.iter().enumerate() {
+                    model[*off as usize + k] = Some(*b);
+                }
+            }
+            let mut seen = vec![None; 260];
+            for (o, d) in s.iter() {
+                for (k, b) in d.iter().enumerate() { seen[o as usize + k] = Some(*b); }
+            }
+            prop_assert_eq!(seen, model);
+        }
+
         /// The store equals a byte-map model with first-wins semantics.
         #[test]
         fn store_matches_first_wins_model(

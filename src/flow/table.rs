@@ -6,6 +6,12 @@
 //! (`now - last_seen > timeout`), so a flow ends at the same point whatever
 //! the number of workers. Only eviction under pressure depends on what
 //! else shares the worker.
+//!
+//! Emergency mode (as Suricata's): when the table is above
+//! `enter_pct` percent full, the shorter emergency timeouts apply and a
+//! sweep runs at once; below `leave_pct` percent the normal ones return.
+//! When the table is full, eviction prefers embryonic flows (a SYN flood's
+//! spoofed half-open flows), then closed ones, then the least recent.
 
 use std::collections::HashMap;
 
@@ -57,6 +63,35 @@ impl Timeouts {
             TimeoutClass::Established => self.established,
             TimeoutClass::Closed => self.closed,
             TimeoutClass::Datagram => self.datagram,
+        }
+    }
+}
+
+/// Emergency mode settings.
+#[derive(Clone, Copy, Debug)]
+pub struct Emergency {
+    /// Timeouts while in emergency mode.
+    pub timeouts: Timeouts,
+    /// Enter when the table holds at least this percent of its bound.
+    pub enter_pct: u8,
+    /// Leave when it holds less than this percent.
+    pub leave_pct: u8,
+}
+
+impl Emergency {
+    /// Emergency settings with timeouts a sixth of `normal` (at least 1 s),
+    /// entering at 90% and leaving at 70%.
+    pub fn default_for(normal: &Timeouts) -> Emergency {
+        let cut = |t: u64| (t / 6).max(NANOS);
+        Emergency {
+            timeouts: Timeouts {
+                embryonic: cut(normal.embryonic),
+                established: cut(normal.established),
+                closed: cut(normal.closed),
+                datagram: cut(normal.datagram),
+            },
+            enter_pct: 90,
+            leave_pct: 70,
         }
     }
 }
@@ -127,13 +162,23 @@ pub struct FlowTableStats {
     pub reused_total: u64,
     /// Most flows held at once.
     pub peak_flows: u64,
+    /// Times emergency mode was entered.
+    pub emergency_entered_total: u64,
+    /// Embryonic flows evicted (a subset of `evicted_total`).
+    pub evicted_embryonic_total: u64,
 }
 
 /// Flow table of one worker.
 pub struct FlowTable<S> {
-    map: HashMap<FlowKey, Flow<S>, ahash::RandomState>,
+    /// Flows are boxed so a bucket costs a key and a pointer: hashbrown
+    /// may double its bucket array when removals leave tombstones, and
+    /// doubling 56-byte buckets is cheap where doubling 700-byte ones
+    /// (the flow state inline) was not (measured with `benches/flood.sh`).
+    map: HashMap<FlowKey, Box<Flow<S>>, ahash::RandomState>,
     max_flows: usize,
     timeouts: Timeouts,
+    emergency: Emergency,
+    in_emergency: bool,
     next_sweep: Timestamp,
     /// Counters.
     pub stats: FlowTableStats,
@@ -146,9 +191,22 @@ impl<S: FlowState> FlowTable<S> {
             map: HashMap::with_hasher(ahash::RandomState::new()),
             max_flows: max_flows.max(1),
             timeouts,
+            emergency: Emergency::default_for(&timeouts),
+            in_emergency: false,
             next_sweep: 0,
             stats: FlowTableStats::default(),
         }
+    }
+
+    /// Replaces the emergency mode settings.
+    pub fn with_emergency(mut self, emergency: Emergency) -> FlowTable<S> {
+        self.emergency = emergency;
+        self
+    }
+
+    /// True while emergency mode is on.
+    pub fn in_emergency(&self) -> bool {
+        self.in_emergency
     }
 
     /// Flows held now.
@@ -171,12 +229,13 @@ impl<S: FlowState> FlowTable<S> {
         make: impl FnOnce() -> (bool, S),
         on_end: &mut dyn FnMut(Flow<S>, EndReason),
     ) -> &mut Flow<S> {
+        self.update_mode();
         self.maybe_sweep(ts, on_end);
         if let Some(f) = self.map.get(key) {
             if self.expired(f, ts) {
                 if let Some(old) = self.map.remove(key) {
                     self.stats.timeouts_total += 1;
-                    on_end(old, EndReason::Timeout);
+                    on_end(*old, EndReason::Timeout);
                 }
             }
         }
@@ -189,7 +248,7 @@ impl<S: FlowState> FlowTable<S> {
             stats.flows_total += 1;
             stats.peak_flows = stats.peak_flows.max(len + 1);
             let (client_is_lo, state) = make();
-            Flow {
+            Box::new(Flow {
                 key: *key,
                 id: flow_id(key, ts),
                 client_is_lo,
@@ -198,13 +257,13 @@ impl<S: FlowState> FlowTable<S> {
                 pkts: [0; 2],
                 bytes: [0; 2],
                 state,
-            }
+            })
         })
     }
 
     /// The flow of `key`, if held (no timeout check).
     pub fn peek(&self, key: &FlowKey) -> Option<&Flow<S>> {
-        self.map.get(key)
+        self.map.get(key).map(|f| &**f)
     }
 
     /// Ends the flow of `key` now (e.g. port reuse), passing it to `on_end`.
@@ -218,21 +277,40 @@ impl<S: FlowState> FlowTable<S> {
             if reason == EndReason::Reused {
                 self.stats.reused_total += 1;
             }
-            on_end(f, reason);
+            on_end(*f, reason);
         }
     }
 
     /// Ends every flow (end of input), oldest first for a stable order.
     pub fn drain(&mut self, on_end: &mut dyn FnMut(Flow<S>, EndReason)) {
-        let mut all: Vec<Flow<S>> = self.map.drain().map(|(_, f)| f).collect();
+        let mut all: Vec<Box<Flow<S>>> = self.map.drain().map(|(_, f)| f).collect();
         all.sort_by_key(|f| (f.first_ts, f.key));
         for f in all {
-            on_end(f, EndReason::Shutdown);
+            on_end(*f, EndReason::Shutdown);
         }
     }
 
     fn expired(&self, f: &Flow<S>, now: Timestamp) -> bool {
-        now.saturating_sub(f.last_ts) > self.timeouts.of(f.state.timeout_class())
+        let t = if self.in_emergency {
+            &self.emergency.timeouts
+        } else {
+            &self.timeouts
+        };
+        now.saturating_sub(f.last_ts) > t.of(f.state.timeout_class())
+    }
+
+    /// Enters or leaves emergency mode by how full the table is; entering
+    /// makes the next lookup sweep at once.
+    fn update_mode(&mut self) {
+        let pct = |p: u8| self.max_flows.saturating_mul(usize::from(p)) / 100;
+        let len = self.map.len();
+        if !self.in_emergency && len >= pct(self.emergency.enter_pct).max(1) {
+            self.in_emergency = true;
+            self.stats.emergency_entered_total += 1;
+            self.next_sweep = 0;
+        } else if self.in_emergency && len < pct(self.emergency.leave_pct) {
+            self.in_emergency = false;
+        }
     }
 
     /// Once per second of packet time, ends every expired flow.
@@ -250,25 +328,35 @@ impl<S: FlowState> FlowTable<S> {
         for k in expired {
             if let Some(f) = self.map.remove(&k) {
                 self.stats.timeouts_total += 1;
-                on_end(f, EndReason::Timeout);
+                on_end(*f, EndReason::Timeout);
             }
         }
     }
 
-    /// Evicts the least recently seen flow among a sample of the table, so
-    /// eviction stays O(1) when a flood fills the table.
+    /// Evicts one flow among a sample of the table (so eviction stays O(1)
+    /// when a flood fills the table): embryonic first, then closed, then
+    /// the least recently seen.
     fn evict_one(&mut self, on_end: &mut dyn FnMut(Flow<S>, EndReason)) {
         const SAMPLE: usize = 64;
+        let rank = |c: TimeoutClass| match c {
+            TimeoutClass::Embryonic => 0u8,
+            TimeoutClass::Closed => 1,
+            TimeoutClass::Datagram => 2,
+            TimeoutClass::Established => 3,
+        };
         let victim = self
             .map
             .values()
             .take(SAMPLE)
-            .min_by_key(|f| (f.last_ts, f.key))
+            .min_by_key(|f| (rank(f.state.timeout_class()), f.last_ts, f.key))
             .map(|f| f.key);
         if let Some(k) = victim {
             if let Some(f) = self.map.remove(&k) {
                 self.stats.evicted_total += 1;
-                on_end(f, EndReason::Evicted);
+                if f.state.timeout_class() == TimeoutClass::Embryonic {
+                    self.stats.evicted_embryonic_total += 1;
+                }
+                on_end(*f, EndReason::Evicted);
             }
         }
     }
@@ -374,6 +462,97 @@ mod tests {
         assert_eq!(t.len(), 2);
         assert_eq!(ended, vec![(key(1), EndReason::Evicted)]);
         assert_eq!(t.stats.evicted_total, 1);
+    }
+
+    #[test]
+    fn full_table_evicts_embryonic_before_established() {
+        let mut t = table(2);
+        let mut ended = Vec::new();
+        let mut on_end = |f: Flow<S>, r| ended.push((f.key, r));
+        let classes = [TimeoutClass::Established, TimeoutClass::Embryonic];
+        for (i, c) in classes.into_iter().enumerate() {
+            t.get_or_create(
+                &key(i as u16 + 1),
+                100 + i as u64,
+                || (true, S(c)),
+                &mut on_end,
+            );
+        }
+        t.get_or_create(
+            &key(9),
+            300,
+            || (true, S(TimeoutClass::Embryonic)),
+            &mut on_end,
+        );
+        assert_eq!(ended, vec![(key(2), EndReason::Evicted)]);
+        assert_eq!(t.stats.evicted_embryonic_total, 1);
+    }
+
+    #[test]
+    fn emergency_mode_shortens_timeouts_and_recovers() {
+        let mut t = table(10).with_emergency(Emergency {
+            timeouts: Timeouts::from_secs(2, 600, 1, 60),
+            enter_pct: 90,
+            leave_pct: 70,
+        });
+        let mut noop = |_f: Flow<S>, _r| {};
+        for p in 0..9u16 {
+            t.get_or_create(
+                &key(p),
+                NANOS,
+                || (true, S(TimeoutClass::Embryonic)),
+                &mut noop,
+            );
+        }
+        assert!(!t.in_emergency());
+        // The 10th lookup sees 9/10 = 90% full: emergency mode.
+        t.get_or_create(
+            &key(100),
+            NANOS,
+            || (true, S(TimeoutClass::Established)),
+            &mut noop,
+        );
+        assert!(t.in_emergency());
+        assert_eq!(t.stats.emergency_entered_total, 1);
+        // 4 s later the embryonic flows (emergency timeout 2 s, normal 30 s)
+        // are swept; the table drops below 70% and the mode ends.
+        t.get_or_create(
+            &key(101),
+            5 * NANOS,
+            || (true, S(TimeoutClass::Established)),
+            &mut noop,
+        );
+        assert_eq!(t.len(), 2);
+        t.get_or_create(&key(101), 5 * NANOS, || unreachable!(), &mut noop);
+        assert!(!t.in_emergency());
+        assert_eq!(t.stats.timeouts_total, 9);
+    }
+
+    #[test]
+    fn flood_never_grows_past_the_bound() {
+        let mut t = table(100);
+        let mut n = 0u64;
+        let mut on_end = |_f: Flow<S>, _r| n += 1;
+        for i in 0..20_000u64 {
+            let k = FlowKey::new(
+                IpAddr::from((i as u32).to_be_bytes()),
+                (i % 60000) as u16,
+                "10.0.0.2".parse().unwrap(),
+                80,
+                6,
+                [0, 0],
+            )
+            .0;
+            t.get_or_create(
+                &k,
+                i * 1000,
+                || (true, S(TimeoutClass::Embryonic)),
+                &mut on_end,
+            );
+            assert!(t.len() <= 100);
+        }
+        assert_eq!(t.stats.peak_flows, 100);
+        assert_eq!(n, 20_000 - 100);
     }
 
     #[test]

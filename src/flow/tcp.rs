@@ -6,7 +6,7 @@
 //! `SegmentStore` charged to the worker's [`MemBudget`], and reports
 //! holes it gives up on with `on_gap`. Design: `REASSEMBLY.md`.
 
-use super::reassembly::{span, SegmentStore};
+use super::reassembly::{span, LimitPolicy, Recent, SegmentStore, StreamAnomaly};
 use super::{Direction, MemBudget, ReassemblyConfig, ReassemblyStats, StreamSink};
 use crate::decode::{tcp_flags, TcpMeta};
 
@@ -47,8 +47,20 @@ struct HalfStream {
     max_end: u64,
     /// Offset of the FIN (one past the last data byte), first one wins.
     fin: Option<u64>,
-    /// Depth reached: nothing more is delivered or buffered.
-    depth_done: bool,
+    /// Depth reached or stopped at a bound: nothing more is delivered or
+    /// buffered.
+    done: bool,
+    /// This sender's SYN was seen (its window scale is known).
+    syn_seen: bool,
+    /// Window scale this sender announced in its SYN.
+    wscale: Option<u8>,
+    /// Highest right edge of the receiver's advertised window (offset in
+    /// this stream), once known; data starting beyond it is out of window.
+    win_edge: Option<u64>,
+    /// A recent-bytes window was tried (allocated or refused by budget).
+    recent_tried: bool,
+    /// Recently delivered bytes (lazily allocated, charged to the budget).
+    recent: Option<Box<Recent>>,
     store: SegmentStore,
 }
 
@@ -61,14 +73,19 @@ impl HalfStream {
             next: 0,
             max_end: 0,
             fin: None,
-            depth_done: false,
+            done: false,
+            syn_seen: false,
+            wscale: None,
+            win_edge: None,
+            recent_tried: false,
+            recent: None,
             store: SegmentStore::default(),
         }
     }
 
     /// Still delivering data.
     fn active(&self) -> bool {
-        self.phase == Phase::Open && !self.depth_done
+        self.phase == Phase::Open && !self.done
     }
 
     /// Signed distance of `seq` from the next expected byte (mod 2^32).
@@ -79,8 +96,11 @@ impl HalfStream {
     }
 
     /// First sight of this sender: fix the sequence base.
-    fn start(&mut self, seq: u32, syn: bool, stats: &mut ReassemblyStats) {
+    fn start(&mut self, tcp: &TcpMeta, syn: bool, stats: &mut ReassemblyStats) {
+        let seq = tcp.seq;
         self.phase = Phase::Open;
+        self.syn_seen = syn;
+        self.wscale = if syn { tcp.wscale } else { None };
         if syn {
             self.base = seq.wrapping_add(1);
         } else {
@@ -95,13 +115,13 @@ impl HalfStream {
         let fin = tcp.flags & tcp_flags::FIN != 0;
         match self.phase {
             Phase::Closed => return,
-            Phase::Unseen => self.start(tcp.seq, syn, cx.stats),
+            Phase::Unseen => self.start(tcp, syn, cx.stats),
             // A SYN with another ISN is a new connection on a reused tuple,
             // not ours; a SYN retransmit is harmless.
             Phase::Open if syn && tcp.seq.wrapping_add(1) != self.base => return,
             Phase::Open => {}
         }
-        if self.depth_done {
+        if self.done {
             if fin {
                 self.close(cx);
             }
@@ -113,8 +133,13 @@ impl HalfStream {
             tcp.seq
         };
         let rel = self.rel(data_seq);
-        if rel > MAX_WINDOW {
+        let beyond_window = rel >= 0
+            && self
+                .win_edge
+                .is_some_and(|e| self.next + rel.unsigned_abs() > e);
+        if rel > MAX_WINDOW || beyond_window {
             cx.stats.out_of_window_total += 1;
+            cx.sink.on_anomaly(self.dir, StreamAnomaly::OutOfWindow);
             return;
         }
         let end_rel = rel.saturating_add(i64::try_from(payload.len()).unwrap_or(i64::MAX));
@@ -145,6 +170,7 @@ impl HalfStream {
         let (start, data) = if rel < 0 {
             cx.stats.retransmissions_total += 1;
             let old = usize::try_from(rel.unsigned_abs()).unwrap_or(usize::MAX);
+            self.compare_old(old, payload, cx);
             match payload.get(old..) {
                 Some(rest) if !rest.is_empty() => (self.next, rest),
                 _ => return,
@@ -181,33 +207,64 @@ impl HalfStream {
         }
     }
 
-    /// In-order `data` starting at `next`. Bytes already buffered for the
-    /// same offsets arrived first and win.
+    /// In-order `data` starting at `next`. Where it overlaps buffered
+    /// bytes, the overlap policy decides in the store (rare, so the copy
+    /// is fine); otherwise it goes to the sink straight from the packet.
     fn accept(&mut self, data: &[u8], cx: &mut Ctx<'_>) {
-        let start = self.next;
-        let end = start + data.len() as u64;
-        while self.active() && self.next < end {
-            match self.store.front_off() {
-                Some(off) if off <= self.next => {
-                    let Some(run) = self.store.pop_front() else {
-                        break;
-                    };
-                    cx.budget.release(run.data.len());
-                    let (a, b) = (self.next, end.min(run.end()));
-                    if span(&run.data, run.off, a, b) != span(data, start, a, b) {
-                        cx.stats.overlap_diff_total += 1;
-                    }
-                    self.emit(span(&run.data, run.off, self.next, run.end()), cx);
-                }
-                front => {
-                    let lim = front.map_or(end, |o| o.min(end));
-                    if self.emit(span(data, start, self.next, lim), cx) == 0 {
-                        break;
-                    }
-                }
-            }
+        let end = self.next + data.len() as u64;
+        if self.store.front_off().is_some_and(|o| o < end) {
+            let diffs = cx.stats.overlap_diff_total;
+            let added = self.store.insert(self.next, data, cx.cfg.overlap, cx.stats);
+            // Charged only until the drain below delivers it.
+            cx.budget.charge(added);
+            self.note_diffs(diffs, cx);
+        } else {
+            self.emit(data, cx);
         }
         self.drain(cx);
+    }
+
+    /// Reports an anomaly per overlap counted since `before`.
+    fn note_diffs(&self, before: u64, cx: &mut Ctx<'_>) {
+        for _ in before..cx.stats.overlap_diff_total {
+            cx.sink.on_anomaly(self.dir, StreamAnomaly::OverlapDiff);
+        }
+    }
+
+    /// A retransmission whose first `old` bytes were already delivered:
+    /// compares them with the recent-bytes window. When they differ the
+    /// overlap is counted and reported; when the policy says the receiver
+    /// kept the new copy, it goes to the sink as a separate piece (what was
+    /// delivered cannot be taken back) and becomes the window's content.
+    fn compare_old(&mut self, old: usize, payload: &[u8], cx: &mut Ctx<'_>) {
+        let Some(recent) = self.recent.as_deref_mut() else {
+            return;
+        };
+        let back = old as u64;
+        // Bytes before offset 0 (before the SYN) are not stream bytes.
+        let skip = usize::try_from(back.saturating_sub(self.next)).unwrap_or(usize::MAX);
+        let (Some(seg), Some(part)) = (
+            payload.get(skip..),
+            payload.get(skip..old.min(payload.len())),
+        ) else {
+            return;
+        };
+        let off = self.next.saturating_sub(back);
+        let Some((a, b)) = recent.held(off, part.len()) else {
+            return;
+        };
+        cx.stats.recent_compared_total += 1;
+        let piece = span(part, off, a, b);
+        if !recent.differs(a, piece) {
+            return;
+        }
+        cx.stats.overlap_diff_total += 1;
+        cx.sink.on_anomaly(self.dir, StreamAnomaly::OverlapDiff);
+        let seg_end = off + seg.len() as u64;
+        if cx.cfg.overlap.new_wins(off, seg_end, off, self.next) {
+            recent.overwrite(a, piece);
+            cx.sink.on_overlap_data(self.dir, piece);
+        }
     }
 
     /// Delivers buffered runs that have become contiguous.
@@ -227,12 +284,35 @@ impl HalfStream {
         let room = usize::try_from(self.depth_room(cx.cfg)).unwrap_or(usize::MAX);
         let part = chunk.get(..chunk.len().min(room)).unwrap_or(&[]);
         if !part.is_empty() {
+            self.remember(part, cx);
             cx.sink.on_data(self.dir, part);
             cx.stats.bytes_delivered_total += part.len() as u64;
             self.next += part.len() as u64;
         }
         self.check_depth(cx);
         part.len() as u64
+    }
+
+    /// Keeps `part` (about to be delivered at `next`) in the recent-bytes
+    /// window, allocating it on first use while the worker's budget is
+    /// under half the memcap (so windows never starve reordering buffers).
+    fn remember(&mut self, part: &[u8], cx: &mut Ctx<'_>) {
+        let cap = cx.cfg.recent_window;
+        if cap == 0 {
+            return;
+        }
+        if !self.recent_tried {
+            self.recent_tried = true;
+            if cx.budget.fits(cap, cx.cfg.memcap / 2) {
+                cx.budget.charge(cap);
+                self.recent = Some(Box::new(Recent::new(cap, self.next)));
+            } else {
+                cx.stats.recent_skipped_total += 1;
+            }
+        }
+        if let Some(r) = self.recent.as_deref_mut() {
+            r.push(self.next, part);
+        }
     }
 
     /// Reports `len` lost bytes at `next` (cut at depth); returns the bytes skipped.
@@ -285,16 +365,26 @@ impl HalfStream {
             let seg_ok = !plan.new_run || self.store.runs() < cx.cfg.max_segments;
             let mem_ok = cx.budget.fits(plan.bytes, cx.cfg.memcap);
             if seg_ok && mem_ok {
+                let diffs = cx.stats.overlap_diff_total;
                 let added = self.store.insert(start, data, cx.cfg.overlap, cx.stats);
                 cx.budget.charge(added);
+                self.note_diffs(diffs, cx);
                 return;
             }
             if !counted {
                 counted = true;
-                if mem_ok {
+                let kind = if mem_ok {
                     cx.stats.segment_limit_reached_total += 1;
+                    StreamAnomaly::SegmentLimitReached
                 } else {
                     cx.stats.memcap_reached_total += 1;
+                    StreamAnomaly::MemcapReached
+                };
+                cx.sink.on_anomaly(self.dir, kind);
+                if cx.cfg.on_limit == LimitPolicy::Stop {
+                    cx.stats.limit_stopped_total += 1;
+                    self.finish(cx);
+                    return;
                 }
             }
             let target = self.store.front_off().map_or(start, |o| o.min(start));
@@ -304,11 +394,16 @@ impl HalfStream {
 
     /// The receiver acknowledged up to `ack`: bytes acked but never seen
     /// were lost (to us), so holes below it are reported and skipped.
-    fn on_ack(&mut self, ack: u32, cx: &mut Ctx<'_>) {
+    fn on_ack(&mut self, ack: u32, win: Option<u64>, cx: &mut Ctx<'_>) {
         if !self.active() {
             return;
         }
         let rel = self.rel(ack);
+        if let Some(w) = win.filter(|_| rel.abs() <= MAX_WINDOW) {
+            let acked = self.next.saturating_add_signed(rel);
+            let edge = acked.saturating_add(w);
+            self.win_edge = Some(self.win_edge.map_or(edge, |e| e.max(edge)));
+        }
         if rel <= 0 {
             return;
         }
@@ -327,18 +422,50 @@ impl HalfStream {
 
     /// Marks depth reached once and frees the buffers.
     fn check_depth(&mut self, cx: &mut Ctx<'_>) {
-        if cx.cfg.depth > 0 && self.next >= cx.cfg.depth && !self.depth_done {
-            self.depth_done = true;
+        if cx.cfg.depth > 0 && self.next >= cx.cfg.depth && !self.done {
             cx.stats.depth_reached_total += 1;
-            cx.budget.release(self.store.clear());
+            cx.sink.on_anomaly(self.dir, StreamAnomaly::DepthReached);
+            self.finish(cx);
         }
+    }
+
+    /// Stops inspection of this direction (depth or a bound with
+    /// `on_limit = "stop"`) and frees its buffers; only FIN/RST still count.
+    fn finish(&mut self, cx: &mut Ctx<'_>) {
+        self.done = true;
+        cx.budget.release(self.store.clear());
+        self.free_recent(cx.budget);
+    }
+
+    /// Frees the recent-bytes window.
+    fn free_recent(&mut self, budget: &mut MemBudget) {
+        if let Some(r) = self.recent.take() {
+            budget.release(r.cost());
+        }
+    }
+
+    /// True when a RST with sequence number `seq` from this sender is
+    /// inside the receiver's window (a real stack would act on it). With no
+    /// basis to judge (nothing seen from the sender) it is accepted.
+    fn rst_in_window(&self, seq: u32) -> bool {
+        if self.phase == Phase::Unseen {
+            return true;
+        }
+        let rel = self.rel(seq);
+        let room = self
+            .win_edge
+            .map_or(MAX_WINDOW, |e| {
+                i64::try_from(e.saturating_sub(self.next)).unwrap_or(MAX_WINDOW)
+            })
+            .max(1);
+        (0..=room).contains(&rel)
     }
 
     /// Closes the direction once all data up to its FIN is accounted for
     /// (or depth made the rest irrelevant).
     fn check_fin(&mut self, cx: &mut Ctx<'_>) {
         if let Some(f) = self.fin {
-            if self.next >= f || self.depth_done {
+            if self.next >= f || self.done {
                 self.close(cx);
             }
         }
@@ -348,6 +475,7 @@ impl HalfStream {
     fn close(&mut self, cx: &mut Ctx<'_>) {
         if self.phase != Phase::Closed {
             cx.budget.release(self.store.clear());
+            self.free_recent(cx.budget);
             self.phase = Phase::Closed;
             cx.sink.on_close(self.dir);
         }
@@ -420,13 +548,28 @@ impl TcpSession {
             Direction::ToClient => (to_client, to_server),
         };
         if tcp.flags & tcp_flags::RST != 0 {
+            if !this.rst_in_window(tcp.seq) {
+                cx.stats.rst_out_of_window_total += 1;
+                cx.sink.on_anomaly(this.dir, StreamAnomaly::RstOutOfWindow);
+                return;
+            }
             this.on_segment(tcp, payload, &mut cx);
             this.close(&mut cx);
             other.close(&mut cx);
             return;
         }
         if tcp.flags & tcp_flags::ACK != 0 {
-            other.on_ack(tcp.ack, &mut cx);
+            // Windows are only judged when both SYNs were seen (so the
+            // scale is known); a SYN's own window is never scaled.
+            let syn = tcp.flags & tcp_flags::SYN != 0;
+            let win = (this.syn_seen && other.syn_seen).then(|| {
+                let shift = match (this.wscale, other.wscale) {
+                    (Some(a), Some(_)) if !syn => a.min(14),
+                    _ => 0,
+                };
+                u64::from(tcp.window) << shift
+            });
+            other.on_ack(tcp.ack, win, &mut cx);
         }
         this.on_segment(tcp, payload, &mut cx);
     }
@@ -459,9 +602,20 @@ impl TcpSession {
         self.half.iter().all(|h| h.phase == Phase::Closed)
     }
 
-    /// Bytes this session holds buffered.
+    /// Bytes this session holds buffered (out-of-order data).
     pub fn buffered_bytes(&self) -> usize {
         self.half.iter().map(|h| h.store.bytes()).sum()
+    }
+
+    /// Bytes this session has charged to the budget: buffered bytes plus
+    /// recent-bytes windows.
+    pub fn charged_bytes(&self) -> usize {
+        self.buffered_bytes()
+            + self
+                .half
+                .iter()
+                .filter_map(|h| h.recent.as_ref().map(|r| r.cost()))
+                .sum::<usize>()
     }
 
     /// Out-of-order runs buffered for `dir` (at most `max_segments`).
@@ -474,6 +628,7 @@ impl TcpSession {
 mod tests {
     use super::*;
     use crate::decode::tcp_flags::{ACK, FIN, PSH, RST, SYN};
+    use crate::flow::reassembly::OverlapPolicy;
     use proptest::prelude::*;
     use Direction::{ToClient as C, ToServer as S};
 
@@ -483,6 +638,8 @@ mod tests {
         Data(Direction, Vec<u8>),
         Gap(Direction, u64),
         Close(Direction),
+        Anomaly(Direction, StreamAnomaly),
+        Extra(Direction, Vec<u8>),
     }
 
     /// Records sink calls and counts contract violations (calls after close).
@@ -528,6 +685,33 @@ mod tests {
             self.push(dir, Ev::Close(dir));
             self.closed[dir.index()] = true;
         }
+        fn on_anomaly(&mut self, dir: Direction, kind: StreamAnomaly) {
+            self.evs.push(Ev::Anomaly(dir, kind));
+        }
+        fn on_overlap_data(&mut self, dir: Direction, data: &[u8]) {
+            self.push(dir, Ev::Extra(dir, data.to_vec()));
+        }
+    }
+
+    impl Rec {
+        fn anomalies(&self, dir: Direction) -> Vec<StreamAnomaly> {
+            self.evs
+                .iter()
+                .filter_map(|e| match e {
+                    Ev::Anomaly(d, k) if *d == dir => Some(*k),
+                    _ => None,
+                })
+                .collect()
+        }
+        fn extras(&self, dir: Direction) -> Vec<Vec<u8>> {
+            self.evs
+                .iter()
+                .filter_map(|e| match e {
+                    Ev::Extra(d, b) if *d == dir => Some(b.clone()),
+                    _ => None,
+                })
+                .collect()
+        }
     }
 
     /// A session with its worker context.
@@ -556,11 +740,22 @@ mod tests {
             }
         }
         fn pkt(&mut self, dir: Direction, seq: u32, ack: u32, flags: u8, data: &[u8]) {
+            self.pkt_win(dir, seq, ack, flags, 65535, data);
+        }
+        fn pkt_win(
+            &mut self,
+            dir: Direction,
+            seq: u32,
+            ack: u32,
+            flags: u8,
+            window: u16,
+            data: &[u8],
+        ) {
             let tcp = TcpMeta {
                 seq,
                 ack,
                 flags,
-                window: 65535,
+                window,
                 wscale: None,
             };
             self.s.on_packet(
@@ -573,7 +768,7 @@ mod tests {
                 &mut self.sink,
             );
             let own = self.budget.used - self.other_sessions;
-            assert_eq!(own, self.s.buffered_bytes(), "budget exact");
+            assert_eq!(own, self.s.charged_bytes(), "budget exact");
         }
         fn flush(&mut self) {
             self.s
@@ -666,6 +861,9 @@ mod tests {
         h.c(0, b"xyzBBBc");
         assert_eq!(h.sink.text(S), "xyzAAAc");
         assert_eq!(h.stats.overlap_diff_total, 1);
+        h.c(10, b"k");
+        h.c(10, b"K");
+        assert_eq!(h.sink.anomalies(S).len(), 2, "store overlaps reported too");
     }
 
     #[test]
@@ -875,6 +1073,209 @@ mod tests {
         assert_eq!(h.stats.depth_reached_total, 1);
     }
 
+    fn policy(p: OverlapPolicy) -> H {
+        with(ReassemblyConfig {
+            overlap: p,
+            ..ReassemblyConfig::default()
+        })
+    }
+
+    #[test]
+    fn overlap_policies_pick_the_target_copy() {
+        use OverlapPolicy::*;
+        // Old "AAA" at 3..6; new in-order segment 0..7 starts before it.
+        for (p, want) in [
+            (First, "xyzAAAc"),
+            (Vista, "xyzAAAc"),
+            (Last, "xyzBBBc"),
+            (Bsd, "xyzBBBc"),
+            (Windows, "xyzBBBc"),
+            (Linux, "xyzBBBc"),
+            (Solaris, "xyzBBBc"),
+        ] {
+            let mut h = policy(p);
+            h.c(3, b"AAA");
+            h.c(0, b"xyzBBBc");
+            assert_eq!(h.sink.text(S), want, "{p:?}");
+            assert_eq!(h.stats.overlap_diff_total, 1);
+            assert_eq!(h.sink.anomalies(S), vec![StreamAnomaly::OverlapDiff]);
+        }
+        // Same start, new ends beyond: Linux and Solaris take it, BSD not.
+        for (p, want) in [
+            (Bsd, "-AAAB"),
+            (Linux, "-BBBB"),
+            (Solaris, "-BBBB"),
+            (First, "-AAAB"),
+        ] {
+            let mut h = policy(p);
+            h.c(1, b"AAA");
+            h.c(1, b"BBBB");
+            h.c(0, b"-");
+            assert_eq!(h.sink.text(S), want, "{p:?}");
+        }
+    }
+
+    #[test]
+    fn retransmission_of_delivered_bytes_with_other_data() {
+        for (p, extra) in [
+            (OverlapPolicy::First, vec![]),
+            (OverlapPolicy::Last, vec![b"jello".to_vec()]),
+        ] {
+            let mut h = policy(p);
+            h.c(0, b"hello");
+            h.c(0, b"jello");
+            // What the receiver now holds again: no anomaly.
+            h.c(
+                0,
+                if p == OverlapPolicy::Last {
+                    b"jello"
+                } else {
+                    b"hello"
+                },
+            );
+            assert_eq!(h.sink.text(S), "hello");
+            assert_eq!(h.sink.anomalies(S).len(), 1);
+            assert_eq!(h.sink.extras(S), extra, "{p:?}");
+            assert!(h.stats.recent_compared_total >= 2);
+        }
+    }
+
+    #[test]
+    fn recent_window_forgets_bytes_before_a_gap_and_is_freed() {
+        let mut h = with(ReassemblyConfig {
+            recent_window: 4,
+            ..ReassemblyConfig::default()
+        });
+        h.c(0, b"abcdef");
+        assert_eq!(h.budget.used, 4);
+        h.c(0, b"XX"); // offsets 0..2: older than the 4-byte window
+        assert_eq!(h.stats.overlap_diff_total, 0);
+        h.c(4, b"XX");
+        assert_eq!(h.stats.overlap_diff_total, 1);
+        h.flush();
+        assert_eq!(h.budget.used, 0);
+    }
+
+    #[test]
+    fn recent_window_needs_budget_room() {
+        let mut h = with(ReassemblyConfig {
+            memcap: 100,
+            ..ReassemblyConfig::default()
+        });
+        h.c(0, b"abc");
+        assert_eq!(h.budget.used, 0);
+        assert_eq!(h.stats.recent_skipped_total, 1);
+        h.c(0, b"xbc");
+        assert_eq!(h.stats.overlap_diff_total, 0, "nothing to compare with");
+    }
+
+    #[test]
+    fn rst_outside_window_is_ignored_inside_accepted() {
+        let mut h = h();
+        h.c(0, b"ab");
+        h.pkt_win(C, SISN + 1, CISN + 3, ACK, 100, b"");
+        h.pkt(S, CISN + 3 + 5000, SISN + 1, RST, b"");
+        assert!(!h.s.is_closed());
+        assert_eq!(h.stats.rst_out_of_window_total, 1);
+        assert_eq!(h.sink.anomalies(S), vec![StreamAnomaly::RstOutOfWindow]);
+        h.pkt(S, CISN - 50, SISN + 1, RST, b"");
+        assert!(!h.s.is_closed(), "old sequence number");
+        h.pkt(S, CISN + 3 + 10, SISN + 1, RST, b"");
+        assert!(h.s.is_closed());
+        assert_eq!(h.sink.text(S), "ab|");
+    }
+
+    #[test]
+    fn rst_injected_mid_stream_with_garbage_seq_does_not_end_inspection() {
+        let mut h = h();
+        h.c(0, b"hello ");
+        h.pkt(C, SISN + 1, CISN + 7, ACK, b"");
+        h.pkt(S, CISN + 7 + 1_000_000, SISN + 1, RST | ACK, b"");
+        h.c(6, b"world");
+        assert_eq!(h.sink.text(S), "hello world");
+    }
+
+    #[test]
+    fn data_beyond_the_receivers_window_is_dropped() {
+        let mut h = h();
+        h.pkt_win(C, SISN + 1, CISN + 1, ACK, 10, b"");
+        h.c(20, b"evil");
+        assert_eq!(h.stats.out_of_window_total, 1);
+        assert_eq!(h.s.buffered_bytes(), 0);
+        assert_eq!(h.sink.anomalies(S), vec![StreamAnomaly::OutOfWindow]);
+        h.c(5, b"fine");
+        assert_eq!(h.s.buffered_bytes(), 4, "inside the window");
+    }
+
+    #[test]
+    fn zero_window_probe_then_full_retransmission() {
+        let mut h = h();
+        h.c(0, b"hello");
+        h.pkt_win(C, SISN + 1, CISN + 6, ACK, 0, b"");
+        h.c(5, b"w"); // probe at the edge: in order, delivered
+        h.c(6, b"x"); // beyond a zero window: dropped
+        h.pkt_win(C, SISN + 1, CISN + 6, ACK, 100, b"");
+        h.c(5, b"world");
+        assert_eq!(h.sink.text(S), "helloworld");
+        assert_eq!(h.stats.out_of_window_total, 1);
+    }
+
+    #[test]
+    fn simultaneous_open_delivers_both_ways() {
+        let mut h = H::new(ReassemblyConfig::default());
+        h.pkt(S, CISN, 0, SYN, b"");
+        h.pkt(C, SISN, 0, SYN, b"");
+        h.pkt(S, CISN, SISN + 1, SYN | ACK, b"");
+        h.pkt(C, SISN, CISN + 1, SYN | ACK, b"");
+        h.c(0, b"hi");
+        h.pkt(C, SISN + 1, CISN + 3, ACK, b"yo");
+        assert_eq!(h.sink.text(S), "hi");
+        assert_eq!(h.sink.text(C), "yo");
+        assert_eq!(h.stats.midstream_total, 0);
+    }
+
+    #[test]
+    fn half_closed_flow_keeps_the_other_direction() {
+        let mut h = h();
+        h.pkt(S, CISN + 1, SISN + 1, ACK | FIN, b"q");
+        assert_eq!(h.sink.text(S), "q|");
+        h.pkt(C, SISN + 1, CISN + 3, ACK, b"long ");
+        h.pkt(C, SISN + 6, CISN + 3, ACK, b"answer");
+        assert_eq!(h.sink.text(C), "long answer");
+        assert!(!h.s.is_closed());
+        h.pkt(C, SISN + 12, CISN + 3, ACK | FIN, b"");
+        assert!(h.s.is_closed());
+    }
+
+    #[test]
+    fn on_limit_stop_stops_the_direction() {
+        let mut h = with(ReassemblyConfig {
+            memcap: 8,
+            on_limit: LimitPolicy::Stop,
+            ..ReassemblyConfig::default()
+        });
+        h.c(5, b"BBBBB");
+        h.c(10, b"CCCCC");
+        h.c(0, b"AAAAA");
+        assert_eq!(h.sink.text(S), "");
+        assert_eq!(h.stats.limit_stopped_total, 1);
+        assert_eq!(h.budget.used, 0);
+        assert_eq!(h.sink.anomalies(S), vec![StreamAnomaly::MemcapReached]);
+        h.pkt(S, CISN + 1 + 15, SISN + 1, ACK | FIN, b"");
+        assert_eq!(h.sink.text(S), "|");
+    }
+
+    #[test]
+    fn depth_is_reported_as_an_anomaly() {
+        let mut h = with(ReassemblyConfig {
+            depth: 3,
+            ..ReassemblyConfig::default()
+        });
+        h.c(0, b"abcdef");
+        assert_eq!(h.sink.anomalies(S), vec![StreamAnomaly::DepthReached]);
+        assert_eq!(h.budget.used, 0, "window freed at depth");
+    }
+
     // ---- property tests ----
 
     /// One direction's stream and the order its segments are captured in.
@@ -1023,9 +1424,15 @@ mod tests {
 
         #[test]
         fn lossless_capture_reassembles_exactly(
-            a in plan(), b in plan(), order in proptest::collection::vec(any::<bool>(), 1..16)
+            a in plan(), b in plan(), order in proptest::collection::vec(any::<bool>(), 1..16),
+            pol in 0usize..7,
         ) {
-            let h = run(ReassemblyConfig::default(), [&a, &b], &order, &[false]);
+            // With agreeing copies every overlap policy yields the stream.
+            use OverlapPolicy::*;
+            let overlap = [First, Last, Bsd, Linux, Windows, Vista, Solaris][pol];
+            let cfg = ReassemblyConfig { overlap, ..ReassemblyConfig::default() };
+            let h = run(cfg, [&a, &b], &order, &[false]);
+            prop_assert_eq!(h.stats.overlap_diff_total, 0);
             for (dir, p) in [(S, &a), (C, &b)] {
                 let (delivered, gaps, closes) = check(&h, dir, &p.data)?;
                 prop_assert_eq!(delivered, p.data.len());

@@ -24,7 +24,7 @@ use crate::alert::{AlertSink, FindingLimits, ValueHasher};
 use crate::capture::{self, CaptureError};
 use crate::config::Config;
 use crate::detect::{Engine, EngineOptions};
-use crate::flow::table::Timeouts;
+use crate::flow::table::{Emergency, Timeouts};
 use crate::flow::ReassemblyConfig;
 use crate::policy::{Policy, PolicyConfig};
 
@@ -171,7 +171,9 @@ fn worker_setup(cfg: &Config, sensor: &Sensor, workers: usize) -> worker::Worker
             depth: r.depth,
             memcap: (r.memcap / workers).max(1),
             max_segments: r.max_segments,
-            overlap: Default::default(),
+            overlap: r.overlap_policy,
+            on_limit: r.on_limit,
+            recent_window: r.recent_window,
         },
         max_flows: (cfg.flow.max_flows / workers).max(1),
         timeouts: Timeouts::from_secs(
@@ -180,6 +182,16 @@ fn worker_setup(cfg: &Config, sensor: &Sensor, workers: usize) -> worker::Worker
             cfg.flow.timeout_closed,
             cfg.flow.timeout_udp,
         ),
+        emergency: Emergency {
+            timeouts: Timeouts::from_secs(
+                cfg.flow.emergency_timeout_embryonic,
+                cfg.flow.emergency_timeout_established,
+                cfg.flow.emergency_timeout_closed,
+                cfg.flow.emergency_timeout_udp,
+            ),
+            enter_pct: cfg.flow.emergency_enter_pct,
+            leave_pct: cfg.flow.emergency_leave_pct,
+        },
         event_max_age: cfg.output.event_max_age.saturating_mul(1_000_000_000),
         flow_events: cfg.output.flow_events,
     }

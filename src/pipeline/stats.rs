@@ -138,6 +138,8 @@ impl RunStats {
                     "evicted_total": self.flow.evicted_total,
                     "reused_total": self.flow.reused_total,
                     "peak_flows": self.flow.peak_flows,
+                    "emergency_entered_total": self.flow.emergency_entered_total,
+                    "evicted_embryonic_total": self.flow.evicted_embryonic_total,
                 },
                 "reassembly": self.reassembly_json(),
                 "detect": {
@@ -168,4 +170,6 @@ fn add_flow(a: &mut FlowTableStats, b: &FlowTableStats) {
     a.evicted_total += b.evicted_total;
     a.reused_total += b.reused_total;
     a.peak_flows += b.peak_flows;
+    a.emergency_entered_total += b.emergency_entered_total;
+    a.evicted_embryonic_total += b.evicted_embryonic_total;
 }

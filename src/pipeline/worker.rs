@@ -22,10 +22,11 @@ use crate::capture::Timestamp;
 use crate::decode::{proto, tcp_flags, Decoded, TunnelInfo};
 use crate::detect::{DetectorInfo, Engine, Match, MatchSink, Scanner, StreamState};
 use crate::flow::table::{
-    EndReason, Flow, FlowState, FlowTable, FlowTableStats, TimeoutClass, Timeouts,
+    Emergency, EndReason, Flow, FlowState, FlowTable, FlowTableStats, TimeoutClass, Timeouts,
 };
 use crate::flow::{
-    Direction, FlowKey, MemBudget, ReassemblyConfig, ReassemblyStats, StreamSink, TcpSession,
+    Direction, FlowKey, MemBudget, ReassemblyConfig, ReassemblyStats, StreamAnomaly, StreamSink,
+    TcpSession,
 };
 use crate::policy::{Policy, Transfer, TransferFinding, Verdict};
 
@@ -46,6 +47,8 @@ pub struct WorkerSetup {
     pub max_flows: usize,
     /// Flow timeouts.
     pub timeouts: Timeouts,
+    /// Emergency mode of the flow table.
+    pub emergency: Emergency,
     /// A direction's findings are reported at the latest this long (packet
     /// time, ns) after the first of them, even if its stream goes on.
     pub event_max_age: u64,
@@ -197,7 +200,8 @@ pub fn run(
     pool: Sender<Batch>,
     out: Sender<OutMsg>,
 ) -> WorkerStats {
-    let mut table: FlowTable<FlowData> = FlowTable::new(setup.max_flows, setup.timeouts);
+    let mut table: FlowTable<FlowData> =
+        FlowTable::new(setup.max_flows, setup.timeouts).with_emergency(setup.emergency);
     let mut reasm = Reasm {
         cfg: setup.reassembly,
         budget: MemBudget::default(),
@@ -286,10 +290,14 @@ fn packet(
     let state = &mut flow.state;
     match (d.tcp, &mut state.tcp) {
         (Some(tcp), Some(session)) => {
-            if !payload.is_empty() {
+            // Data, or the handshake's final ACK (a spoofed SYN flood never
+            // sends one): no longer embryonic, so not evicted first.
+            let handshake_ack = tcp.flags & (tcp_flags::SYN | tcp_flags::ACK | tcp_flags::RST)
+                == tcp_flags::ACK
+                && flow.pkts.iter().all(|&n| n > 0);
+            if !payload.is_empty() || handshake_ack {
                 state.established = true;
             }
-            let depth_before = reasm.stats.depth_reached_total;
             let mut sink = ScanSink {
                 det,
                 meta: &meta,
@@ -306,9 +314,6 @@ fn packet(
                 &mut reasm.stats,
                 &mut sink,
             );
-            if reasm.stats.depth_reached_total > depth_before {
-                state.dirs[dir.index()].notes.depth_reached = true;
-            }
             reasm.peak_bytes = reasm.peak_bytes.max(reasm.budget.used as u64);
         }
         _ => det.scan(
@@ -566,6 +571,34 @@ impl StreamSink for ScanSink<'_> {
         let view = self.app.view();
         self.det
             .close(self.meta, dir, &mut self.dirs[dir.index()], self.ts, &view);
+    }
+
+    fn on_anomaly(&mut self, dir: Direction, kind: StreamAnomaly) {
+        let notes = &mut self.dirs[dir.index()].notes;
+        match kind {
+            StreamAnomaly::OverlapDiff => {
+                notes.overlap_diffs = notes.overlap_diffs.saturating_add(1)
+            }
+            StreamAnomaly::OutOfWindow | StreamAnomaly::RstOutOfWindow => {
+                notes.out_of_window = notes.out_of_window.saturating_add(1);
+            }
+            StreamAnomaly::DepthReached => notes.depth_reached = true,
+            StreamAnomaly::MemcapReached | StreamAnomaly::SegmentLimitReached => {
+                notes.limit_reached = true;
+            }
+        }
+    }
+
+    /// Bytes the receiver kept over ones already scanned: scanned on their
+    /// own, so PI only in the replacing copy is still found.
+    fn on_overlap_data(&mut self, dir: Direction, data: &[u8]) {
+        self.det.scan(
+            &mut self.dirs[dir.index()],
+            data,
+            location::TCP_STREAM,
+            self.ts,
+            true,
+        );
     }
 }
 
@@ -827,5 +860,28 @@ impl Det {
         if !self.out.is_empty() {
             let _ = out.send(OutMsg::Events(std::mem::take(&mut self.out)));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The per-flow memory a SYN flood costs (documented in
+    /// `flow/REASSEMBLY.md`); fails when it grows past 1 KiB.
+    #[test]
+    fn flow_entry_footprint() {
+        let sizes = [
+            ("Flow<FlowData>", std::mem::size_of::<Flow<FlowData>>()),
+            ("FlowData", std::mem::size_of::<FlowData>()),
+            ("TcpSession", std::mem::size_of::<TcpSession>()),
+            ("DirState", std::mem::size_of::<DirState>()),
+            ("StreamState", std::mem::size_of::<StreamState>()),
+            ("FindingSet", std::mem::size_of::<FindingSet>()),
+            ("StreamNotes", std::mem::size_of::<StreamNotes>()),
+            ("FlowKey", std::mem::size_of::<FlowKey>()),
+        ];
+        eprintln!("{sizes:?}");
+        assert!(sizes[0].1 <= 1024, "{sizes:?}");
     }
 }

@@ -161,3 +161,4 @@ pub fn assert_no_clear_pi(lines: &[String], values: &[String]) {
         );
     }
 }
+pub mod craft;
