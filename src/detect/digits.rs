@@ -236,7 +236,11 @@ impl<'a> Gate<'a> {
         let c0 = d0 | (s0 & before0 & after0);
         let c1 = d1 | (s1 & before1 & after1);
         let pairs = d0 & after0;
-        self.cand = consecutive(c0, c1, self.m) & pairs;
+        self.cand = if pairs == 0 {
+            0
+        } else {
+            consecutive(c0, c1, self.m) & pairs
+        };
     }
 
     /// First candidate position ≥ `pos`, or `h.len()`.
@@ -266,9 +270,30 @@ impl<'a> Gate<'a> {
 }
 
 /// Bit i set: bits i..i + m of the 128-bit `hi:lo` are all set (bits of
-/// `lo` only; `m <= 64`).
+/// `lo` only; `m <= 64`). Common `m` get shifts fixed at compile time.
 #[inline]
 fn consecutive(lo: u64, hi: u64, m: u32) -> u64 {
+    match m {
+        11 => consecutive_n::<11>(lo, hi),
+        15 => consecutive_n::<15>(lo, hi),
+        6 => consecutive_n::<6>(lo, hi),
+        7 => consecutive_n::<7>(lo, hi),
+        8 => consecutive_n::<8>(lo, hi),
+        9 => consecutive_n::<9>(lo, hi),
+        10 => consecutive_n::<10>(lo, hi),
+        12 => consecutive_n::<12>(lo, hi),
+        13 => consecutive_n::<13>(lo, hi),
+        _ => consecutive_n_dyn(lo, hi, m),
+    }
+}
+
+#[inline(always)]
+fn consecutive_n<const M: u32>(lo: u64, hi: u64) -> u64 {
+    consecutive_n_dyn(lo, hi, M)
+}
+
+#[inline(always)]
+fn consecutive_n_dyn(lo: u64, hi: u64, m: u32) -> u64 {
     let (mut lo, mut hi) = (lo, hi);
     let mut have = 1;
     while have < m {
@@ -400,7 +425,32 @@ mod tests {
         assert_eq!(b.next_digit(0), 4);
     }
 
+    /// First q >= from starting two digits with `m` chain bytes after it.
+    fn gate_scalar(h: &[u8], from: usize, m: usize) -> usize {
+        let is_d = |i: usize| h.get(i).is_some_and(u8::is_ascii_digit);
+        let chain = |i: usize| {
+            is_d(i)
+                || (h.get(i).is_some_and(|c| b" -".contains(c))
+                    && i > 0
+                    && is_d(i - 1)
+                    && is_d(i + 1))
+        };
+        (from..h.len())
+            .find(|&q| is_d(q) && is_d(q + 1) && (q..q + m).all(chain))
+            .unwrap_or(h.len())
+    }
+
     proptest! {
+        #[test]
+        fn gate_never_misses(h in proptest::collection::vec(prop_oneof![Just(b'5'), Just(b'5'), Just(b' '), Just(b'-'), Just(b'a'), any::<u8>()], 0..300), from in 0usize..310, m in 2usize..20) {
+            let mut g = Gate::new(&h, b" -", m);
+            let got = g.next(from);
+            prop_assert!(got <= gate_scalar(&h, from, m));
+            if got < h.len() {
+                prop_assert!(got >= from && h[got].is_ascii_digit() && h.get(got + 1).is_some_and(u8::is_ascii_digit));
+            }
+        }
+
         #[test]
         fn map_equals_scalar(h in proptest::collection::vec(prop_oneof![Just(b'5'), Just(b'a'), any::<u8>()], 0..300), from in 0usize..310) {
             let mut m = DigitMap::new(&h);
