@@ -6,6 +6,12 @@
 //! figures are depressed): digit_dense 200-540 MiB/s, binary 0.9-2.0 GiB/s;
 //! per-thread CPU time: digit_dense 0.50 GB/s (Hyperscan) / 0.57 GB/s
 //! (aho-corasick), binary 2.5 / 3.1 GB/s.
+//!
+//! `LEAKWATCH_BENCH_CPU=1` first prints bytes per thread-CPU-second (the
+//! figures above and below), which depend less on the load of a shared box.
+//! With the block gate (2026-11-22 17:11, load ~4, runs interleaved with the
+//! pre-gate build): digit_dense/hyperscan 1.81-1.98 GB/s (pre-gate build in
+//! the same window 1.49-1.52), binary 2.9-3.5 GB/s (2.6-2.7).
 
 use std::path::Path;
 use std::sync::Arc;
