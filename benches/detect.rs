@@ -6,6 +6,15 @@
 //! figures are depressed): digit_dense 200-540 MiB/s, binary 0.9-2.0 GiB/s;
 //! per-thread CPU time: digit_dense 0.50 GB/s (Hyperscan) / 0.57 GB/s
 //! (aho-corasick), binary 2.5 / 3.1 GB/s.
+//!
+//! `LEAKWATCH_BENCH_CPU=1` first prints bytes per thread-CPU-second (the
+//! figures above and below), which depend less on the load of a shared box.
+//! With the block gate (2026-11-22 17:11, load ~4, runs interleaved with the
+//! pre-gate build): digit_dense/hyperscan 1.81-1.98 GB/s (pre-gate build in
+//! the same window 1.49-1.52), binary 2.9-3.5 GB/s (2.6-2.7).
+//! End to end (`leakwatch replay --workers 1`, 100 MB pcap from
+//! `gen_replay_pcap.py --size-mb 100`, perf stat task-clock, 4 interleaved
+//! runs): 235-257 ms before the gate, 176-218 ms with it; identical events.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -80,9 +89,49 @@ fn binary(size: usize) -> Vec<u8> {
     (0..size).map(|_| (r.next() >> 24) as u8).collect()
 }
 
+/// CPU time of the calling thread in seconds (the machine is shared, so
+/// wall-clock throughput understates the engine).
+fn thread_cpu() -> f64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec for the call's duration.
+    #[allow(unsafe_code)]
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    assert_eq!(rc, 0, "clock_gettime");
+    ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
+}
+
+/// Prints bytes per thread-CPU-second of scanning `data` repeatedly.
+fn cpu_throughput(name: &str, e: &Arc<Engine>, data: &[u8]) {
+    let mut s = e.scanner();
+    let rounds = 200;
+    let t0 = thread_cpu();
+    for _ in 0..rounds {
+        let mut n = Count(0);
+        s.scan_buffer(data, &mut n);
+        std::hint::black_box(n.0);
+    }
+    let dt = thread_cpu() - t0;
+    let gbps = (data.len() * rounds) as f64 / dt / 1e9;
+    println!("cpu-time throughput {name}: {gbps:.2} GB/s per core");
+}
+
 fn bench(c: &mut Criterion) {
     let (text, pi) = digit_dense(1 << 20);
     let bin = binary(1 << 20);
+    if std::env::var_os("LEAKWATCH_BENCH_CPU").is_some() {
+        let mut backends = vec![("aho_corasick", ContextBackend::AhoCorasick)];
+        if cfg!(feature = "hyperscan") {
+            backends.insert(0, ("hyperscan", ContextBackend::Hyperscan));
+        }
+        for (name, b) in backends {
+            let e = engine(b);
+            cpu_throughput(&format!("digit_dense/{name}"), &e, &text);
+            cpu_throughput(&format!("binary/{name}"), &e, &bin);
+        }
+    }
     let mut g = c.benchmark_group("detect");
     g.throughput(Throughput::Bytes(text.len() as u64));
     let mut backends = vec![("aho_corasick", ContextBackend::AhoCorasick)];

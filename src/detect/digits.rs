@@ -22,10 +22,7 @@ pub struct DigitMap<'a> {
 impl<'a> DigitMap<'a> {
     /// A map over `h`.
     pub fn new(h: &'a [u8]) -> Self {
-        #[cfg(target_arch = "x86_64")]
-        let avx2 = std::arch::is_x86_feature_detected!("avx2");
-        #[cfg(not(target_arch = "x86_64"))]
-        let avx2 = false;
+        let avx2 = has_avx2();
         DigitMap {
             h,
             block: usize::MAX,
@@ -136,6 +133,179 @@ impl<'a> DigitMap<'a> {
     }
 }
 
+fn has_avx2() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    return std::arch::is_x86_feature_detected!("avx2");
+    #[cfg(not(target_arch = "x86_64"))]
+    false
+}
+
+/// Most separators the gate tests individually; with more, every byte
+/// counts as a possible separator (a looser, still exact, filter).
+const GATE_SEPS: usize = 4;
+
+/// Block-level candidate filter for the digit family.
+///
+/// A digit candidate needs `m` digits in one chain `digits (sep digits)*`,
+/// so its first byte starts `m` consecutive bytes that are digits or
+/// separators between digits. Per 64-byte block the gate computes that
+/// "chain window" mask (with 64 bytes of look-ahead) and keeps only the
+/// positions that also start two digits in a row: the positions
+/// [`DigitMap::next_pair`] would return that can lead to a match. It may
+/// report more positions than necessary (block edges, many separators),
+/// never fewer.
+pub struct Gate<'a> {
+    h: &'a [u8],
+    seps: [u8; GATE_SEPS],
+    any_sep: bool,
+    m: u32,
+    /// Start of the cached block (`usize::MAX`: none).
+    block: usize,
+    /// (digits, separators) of the cached block and of the next one.
+    cur: (u64, u64),
+    next: (u64, u64),
+    /// Candidate positions of the cached block.
+    cand: u64,
+    avx2: bool,
+}
+
+impl<'a> Gate<'a> {
+    /// A gate over `h` for chains of at least `m` bytes (capped at 64).
+    pub fn new(h: &'a [u8], seps: &[u8], m: usize) -> Self {
+        // Padding repeats a separator, or uses '0' (digits are in every
+        // chain anyway), so the SIMD loop always tests four bytes.
+        let pad = seps.first().copied().unwrap_or(b'0');
+        let mut arr = [pad; GATE_SEPS];
+        for (a, s) in arr.iter_mut().zip(seps) {
+            *a = *s;
+        }
+        Gate {
+            h,
+            seps: arr,
+            any_sep: seps.len() > GATE_SEPS,
+            m: m.clamp(1, 64) as u32,
+            block: usize::MAX,
+            cur: (0, 0),
+            next: (0, 0),
+            cand: 0,
+            avx2: has_avx2(),
+        }
+    }
+
+    /// (digit, separator) masks of the 64 bytes at `b` (zero past the end).
+    #[inline]
+    fn classify(&self, b: usize) -> (u64, u64) {
+        if b + 64 <= self.h.len() {
+            #[cfg(target_arch = "x86_64")]
+            {
+                let (d, s) = if self.avx2 {
+                    // SAFETY: AVX2 was detected at run time; b + 64 <= len.
+                    unsafe { x86::classify64_avx2(self.h, b, &self.seps) }
+                } else {
+                    // SAFETY: SSE2 is baseline on x86_64; b + 64 <= len.
+                    unsafe { x86::classify64_sse2(self.h, b, &self.seps) }
+                };
+                return (d, if self.any_sep { u64::MAX } else { s });
+            }
+        }
+        let tail = self.h.get(b..).unwrap_or_default();
+        let mut d = 0u64;
+        let mut s = 0u64;
+        for (i, c) in tail.iter().take(64).enumerate() {
+            d |= u64::from(c.is_ascii_digit()) << i;
+            s |= u64::from(self.any_sep || self.seps.contains(c)) << i;
+        }
+        (d, s)
+    }
+
+    #[inline]
+    fn load(&mut self, b: usize) {
+        if self.block != usize::MAX && b == self.block + 64 {
+            self.cur = self.next;
+        } else {
+            self.cur = self.classify(b);
+        }
+        self.next = self.classify(b + 64);
+        self.block = b;
+        let ((d0, s0), (d1, s1)) = (self.cur, self.next);
+        // Neighbours outside the two blocks count as digits (looser).
+        let before0 = (d0 << 1) | 1;
+        let before1 = (d1 << 1) | (d0 >> 63);
+        let after0 = (d0 >> 1) | (d1 << 63);
+        let after1 = (d1 >> 1) | (1 << 63);
+        let c0 = d0 | (s0 & before0 & after0);
+        let c1 = d1 | (s1 & before1 & after1);
+        let pairs = d0 & after0;
+        self.cand = if pairs == 0 {
+            0
+        } else {
+            consecutive(c0, c1, self.m) & pairs
+        };
+    }
+
+    /// First candidate position ≥ `pos`, or `h.len()`.
+    #[inline]
+    pub fn next(&mut self, pos: usize) -> usize {
+        let len = self.h.len();
+        if pos >= len {
+            return len;
+        }
+        let mut b = pos & !63;
+        if b != self.block {
+            self.load(b);
+        }
+        let mut m = self.cand & (u64::MAX << (pos - b));
+        loop {
+            if m != 0 {
+                return (b + m.trailing_zeros() as usize).min(len);
+            }
+            b += 64;
+            if b >= len {
+                return len;
+            }
+            self.load(b);
+            m = self.cand;
+        }
+    }
+}
+
+/// Bit i set: bits i..i + m of the 128-bit `hi:lo` are all set (bits of
+/// `lo` only; `m <= 64`). Common `m` get shifts fixed at compile time.
+#[inline]
+fn consecutive(lo: u64, hi: u64, m: u32) -> u64 {
+    match m {
+        11 => consecutive_n::<11>(lo, hi),
+        15 => consecutive_n::<15>(lo, hi),
+        6 => consecutive_n::<6>(lo, hi),
+        7 => consecutive_n::<7>(lo, hi),
+        8 => consecutive_n::<8>(lo, hi),
+        9 => consecutive_n::<9>(lo, hi),
+        10 => consecutive_n::<10>(lo, hi),
+        12 => consecutive_n::<12>(lo, hi),
+        13 => consecutive_n::<13>(lo, hi),
+        _ => consecutive_n_dyn(lo, hi, m),
+    }
+}
+
+#[inline(always)]
+fn consecutive_n<const M: u32>(lo: u64, hi: u64) -> u64 {
+    consecutive_n_dyn(lo, hi, M)
+}
+
+#[inline(always)]
+fn consecutive_n_dyn(lo: u64, hi: u64, m: u32) -> u64 {
+    let (mut lo, mut hi) = (lo, hi);
+    let mut have = 1;
+    while have < m {
+        // 1 <= s <= 32: both shifts are in range.
+        let s = have.min(m - have);
+        lo &= (lo >> s) | (hi << (64 - s));
+        hi &= hi >> s;
+        have += s;
+    }
+    lo
+}
+
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use std::arch::x86_64::*;
@@ -177,6 +347,49 @@ mod x86 {
         }
         m
     }
+
+    /// (digit, separator) masks of `h[b..b + 64]`. Caller guarantees `b + 64 <= h.len()`.
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn classify64_avx2(h: &[u8], b: usize, seps: &[u8; 4]) -> (u64, u64) {
+        let bias = _mm256_set1_epi8(BIAS);
+        let limit = _mm256_set1_epi8(LIMIT);
+        let mut d = 0u64;
+        let mut s = 0u64;
+        for k in 0..2 {
+            // SAFETY: caller guarantees b + 64 <= h.len(); k * 32 + 32 <= 64.
+            let v = unsafe { _mm256_loadu_si256(h.as_ptr().add(b + k * 32).cast()) };
+            let dm = _mm256_cmpgt_epi8(limit, _mm256_add_epi8(v, bias));
+            let mut sm = _mm256_setzero_si256();
+            for &c in seps {
+                sm = _mm256_or_si256(sm, _mm256_cmpeq_epi8(v, _mm256_set1_epi8(c as i8)));
+            }
+            d |= u64::from(_mm256_movemask_epi8(dm) as u32) << (k * 32);
+            s |= u64::from(_mm256_movemask_epi8(sm) as u32) << (k * 32);
+        }
+        (d, s)
+    }
+
+    /// SSE2 version of [`classify64_avx2`]. Caller guarantees
+    /// `b + 64 <= h.len()`.
+    #[target_feature(enable = "sse2")]
+    pub unsafe fn classify64_sse2(h: &[u8], b: usize, seps: &[u8; 4]) -> (u64, u64) {
+        let bias = _mm_set1_epi8(BIAS);
+        let limit = _mm_set1_epi8(LIMIT);
+        let mut d = 0u64;
+        let mut s = 0u64;
+        for k in 0..4 {
+            // SAFETY: caller guarantees b + 64 <= h.len(); k * 16 + 16 <= 64.
+            let v = unsafe { _mm_loadu_si128(h.as_ptr().add(b + k * 16).cast()) };
+            let dm = _mm_cmplt_epi8(_mm_add_epi8(v, bias), limit);
+            let mut sm = _mm_setzero_si128();
+            for &c in seps {
+                sm = _mm_or_si128(sm, _mm_cmpeq_epi8(v, _mm_set1_epi8(c as i8)));
+            }
+            d |= u64::from(_mm_movemask_epi8(dm) as u32 & 0xffff) << (k * 16);
+            s |= u64::from(_mm_movemask_epi8(sm) as u32 & 0xffff) << (k * 16);
+        }
+        (d, s)
+    }
 }
 
 #[cfg(test)]
@@ -212,7 +425,32 @@ mod tests {
         assert_eq!(b.next_digit(0), 4);
     }
 
+    /// First q >= from starting two digits with `m` chain bytes after it.
+    fn gate_scalar(h: &[u8], from: usize, m: usize) -> usize {
+        let is_d = |i: usize| h.get(i).is_some_and(u8::is_ascii_digit);
+        let chain = |i: usize| {
+            is_d(i)
+                || (h.get(i).is_some_and(|c| b" -".contains(c))
+                    && i > 0
+                    && is_d(i - 1)
+                    && is_d(i + 1))
+        };
+        (from..h.len())
+            .find(|&q| is_d(q) && is_d(q + 1) && (q..q + m).all(chain))
+            .unwrap_or(h.len())
+    }
+
     proptest! {
+        #[test]
+        fn gate_never_misses(h in proptest::collection::vec(prop_oneof![Just(b'5'), Just(b'5'), Just(b' '), Just(b'-'), Just(b'a'), any::<u8>()], 0..300), from in 0usize..310, m in 2usize..20) {
+            let mut g = Gate::new(&h, b" -", m);
+            let got = g.next(from);
+            prop_assert!(got <= gate_scalar(&h, from, m));
+            if got < h.len() {
+                prop_assert!(got >= from && h[got].is_ascii_digit() && h.get(got + 1).is_some_and(u8::is_ascii_digit));
+            }
+        }
+
         #[test]
         fn map_equals_scalar(h in proptest::collection::vec(prop_oneof![Just(b'5'), Just(b'a'), any::<u8>()], 0..300), from in 0usize..310) {
             let mut m = DigitMap::new(&h);

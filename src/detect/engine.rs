@@ -26,7 +26,7 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 
 use super::context::{Keywords, KwScratch};
-use super::digits::DigitMap;
+use super::digits::{DigitMap, Gate};
 use super::email::{self, EmailAt};
 use super::signature::{self, DigitSpec, Family, MAX_DIGITS, MAX_WORD_LEN};
 pub use super::signature::{Detector, Example, SignatureError};
@@ -49,6 +49,10 @@ pub struct Engine {
     digit_order: Vec<DetectorId>,
     /// Fewest digits each entry of `digit_order` can match.
     digit_min: Vec<usize>,
+    /// Bit n: some detector may claim a lone run of n digits.
+    single_plain: u64,
+    /// (prefix, bit n: a lone run of n digits starting with it may match).
+    single_pref: Vec<(Vec<u8>, u64)>,
     email: Option<DetectorId>,
     kw: Keywords,
     max_window: usize,
@@ -67,6 +71,9 @@ pub struct Scanner {
     found: Vec<Found>,
     vals: Vec<u8>,
     value: Vec<u8>,
+    /// Use the block gate and the lone-run filter (tests compare with
+    /// both off).
+    fast: bool,
 }
 
 /// Per-stream carry-over (one per direction of a flow). Small when idle:
@@ -205,7 +212,10 @@ impl Engine {
         }
         seps.sort_unstable();
         seps.dedup();
+        let (single_plain, single_pref) = single_run_masks(&dets);
         Ok(Engine {
+            single_plain,
+            single_pref,
             detectors: dets.iter().map(|d| d.info.clone()).collect(),
             max_window: dets.iter().map(|d| d.window as usize).max().unwrap_or(0),
             digit_order,
@@ -248,6 +258,7 @@ impl Engine {
             found: Vec::new(),
             vals: Vec::new(),
             value: Vec::new(),
+            fast: true,
         }
     }
 
@@ -255,6 +266,49 @@ impl Engine {
     pub fn scan_buffer(self: &Arc<Self>, data: &[u8], sink: &mut dyn MatchSink) {
         let mut s = self.scanner();
         s.scan_buffer(data, sink)
+    }
+}
+
+/// Which lone digit runs (no separators) any detector's forms can accept:
+/// its lengths, one less with a check `X`, plus a leading prefix.
+fn single_run_masks(dets: &[Detector]) -> (u64, Vec<(Vec<u8>, u64)>) {
+    let mut plain = 0u64;
+    let mut pref: Vec<(Vec<u8>, u64)> = Vec::new();
+    for d in dets {
+        let Family::Digits(ds) = &d.family else {
+            continue;
+        };
+        let mut m = 0u64;
+        for &l in &ds.lengths {
+            m |= 1u64.checked_shl(l as u32).unwrap_or(0);
+            if ds.check_x {
+                m |= 1u64.checked_shl(l as u32 - 1).unwrap_or(0);
+            }
+        }
+        plain |= m;
+        for (pd, _) in &ds.prefixes {
+            let pm = m.checked_shl(pd.len() as u32).unwrap_or(0);
+            match pref.iter_mut().find(|x| x.0 == *pd) {
+                Some(x) => x.1 |= pm,
+                None => pref.push((pd.clone(), pm)),
+            }
+        }
+    }
+    (plain, pref)
+}
+
+impl Engine {
+    /// May a lone run (no separators) be claimed by some detector?
+    #[inline]
+    fn single_run_may_match(&self, run: &[u8]) -> bool {
+        let Some(bit) = 1u64.checked_shl(run.len() as u32) else {
+            return true;
+        };
+        self.single_plain & bit != 0
+            || self
+                .single_pref
+                .iter()
+                .any(|(pd, m)| m & bit != 0 && run.starts_with(pd))
     }
 }
 
@@ -471,6 +525,41 @@ impl Scanner {
         if pos > 0 && is_digit_at(h, pos - 1) {
             pos = map.run_end(pos);
         }
+        // Gated part: a position the gate rejects has fewer than
+        // `min_digits` digits in its chain, so `try_digits` would skip it
+        // without effect, except where the chain may reach the end of a
+        // non-final buffer (`NeedMore`): from `guard` on, visit every run.
+        let eng = w.eng;
+        let guard = if w.eof {
+            h.len()
+        } else {
+            h.len().saturating_sub(eng.min_digits + 3)
+        };
+        if self.fast {
+            let mut gate = Gate::new(h, &eng.seps, eng.min_digits);
+            loop {
+                let p = gate.next(pos);
+                if p >= guard {
+                    break;
+                }
+                match self.try_digits(w, &mut map, p) {
+                    DigitTry::NeedMore(s) => return s,
+                    DigitTry::Next(n) => pos = n,
+                }
+            }
+            if w.eof {
+                return h.len();
+            }
+            // Resume at the last byte before `guard` that no chain crosses:
+            // every run before it is one the gate rejected.
+            let gap = h.get(pos..guard).unwrap_or_default();
+            if let Some(i) = gap
+                .iter()
+                .rposition(|c| !c.is_ascii_digit() && !eng.seps.contains(c))
+            {
+                pos += i;
+            }
+        }
         // Single digits decide nothing (every form starts with a run of ≥ 2)
         // except near the end of a non-final buffer, where they may grow.
         let tail = if w.eof {
@@ -538,7 +627,9 @@ impl Scanner {
             // Later runs of a group that ended naturally have fewer digits.
             return DigitTry::Next(if natural_end { e } else { e0 });
         }
-        let eng = w.eng;
+        if self.fast && k == 1 && !eng.single_run_may_match(h.get(p..e0).unwrap_or_default()) {
+            return DigitTry::Next(e0);
+        }
         let runs = &runs[..k];
         for (&d, &min) in eng.digit_order.iter().zip(&eng.digit_min) {
             if total < min {
@@ -869,5 +960,109 @@ words = ["tel"]
         s.finish_stream(&mut st, &mut v);
         assert!(v.0.is_empty());
         assert!(st.heap_bytes() <= 256);
+    }
+
+    fn real_engine() -> Arc<Engine> {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("signatures");
+        Arc::new(Engine::load_dir(&dir, &EngineOptions::default()).unwrap())
+    }
+
+    #[derive(Default)]
+    struct All(Vec<(u64, DetectorId, Vec<u8>, Confidence)>);
+    impl MatchSink for All {
+        fn on_match(&mut self, m: &Match<'_>) {
+            self.0
+                .push((m.offset, m.detector, m.value.to_vec(), m.confidence));
+        }
+    }
+
+    fn run(e: &Arc<Engine>, fast: bool, data: &[u8], cuts: &[usize]) -> (All, All) {
+        let mut s = e.scanner();
+        s.fast = fast;
+        let mut whole = All::default();
+        s.scan_buffer(data, &mut whole);
+        let mut st = StreamState::default();
+        let mut streamed = All::default();
+        let mut at = 0;
+        for &c in cuts {
+            let c = c.min(data.len()).max(at);
+            s.scan_stream(&mut st, &data[at..c], &mut streamed);
+            at = c;
+        }
+        s.scan_stream(&mut st, &data[at..], &mut streamed);
+        s.finish_stream(&mut st, &mut streamed);
+        (whole, streamed)
+    }
+
+    const PIECES: &[&str] = &[
+        "13800138000",
+        "11010519491231002X",
+        "6217000000000000004",
+        "138 0013 8000",
+        "+86 138-0013-8000",
+        "8613800138000",
+        "008613800138000",
+        "6217 0000 0000 0000 004",
+        "110105491231002",
+        "1763000000123",
+        "0",
+        "12",
+        "123",
+        "4567",
+        "99999",
+        " ",
+        "-",
+        ".",
+        "/",
+        "+",
+        "X",
+        "x",
+        "@",
+        "a",
+        "tel:",
+        "id ",
+        "\n",
+        "\"",
+        "2026-11-22",
+        "u@example.com",
+    ];
+
+    proptest::proptest! {
+        #[test]
+        fn fast_paths_change_nothing(
+            idx in proptest::collection::vec(0..PIECES.len(), 0..120),
+            cuts in proptest::collection::vec(0usize..2000, 0..6),
+        ) {
+            let data: Vec<u8> = idx.iter().flat_map(|&i| PIECES[i].bytes()).collect();
+            let mut cuts = cuts;
+            cuts.sort_unstable();
+            let e = real_engine();
+            let (fw, fs) = run(&e, true, &data, &cuts);
+            let (sw, ss) = run(&e, false, &data, &cuts);
+            proptest::prop_assert_eq!(fw.0, sw.0);
+            proptest::prop_assert_eq!(fs.0, ss.0);
+        }
+    }
+
+    #[test]
+    fn fast_paths_change_nothing_on_long_text() {
+        let e = real_engine();
+        let mut data = Vec::new();
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for i in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            data.extend_from_slice(PIECES[(x % PIECES.len() as u64) as usize].as_bytes());
+            if i % 7 == 0 {
+                data.extend_from_slice(format!("{}", x % 100_000_000_000_000).as_bytes());
+            }
+        }
+        let cuts: Vec<usize> = (1..200).map(|i| i * 997).collect();
+        let (fw, fs) = run(&e, true, &data, &cuts);
+        let (sw, ss) = run(&e, false, &data, &cuts);
+        assert!(sw.0.len() > 100, "{} matches", sw.0.len());
+        assert_eq!(fw.0, sw.0);
+        assert_eq!(fs.0, ss.0);
     }
 }
