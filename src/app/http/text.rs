@@ -260,10 +260,7 @@ impl Charset {
     pub fn push(&mut self, data: &[u8], out: &mut Out<'_>) {
         if let Mode::Sniff = self.mode {
             if self.held.is_empty() {
-                let ascii = data
-                    .iter()
-                    .position(|b| !b.is_ascii())
-                    .unwrap_or(data.len());
+                let ascii = first_non_ascii(data);
                 let (head, tail) = data.split_at(ascii);
                 if !head.is_empty() {
                     out(head);
@@ -317,6 +314,24 @@ impl Charset {
             **d = GB18030.new_decoder_without_bom_handling();
         }
     }
+}
+
+/// Index of the first non-ASCII byte (or the length): whole 64-byte chunks
+/// are checked with the word-at-a-time `is_ascii`, since bodies are mostly
+/// ASCII and this runs over every body byte.
+fn first_non_ascii(data: &[u8]) -> usize {
+    let mut skipped = 0;
+    for chunk in data.chunks(64) {
+        if !chunk.is_ascii() {
+            return skipped
+                + chunk
+                    .iter()
+                    .position(|b| !b.is_ascii())
+                    .unwrap_or(chunk.len());
+        }
+        skipped += chunk.len();
+    }
+    data.len()
 }
 
 fn transcode(d: &mut Decoder, mut src: &[u8], last: bool, out: &mut Out<'_>) {
