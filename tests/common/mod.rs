@@ -162,3 +162,33 @@ pub fn assert_no_clear_pi(lines: &[String], values: &[String]) {
     }
 }
 pub mod craft;
+
+/// Replays `pcaps/NAME.pcap` with `workers` workers and checks it against
+/// `pcaps/NAME.truth.json`: every true value reported (type, direction,
+/// location, server port), nothing else, no decoy, no PI in clear. Returns
+/// the `stats` object.
+pub fn check_against_truth(name: &str, workers: usize) -> Value {
+    let truth = Truth::load(&pcap(&format!("{name}.truth.json")));
+    let lines = replay(&[pcap(&format!("{name}.pcap"))], workers);
+    let events = parse(&lines);
+    let got = reported(&events);
+    let (want, values) = truth.expected();
+    let missing: Vec<_> = want.difference(&got).collect();
+    let extra: Vec<_> = got.difference(&want).collect();
+    assert!(
+        missing.is_empty(),
+        "{name}: true values not reported: {missing:#?}"
+    );
+    assert!(
+        extra.is_empty(),
+        "{name}: values reported that are not in the truth: {extra:#?}"
+    );
+    for d in truth.decoys() {
+        let h = hash_hex(&d);
+        assert!(!got.iter().any(|r| r.3 == h), "{name}: decoy reported");
+    }
+    assert_no_clear_pi(&lines, &values);
+    let stats = events.last().expect("a stats event");
+    assert_eq!(stats["event_type"], "stats");
+    stats["stats"].clone()
+}
