@@ -98,7 +98,7 @@ fn http_events_carry_the_transaction() {
     assert!(!dlp.is_empty());
     for e in dlp {
         assert_eq!(e["app_proto"], "http");
-        assert_eq!(e["dest_name"], "shop.example.cn:8080");
+        assert_eq!(e["dest_name"], "shop.example.cn");
         assert_eq!(e["http"]["http_method"], "POST");
         assert!(e["http"]["url"].is_string());
         if e["direction"] == "to_client" {

@@ -432,6 +432,23 @@ fn envelope(
     }
 }
 
+/// A `Host` header value without its port (`shop.example.cn:8080` ->
+/// `shop.example.cn`, `[2001:db8::1]:443` -> `[2001:db8::1]`), lowercased,
+/// so allow-list name patterns match.
+fn host_without_port(host: &str) -> String {
+    let name = match host.rsplit_once(':') {
+        Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) && !h.ends_with(':') => {
+            if h.starts_with('[') || !h.contains(':') {
+                h
+            } else {
+                host
+            }
+        }
+        _ => host,
+    };
+    name.to_ascii_lowercase()
+}
+
 /// The event's `http` object; the URL and file names are masked.
 fn http_out(tx: &HttpTx) -> HttpOut {
     const MAX_URL: usize = 512;
@@ -629,7 +646,7 @@ impl ContentSink for AppSink<'_> {
     fn end_transaction(&mut self, dir: Direction, meta: &TxMeta) {
         let TxMeta::Http(tx) = meta;
         if self.dest_name.is_none() {
-            *self.dest_name = tx.hostname.clone();
+            *self.dest_name = tx.hostname.as_deref().map(host_without_port);
         }
         let ds = &mut self.dirs[dir.index()];
         self.det.finish_item(ds, self.ts);
@@ -869,6 +886,14 @@ mod tests {
 
     /// The per-flow memory a SYN flood costs (documented in
     /// `flow/REASSEMBLY.md`); fails when it grows past 1 KiB.
+    #[test]
+    fn host_port_is_dropped_from_dest_name() {
+        assert_eq!(host_without_port("Shop.Example.cn:8080"), "shop.example.cn");
+        assert_eq!(host_without_port("example.cn"), "example.cn");
+        assert_eq!(host_without_port("[2001:db8::1]:443"), "[2001:db8::1]");
+        assert_eq!(host_without_port("2001:db8::1"), "2001:db8::1");
+    }
+
     #[test]
     fn flow_entry_footprint() {
         let sizes = [
