@@ -701,6 +701,24 @@ impl Det {
             ds.location = Some(location);
         }
         self.bytes_scanned += data.len() as u64;
+        self.with_collector(ds, ts, location, |scanner, stream, c| {
+            if whole {
+                scanner.scan_buffer(data, c);
+            } else {
+                scanner.scan_stream(stream, data, c);
+            }
+        });
+    }
+
+    /// Runs `op` with the scanner, the direction's stream state and a
+    /// collector feeding its findings.
+    fn with_collector(
+        &mut self,
+        ds: &mut DirState,
+        ts: Timestamp,
+        location: &'static str,
+        op: impl FnOnce(&mut Scanner, &mut StreamState, &mut Collector<'_>),
+    ) {
         let DirState {
             stream,
             findings,
@@ -717,11 +735,7 @@ impl Det {
             limits: &self.limits,
             matches: &mut self.matches,
         };
-        if whole {
-            self.scanner.scan_buffer(data, &mut c);
-        } else {
-            self.scanner.scan_stream(stream, data, &mut c);
-        }
+        op(&mut self.scanner, stream, &mut c);
     }
 
     /// The current content item of a direction ended: decide what its
@@ -730,24 +744,10 @@ impl Det {
         let Some(location) = ds.location.take() else {
             return;
         };
-        let DirState {
-            stream,
-            findings,
-            first_find_ts,
-            ..
-        } = ds;
-        let mut c = Collector {
-            findings,
-            first_find_ts,
-            ts,
-            location,
-            detectors: self.engine.detectors(),
-            hasher: &self.hasher,
-            limits: &self.limits,
-            matches: &mut self.matches,
-        };
-        self.scanner.finish_stream(stream, &mut c);
-        *stream = StreamState::default();
+        self.with_collector(ds, ts, location, |scanner, stream, c| {
+            scanner.finish_stream(stream, c);
+        });
+        ds.stream = StreamState::default();
     }
 
     /// A direction ended: decide what its stream still holds, then report.
