@@ -93,6 +93,19 @@ pub enum TxMeta {
     Http(HttpTx),
 }
 
+/// A file carried by a protocol (an HTTP body with a file name or a document
+/// type, a multipart upload, a mail attachment, an FTP transfer). Names may
+/// hold PI: the alert stage masks them before output.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FileMeta {
+    /// File name as the protocol gave it (decoded to UTF-8).
+    pub name: Option<String>,
+    /// Declared media type (e.g. from `Content-Type`).
+    pub content_type: Option<String>,
+    /// Declared size in bytes (e.g. `Content-Length`, FTP `SIZE`).
+    pub declared_size: Option<u64>,
+}
+
 /// Receives what a parser extracts.
 pub trait ContentSink {
     /// Next piece of the current content item of `dir`, labelled with its
@@ -105,6 +118,12 @@ pub trait ContentSink {
     /// response): the findings gathered for it since the last call form one
     /// event, with this metadata.
     fn end_transaction(&mut self, dir: Direction, meta: &TxMeta);
+    /// The content item of `dir` that starts with the next `on_content` is
+    /// a file: its bytes (until `end_content`) are hashed, typed, unpacked
+    /// and reported in a `fileinfo` event.
+    fn begin_file(&mut self, dir: Direction, file: &FileMeta) {
+        let _ = (dir, file);
+    }
 }
 
 /// An application protocol decoder for one flow (both directions).
@@ -118,4 +137,15 @@ pub trait AppParser: Send {
     /// `dir` closed (FIN/RST/end of flow): finish what is pending
     /// (e.g. a body delimited by connection close).
     fn on_close(&mut self, dir: Direction, sink: &mut dyn ContentSink);
+    /// Whether the flow's bytes from now on are ciphertext (TLS, or a
+    /// cleartext protocol after STARTTLS): the parser no longer produces
+    /// content and events say the flow is encrypted.
+    fn is_encrypted(&self) -> bool {
+        false
+    }
+    /// Name of the far end learnt from the traffic (HTTP Host, TLS SNI,
+    /// SMTP domain), without port, lowercased.
+    fn server_name(&self) -> Option<&str> {
+        None
+    }
 }

@@ -644,16 +644,20 @@ impl ContentSink for AppSink<'_> {
     }
 
     fn end_transaction(&mut self, dir: Direction, meta: &TxMeta) {
-        let TxMeta::Http(tx) = meta;
-        if self.dest_name.is_none() {
-            *self.dest_name = tx.hostname.as_deref().map(host_without_port);
-        }
+        let http = match meta {
+            TxMeta::Http(tx) => {
+                if self.dest_name.is_none() {
+                    *self.dest_name = tx.hostname.as_deref().map(host_without_port);
+                }
+                Some(tx)
+            }
+        };
         let ds = &mut self.dirs[dir.index()];
         self.det.finish_item(ds, self.ts);
         let view = AppView {
             proto: self.proto,
             dest_name: self.dest_name.as_deref(),
-            http: Some(tx),
+            http,
         };
         self.det.emit(self.meta, dir, ds, &view);
     }
