@@ -183,6 +183,19 @@ pub struct OutputConfig {
     pub event_max_age: u64,
     /// Write a `flow` event (end-of-flow summary) for every flow.
     pub flow_events: bool,
+    /// Write `anomaly` events (overlaps with other data, out-of-window
+    /// segments, bounds hit, fragment and decode anomalies, bad checksums).
+    pub anomaly_events: bool,
+    /// `anomaly` events one flow may produce (one per direction and kind,
+    /// with a count); further kinds are counted only.
+    pub anomaly_max_per_flow: usize,
+    /// Packet-level `anomaly` events (decode, fragments, checksums) per
+    /// kind and second of packet time; beyond it they are counted only
+    /// (0 = unlimited).
+    pub anomaly_rate: u32,
+    /// Debug: write each TCP flow direction's reassembled bytes to a file
+    /// in this directory (`--dump-streams`).
+    pub dump_streams: Option<PathBuf>,
 }
 
 impl Default for OutputConfig {
@@ -193,6 +206,10 @@ impl Default for OutputConfig {
             sort_buffer: 1_000_000,
             event_max_age: 60,
             flow_events: false,
+            anomaly_events: true,
+            anomaly_max_per_flow: 16,
+            anomaly_rate: 100,
+            dump_streams: None,
         }
     }
 }

@@ -52,6 +52,10 @@ struct ReplayArgs {
     /// Write events to this file instead of stdout.
     #[arg(long)]
     eve: Option<PathBuf>,
+    /// Debug: write each TCP flow direction's reassembled bytes to a file
+    /// in DIR (payload in clear: never on production traffic).
+    #[arg(long, value_name = "DIR")]
+    dump_streams: Option<PathBuf>,
     /// Capture files or directories, processed in timestamp order as one capture.
     #[arg(required = true, value_name = "PCAP_OR_DIR")]
     inputs: Vec<PathBuf>,
@@ -84,6 +88,9 @@ fn load_config(args: &ReplayArgs) -> Result<Config> {
     if let Some(w) = args.workers {
         anyhow::ensure!(w > 0, "--workers must be at least 1");
         cfg.workers = w;
+    }
+    if let Some(d) = &args.dump_streams {
+        cfg.output.dump_streams = Some(d.clone());
     }
     Ok(cfg)
 }

@@ -23,6 +23,8 @@ pub mod event_type {
     pub const STATS: &str = "stats";
     /// End-of-flow summary (when `output.flow_events` is on).
     pub const FLOW: &str = "flow";
+    /// Something odd or bounded in the traffic (when `output.anomaly_events` is on).
+    pub const ANOMALY: &str = "anomaly";
 }
 
 /// Fields every flow-related event starts with (as Suricata's EVE).
@@ -216,6 +218,68 @@ pub struct FlowEvent {
     pub envelope: Envelope,
     /// Counters.
     pub flow: FlowSummary,
+}
+
+/// The `anomaly` object of an `anomaly` event (as Suricata's: `type` is
+/// the layer, `event` what happened). Never holds traffic bytes.
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct AnomalyOut {
+    /// `stream` (TCP reassembly), `defrag`, `decode` or `checksum`.
+    #[serde(rename = "type")]
+    pub layer: &'static str,
+    /// What happened: `overlap_diff`, `out_of_window`, `tiny_fragment`, ...
+    pub event: &'static str,
+    /// Occurrences this event stands for (same flow, direction and kind).
+    pub count: u64,
+    /// Stream anomalies: the direction whose bytes it concerns.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub direction: Option<&'static str>,
+    /// Overlaps: the overlap policy that chose which copy was inspected.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy: Option<&'static str>,
+    /// Stream offset (bytes from the first data byte) of the first occurrence.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub offset: Option<u64>,
+    /// Bytes concerned at the first occurrence.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub len: Option<u64>,
+    /// Time of the last occurrence, when `count` > 1.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last: Option<String>,
+}
+
+/// An `anomaly` event. Addresses are present when known (a frame that did
+/// not decode has none); for stream anomalies `src_*` is the sender of the
+/// direction concerned.
+#[derive(Clone, Debug, Serialize)]
+pub struct AnomalyEvent {
+    /// Packet time of the first occurrence.
+    pub timestamp: String,
+    /// Flow identifier (stream anomalies).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flow_id: Option<u64>,
+    /// Always `anomaly`.
+    pub event_type: &'static str,
+    /// Sender.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub src_ip: Option<IpAddr>,
+    /// Sender port.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub src_port: Option<u16>,
+    /// Receiver.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dest_ip: Option<IpAddr>,
+    /// Receiver port.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dest_port: Option<u16>,
+    /// `TCP`, `UDP` or the IP protocol number.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proto: Option<String>,
+    /// Outer tunnel, as on `dlp` events.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tunnel: Option<serde_json::Value>,
+    /// What happened.
+    pub anomaly: AnomalyOut,
 }
 
 /// Formats a packet timestamp as RFC 3339 UTC with microseconds.

@@ -27,6 +27,13 @@ pub trait StreamSink {
     /// Something odd or bounded happened in `dir` (counted in the stats
     /// too); called once per occurrence, before the data it concerns.
     fn on_anomaly(&mut self, _dir: Direction, _kind: StreamAnomaly) {}
+    /// As [`on_anomaly`](StreamSink::on_anomaly), for anomalies with a
+    /// place in the stream: `len` bytes at stream offset `offset` (bytes
+    /// from the first data byte). Defaults to `on_anomaly`.
+    fn on_anomaly_at(&mut self, dir: Direction, kind: StreamAnomaly, offset: u64, len: u64) {
+        let _ = (offset, len);
+        self.on_anomaly(dir, kind);
+    }
     /// Bytes of `dir` that were already delivered came again with other
     /// content, and the overlap policy says the receiver kept the new copy
     /// (e.g. `last`). They cannot replace what was delivered, so they come

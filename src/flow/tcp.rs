@@ -139,7 +139,10 @@ impl HalfStream {
                 .is_some_and(|e| self.next + rel.unsigned_abs() > e);
         if rel > MAX_WINDOW || beyond_window {
             cx.stats.out_of_window_total += 1;
-            cx.sink.on_anomaly(self.dir, StreamAnomaly::OutOfWindow);
+            let at = self.next.saturating_add_signed(rel);
+            let len = payload.len() as u64;
+            cx.sink
+                .on_anomaly_at(self.dir, StreamAnomaly::OutOfWindow, at, len);
             return;
         }
         let end_rel = rel.saturating_add(i64::try_from(payload.len()).unwrap_or(i64::MAX));
@@ -217,17 +220,19 @@ impl HalfStream {
             let added = self.store.insert(self.next, data, cx.cfg.overlap, cx.stats);
             // Charged only until the drain below delivers it.
             cx.budget.charge(added);
-            self.note_diffs(diffs, cx);
+            self.note_diffs(diffs, self.next, data.len(), cx);
         } else {
             self.emit(data, cx);
         }
         self.drain(cx);
     }
 
-    /// Reports an anomaly per overlap counted since `before`.
-    fn note_diffs(&self, before: u64, cx: &mut Ctx<'_>) {
+    /// Reports an anomaly per overlap counted since `before`, placed at the
+    /// inserted segment (`len` bytes at stream offset `at`).
+    fn note_diffs(&self, before: u64, at: u64, len: usize, cx: &mut Ctx<'_>) {
         for _ in before..cx.stats.overlap_diff_total {
-            cx.sink.on_anomaly(self.dir, StreamAnomaly::OverlapDiff);
+            cx.sink
+                .on_anomaly_at(self.dir, StreamAnomaly::OverlapDiff, at, len as u64);
         }
     }
 
@@ -259,7 +264,8 @@ impl HalfStream {
             return;
         }
         cx.stats.overlap_diff_total += 1;
-        cx.sink.on_anomaly(self.dir, StreamAnomaly::OverlapDiff);
+        cx.sink
+            .on_anomaly_at(self.dir, StreamAnomaly::OverlapDiff, a, piece.len() as u64);
         let seg_end = off + seg.len() as u64;
         if cx.cfg.overlap.new_wins(off, seg_end, off, self.next) {
             recent.overwrite(a, piece);
@@ -368,7 +374,7 @@ impl HalfStream {
                 let diffs = cx.stats.overlap_diff_total;
                 let added = self.store.insert(start, data, cx.cfg.overlap, cx.stats);
                 cx.budget.charge(added);
-                self.note_diffs(diffs, cx);
+                self.note_diffs(diffs, start, data.len(), cx);
                 return;
             }
             if !counted {

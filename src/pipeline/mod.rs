@@ -7,7 +7,9 @@
 //! hash, so every flow lives on exactly one worker and needs no locks. In
 //! replay the channels block when full (backpressure): nothing is dropped.
 
+pub mod anomaly;
 pub mod batch;
+pub mod dump;
 pub mod output;
 pub mod reader;
 pub mod stats;
@@ -194,6 +196,17 @@ fn worker_setup(cfg: &Config, sensor: &Sensor, workers: usize) -> worker::Worker
         },
         event_max_age: cfg.output.event_max_age.saturating_mul(1_000_000_000),
         flow_events: cfg.output.flow_events,
+        anomaly: anomaly_options(cfg),
+        dump_streams: cfg.output.dump_streams.clone(),
+    }
+}
+
+fn anomaly_options(cfg: &Config) -> anomaly::AnomalyOptions {
+    anomaly::AnomalyOptions {
+        enabled: cfg.output.anomaly_events,
+        max_per_flow: cfg.output.anomaly_max_per_flow,
+        rate: cfg.output.anomaly_rate,
+        overlap: cfg.reassembly.overlap_policy,
     }
 }
 
@@ -218,6 +231,9 @@ pub fn replay(
         .collect();
     let workers = cfg.worker_count();
     let setup = worker_setup(cfg, sensor, workers);
+    if let Some(d) = &cfg.output.dump_streams {
+        std::fs::create_dir_all(d).map_err(ReplayError::Output)?;
+    }
     let dedup = sensor.policy.new_deduper();
     let (out_tx, out_rx) = bounded(OUTPUT_QUEUE);
     let result = std::thread::scope(|s| {
@@ -233,10 +249,11 @@ pub fn replay(
                 .spawn_scoped(s, move || worker::run(setup, rx, pool_tx, out_tx));
             handles.push(h);
         }
-        drop(out_tx);
         let opts = reader::ReaderOptions {
             defrag: cfg.defrag.to_config(),
             validate_checksums: cfg.decode.validate_checksums,
+            anomaly: anomaly_options(cfg),
+            anomaly_tx: Some(out_tx),
         };
         let reader = std::thread::Builder::new()
             .name("lw-reader".into())

@@ -6,7 +6,9 @@
 
 use crossbeam_channel::{Receiver, Sender};
 
+use super::anomaly::{self, layer, AnomalyOptions, PacketAddrs, PacketAnomalies};
 use super::batch::Batch;
+use super::output::OutMsg;
 use crate::capture::{CaptureError, FrameSource, LinkType, Timestamp};
 use crate::decode::checksum::{self, ChecksumStats};
 use crate::decode::{
@@ -22,6 +24,10 @@ pub struct ReaderOptions {
     pub defrag: DefragConfig,
     /// Drop packets with bad IPv4/TCP/UDP checksums (counted).
     pub validate_checksums: bool,
+    /// How packet-level `anomaly` events are reported.
+    pub anomaly: AnomalyOptions,
+    /// Where they go (the output thread); none when `None`.
+    pub anomaly_tx: Option<Sender<OutMsg>>,
 }
 
 /// What the reader counted.
@@ -51,6 +57,10 @@ pub struct ReaderStats {
     pub last_ts: u64,
     /// Non-fatal warnings from the capture (truncated last packet, ...).
     pub warnings: Vec<String>,
+    /// Packet-level `anomaly` events written.
+    pub anomaly_events_total: u64,
+    /// Packet-level anomalies over `anomaly_rate` (counted only).
+    pub anomaly_suppressed_total: u64,
 }
 
 /// Channels to one worker: batches out, empty batches back for reuse.
@@ -68,6 +78,7 @@ struct Reader {
     links: Vec<WorkerLink>,
     defrag: Defragmenter,
     validate_checksums: bool,
+    anomalies: PacketAnomalies,
 }
 
 /// Reads the whole capture. Returns the counters and, if reading stopped
@@ -83,6 +94,7 @@ pub fn run(
         links,
         defrag: Defragmenter::new(opts.defrag),
         validate_checksums: opts.validate_checksums,
+        anomalies: PacketAnomalies::new(opts.anomaly, opts.anomaly_tx),
     };
     let mut frame = Vec::with_capacity(65536);
     let error = loop {
@@ -108,6 +120,9 @@ pub fn run(
             let _ = link.tx.send(batch);
         }
     }
+    r.anomalies.flush();
+    r.stats.anomaly_events_total = r.anomalies.events_total;
+    r.stats.anomaly_suppressed_total = r.anomalies.suppressed_total;
     r.stats.defrag = *r.defrag.stats();
     r.stats.warnings = source.take_warnings();
     (r.stats, error)
@@ -120,9 +135,18 @@ impl Reader {
             Ok(Frame::Packet(d)) => self.route(ts, d, frame),
             Ok(Frame::Fragment(at)) => self.fragment(ts, frame, &at),
             Err(e) => {
-                count_error(&mut self.stats, e);
+                self.decode_error(ts, e);
                 true
             }
+        }
+    }
+
+    /// Counts a frame that did not decode; reports the kinds worth an
+    /// analyst's attention.
+    fn decode_error(&mut self, ts: Timestamp, e: DecodeError) {
+        count_error(&mut self.stats, e);
+        if let Some(event) = anomaly::decode_event(e) {
+            self.anomalies.report(ts, layer::DECODE, event, None);
         }
     }
 
@@ -130,11 +154,26 @@ impl Reader {
     /// completes, with the link and tunnel context of its fragments.
     fn fragment(&mut self, ts: Timestamp, frame: &[u8], at: &FragmentRef) -> bool {
         if self.validate_checksums {
-            if let Err(layer) = checksum::verify_fragment(frame, at) {
-                self.stats.checksum.count(layer);
+            if let Err(l) = checksum::verify_fragment(frame, at) {
+                self.stats.checksum.count(l);
+                let addrs = anomaly::fragment_addrs(frame, at);
+                self.anomalies
+                    .report(ts, layer::CHECKSUM, checksum_event(l), addrs);
                 return true;
             }
         }
+        let before = *self.defrag.stats();
+        let ok = self.defragment(ts, frame, at);
+        if self.anomalies.enabled() {
+            let after = *self.defrag.stats();
+            let addrs = anomaly::fragment_addrs(frame, at);
+            self.anomalies.defrag(ts, &before, &after, addrs);
+        }
+        ok
+    }
+
+    /// Pushes a fragment; routes the datagram it completes.
+    fn defragment(&mut self, ts: Timestamp, frame: &[u8], at: &FragmentRef) -> bool {
         let DefragResult::Complete(buf) = self.defrag.push(ts, frame, at) else {
             return true;
         };
@@ -142,11 +181,11 @@ impl Reader {
             Ok(Frame::Packet(d)) => d,
             // A fragment inside a reassembled datagram: not followed.
             Ok(Frame::Fragment(_)) => {
-                count_error(&mut self.stats, DecodeError::Fragment);
+                self.decode_error(ts, DecodeError::Fragment);
                 return true;
             }
             Err(e) => {
-                count_error(&mut self.stats, e);
+                self.decode_error(ts, e);
                 return true;
             }
         };
@@ -158,6 +197,7 @@ impl Reader {
         // Borrow juggling: `buf` lives in the defragmenter until the next push.
         route_packet(
             &mut self.stats,
+            &mut self.anomalies,
             &mut self.pending,
             &self.links,
             self.validate_checksums,
@@ -170,6 +210,7 @@ impl Reader {
     fn route(&mut self, ts: Timestamp, d: Decoded, frame: &[u8]) -> bool {
         route_packet(
             &mut self.stats,
+            &mut self.anomalies,
             &mut self.pending,
             &self.links,
             self.validate_checksums,
@@ -182,8 +223,10 @@ impl Reader {
 
 /// Counts a decoded packet and batches it for the worker owning its flow;
 /// false when that worker is gone.
+#[allow(clippy::too_many_arguments)] // the reader's fields, split for the borrow checker
 fn route_packet(
     stats: &mut ReaderStats,
+    anomalies: &mut PacketAnomalies,
     pending: &mut [Batch],
     links: &[WorkerLink],
     validate_checksums: bool,
@@ -192,8 +235,16 @@ fn route_packet(
     frame: &[u8],
 ) -> bool {
     if validate_checksums {
-        if let Err(layer) = checksum::verify(frame, &d) {
-            stats.checksum.count(layer);
+        if let Err(l) = checksum::verify(frame, &d) {
+            stats.checksum.count(l);
+            let addrs = PacketAddrs {
+                src: d.src,
+                dst: d.dst,
+                ports: Some((d.sport, d.dport)),
+                proto: d.proto,
+                tunnel: d.tunnel,
+            };
+            anomalies.report(ts, layer::CHECKSUM, checksum_event(l), Some(addrs));
             return true;
         }
     }
@@ -220,6 +271,15 @@ fn route_packet(
         }
     }
     true
+}
+
+/// `anomaly.event` of a bad checksum.
+fn checksum_event(l: checksum::Layer) -> &'static str {
+    match l {
+        checksum::Layer::Ipv4 => "ipv4_checksum",
+        checksum::Layer::Tcp => "tcp_checksum",
+        checksum::Layer::Udp => "udp_checksum",
+    }
 }
 
 fn count_error(stats: &mut ReaderStats, e: DecodeError) {

@@ -34,6 +34,10 @@ pub struct RunStats {
     pub matches_total: u64,
     /// `dlp` events built.
     pub dlp_events_total: u64,
+    /// `anomaly` events from the workers (stream anomalies).
+    pub anomaly_events_total: u64,
+    /// Stream anomaly kinds over the per-flow cap (counted only).
+    pub anomaly_suppressed_total: u64,
     /// Output counters.
     pub output: OutputStats,
     /// Wall-clock time of the run.
@@ -60,6 +64,8 @@ impl RunStats {
             bytes_scanned_total: 0,
             matches_total: 0,
             dlp_events_total: 0,
+            anomaly_events_total: 0,
+            anomaly_suppressed_total: 0,
             output,
             elapsed,
         };
@@ -70,6 +76,8 @@ impl RunStats {
             s.bytes_scanned_total += w.bytes_scanned_total;
             s.matches_total += w.matches_total;
             s.dlp_events_total += w.dlp_events_total;
+            s.anomaly_events_total += w.anomaly_events_total;
+            s.anomaly_suppressed_total += w.anomaly_suppressed_total;
         }
         s
     }
@@ -150,6 +158,12 @@ impl RunStats {
                     "dlp_events_total": self.dlp_events_total,
                     "events_total": self.output.events_total,
                     "sort_buffer_full_total": self.output.sort_buffer_full_total,
+                },
+                "anomaly": {
+                    "stream_events_total": self.anomaly_events_total,
+                    "stream_over_flow_cap_total": self.anomaly_suppressed_total,
+                    "packet_events_total": r.anomaly_events_total,
+                    "packet_over_rate_total": r.anomaly_suppressed_total,
                 },
                 "dedup": {
                     "checked_total": self.output.dedup.checked_total,

@@ -2,14 +2,16 @@
 //! builds the events of its flows.
 
 use std::net::IpAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use crossbeam_channel::{Receiver, Sender};
 
+use super::anomaly::{self, AnomalyOptions, FlowAnomalies};
 use super::batch::Batch;
 use super::output::{DedupInfo, OutEvent, OutMsg, SortKey};
 use crate::alert::event::{event_type, format_ts, proto_name};
-use crate::alert::event::{FlowEvent, FlowSummary};
+use crate::alert::event::{AnomalyEvent, FlowEvent, FlowSummary};
 use crate::alert::{
     mask_text, DlpEvent, Envelope, FindingLimits, FindingOut, FindingSet, HttpOut, StreamNotes,
     ValueHasher,
@@ -54,6 +56,10 @@ pub struct WorkerSetup {
     pub event_max_age: u64,
     /// Write a `flow` event at the end of every flow.
     pub flow_events: bool,
+    /// How `anomaly` events are reported.
+    pub anomaly: AnomalyOptions,
+    /// Debug: directory where each TCP direction's reassembled bytes go.
+    pub dump_streams: Option<PathBuf>,
 }
 
 /// What a worker counted.
@@ -71,6 +77,10 @@ pub struct WorkerStats {
     pub dlp_events_total: u64,
     /// Peak bytes of out-of-order data buffered.
     pub reassembly_peak_bytes: u64,
+    /// `anomaly` events produced.
+    pub anomaly_events_total: u64,
+    /// Anomaly kinds not reported for a flow past `anomaly_max_per_flow`.
+    pub anomaly_suppressed_total: u64,
 }
 
 /// Per-direction state of a flow.
@@ -95,6 +105,8 @@ pub struct FlowData {
     tunnel: Option<TunnelInfo>,
     /// Application decoding of the flow.
     app: App,
+    /// Stream anomalies, reported when the flow ends.
+    anomalies: FlowAnomalies,
 }
 
 /// Bytes of each direction kept while the protocol is not yet known.
@@ -190,6 +202,10 @@ struct Det {
     bytes_scanned: u64,
     matches: u64,
     dlp_events: u64,
+    anomaly: AnomalyOptions,
+    anomaly_events: u64,
+    anomaly_suppressed: u64,
+    dump_streams: Option<PathBuf>,
     out: Vec<OutEvent>,
 }
 
@@ -219,6 +235,10 @@ pub fn run(
         bytes_scanned: 0,
         matches: 0,
         dlp_events: 0,
+        anomaly: setup.anomaly,
+        anomaly_events: 0,
+        anomaly_suppressed: 0,
+        dump_streams: setup.dump_streams,
         out: Vec::new(),
     };
     for mut batch in rx {
@@ -245,6 +265,8 @@ pub fn run(
         matches_total: det.matches,
         dlp_events_total: det.dlp_events,
         reassembly_peak_bytes: reasm.peak_bytes,
+        anomaly_events_total: det.anomaly_events,
+        anomaly_suppressed_total: det.anomaly_suppressed,
     }
 }
 
@@ -303,6 +325,7 @@ fn packet(
                 meta: &meta,
                 dirs: &mut state.dirs,
                 app: &mut state.app,
+                anomalies: &mut state.anomalies,
                 ts,
             };
             session.on_packet(
@@ -363,6 +386,7 @@ fn end_flow(reasm: &mut Reasm, det: &mut Det, mut flow: Flow<FlowData>, reason: 
         meta: &meta,
         dirs: &mut state.dirs,
         app: &mut state.app,
+        anomalies: &mut state.anomalies,
         ts,
     };
     if let Some(session) = &mut state.tcp {
@@ -374,6 +398,7 @@ fn end_flow(reasm: &mut Reasm, det: &mut Det, mut flow: Flow<FlowData>, reason: 
     if det.flow_events {
         det.emit_flow(&meta, &flow, reason);
     }
+    det.emit_anomalies(&meta, &mut flow.state.anomalies);
 }
 
 /// Which endpoint is the client: the SYN's sender, the SYN-ACK's receiver;
@@ -397,6 +422,7 @@ impl FlowData {
             established: false,
             tunnel: None,
             app: App::new(),
+            anomalies: FlowAnomalies::default(),
         }
     }
 }
@@ -481,10 +507,40 @@ struct ScanSink<'a> {
     meta: &'a FlowMeta,
     dirs: &'a mut [DirState; 2],
     app: &'a mut App,
+    anomalies: &'a mut FlowAnomalies,
     ts: Timestamp,
 }
 
 impl ScanSink<'_> {
+    /// Counts a stream anomaly for its `anomaly` event.
+    fn record_anomaly(&mut self, dir: Direction, kind: StreamAnomaly, at: Option<(u64, u64)>) {
+        let opts = &self.det.anomaly;
+        if opts.enabled
+            && !self
+                .anomalies
+                .record(dir, kind, self.ts, at, opts.max_per_flow)
+        {
+            self.det.anomaly_suppressed += 1;
+        }
+    }
+
+    /// Notes an anomaly on the direction's `stream` object.
+    fn note_anomaly(&mut self, dir: Direction, kind: StreamAnomaly) {
+        let notes = &mut self.dirs[dir.index()].notes;
+        match kind {
+            StreamAnomaly::OverlapDiff => {
+                notes.overlap_diffs = notes.overlap_diffs.saturating_add(1)
+            }
+            StreamAnomaly::OutOfWindow | StreamAnomaly::RstOutOfWindow => {
+                notes.out_of_window = notes.out_of_window.saturating_add(1);
+            }
+            StreamAnomaly::DepthReached => notes.depth_reached = true,
+            StreamAnomaly::MemcapReached | StreamAnomaly::SegmentLimitReached => {
+                notes.limit_reached = true;
+            }
+        }
+    }
+
     /// Leaves the probing state for `next`, replaying the held bytes.
     fn decide(&mut self, next: AppState) {
         let held = match std::mem::replace(&mut self.app.state, next) {
@@ -543,6 +599,16 @@ impl ScanSink<'_> {
 
 impl StreamSink for ScanSink<'_> {
     fn on_data(&mut self, dir: Direction, data: &[u8]) {
+        if let Some(d) = &self.det.dump_streams {
+            super::dump::append(
+                d,
+                self.meta.id,
+                &self.meta.key,
+                self.meta.client_is_lo,
+                dir,
+                data,
+            );
+        }
         if matches!(self.app.state, AppState::Probing(_)) {
             self.probe(dir, data);
         } else {
@@ -591,19 +657,13 @@ impl StreamSink for ScanSink<'_> {
     }
 
     fn on_anomaly(&mut self, dir: Direction, kind: StreamAnomaly) {
-        let notes = &mut self.dirs[dir.index()].notes;
-        match kind {
-            StreamAnomaly::OverlapDiff => {
-                notes.overlap_diffs = notes.overlap_diffs.saturating_add(1)
-            }
-            StreamAnomaly::OutOfWindow | StreamAnomaly::RstOutOfWindow => {
-                notes.out_of_window = notes.out_of_window.saturating_add(1);
-            }
-            StreamAnomaly::DepthReached => notes.depth_reached = true,
-            StreamAnomaly::MemcapReached | StreamAnomaly::SegmentLimitReached => {
-                notes.limit_reached = true;
-            }
-        }
+        self.note_anomaly(dir, kind);
+        self.record_anomaly(dir, kind, None);
+    }
+
+    fn on_anomaly_at(&mut self, dir: Direction, kind: StreamAnomaly, offset: u64, len: u64) {
+        self.note_anomaly(dir, kind);
+        self.record_anomaly(dir, kind, Some((offset, len)));
     }
 
     /// Bytes the receiver kept over ones already scanned: scanned on their
@@ -875,6 +935,38 @@ impl Det {
             json,
             dedup: None,
         });
+    }
+
+    /// Builds the `anomaly` events of an ended flow (sender of the
+    /// direction concerned as `src_*`).
+    fn emit_anomalies(&mut self, meta: &FlowMeta, log: &mut FlowAnomalies) {
+        if log.is_empty() {
+            return;
+        }
+        for (seq, (dir, ts, out)) in log.take(self.anomaly.overlap).into_iter().enumerate() {
+            let sender_is_lo = (dir == Direction::ToServer) == meta.client_is_lo;
+            let env = envelope(
+                meta,
+                ts,
+                event_type::ANOMALY,
+                endpoints(&meta.key, sender_is_lo),
+            );
+            let ev = AnomalyEvent {
+                timestamp: env.timestamp,
+                flow_id: Some(meta.id),
+                event_type: env.event_type,
+                src_ip: Some(env.src_ip),
+                src_port: Some(env.src_port),
+                dest_ip: Some(env.dest_ip),
+                dest_port: Some(env.dest_port),
+                proto: Some(env.proto),
+                tunnel: env.tunnel,
+                anomaly: out,
+            };
+            let seq = u32::try_from(seq).unwrap_or(u32::MAX);
+            self.out.push(anomaly::flow_event(&ev, ts, meta.id, seq));
+            self.anomaly_events += 1;
+        }
     }
 
     fn send_events(&mut self, out: &Sender<OutMsg>) {
