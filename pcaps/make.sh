@@ -277,5 +277,6 @@ ensure_deps
 (cd "$TOOLS" && $PY content.py >/dev/null)
 STEPS=("$@")
 ((${#STEPS[@]})) || STEPS=(http decoys tiny bulk udp split broken udpfrag tunnels)
+build_scen() { bash "$HERE/make_scen.sh"; }; (($#)) || STEPS+=(scen) # impaired + policy scenarios (pcaps/scenarios/)
 for s in "${STEPS[@]}"; do "build_$s"; done
 verify_all
