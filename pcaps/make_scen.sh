@@ -162,7 +162,7 @@ build_impaired() {
         mkdir -p "$dir"
         in_netns "imp$rate" impaired "$rate" "$seed" "$cport" "$dir" "$WORK/$name.pcap"
         cp "$WORK/$name.pcap" "$OUT/$name.pcap"
-        $PY "$TOOLS/scen_traffic.py" imp-truth "$dir" "$rate" "$seed" "$cport" "$name.pcap" \
+        $PY "$TOOLS/scen_traffic.py" imp-truth "$dir" "$rate" "$seed" "$cport" "$OUT/$name.pcap" \
             "$PY_V client/server, one ~8 KB stream each way in 160-byte writes; $rate % NFQUEUE hold 1-10 ms + $((rate))/4 % corrupt (OUTPUT, before capture), $rate % nft dup (postrouting) and drop (prerouting, after capture); lo MTU 1500, tso/gso/gro/tx-csum off" \
             "$OUT/$name.truth.json"
         echo "== $OUT/$name.pcap: $(tcpdump -nn -r "$OUT/$name.pcap" 2>/dev/null | wc -l) packets, $(stat -c %s "$OUT/$name.pcap") bytes"

@@ -37,7 +37,12 @@ fn violation(v: &Value) -> (String, String, String, String, String) {
 }
 
 fn sorted_violations(list: &Value) -> Vec<(String, String, String, String, String)> {
-    let mut v: Vec<_> = list.as_array().into_iter().flatten().map(violation).collect();
+    let mut v: Vec<_> = list
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(violation)
+        .collect();
     v.sort();
     v
 }
@@ -92,7 +97,10 @@ fn check_case(want: &Value, got: &Value) {
         .into_iter()
         .flatten()
         .map(|a| {
-            assert!(a["reason"].as_str().is_some_and(|r| !r.is_empty()), "{case}");
+            assert!(
+                a["reason"].as_str().is_some_and(|r| !r.is_empty()),
+                "{case}"
+            );
             let s = |k: &str| a[k].as_str().unwrap_or("").to_string();
             (s("kind"), s("rule"))
         })
@@ -116,7 +124,11 @@ fn check_case(want: &Value, got: &Value) {
         .collect();
     for v in want["values"].as_array().into_iter().flatten() {
         let value = v["value"].as_str().unwrap_or("");
-        assert!(hashes.contains(&hash_hex(value)), "{case}: {} found", v["type"]);
+        assert!(
+            hashes.contains(&hash_hex(value)),
+            "{case}: {} found",
+            v["type"]
+        );
     }
 }
 

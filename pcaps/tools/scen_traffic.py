@@ -114,9 +114,14 @@ def imp_truth(outdir, rate, seed, cport, pcap, origin, out):
             "received_sha256": hashlib.sha256(data).hexdigest(),
             "received_pi": found,
         })
-    truth = {"pcap": pcap, "origin": origin, "impairment_pct": float(rate),
-             "client_ip": CLI, "server_ip": SRV, "checksums": "valid except corrupted copies",
-             "streams": streams}
+    import pcaptool
+    observed = pcaptool.analyze(pcap)
+    recs = pcaptool.read_pcap(pcap)[2]
+    observed["bad_tcp_checksums"] = sum(1 for r in recs if fix_tcp_checksum(r[2]) != r[2])
+    truth = {"pcap": os.path.basename(pcap), "origin": origin, "impairment_pct": float(rate),
+             "client_ip": CLI, "server_ip": SRV,
+             "checksums": "valid except the corrupted copies (validate_checksums = true drops them, as the receiver did)",
+             "observed": observed, "streams": streams}
     with open(out, "w") as f:
         json.dump(truth, f, indent=1)
         f.write("\n")
