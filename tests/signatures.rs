@@ -79,7 +79,10 @@ fn every_example_passes() {
             n += 1;
             let file = e.detector_file(d).unwrap_or("?");
             let id = &e.detectors()[usize::from(d)].id;
-            let found: Vec<_> = scan_buf(&e, ex.text.as_bytes())
+            let mut c = Collect::default();
+            e.scan_example(ex.text.as_bytes(), &mut c);
+            let found: Vec<_> = c
+                .0
                 .into_iter()
                 .filter(|m| m.0 == d)
                 .collect();

@@ -88,6 +88,8 @@ pub struct Scanner {
     rxs: RegexScratch,
     kws: KwScratch,
     occ: Vec<Occ>,
+    /// Report every match: low ones and suppressors too (examples).
+    report_all: bool,
     /// Use the block gate and the lone-run filter (tests compare with
     /// both off).
     fast: bool,
@@ -315,6 +317,7 @@ impl Engine {
             rxs: self.rx.scratch(),
             kws: self.kws.scratch(),
             occ: Vec::new(),
+            report_all: false,
             fast: true,
         }
     }
@@ -327,6 +330,15 @@ impl Engine {
     /// Does detector `id` report its matches (`false`: suppress-only)?
     pub fn reports(&self, id: DetectorId) -> bool {
         self.dets.get(usize::from(id)).is_some_and(|d| d.report)
+    }
+
+    /// Scans a signature example: like [`Engine::scan_buffer`], but every
+    /// match is reported, low-confidence ones and those of suppressing
+    /// (`report = false`) detectors included, so examples can state them.
+    pub fn scan_example(self: &Arc<Self>, data: &[u8], sink: &mut dyn MatchSink) {
+        let mut s = self.scanner();
+        s.report_all = true;
+        s.scan_buffer(data, sink)
     }
 
     /// Convenience for tests: a scanner on a fresh state over one buffer.
@@ -567,7 +579,7 @@ impl Scanner {
                 .vals
                 .get(m.val.0 as usize..m.val.1 as usize)
                 .unwrap_or_default();
-            if !m.suppress && m.confidence >= eng.min_conf {
+            if self.report_all || (!m.suppress && m.confidence >= eng.min_conf) {
                 sink.on_match(&Match {
                     detector: m.detector,
                     value: val,

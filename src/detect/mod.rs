@@ -20,8 +20,9 @@
 /// Index of a detector in the [`Engine`] (stable for the engine's lifetime).
 pub type DetectorId = u16;
 
-/// How sure a match is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// How sure a match is (`low`, `medium`, `high` in config files).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Confidence {
     /// Weak pattern, no context; reported only when configured.
     Low,
@@ -104,5 +105,6 @@ mod engine;
 pub mod exclude;
 mod keywords;
 mod regex;
+pub mod selftest;
 mod signature;
 pub mod validators;

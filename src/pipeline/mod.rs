@@ -8,6 +8,7 @@
 //! replay the channels block when full (backpressure): nothing is dropped.
 
 pub mod batch;
+pub mod filescan;
 pub mod output;
 pub mod reader;
 pub mod stats;
@@ -117,6 +118,8 @@ impl Sensor {
     ) -> Result<Sensor, SetupError> {
         let opts = EngineOptions {
             report_low: cfg.detect.report_low,
+            min_confidence: cfg.detect.min_confidence,
+            hash_key: Some(hash_key.to_vec()),
             ..EngineOptions::default()
         };
         let engine = Engine::load_dir(&cfg.signatures, &opts).map_err(|e| {
