@@ -89,7 +89,7 @@ fn every_example_passes() {
             let at = format!("{file}:{} ({id}, {backend:?})", ex.line);
             if !ex.expect_match {
                 assert!(
-                    found.is_empty(),
+                    found.iter().all(|m| m.3 < Confidence::Medium),
                     "{at}: no_match example matched (confidence {:?})",
                     found.first().map(|m| m.3)
                 );

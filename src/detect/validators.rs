@@ -375,12 +375,13 @@ mod tests {
 
     #[test]
     fn landlines() {
-        assert!(cn_landline(b"01012345678"));
+        assert!(cn_landline(b"01062345678"));
+        assert!(!cn_landline(b"01012345678")); // local starts with 1
         assert!(cn_landline(b"02087654321"));
-        assert!(cn_landline(b"07551234567"));
-        assert!(cn_landline(b"075512345678"));
-        assert!(!cn_landline(b"02612345678")); // 026 is not an area code
-        assert!(!cn_landline(b"0101234567")); // Beijing locals have 8 digits
+        assert!(cn_landline(b"07552345678"));
+        assert!(cn_landline(b"075523456789"));
+        assert!(!cn_landline(b"02662345678")); // 026 is not an area code
+        assert!(!cn_landline(b"0106234567")); // Beijing locals have 8 digits
         assert!(!cn_landline(b"07550234567")); // local starts with 0
         assert!(!cn_landline(b"00112345678"));
         assert!(!cn_landline(b"13800138000"));
