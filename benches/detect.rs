@@ -178,7 +178,12 @@ fn family_sources(kind: Option<&str>) -> Vec<(String, String)> {
         .expect("signatures")
         .map(|e| e.expect("entry").path())
         .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-        .map(|p| (p.display().to_string(), std::fs::read_to_string(&p).expect("read")))
+        .map(|p| {
+            (
+                p.display().to_string(),
+                std::fs::read_to_string(&p).expect("read"),
+            )
+        })
         .filter(|(_, t)| kind.is_none_or(|k| t.contains(&format!("kind = \"{k}\""))))
         .collect();
     v.sort();
@@ -191,7 +196,9 @@ fn keyword_source() -> (String, String) {
     let han = "机密内部资料项目客户合同薪资绝密档案";
     let chars: Vec<char> = han.chars().collect();
     for i in 0..1000usize {
-        let w: String = (0..4).map(|k| chars[(i * 7 + k * 3 + i / 17) % chars.len()]).collect();
+        let w: String = (0..4)
+            .map(|k| chars[(i * 7 + k * 3 + i / 17) % chars.len()])
+            .collect();
         words.push(format!("\"{w}{i}\""));
     }
     let text = format!(
@@ -203,7 +210,10 @@ fn keyword_source() -> (String, String) {
 }
 
 fn family_engine(sources: &[(String, String)]) -> Arc<Engine> {
-    let refs: Vec<(&str, &str)> = sources.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+    let refs: Vec<(&str, &str)> = sources
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
     Arc::new(Engine::from_sources(&refs, &EngineOptions::default()).expect("engine"))
 }
 

@@ -207,10 +207,7 @@ fn scan(args: ScanArgs) -> Result<()> {
     let mut input: Box<dyn std::io::Read> = if name == "-" {
         Box::new(std::io::stdin().lock())
     } else {
-        Box::new(
-            std::fs::File::open(&args.input)
-                .with_context(|| format!("cannot open {name}"))?,
-        )
+        Box::new(std::fs::File::open(&args.input).with_context(|| format!("cannot open {name}"))?)
     };
     let st = pipeline::filescan::scan_reader(&sensor, &limits, &name, &mut input, sink.as_mut())
         .with_context(|| format!("scanning {name}"))?;

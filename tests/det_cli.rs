@@ -105,7 +105,10 @@ fn failing_example_exits_1_with_file_and_line() {
     let o = leakwatch(&["signatures", "test", dir.path().to_str().unwrap()], None);
     assert_eq!(o.status.code(), Some(1), "{}", out(&o));
     let t = out(&o);
-    assert!(t.contains("zz.toml:9: zz: [[no_match]] example matched"), "{t}");
+    assert!(
+        t.contains("zz.toml:9: zz: [[no_match]] example matched"),
+        "{t}"
+    );
     assert!(!t.contains("ZZ1234"), "example text printed: {t}");
 }
 
@@ -182,10 +185,16 @@ fn scan_stdin_and_min_confidence() {
         ),
     )
     .expect("write");
-    let o = leakwatch(&["scan", "--config", cfg.to_str().unwrap(), "-"], Some(input));
+    let o = leakwatch(
+        &["scan", "--config", cfg.to_str().unwrap(), "-"],
+        Some(input),
+    );
     assert!(o.status.success(), "{}", err(&o));
     let ev = out(&o);
-    assert!(ev.contains("\"type\":\"device_id\"") && ev.contains("\"confidence\":\"low\""), "{ev}");
+    assert!(
+        ev.contains("\"type\":\"device_id\"") && ev.contains("\"confidence\":\"low\""),
+        "{ev}"
+    );
 }
 
 #[test]
@@ -207,7 +216,10 @@ fn exclusions_by_value_and_hash() {
     assert!(o.status.success(), "{}", err(&o));
     let v: serde_json::Value = serde_json::from_str(out(&o).trim()).expect("json");
     assert_eq!(v["findings"][0]["count"], 1, "{v}");
-    assert_eq!(v["findings"][0]["values"][0]["hash"], hmac_hex("13700137000"));
+    assert_eq!(
+        v["findings"][0]["values"][0]["hash"],
+        hmac_hex("13700137000")
+    );
 }
 
 #[test]

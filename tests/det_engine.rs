@@ -82,7 +82,10 @@ fn engine(backend: ContextBackend) -> Arc<Engine> {
     files.push(("secret.toml".into(), SECRET.into()));
     files.push(("ticket.toml".into(), TICKET.into()));
     files.push(("ref.toml".into(), REF.into()));
-    let refs: Vec<(&str, &str)> = files.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+    let refs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
     Arc::new(Engine::from_sources(&refs, &options(backend)).expect("engine"))
 }
 
@@ -95,7 +98,10 @@ fn backends() -> Vec<ContextBackend> {
 }
 
 fn id_of(e: &Engine, id: &str) -> DetectorId {
-    e.detectors().iter().position(|d| d.id == id).expect("detector") as DetectorId
+    e.detectors()
+        .iter()
+        .position(|d| d.id == id)
+        .expect("detector") as DetectorId
 }
 
 fn scan_buf(e: &Arc<Engine>, data: &[u8]) -> Vec<Hit> {
@@ -128,7 +134,9 @@ fn keywords_utf8_gbk_whole_words_and_exclusions() {
     for b in backends() {
         let e = engine(b);
         let d = id_of(&e, "secret");
-        let mut data = "x TOP-SECRET y 机密 public cat category catalog level 内部资料 ".as_bytes().to_vec();
+        let mut data = "x TOP-SECRET y 机密 public cat category catalog level 内部资料 "
+            .as_bytes()
+            .to_vec();
         data.extend_from_slice(&gbk("文件 机密"));
         let got: Vec<(Vec<u8>, Confidence)> = scan_buf(&e, &data)
             .into_iter()
@@ -180,9 +188,19 @@ fn suppressors_claim_and_hide() {
 
 /// A synthetic 18-digit resident ID.
 fn id18(seed: u64) -> String {
-    let first = format!("110105{:04}{:02}{:02}{:03}", 1950 + seed % 60, 1 + seed % 12, 1 + seed % 28, seed % 1000);
+    let first = format!(
+        "110105{:04}{:02}{:02}{:03}",
+        1950 + seed % 60,
+        1 + seed % 12,
+        1 + seed % 28,
+        seed % 1000
+    );
     let w = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-    let s: u32 = first.bytes().zip(w).map(|(b, w)| u32::from(b - b'0') * w).sum();
+    let s: u32 = first
+        .bytes()
+        .zip(w)
+        .map(|(b, w)| u32::from(b - b'0') * w)
+        .sum();
     format!("{first}{}", b"10X98765432"[(s % 11) as usize] as char)
 }
 
@@ -191,8 +209,10 @@ fn piece() -> impl Strategy<Value = Vec<u8>> {
         any::<u64>().prop_map(|s| id18(s).into_bytes()),
         (0u64..100_000_000).prop_map(|n| format!("护照 E{n:08}").into_bytes()),
         (0u64..100_000_000).prop_map(|n| format!("H{n:08}01").into_bytes()),
-        (0u64..10_000_000).prop_map(|n| format!("C{}{n:07}", (b'A' + (n % 8) as u8) as char).into_bytes()),
-        (0u64..100_000_000).prop_map(|n| format!("010-{:08}", 20_000_000 + n % 80_000_000).into_bytes()),
+        (0u64..10_000_000)
+            .prop_map(|n| format!("C{}{n:07}", (b'A' + (n % 8) as u8) as char).into_bytes()),
+        (0u64..100_000_000)
+            .prop_map(|n| format!("010-{:08}", 20_000_000 + n % 80_000_000).into_bytes()),
         Just(b"imei 354178036859789".to_vec()),
         Just(b"91350100M000100Y43".to_vec()),
         Just(b"911100007109340071".to_vec()),
@@ -227,7 +247,9 @@ proptest! {
 #[test]
 fn one_byte_pieces_equal_buffer() {
     let e = engine(ContextBackend::AhoCorasick);
-    let mut data = "护照 E12345678 TK-123456 91350100M000100Y43 机密 ".as_bytes().to_vec();
+    let mut data = "护照 E12345678 TK-123456 91350100M000100Y43 机密 "
+        .as_bytes()
+        .to_vec();
     data.extend_from_slice(&gbk("绝密 机密"));
     data.extend_from_slice(b" tel +86 10 62345678 imei 354178036859789 H1234567801");
     let whole = scan_buf(&e, &data);
@@ -260,11 +282,15 @@ fn backends_agree_on_a_mixed_corpus() {
         data.extend_from_slice(v.as_bytes());
         data.extend_from_slice(&gbk("机密 "));
     }
-    let all: Vec<Vec<Hit>> = backends().into_iter().map(|b| scan_buf(&engine(b), &data)).collect();
+    let all: Vec<Vec<Hit>> = backends()
+        .into_iter()
+        .map(|b| scan_buf(&engine(b), &data))
+        .collect();
     let e = engine(ContextBackend::AhoCorasick);
     let mut per: std::collections::BTreeMap<String, usize> = Default::default();
     for h in &all[0] {
-        *per.entry(e.detectors()[usize::from(h.0)].id.clone()).or_default() += 1;
+        *per.entry(e.detectors()[usize::from(h.0)].id.clone())
+            .or_default() += 1;
     }
     assert!(all[0].len() >= 850, "{per:?}");
     for other in &all[1..] {

@@ -81,11 +81,7 @@ fn every_example_passes() {
             let id = &e.detectors()[usize::from(d)].id;
             let mut c = Collect::default();
             e.scan_example(ex.text.as_bytes(), &mut c);
-            let found: Vec<_> = c
-                .0
-                .into_iter()
-                .filter(|m| m.0 == d)
-                .collect();
+            let found: Vec<_> = c.0.into_iter().filter(|m| m.0 == d).collect();
             let at = format!("{file}:{} ({id}, {backend:?})", ex.line);
             if !ex.expect_match {
                 assert!(

@@ -30,7 +30,7 @@ use super::digits::{DigitMap, Gate};
 use super::email::{self, EmailAt};
 use super::exclude::{self, ExcludeList, Exclusions};
 use super::keywords::{KeywordSet, Occ};
-use super::regex::{RegexScratch, RegexSet};
+use super::regex::{RegexScratch, RegexSet, Window};
 use super::signature::{self, DigitSpec, Family, MAX_DIGITS, MAX_WORD_LEN};
 pub use super::signature::{Detector, Example, SignatureError};
 use super::validators::Verdict;
@@ -201,7 +201,10 @@ impl Engine {
         let mut dets: Vec<Detector> = Vec::with_capacity(sources.len());
         let mut global = ExcludeList::default();
         for (file, text) in sources {
-            if Path::new(file).file_name().is_some_and(|n| n == exclude::FILE_NAME) {
+            if Path::new(file)
+                .file_name()
+                .is_some_and(|n| n == exclude::FILE_NAME)
+            {
                 let g = exclude::parse_global(file, text)?;
                 global.values.extend(g.values);
                 global.hashes.extend(g.hashes);
@@ -609,9 +612,7 @@ impl Scanner {
                 let fam = eng.family_of(m.detector);
                 let late = match fam {
                     Fam::Email => rel >= num_cut || rel >= pat_cut,
-                    Fam::Pattern => {
-                        rel >= num_cut.min(email_cut).min(pat_cut) || end > pat_cut
-                    }
+                    Fam::Pattern => rel >= num_cut.min(email_cut).min(pat_cut) || end > pat_cut,
                     Fam::Digits => rel >= email_cut || rel >= pat_cut || rel >= num_cut,
                 };
                 if late || (m.suppress && end > all_cut) {
@@ -650,10 +651,7 @@ impl Scanner {
             return;
         }
         self.found.retain(|m| {
-            m.suppress
-                || !spans
-                    .iter()
-                    .any(|&(a, b, _)| m.offset >= a && m.offset < b)
+            m.suppress || !spans.iter().any(|&(a, b, _)| m.offset >= a && m.offset < b)
         });
     }
 
@@ -675,6 +673,12 @@ impl Scanner {
         if !eng.rx.dets.is_empty() {
             let mut sc = std::mem::take(&mut self.rxs);
             eng.rx.prefilter(&mut sc, h);
+            let win = Window {
+                h,
+                from,
+                limit,
+                start_boundary: w.start_boundary,
+            };
             for (i, &d) in eng.rx.dets.iter().enumerate() {
                 let Some(Family::Regex(spec)) = eng.dets.get(usize::from(d)).map(|x| &x.family)
                 else {
@@ -686,8 +690,7 @@ impl Scanner {
                         .extend_from_slice(h.get(a..b).unwrap_or_default());
                     self.judge_pattern(w, d, s, e)
                 };
-                eng.rx
-                    .walk(&sc, i, spec, h, from, limit, w.start_boundary, claim);
+                eng.rx.walk(&sc, i, spec, &win, claim);
             }
             self.rxs = sc;
         }

@@ -65,9 +65,8 @@ pub fn parse_global(file: &str, text: &str) -> Result<ExcludeList, SignatureErro
     list.values
         .extend(raw.values.into_iter().map(String::into_bytes));
     for h in &raw.hashes {
-        let v = parse_hash(h.get_ref()).map_err(|m| {
-            SignatureError::in_file(file, Some(line_of(text, h.span().start)), &m)
-        })?;
+        let v = parse_hash(h.get_ref())
+            .map_err(|m| SignatureError::in_file(file, Some(line_of(text, h.span().start)), &m))?;
         list.hashes.insert(v);
     }
     Ok(list)
@@ -91,8 +90,7 @@ pub struct Exclusions {
 impl Exclusions {
     /// Combines the lists; hashes only match when `key` is given.
     pub fn new(global: ExcludeList, per_det: Vec<ExcludeList>, key: Option<&[u8]>) -> Self {
-        let any_hashes =
-            !global.hashes.is_empty() || per_det.iter().any(|l| !l.hashes.is_empty());
+        let any_hashes = !global.hashes.is_empty() || per_det.iter().any(|l| !l.hashes.is_empty());
         Exclusions {
             key: key.and_then(|k| Hmac::<Sha256>::new_from_slice(k).ok()),
             global,

@@ -15,7 +15,7 @@
 //! that overlap one already claimed. The reported value is the word as
 //! listed (lowercased UTF-8), whatever encoding it was found in.
 
-use super::context::{ContextBackend, KwScratch, Keywords};
+use super::context::{ContextBackend, Keywords, KwScratch};
 use super::regex::{whole_word, MAX_PATTERN_LEN};
 use super::signature::SignatureError;
 
@@ -194,7 +194,9 @@ fn gbk_exact(hit: &[u8], lit: &[u8]) -> bool {
 pub fn check_word(w: &str) -> Result<String, String> {
     let w = w.trim();
     if w.is_empty() || w.len() > MAX_PATTERN_LEN {
-        return Err(format!("each word must be 1-{MAX_PATTERN_LEN} bytes (UTF-8)"));
+        return Err(format!(
+            "each word must be 1-{MAX_PATTERN_LEN} bytes (UTF-8)"
+        ));
     }
     Ok(w.to_ascii_lowercase())
 }

@@ -126,6 +126,19 @@ fn build_hs(exprs: &[String]) -> Result<hyperscan::BlockDatabase, String> {
     Patterns(pats).build().map_err(|e| e.to_string())
 }
 
+/// The part of a buffer a walk decides.
+#[derive(Clone, Copy)]
+pub struct Window<'a> {
+    /// The buffer (carry plus new bytes).
+    pub h: &'a [u8],
+    /// First start to consider.
+    pub from: usize,
+    /// Candidates starting here or later are left undecided.
+    pub limit: usize,
+    /// The buffer start is a boundary (stream start, not after a gap).
+    pub start_boundary: bool,
+}
+
 /// All regex detectors of an engine.
 pub struct RegexSet {
     /// Detector of each pattern.
@@ -200,8 +213,7 @@ impl RegexSet {
         let _ = h;
     }
 
-    /// Walks pattern `i` (spec `spec`) over `h` from `from`, deciding
-    /// candidates that start before `limit`. `claim(start, end, value)`
+    /// Walks pattern `i` (spec `spec`) over `win`. `claim(start, end, value)`
     /// applies validators etc. and returns whether the match is claimed.
     /// Returns the end of the last claimed match (or `from`).
     pub fn walk(
@@ -209,12 +221,15 @@ impl RegexSet {
         s: &RegexScratch,
         i: usize,
         spec: &RegexSpec,
-        h: &[u8],
-        from: usize,
-        limit: usize,
-        start_boundary: bool,
+        win: &Window<'_>,
         claim: &mut dyn FnMut(usize, usize, (usize, usize)) -> bool,
     ) {
+        let Window {
+            h,
+            from,
+            limit,
+            start_boundary,
+        } = *win;
         let ends = if s.unfiltered {
             None
         } else {
@@ -266,7 +281,12 @@ impl RegexSet {
 /// boundary only when `start_boundary`.
 pub fn whole_word(h: &[u8], s: usize, e: usize, start_boundary: bool) -> bool {
     let alnum = |i: usize| h.get(i).is_some_and(u8::is_ascii_alphanumeric);
-    let before_ok = !alnum(s) || if s == 0 { start_boundary } else { !alnum(s - 1) };
+    let before_ok = !alnum(s)
+        || if s == 0 {
+            start_boundary
+        } else {
+            !alnum(s - 1)
+        };
     let after_ok = e == 0 || !alnum(e - 1) || !alnum(e);
     before_ok && after_ok
 }
@@ -281,7 +301,13 @@ mod tests {
         let mut s = set.scratch();
         set.prefilter(&mut s, h);
         let mut out = Vec::new();
-        set.walk(&s, 0, &spec, h, 0, h.len(), true, &mut |a, b, v| {
+        let win = Window {
+            h,
+            from: 0,
+            limit: h.len(),
+            start_boundary: true,
+        };
+        set.walk(&s, 0, &spec, &win, &mut |a, b, v| {
             out.push((a, b, h[v.0..v.1].to_vec()));
             true
         });
@@ -322,6 +348,9 @@ mod tests {
 
     #[test]
     fn hs_expr_drops_names_only() {
-        assert_eq!(hs_expr(r"x(?P<value>\d)(?:a)(?<b>c)\(?P<"), r"x(?:\d)(?:a)(?:c)\(?P<");
+        assert_eq!(
+            hs_expr(r"x(?P<value>\d)(?:a)(?<b>c)\(?P<"),
+            r"x(?:\d)(?:a)(?:c)\(?P<"
+        );
     }
 }

@@ -85,12 +85,11 @@ pub fn example_failure(engine: &Arc<Engine>, id: DetectorId, ex: &Example) -> Op
     if !ex.expect_match {
         // `low` matches are not reported by default, so they do not break
         // a `[[no_match]]` (`weak` forms say so with a `low` `[[match]]`).
-        return hits.0.iter().find(|(_, c)| *c >= Confidence::Medium).map(|(_, c)| {
-            format!(
-                "[[no_match]] example matched (confidence {})",
-                c.as_str()
-            )
-        });
+        return hits
+            .0
+            .iter()
+            .find(|(_, c)| *c >= Confidence::Medium)
+            .map(|(_, c)| format!("[[no_match]] example matched (confidence {})", c.as_str()));
     }
     if hits.0.is_empty() {
         return Some("[[match]] example did not match".to_string());
@@ -192,14 +191,25 @@ text = "top secret"
 
     #[test]
     fn table_counts_and_names_failures() {
-        let e = Arc::new(Engine::from_sources(&[("x/kw.toml", SRC)], &EngineOptions::default()).unwrap());
+        let e = Arc::new(
+            Engine::from_sources(&[("x/kw.toml", SRC)], &EngineOptions::default()).unwrap(),
+        );
         let r = run_examples(&e);
         assert_eq!(r.total(), 4);
         assert_eq!(r.failed(), 2);
         let text = r.to_string();
-        assert!(text.contains("kw.toml") && text.contains("2 of 4"), "{text}");
-        assert!(text.contains(": kw: [[match]] example did not match"), "{text}");
-        assert!(text.contains(": kw: [[no_match]] example matched"), "{text}");
+        assert!(
+            text.contains("kw.toml") && text.contains("2 of 4"),
+            "{text}"
+        );
+        assert!(
+            text.contains(": kw: [[match]] example did not match"),
+            "{text}"
+        );
+        assert!(
+            text.contains(": kw: [[no_match]] example matched"),
+            "{text}"
+        );
         assert!(!text.contains("top secret"), "example text leaked: {text}");
     }
 }

@@ -7,7 +7,7 @@
 //! id = "cn_mobile"              # unique detector id
 //! pi_type = "cn_mobile"         # DESIGN.md vocabulary
 //! category = "contact"
-//! kind = "digits"               # digits | email
+//! kind = "digits"               # digits | email | regex | keywords
 //! priority = 30                 # lower wins when two detectors claim the same digits
 //! validators = ["mobile_segment"]
 //! confidence = "medium"         # after validators, without context
@@ -20,8 +20,20 @@
 //! separators = " -"
 //! prefixes = ["+86", "0086", "86"]
 //!
+//! # trunk = "0"                 # digits put in front after a country prefix
+//! # single_weak = true          # the unseparated form is weak (low)
+//!
+//! # [regex]                     # kind = "regex": pattern of at most 64 bytes
+//! # pattern = 'TK-(?P<value>[0-9]{6})'
+//! # [keywords]                  # kind = "keywords"
+//! # words = ["绝密"]             # and/or file = "words.txt" (relative)
+//! # gbk = true
+//! # report = false              # suppress-only detector
+//! # exclude_values = ["..."]    # never reported; exclude_hashes = ["<hex>"]
+//!
 //! [context]
-//! window = 64                   # bytes before the value
+//! window = 64                   # bytes before the value (up to 512)
+//! # required = true             # no context word: not even claimed
 //! words = ["mobile", "手机"]     # ASCII case-insensitive literals
 //! exclude = ["imei"]            # words that suppress a match in the window
 //!
@@ -620,7 +632,11 @@ impl Ctx<'_> {
 
     /// Reads a word list (one word a line, `#` comments) relative to the
     /// signature file.
-    fn word_file(&self, f: &Spanned<String>, words: &mut Vec<String>) -> Result<(), SignatureError> {
+    fn word_file(
+        &self,
+        f: &Spanned<String>,
+        words: &mut Vec<String>,
+    ) -> Result<(), SignatureError> {
         let base = Path::new(self.file).parent().unwrap_or(Path::new(""));
         let path = base.join(f.get_ref());
         let meta = std::fs::metadata(&path).map_err(|e| SignatureError::io(&path, e))?;
@@ -738,7 +754,11 @@ impl Ctx<'_> {
             prefixes.push((digits.as_bytes().to_vec(), plus));
         }
         let trunk = match &d.trunk {
-            Some(t) if t.get_ref().is_empty() || t.get_ref().len() > 2 || !t.get_ref().bytes().all(|b| b.is_ascii_digit()) => {
+            Some(t)
+                if t.get_ref().is_empty()
+                    || t.get_ref().len() > 2
+                    || !t.get_ref().bytes().all(|b| b.is_ascii_digit()) =>
+            {
                 return Err(self.err(t.span(), "digits.trunk", "trunk must be 1-2 digits"));
             }
             Some(t) => t.get_ref().as_bytes().to_vec(),
@@ -827,7 +847,9 @@ pub fn read_dir(dir: &Path) -> Result<Vec<(String, String)>, SignatureError> {
     let mut paths = Vec::new();
     for ent in rd {
         let p = ent.map_err(|e| SignatureError::io(&dir, e))?.path();
-        let is_exclude = p.file_name().is_some_and(|n| n == super::exclude::FILE_NAME);
+        let is_exclude = p
+            .file_name()
+            .is_some_and(|n| n == super::exclude::FILE_NAME);
         if p.extension().is_some_and(|x| x == "toml") && !is_exclude {
             paths.push(p);
         }

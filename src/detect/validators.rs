@@ -93,9 +93,7 @@ impl Validator {
             }
             Validator::Iin => iin(v),
             Validator::CnLandline => cn_landline(v),
-            Validator::Uscc => {
-                uscc(v) && !(mod11_2(v) && cn_region(v) && birth_date8(v, today))
-            }
+            Validator::Uscc => uscc(v) && !(mod11_2(v) && cn_region(v) && birth_date8(v, today)),
         };
         if ok {
             Verdict::Pass
@@ -286,7 +284,11 @@ fn uscc_value(c: u8) -> Option<u32> {
 /// GB 32100-2015 (reference §7): 18 characters, region code digits at
 /// positions 3-8, MOD 31 check character.
 pub fn uscc(v: &[u8]) -> bool {
-    if v.len() != 18 || !v.get(2..8).is_some_and(|r| r.iter().all(u8::is_ascii_digit)) {
+    if v.len() != 18
+        || !v
+            .get(2..8)
+            .is_some_and(|r| r.iter().all(u8::is_ascii_digit))
+    {
         return false;
     }
     let mut sum = 0u32;
@@ -398,7 +400,11 @@ mod tests {
         let today = today();
         for n in 0..1000u32 {
             let first = format!("11010519900101{n:03}");
-            let id = [first.as_bytes(), &[mod11_2_check(first.as_bytes()).unwrap()]].concat();
+            let id = [
+                first.as_bytes(),
+                &[mod11_2_check(first.as_bytes()).unwrap()],
+            ]
+            .concat();
             if uscc(&id) {
                 assert_eq!(Validator::Uscc.check(&id, today), Verdict::Fail);
                 return;

@@ -153,8 +153,10 @@ mod tests {
     }
 
     fn sensor() -> Sensor {
-        let mut cfg = Config::default();
-        cfg.signatures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("signatures");
+        let cfg = Config {
+            signatures: std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("signatures"),
+            ..Config::default()
+        };
         Sensor::build(&cfg, None, b"k").unwrap()
     }
 
@@ -165,11 +167,20 @@ mod tests {
         let mut text = vec![b' '; CHUNK - 5];
         text.extend_from_slice(b"13800138000 and u@example.com\n");
         let mut sink = Vec8(Vec::new());
-        let st = scan_reader(&s, &FindingLimits::default(), "/x/13800138000.txt", &mut &text[..], &mut sink)
-            .unwrap();
+        let st = scan_reader(
+            &s,
+            &FindingLimits::default(),
+            "/x/13800138000.txt",
+            &mut &text[..],
+            &mut sink,
+        )
+        .unwrap();
         assert_eq!((st.events, st.distinct), (1, 2));
         let ev = &sink.0[0];
-        assert!(ev.contains("\"app_proto\":\"file\"") && ev.contains("\"where\":\"file\""), "{ev}");
+        assert!(
+            ev.contains("\"app_proto\":\"file\"") && ev.contains("\"where\":\"file\""),
+            "{ev}"
+        );
         assert!(!ev.contains("13800138000"), "clear value in {ev}");
     }
 
@@ -177,7 +188,14 @@ mod tests {
     fn nothing_found_writes_nothing() {
         let s = sensor();
         let mut sink = Vec8(Vec::new());
-        let st = scan_reader(&s, &FindingLimits::default(), "-", &mut &b"hello"[..], &mut sink).unwrap();
+        let st = scan_reader(
+            &s,
+            &FindingLimits::default(),
+            "-",
+            &mut &b"hello"[..],
+            &mut sink,
+        )
+        .unwrap();
         assert_eq!((st.bytes, st.events), (5, 0));
         assert!(sink.0.is_empty());
     }
