@@ -297,3 +297,34 @@ fn backends_agree_on_a_mixed_corpus() {
         assert_eq!(&all[0], other);
     }
 }
+
+#[test]
+fn decoys_stay_silent_at_the_default_threshold() {
+    let opts = EngineOptions {
+        today: chrono::NaiveDate::from_ymd_opt(2026, 1, 1),
+        ..EngineOptions::default()
+    };
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("signatures");
+    let e = Arc::new(Engine::load_dir(&dir, &opts).expect("engine"));
+    let decoys = [
+        "ts=2026-11-22 10:12:34.123 epoch=1763000000123 t=20261122101234",
+        "guid 3f2504e0-4f89-11d3-9a0c-0305e82c3301 GUID 3F2504E0-4F89-11D3-9A0C-0305E82C3301",
+        "order E2026112200001234 order_no=G2026112201 sku=E12345678",
+        "tracking SF1234567890123 YT1234567890123 JD0012345678901",
+        "uscc 91110000600037341L 911100007109340071 91350100M000100Y43",
+        "imei 354178036859788 imei 35-417803-685978-1",
+        "seg 15400138000 19400138000 tel 026-62345678 010-1234567",
+        "hex deadbeefE12345678cafe C12345678x H1234567801x",
+        "price 13800138000.55 ver 1.0755.2345678",
+        "ref E12345678 ref C12345678 ref H12345678 ref DE1234567",
+        "card 4111111111111112 id 110105194912310021",
+    ];
+    for d in decoys {
+        let hits = scan_buf(&e, d.as_bytes());
+        let named: Vec<&str> = hits
+            .iter()
+            .map(|h| e.detectors()[usize::from(h.0)].id.as_str())
+            .collect();
+        assert!(hits.is_empty(), "decoy {d:?} fired: {named:?}");
+    }
+}
