@@ -1,6 +1,8 @@
 //! Detect throughput: digit-dense text (timestamps, order ids, prices, hex
 //! trace ids, one synthetic PI value per ~4 KiB), binary data, and the two
 //! context-word back-ends. Each bench asserts its expected match count.
+//! Group `families`: one detector family at a time (digits, regex, a
+//! 5,000-word keyword dictionary) and the whole shipped set.
 //!
 //! Baseline (2026-11-22, shared 2-core VM under load 4-8, so wall-clock
 //! figures are depressed): digit_dense 200-540 MiB/s, binary 0.9-2.0 GiB/s;
@@ -169,5 +171,87 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench);
+/// The shipped detectors of one kind (`digits`, `email`, `regex`), or all.
+fn family_sources(kind: Option<&str>) -> Vec<(String, String)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("signatures/detectors");
+    let mut v: Vec<(String, String)> = std::fs::read_dir(&dir)
+        .expect("signatures")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .map(|p| {
+            (
+                p.display().to_string(),
+                std::fs::read_to_string(&p).expect("read"),
+            )
+        })
+        .filter(|(_, t)| kind.is_none_or(|k| t.contains(&format!("kind = \"{k}\""))))
+        .collect();
+    v.sort();
+    v
+}
+
+/// A keyword detector with 5,000 words (ASCII and Chinese, UTF-8 + GBK).
+fn keyword_source() -> (String, String) {
+    let mut words: Vec<String> = (0..4000).map(|i| format!("\"codeword{i:04}\"")).collect();
+    let han = "机密内部资料项目客户合同薪资绝密档案";
+    let chars: Vec<char> = han.chars().collect();
+    for i in 0..1000usize {
+        let w: String = (0..4)
+            .map(|k| chars[(i * 7 + k * 3 + i / 17) % chars.len()])
+            .collect();
+        words.push(format!("\"{w}{i}\""));
+    }
+    let text = format!(
+        "id = \"kw\"\npi_type = \"custom:kw\"\ncategory = \"custom\"\nkind = \"keywords\"\n\
+         confidence = \"medium\"\n[keywords]\nwords = [{}]\n",
+        words.join(", ")
+    );
+    ("kw.toml".to_string(), text)
+}
+
+fn family_engine(sources: &[(String, String)]) -> Arc<Engine> {
+    let refs: Vec<(&str, &str)> = sources
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    Arc::new(Engine::from_sources(&refs, &EngineOptions::default()).expect("engine"))
+}
+
+/// Per family (digits, regex, keywords) and the whole shipped set, on
+/// digit-dense text and binary data, with the default back-end.
+fn families(c: &mut Criterion) {
+    let (text, _) = digit_dense(1 << 20);
+    let bin = binary(1 << 20);
+    let sets: Vec<(&str, Vec<(String, String)>)> = vec![
+        ("digits", family_sources(Some("digits"))),
+        ("regex", family_sources(Some("regex"))),
+        ("keywords", vec![keyword_source()]),
+        ("all", family_sources(None)),
+    ];
+    let cpu = std::env::var_os("LEAKWATCH_BENCH_CPU").is_some();
+    let mut g = c.benchmark_group("families");
+    g.sample_size(10)
+        .measurement_time(std::time::Duration::from_secs(2))
+        .warm_up_time(std::time::Duration::from_millis(500));
+    for (name, src) in &sets {
+        let e = family_engine(src);
+        for (input, data) in [("digit_dense", &text), ("binary", &bin)] {
+            if cpu {
+                cpu_throughput(&format!("families/{name}/{input}"), &e, data);
+            }
+            let mut s = e.scanner();
+            g.throughput(Throughput::Bytes(data.len() as u64));
+            g.bench_function(format!("{name}/{input}"), |bch| {
+                bch.iter(|| {
+                    let mut n = Count(0);
+                    s.scan_buffer(data, &mut n);
+                    n.0
+                })
+            });
+        }
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench, families);
 criterion_main!(benches);

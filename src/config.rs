@@ -220,6 +220,9 @@ impl Default for OutputConfig {
 pub struct DetectConfig {
     /// Report low-confidence matches (weak patterns without context).
     pub report_low: bool,
+    /// Lowest confidence reported: `low`, `medium` (default) or `high`.
+    /// Overrides `report_low` when set.
+    pub min_confidence: Option<crate::detect::Confidence>,
 }
 
 /// `[decode]`: decoder options.

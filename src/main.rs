@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 
 use leakwatch::alert::{AlertSink, EveWriter};
 use leakwatch::config::{Config, HASH_KEY_ENV};
-use leakwatch::detect::{Confidence, DetectorId, Engine, EngineOptions, Match, MatchSink};
+use leakwatch::detect::{Engine, EngineOptions};
 use leakwatch::pipeline::{self, ReplayError, Sensor};
 
 /// Network DLP sensor: finds personal information of people in China in traffic.
@@ -30,12 +30,45 @@ enum Command {
         /// Config file (TOML).
         config: PathBuf,
     },
-    /// Load and check the detector files, running their examples.
+    /// Load and check the detector files, running their examples (same as
+    /// `signatures test`).
     CheckSignatures {
         /// Directory of detector files.
         #[arg(long, default_value = "signatures")]
         signatures: PathBuf,
     },
+    /// Work with detector files.
+    #[command(subcommand)]
+    Signatures(SignaturesCommand),
+    /// Run the detectors over a plain file (or `-` for stdin) and write
+    /// `dlp` events as for traffic.
+    Scan(ScanArgs),
+}
+
+#[derive(Subcommand)]
+enum SignaturesCommand {
+    /// Run every detector's examples and print a table; exit 1 on failure.
+    Test {
+        /// Directory of detector files.
+        #[arg(default_value = "signatures")]
+        dir: PathBuf,
+    },
+}
+
+#[derive(clap::Args)]
+struct ScanArgs {
+    /// Config file (TOML); every key is optional.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Directory of detector files (overrides the config).
+    #[arg(long)]
+    signatures: Option<PathBuf>,
+    /// Write events to this file instead of stdout.
+    #[arg(long)]
+    eve: Option<PathBuf>,
+    /// File to scan, or `-` for stdin.
+    #[arg(value_name = "FILE")]
+    input: PathBuf,
 }
 
 #[derive(clap::Args)]
@@ -66,6 +99,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Replay(args) => replay(args),
         Command::CheckSignatures { signatures } => check_signatures(&signatures),
+        Command::Signatures(SignaturesCommand::Test { dir }) => check_signatures(&dir),
+        Command::Scan(args) => scan(args),
         Command::CheckConfig { config } => check_config(&config),
     };
     match result {
@@ -148,54 +183,46 @@ fn check_signatures(dir: &std::path::Path) -> Result<()> {
         Engine::load_dir(dir, &EngineOptions::default())
             .with_context(|| format!("loading detectors from {}", dir.display()))?,
     );
-    let mut failures = 0;
-    let mut total = 0;
-    for (id, ex) in engine.examples() {
-        total += 1;
-        if let Some(why) = example_failure(&engine, id, ex) {
-            failures += 1;
-            let file = engine.detector_file(id).unwrap_or("?");
-            eprintln!("{file}:{}: {why}", ex.line);
-        }
-    }
-    println!(
-        "{} detectors loaded from {}; {} of {total} examples pass",
-        engine.detectors().len(),
-        dir.display(),
-        total - failures
+    let report = leakwatch::detect::selftest::run_examples(&engine);
+    print!("{report}");
+    anyhow::ensure!(
+        report.failed() == 0,
+        "{} examples failed (see above)",
+        report.failed()
     );
-    anyhow::ensure!(failures == 0, "{failures} examples failed (see above)");
     Ok(())
 }
 
-/// Why an example does not behave as its file says, if it does not.
-fn example_failure(
-    engine: &std::sync::Arc<Engine>,
-    id: DetectorId,
-    ex: &leakwatch::detect::Example,
-) -> Option<String> {
-    struct Hits(Vec<(Vec<u8>, Confidence)>, DetectorId);
-    impl MatchSink for Hits {
-        fn on_match(&mut self, m: &Match<'_>) {
-            if m.detector == self.1 {
-                self.0.push((m.value.to_vec(), m.confidence));
-            }
-        }
+fn scan(args: ScanArgs) -> Result<()> {
+    let mut cfg = match &args.config {
+        Some(p) => Config::load(p)?,
+        None => Config::default(),
+    };
+    if let Some(s) = &args.signatures {
+        cfg.signatures = s.clone();
     }
-    let mut hits = Hits(Vec::new(), id);
-    engine.scan_buffer(ex.text.as_bytes(), &mut hits);
-    if !ex.expect_match {
-        return (!hits.0.is_empty()).then(|| "[[no_match]] example matched".to_string());
-    }
-    let ok = hits.0.iter().any(|(v, c)| {
-        ex.value
-            .as_ref()
-            .is_none_or(|want| want.as_bytes() == v.as_slice())
-            && ex.confidence.is_none_or(|want| want == *c)
-    });
-    (!ok).then(|| {
-        "[[match]] example did not match with the expected value and confidence".to_string()
-    })
+    let sensor = Sensor::build(&cfg, args.config.as_deref(), &hash_key(&cfg))?;
+    let mut sink: Box<dyn AlertSink> = match &args.eve {
+        Some(p) => Box::new(EveWriter::create(p)?),
+        None => Box::new(EveWriter::stdout()),
+    };
+    let limits = leakwatch::alert::FindingLimits {
+        values_cap: cfg.output.values_cap,
+        max_distinct: cfg.output.max_distinct,
+    };
+    let name = args.input.display().to_string();
+    let mut input: Box<dyn std::io::Read> = if name == "-" {
+        Box::new(std::io::stdin().lock())
+    } else {
+        Box::new(std::fs::File::open(&args.input).with_context(|| format!("cannot open {name}"))?)
+    };
+    let st = pipeline::filescan::scan_reader(&sensor, &limits, &name, &mut input, sink.as_mut())
+        .with_context(|| format!("scanning {name}"))?;
+    eprintln!(
+        "leakwatch: {} bytes scanned, {} distinct values, {} dlp events",
+        st.bytes, st.distinct, st.events
+    );
+    Ok(())
 }
 
 fn check_config(path: &std::path::Path) -> Result<()> {

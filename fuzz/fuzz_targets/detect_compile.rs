@@ -22,10 +22,20 @@ fuzz_target!(|data: &[u8]| {
     let Ok(body) = std::str::from_utf8(rest) else {
         return;
     };
-    let text = match sel % 3 {
+    let text = match sel % 5 {
         0 => body.to_string(),
         1 => format!("{HEAD}kind = \"digits\"\nconfidence = \"medium\"\n{body}"),
-        _ => format!("{HEAD}kind = \"email\"\nconfidence = \"low\"\n{body}"),
+        2 => format!("{HEAD}kind = \"email\"\nconfidence = \"low\"\n{body}"),
+        // Untrusted regex syntax and keyword lists go through both
+        // compilers (regex-syntax checks, Hyperscan database build).
+        3 => format!(
+            "{HEAD}kind = \"regex\"\nconfidence = \"medium\"\n[regex]\npattern = {:?}\n",
+            body
+        ),
+        _ => format!(
+            "{HEAD}kind = \"keywords\"\nconfidence = \"medium\"\n[keywords]\nwords = {:?}\n",
+            body.split('\n').collect::<Vec<_>>()
+        ),
     };
     if let Ok(e) = Engine::from_sources(&[("fuzz.toml", &text)], &EngineOptions::default()) {
         let e = Arc::new(e);

@@ -43,7 +43,10 @@ pub struct KwScratch {
 
 impl Keywords {
     /// Compiles `(word, group)` pairs for `backend`.
-    pub fn new(words: &[(String, u16)], backend: ContextBackend) -> Result<Self, SignatureError> {
+    pub fn new<W: AsRef<[u8]>>(
+        words: &[(W, u16)],
+        backend: ContextBackend,
+    ) -> Result<Self, SignatureError> {
         let groups = words.iter().map(|w| w.1).collect();
         let mut kw = Keywords {
             groups,
@@ -61,7 +64,7 @@ impl Keywords {
                 let ac = AhoCorasickBuilder::new()
                     .ascii_case_insensitive(true)
                     .match_kind(MatchKind::Standard)
-                    .build(words.iter().map(|w| w.0.as_bytes()))
+                    .build(words.iter().map(|w| w.0.as_ref()))
                     .map_err(|e| SignatureError::backend(e.to_string()))?;
                 kw.ac = Some(ac);
             }
@@ -114,13 +117,16 @@ impl Keywords {
 }
 
 #[cfg(feature = "hyperscan")]
-fn build_hs(words: &[(String, u16)]) -> Result<hyperscan::BlockDatabase, SignatureError> {
+fn build_hs<W: AsRef<[u8]>>(
+    words: &[(W, u16)],
+) -> Result<hyperscan::BlockDatabase, SignatureError> {
     use hyperscan::prelude::*;
     use std::fmt::Write;
     let mut pats = Vec::with_capacity(words.len());
     for (i, (w, _)) in words.iter().enumerate() {
+        let w = w.as_ref();
         let mut expr = String::with_capacity(w.len() * 4);
-        for b in w.bytes() {
+        for &b in w {
             let _ = write!(expr, "\\x{b:02x}");
         }
         let mut p = Pattern::with_flags(expr, CompileFlags::CASELESS)

@@ -28,6 +28,9 @@ use chrono::NaiveDate;
 use super::context::{Keywords, KwScratch};
 use super::digits::{DigitMap, Gate};
 use super::email::{self, EmailAt};
+use super::exclude::{self, ExcludeList, Exclusions};
+use super::keywords::{KeywordSet, Occ};
+use super::regex::{RegexScratch, RegexSet, Window};
 use super::signature::{self, DigitSpec, Family, MAX_DIGITS, MAX_WORD_LEN};
 pub use super::signature::{Detector, Example, SignatureError};
 use super::validators::Verdict;
@@ -39,8 +42,9 @@ const MAX_RUNS: usize = 6;
 const MAX_SPAN: usize = 32;
 /// Bytes kept before the frontier: a context word or the look-behind.
 const LB: usize = MAX_WORD_LEN;
-/// Hard bound on the carry (never reached by construction).
-const MAX_CARRY: usize = email::MAX_EMAIL + 2 + LB + 8;
+/// Hard bound on the carry (never reached by construction; fits the `u8`
+/// frontiers).
+const MAX_CARRY: usize = 250;
 
 /// Compiled detectors, shared read-only by all workers (`Arc<Engine>`).
 pub struct Engine {
@@ -59,8 +63,18 @@ pub struct Engine {
     max_run: usize,
     min_digits: usize,
     seps: Vec<u8>,
-    report_low: bool,
+    min_conf: Confidence,
     today: NaiveDate,
+    /// Regex detectors (one prefilter database).
+    rx: RegexSet,
+    /// Keyword detectors (one literal database).
+    kws: KeywordSet,
+    /// Longest regex/keyword match; 0 when there are none.
+    pat_max: usize,
+    /// Exclusion lists.
+    allow: Exclusions,
+    /// Some detector has `report = false`.
+    has_suppress: bool,
 }
 
 /// Per-thread scanning context (Hyperscan scratch, work buffers).
@@ -71,6 +85,11 @@ pub struct Scanner {
     found: Vec<Found>,
     vals: Vec<u8>,
     value: Vec<u8>,
+    rxs: RegexScratch,
+    kws: KwScratch,
+    occ: Vec<Occ>,
+    /// Report every match: low ones and suppressors too (examples).
+    report_all: bool,
     /// Use the block gate and the lone-run filter (tests compare with
     /// both off).
     fast: bool,
@@ -91,6 +110,8 @@ pub struct StreamState {
     num_from: u8,
     /// E-mail-family frontier, relative to the carry start.
     email_from: u8,
+    /// Regex/keyword-family frontier, relative to the carry start.
+    pat_from: u8,
     /// The carry starts right after a gap (not a boundary).
     after_gap: bool,
 }
@@ -116,6 +137,10 @@ struct Found {
     val: (u32, u32),
     /// Where the family resumes to find this match again (relative).
     resume: usize,
+    /// Stream offset one past the match.
+    end: u64,
+    /// From a suppressing detector: claims, never reported.
+    suppress: bool,
 }
 
 /// Where each family stopped in `work`.
@@ -124,6 +149,8 @@ struct Frontiers {
     email: usize,
     /// Earliest byte an undecided e-mail may still need.
     email_need: usize,
+    /// Regex/keyword family: first start not decided.
+    pat: usize,
 }
 
 /// Result of trying the digit forms at one run.
@@ -149,7 +176,12 @@ impl Engine {
     /// A [`SignatureError`] naming the file, line, detector and field of the
     /// first bad signature, or the I/O problem.
     pub fn load_dir(dir: &Path, opts: &EngineOptions) -> Result<Engine, SignatureError> {
-        let files = signature::read_dir(dir)?;
+        let mut files = signature::read_dir(dir)?;
+        let ex = dir.join(exclude::FILE_NAME);
+        if ex.is_file() {
+            let text = std::fs::read_to_string(&ex).map_err(|e| SignatureError::io(&ex, e))?;
+            files.push((ex.display().to_string(), text));
+        }
         let refs: Vec<(&str, &str)> = files
             .iter()
             .map(|(a, b)| (a.as_str(), b.as_str()))
@@ -157,7 +189,8 @@ impl Engine {
         Engine::from_sources(&refs, opts)
     }
 
-    /// Builds an engine from `(file name, TOML text)` pairs.
+    /// Builds an engine from `(file name, TOML text)` pairs. A file named
+    /// `exclude.toml` is the global exclusion list.
     ///
     /// # Errors
     /// As [`Engine::load_dir`].
@@ -166,7 +199,17 @@ impl Engine {
         opts: &EngineOptions,
     ) -> Result<Engine, SignatureError> {
         let mut dets: Vec<Detector> = Vec::with_capacity(sources.len());
+        let mut global = ExcludeList::default();
         for (file, text) in sources {
+            if Path::new(file)
+                .file_name()
+                .is_some_and(|n| n == exclude::FILE_NAME)
+            {
+                let g = exclude::parse_global(file, text)?;
+                global.values.extend(g.values);
+                global.hashes.extend(g.hashes);
+                continue;
+            }
             let d = signature::parse(file, text)?;
             if let Some(first) = dets.iter().find(|x| x.info.id == d.info.id) {
                 return Err(SignatureError::duplicate(file, &d.info.id, &first.file));
@@ -193,7 +236,7 @@ impl Engine {
                 Family::Digits(ds) => {
                     ds.lengths.iter().min().copied().unwrap_or(0) - usize::from(ds.check_x)
                 }
-                Family::Email(_) => usize::MAX,
+                _ => usize::MAX,
             })
             .collect();
         let email = (0..dets.len() as u16)
@@ -213,7 +256,24 @@ impl Engine {
         seps.sort_unstable();
         seps.dedup();
         let (single_plain, single_pref) = single_run_masks(&dets);
+        let (rx, kws, pat_max) = pattern_sets(&dets, opts)?;
+        let allow = Exclusions::new(
+            global,
+            dets.iter().map(|d| d.allow.clone()).collect(),
+            opts.hash_key.as_deref(),
+        );
+        let min_conf = opts.min_confidence.unwrap_or(if opts.report_low {
+            Confidence::Low
+        } else {
+            Confidence::Medium
+        });
         Ok(Engine {
+            rx,
+            kws,
+            pat_max,
+            allow,
+            min_conf,
+            has_suppress: dets.iter().any(|d| !d.report),
             single_plain,
             single_pref,
             detectors: dets.iter().map(|d| d.info.clone()).collect(),
@@ -225,7 +285,6 @@ impl Engine {
             max_run: max_run.min(MAX_DIGITS + 4),
             min_digits: min_digits.clamp(2, MAX_DIGITS),
             seps,
-            report_low: opts.report_low,
             today: opts.today.unwrap_or_else(super::validators::system_today),
             dets,
         })
@@ -258,8 +317,31 @@ impl Engine {
             found: Vec::new(),
             vals: Vec::new(),
             value: Vec::new(),
+            rxs: self.rx.scratch(),
+            kws: self.kws.scratch(),
+            occ: Vec::new(),
+            report_all: false,
             fast: true,
         }
+    }
+
+    /// Lowest confidence reported.
+    pub fn min_confidence(&self) -> Confidence {
+        self.min_conf
+    }
+
+    /// Does detector `id` report its matches (`false`: suppress-only)?
+    pub fn reports(&self, id: DetectorId) -> bool {
+        self.dets.get(usize::from(id)).is_some_and(|d| d.report)
+    }
+
+    /// Scans a signature example: like [`Engine::scan_buffer`], but every
+    /// match is reported, low-confidence ones and those of suppressing
+    /// (`report = false`) detectors included, so examples can state them.
+    pub fn scan_example(self: &Arc<Self>, data: &[u8], sink: &mut dyn MatchSink) {
+        let mut s = self.scanner();
+        s.report_all = true;
+        s.scan_buffer(data, sink)
     }
 
     /// Convenience for tests: a scanner on a fresh state over one buffer.
@@ -267,6 +349,38 @@ impl Engine {
         let mut s = self.scanner();
         s.scan_buffer(data, sink)
     }
+}
+
+/// Compiles the regex and keyword detectors; also returns the longest
+/// match any of them can produce.
+fn pattern_sets(
+    dets: &[Detector],
+    opts: &EngineOptions,
+) -> Result<(RegexSet, KeywordSet, usize), SignatureError> {
+    let mut rx = Vec::new();
+    let mut kw = Vec::new();
+    let mut max = 0;
+    for (i, d) in dets.iter().enumerate() {
+        match &d.family {
+            Family::Regex(r) => {
+                max = max.max(r.max_len);
+                rx.push((i as u16, r));
+            }
+            Family::Keywords(k) => {
+                for w in &k.words {
+                    let g = super::keywords::gbk_form(w).map_or(0, |g| g.len());
+                    max = max.max(w.len()).max(g);
+                }
+                kw.push((i as u16, k));
+            }
+            _ => {}
+        }
+    }
+    Ok((
+        RegexSet::new(&rx, opts.context_backend)?,
+        KeywordSet::new(&kw, opts.context_backend)?,
+        max,
+    ))
 }
 
 /// Which lone digit runs (no separators) any detector's forms can accept:
@@ -365,13 +479,8 @@ impl Scanner {
             eof: false,
             rec: &st.ctx,
         };
-        let f = self.scan_work(
-            &w,
-            usize::from(st.num_from),
-            usize::from(st.email_from),
-            sink,
-        );
-        let cut = f.num.min(f.email_need).min(h.len());
+        let f = self.scan_work(&w, froms(st), sink);
+        let cut = f.num.min(f.email_need).min(f.pat).min(h.len());
         self.record_context(&eng, h, base, cut, &mut st.ctx);
         let keep = cut.saturating_sub(LB);
         st.end += data.len() as u64;
@@ -381,6 +490,7 @@ impl Scanner {
             st.carry.extend_from_slice(tail);
             st.num_from = (f.num - keep) as u8;
             st.email_from = (f.email.max(keep) - keep) as u8;
+            st.pat_from = (f.pat.max(keep) - keep) as u8;
             if keep > 0 {
                 st.after_gap = false;
             }
@@ -388,6 +498,7 @@ impl Scanner {
             // Unreachable by construction; fail safe as if bytes were lost.
             st.num_from = 0;
             st.email_from = 0;
+            st.pat_from = 0;
             st.after_gap = true;
         }
         self.work = buf;
@@ -406,12 +517,7 @@ impl Scanner {
                 eof: true,
                 rec: &st.ctx,
             };
-            self.scan_work(
-                &w,
-                usize::from(st.num_from),
-                usize::from(st.email_from),
-                sink,
-            );
+            self.scan_work(&w, froms(st), sink);
             st.carry = carry;
         }
         self.reset(st);
@@ -428,6 +534,7 @@ impl Scanner {
         st.ctx.clear();
         st.num_from = 0;
         st.email_from = 0;
+        st.pat_from = 0;
     }
 
     /// Scans one whole buffer on a fresh state.
@@ -441,37 +548,41 @@ impl Scanner {
             eof: true,
             rec: &[],
         };
-        self.scan_work(&w, 0, 0, sink);
+        self.scan_work(&w, [0; 3], sink);
     }
 
     /// Runs both families over `w`, emits decided matches in offset order.
     fn scan_work(
         &mut self,
         w: &Work<'_>,
-        num_from: usize,
-        email_from: usize,
+        [num_from, email_from, pat_from]: [usize; 3],
         sink: &mut dyn MatchSink,
     ) -> Frontiers {
         self.found.clear();
         self.vals.clear();
         let num = self.scan_digits(w, num_from);
         let (email, email_need) = self.scan_email(w, email_from);
+        let pat = self.scan_patterns(w, pat_from);
         let mut f = Frontiers {
             num,
             email,
             email_need,
+            pat,
         };
         if !w.eof {
             self.defer_after_undecided(w, &mut f);
         }
         self.found.sort_by_key(|m| m.offset);
         let eng = w.eng;
+        if eng.has_suppress {
+            self.apply_suppressors();
+        }
         for m in &self.found {
             let val = self
                 .vals
                 .get(m.val.0 as usize..m.val.1 as usize)
                 .unwrap_or_default();
-            if m.confidence > Confidence::Low || eng.report_low {
+            if self.report_all || (!m.suppress && m.confidence >= eng.min_conf) {
                 sink.on_match(&Match {
                     detector: m.detector,
                     value: val,
@@ -484,31 +595,185 @@ impl Scanner {
     }
 
     /// Keeps emission in stream order: a match that starts at or after
-    /// the point where the other family is still undecided waits for the
-    /// next call (its family resumes there and finds it again).
+    /// the point where another family is still undecided waits for the
+    /// next call (its family resumes there and finds it again). A
+    /// regex/keyword match may not straddle its family's frontier, and a
+    /// suppressor waits until everything starting inside it is decided.
+    /// Dropping lowers frontiers, so repeat until nothing moves.
     fn defer_after_undecided(&mut self, w: &Work<'_>, f: &mut Frontiers) {
-        let (num_cut, email_cut) = (f.num, f.email_need);
-        let email_det = w.eng.email;
-        let mut num_first = usize::MAX;
-        let mut at_first = usize::MAX;
-        let mut local_first = usize::MAX;
-        self.found.retain(|m| {
-            let rel = (m.offset - w.base) as usize;
-            if Some(m.detector) == email_det {
-                if rel >= num_cut {
-                    at_first = at_first.min(m.resume);
-                    local_first = local_first.min(rel);
+        let eng = w.eng;
+        loop {
+            let (num_cut, email_cut, pat_cut) = (f.num, f.email_need, f.pat);
+            let all_cut = num_cut.min(email_cut).min(pat_cut);
+            let mut first = [usize::MAX; 4];
+            self.found.retain(|m| {
+                let rel = (m.offset - w.base) as usize;
+                let end = (m.end - w.base) as usize;
+                let fam = eng.family_of(m.detector);
+                let late = match fam {
+                    Fam::Email => rel >= num_cut || rel >= pat_cut,
+                    Fam::Pattern => rel >= num_cut.min(email_cut).min(pat_cut) || end > pat_cut,
+                    Fam::Digits => rel >= email_cut || rel >= pat_cut || rel >= num_cut,
+                };
+                if late || (m.suppress && end > all_cut) {
+                    match fam {
+                        Fam::Email => {
+                            first[1] = first[1].min(m.resume);
+                            first[2] = first[2].min(rel);
+                        }
+                        Fam::Digits => first[0] = first[0].min(m.resume),
+                        Fam::Pattern => first[3] = first[3].min(rel),
+                    }
                     return false;
                 }
-            } else if rel >= email_cut {
-                num_first = num_first.min(m.resume);
-                return false;
+                true
+            });
+            if first == [usize::MAX; 4] {
+                break;
             }
-            true
+            f.num = f.num.min(first[0]);
+            f.email = f.email.min(first[1]);
+            f.email_need = f.email_need.min(first[2]);
+            f.pat = f.pat.min(first[3]);
+        }
+    }
+
+    /// Drops matches that start inside a suppressor's span (found is
+    /// sorted by offset).
+    fn apply_suppressors(&mut self) {
+        let spans: Vec<(u64, u64, DetectorId)> = self
+            .found
+            .iter()
+            .filter(|m| m.suppress)
+            .map(|m| (m.offset, m.end, m.detector))
+            .collect();
+        if spans.is_empty() {
+            return;
+        }
+        self.found.retain(|m| {
+            m.suppress || !spans.iter().any(|&(a, b, _)| m.offset >= a && m.offset < b)
         });
-        f.num = f.num.min(num_first);
-        f.email = f.email.min(at_first);
-        f.email_need = f.email_need.min(local_first);
+    }
+
+    /// Regex and keyword families from `from`; returns their frontier.
+    fn scan_patterns(&mut self, w: &Work<'_>, from: usize) -> usize {
+        let eng = w.eng;
+        let h = w.h;
+        if eng.pat_max == 0 {
+            return h.len();
+        }
+        let limit = if w.eof {
+            h.len()
+        } else {
+            h.len().saturating_sub(eng.pat_max + 1)
+        };
+        if from >= limit {
+            return from;
+        }
+        if !eng.rx.dets.is_empty() {
+            let mut sc = std::mem::take(&mut self.rxs);
+            eng.rx.prefilter(&mut sc, h);
+            let win = Window {
+                h,
+                from,
+                limit,
+                start_boundary: w.start_boundary,
+            };
+            for (i, &d) in eng.rx.dets.iter().enumerate() {
+                let Some(Family::Regex(spec)) = eng.dets.get(usize::from(d)).map(|x| &x.family)
+                else {
+                    continue;
+                };
+                let claim = &mut |s: usize, e: usize, (a, b): (usize, usize)| {
+                    self.value.clear();
+                    self.value
+                        .extend_from_slice(h.get(a..b).unwrap_or_default());
+                    self.judge_pattern(w, d, s, e)
+                };
+                eng.rx.walk(&sc, i, spec, &win, claim);
+            }
+            self.rxs = sc;
+        }
+        if !eng.kws.is_empty() {
+            self.scan_keywords(w, from, limit);
+        }
+        limit
+    }
+
+    /// Keyword candidates, per detector in start order without overlaps.
+    fn scan_keywords(&mut self, w: &Work<'_>, from: usize, limit: usize) {
+        let eng = w.eng;
+        let mut occ = std::mem::take(&mut self.occ);
+        eng.kws
+            .candidates(&mut self.kws, w.h, from, w.start_boundary, &mut occ);
+        let mut cur = (u16::MAX, from);
+        for o in &occ {
+            if o.det != cur.0 {
+                cur = (o.det, from);
+            }
+            let (s, e) = (o.start as usize, o.end());
+            if s < cur.1 || s >= limit {
+                continue;
+            }
+            let Some(Family::Keywords(spec)) = eng.dets.get(usize::from(o.det)).map(|x| &x.family)
+            else {
+                continue;
+            };
+            let word = spec.words.get(o.word as usize).map_or("", String::as_str);
+            self.value.clear();
+            self.value.extend_from_slice(word.as_bytes());
+            if self.judge_pattern(w, o.det, s, e) {
+                cur.1 = e;
+            }
+        }
+        self.occ = occ;
+    }
+
+    /// Validators, required context and recording for a regex/keyword
+    /// candidate in `self.value`; `true` when claimed.
+    fn judge_pattern(&mut self, w: &Work<'_>, d: DetectorId, s: usize, e: usize) -> bool {
+        let eng = w.eng;
+        let det = &eng.dets[usize::from(d)];
+        let mut weak = false;
+        for v in &det.validators {
+            match v.check(&self.value, eng.today) {
+                Verdict::Fail => return false,
+                Verdict::Weak => weak = true,
+                Verdict::Pass => {}
+            }
+        }
+        if det.require_context && !self.context_at(w, d, s).0 {
+            return false;
+        }
+        self.record(w, d, s, e, weak, s);
+        true
+    }
+}
+
+/// The three family frontiers of a state.
+fn froms(st: &StreamState) -> [usize; 3] {
+    [
+        usize::from(st.num_from),
+        usize::from(st.email_from),
+        usize::from(st.pat_from),
+    ]
+}
+
+/// Scan families (for ordering and frontiers).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Fam {
+    Digits,
+    Email,
+    Pattern,
+}
+
+impl Engine {
+    fn family_of(&self, d: DetectorId) -> Fam {
+        match self.dets.get(usize::from(d)).map(|x| &x.family) {
+            Some(Family::Email(_)) => Fam::Email,
+            Some(Family::Regex(_) | Family::Keywords(_)) => Fam::Pattern,
+            _ => Fam::Digits,
+        }
     }
 }
 
@@ -673,20 +938,21 @@ impl Scanner {
             let s = if plus { p - 1 } else { p };
             let run0 = h.get(p..e0).unwrap_or_default();
             if run0 == pd.as_slice() && runs.len() >= 2 {
-                if let Some(end) = self.try_forms(w, d, ds, &runs[1..], s) {
+                if let Some(end) = self.try_forms(w, d, ds, &runs[1..], s, true) {
                     return Some(end);
                 }
             } else if run0.len() > pd.len() && run0.starts_with(pd) {
                 let inner = [(p + pd.len(), e0)];
-                if let Some(end) = self.try_forms(w, d, ds, &inner, s) {
+                if let Some(end) = self.try_forms(w, d, ds, &inner, s, true) {
                     return Some(end);
                 }
             }
         }
-        self.try_forms(w, d, ds, runs, p)
+        self.try_forms(w, d, ds, runs, p, false)
     }
 
     /// Grouped forms, then the single run (with an optional check `X`).
+    /// `prefixed`: a country prefix was stripped (the trunk goes in front).
     fn try_forms(
         &mut self,
         w: &Work<'_>,
@@ -694,7 +960,9 @@ impl Scanner {
         ds: &DigitSpec,
         runs: &[(usize, usize)],
         s: usize,
+        prefixed: bool,
     ) -> Option<usize> {
+        let trunk: &[u8] = if prefixed { &ds.trunk } else { &[] };
         let h = w.h;
         'g: for g in &ds.groupings {
             if runs.len() < g.len() {
@@ -711,17 +979,19 @@ impl Scanner {
             }
             let end = runs[g.len() - 1].1;
             self.value.clear();
+            self.value.extend_from_slice(trunk);
             for &(a, b) in &runs[..g.len()] {
                 self.value
                     .extend_from_slice(h.get(a..b).unwrap_or_default());
             }
-            if self.judge(w, d, s, end) {
+            if self.judge(w, d, s, end, false) {
                 return Some(end);
             }
         }
         let (a, b) = runs[0];
         let n = b - a;
         self.value.clear();
+        self.value.extend_from_slice(trunk);
         self.value
             .extend_from_slice(h.get(a..b).unwrap_or_default());
         let mut end = b;
@@ -731,12 +1001,13 @@ impl Scanner {
         } else if !ds.lengths.contains(&n) {
             return None;
         }
-        self.judge(w, d, s, end).then_some(end)
+        let weak = ds.single_weak && !prefixed;
+        self.judge(w, d, s, end, weak).then_some(end)
     }
 
     /// Boundaries, validators, context; records the match. `true` when the
     /// detector claims `[s, end)` (reported or not).
-    fn judge(&mut self, w: &Work<'_>, d: DetectorId, s: usize, end: usize) -> bool {
+    fn judge(&mut self, w: &Work<'_>, d: DetectorId, s: usize, end: usize, weak: bool) -> bool {
         let eng = w.eng;
         let det = &eng.dets[usize::from(d)];
         if !digit_before_ok(w, s) || !digit_after_ok(w.h, end) {
@@ -747,7 +1018,7 @@ impl Scanner {
                 return false;
             }
         }
-        let mut weak = false;
+        let mut weak = weak;
         for v in &det.validators {
             match v.check(&self.value, eng.today) {
                 Verdict::Fail => return false,
@@ -755,16 +1026,28 @@ impl Scanner {
                 Verdict::Pass => {}
             }
         }
-        self.record(w, d, s, weak, s);
+        if det.require_context && !self.context_at(w, d, s).0 {
+            return false;
+        }
+        self.record(w, d, s, end, weak, s);
         true
     }
 
-    /// Context lookup and the final confidence; pushes a [`Found`].
-    fn record(&mut self, w: &Work<'_>, d: DetectorId, s: usize, weak: bool, resume: usize) {
+    /// Context lookup, exclusion lists and the final confidence; pushes a
+    /// [`Found`].
+    fn record(
+        &mut self,
+        w: &Work<'_>,
+        d: DetectorId,
+        s: usize,
+        end: usize,
+        weak: bool,
+        resume: usize,
+    ) {
         let eng = w.eng;
         let det = &eng.dets[usize::from(d)];
         let (ctx, excl) = self.context_at(w, d, s);
-        if excl {
+        if excl || eng.allow.excluded(d, &self.value) {
             return;
         }
         let confidence = match (weak, ctx) {
@@ -780,6 +1063,8 @@ impl Scanner {
             confidence,
             val: (a, self.vals.len() as u32),
             resume,
+            end: w.base + end as u64,
+            suppress: !det.report,
         });
     }
 
@@ -869,7 +1154,7 @@ impl Scanner {
                             .iter()
                             .map(u8::to_ascii_lowercase),
                     );
-                    self.record(w, d, start, false, a);
+                    self.record(w, d, start, end, false, a);
                 }
             }
             pos = a + 1;

@@ -4,7 +4,11 @@
 //! by [`Engine::load_dir`] into the fastest matcher for each family: numeric
 //! PI through a SIMD digit-run scanner plus validators, keywords and context
 //! words through Hyperscan (or `aho-corasick` without the `hyperscan`
-//! feature), e-mail through `memchr(b'@')` plus local validation.
+//! feature), e-mail through `memchr(b'@')` plus local validation, custom
+//! regexes (`kind = "regex"`) through one Hyperscan database used as a
+//! prefilter for the `regex` crate, and keyword dictionaries (`kind =
+//! "keywords"`, UTF-8 and GBK) through a literal database. Exclusion lists
+//! (by value or keyed hash) apply before a match is recorded.
 //!
 //! Streams are scanned incrementally: [`Engine::scan_stream`] is called with
 //! each next run of in-order bytes of one direction of one flow, and a
@@ -16,8 +20,9 @@
 /// Index of a detector in the [`Engine`] (stable for the engine's lifetime).
 pub type DetectorId = u16;
 
-/// How sure a match is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// How sure a match is (`low`, `medium`, `high` in config files).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Confidence {
     /// Weak pattern, no context; reported only when configured.
     Low,
@@ -79,8 +84,14 @@ pub struct EngineOptions {
     /// "Today" for birth-date checks (`None`: the system date at load time).
     /// Tests set it for determinism.
     pub today: Option<chrono::NaiveDate>,
-    /// Matcher for context words (default: Hyperscan when the feature is on).
+    /// Matcher for context words, keywords and the regex prefilter
+    /// (default: Hyperscan when the feature is on).
     pub context_backend: ContextBackend,
+    /// Lowest confidence reported (`None`: `Low` when `report_low`, else
+    /// `Medium`).
+    pub min_confidence: Option<Confidence>,
+    /// HMAC key for `exclude_hashes` (`None`: hash exclusions never match).
+    pub hash_key: Option<Vec<u8>>,
 }
 
 pub use self::context::ContextBackend;
@@ -91,5 +102,9 @@ mod context;
 mod digits;
 mod email;
 mod engine;
+pub mod exclude;
+mod keywords;
+mod regex;
+pub mod selftest;
 mod signature;
 pub mod validators;

@@ -7,7 +7,7 @@
 //! id = "cn_mobile"              # unique detector id
 //! pi_type = "cn_mobile"         # DESIGN.md vocabulary
 //! category = "contact"
-//! kind = "digits"               # digits | email
+//! kind = "digits"               # digits | email | regex | keywords
 //! priority = 30                 # lower wins when two detectors claim the same digits
 //! validators = ["mobile_segment"]
 //! confidence = "medium"         # after validators, without context
@@ -20,8 +20,20 @@
 //! separators = " -"
 //! prefixes = ["+86", "0086", "86"]
 //!
+//! # trunk = "0"                 # digits put in front after a country prefix
+//! # single_weak = true          # the unseparated form is weak (low)
+//!
+//! # [regex]                     # kind = "regex": pattern of at most 64 bytes
+//! # pattern = 'TK-(?P<value>[0-9]{6})'
+//! # [keywords]                  # kind = "keywords"
+//! # words = ["绝密"]             # and/or file = "words.txt" (relative)
+//! # gbk = true
+//! # report = false              # suppress-only detector
+//! # exclude_values = ["..."]    # never reported; exclude_hashes = ["<hex>"]
+//!
 //! [context]
-//! window = 64                   # bytes before the value
+//! window = 64                   # bytes before the value (up to 512)
+//! # required = true             # no context word: not even claimed
 //! words = ["mobile", "手机"]     # ASCII case-insensitive literals
 //! exclude = ["imei"]            # words that suppress a match in the window
 //!
@@ -41,6 +53,9 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::exclude::{parse_hash, ExcludeList};
+use super::keywords::{self, KeywordSpec};
+use super::regex::{self, RegexSpec};
 use super::validators::Validator;
 use super::{Confidence, DetectorInfo};
 
@@ -50,6 +65,8 @@ pub const MAX_WORD_LEN: usize = 32;
 pub const MAX_WINDOW: u32 = 512;
 /// Most digits a digits detector may ask for (prefix excluded).
 pub const MAX_DIGITS: usize = 19;
+/// Largest keyword file in bytes.
+pub const MAX_WORD_FILE: u64 = 8 << 20;
 
 /// A signature file that cannot be loaded: names file, line, detector, field.
 #[derive(Debug)]
@@ -84,6 +101,11 @@ enum ErrorKind {
         dir: PathBuf,
     },
     Backend {
+        msg: String,
+    },
+    InFile {
+        file: String,
+        line: Option<usize>,
         msg: String,
     },
 }
@@ -129,6 +151,13 @@ impl fmt::Display for SignatureError {
                 "no signature files (*.toml) found in {}; point the config at the signatures directory",
                 dir.display()
             ),
+            ErrorKind::InFile { file, line, msg } => {
+                write!(f, "{file}")?;
+                if let Some(l) = line {
+                    write!(f, ":{l}")?;
+                }
+                write!(f, ": {msg}")
+            }
             ErrorKind::Backend { msg } => write!(
                 f,
                 "cannot compile the context-word database: {msg}; check the context words"
@@ -167,6 +196,24 @@ impl SignatureError {
             kind: ErrorKind::Backend { msg },
         }
     }
+    pub(crate) fn syntax(file: &str, line: Option<usize>, msg: &str) -> Self {
+        SignatureError {
+            kind: ErrorKind::Syntax {
+                file: file.to_string(),
+                line,
+                msg: msg.to_string(),
+            },
+        }
+    }
+    pub(crate) fn in_file(file: &str, line: Option<usize>, msg: &str) -> Self {
+        SignatureError {
+            kind: ErrorKind::InFile {
+                file: file.to_string(),
+                line,
+                msg: msg.to_string(),
+            },
+        }
+    }
     pub(crate) fn duplicate(file: &str, detector: &str, first: &str) -> Self {
         SignatureError {
             kind: ErrorKind::Duplicate {
@@ -185,6 +232,10 @@ pub enum Family {
     Digits(DigitSpec),
     /// E-mail addresses.
     Email(EmailSpec),
+    /// A bounded-length regex (see `regex.rs`).
+    Regex(RegexSpec),
+    /// A keyword dictionary (see `keywords.rs`).
+    Keywords(KeywordSpec),
 }
 
 /// How a digits detector looks.
@@ -200,6 +251,12 @@ pub struct DigitSpec {
     pub separators: Vec<u8>,
     /// Country prefixes as digits, and whether each requires a leading `+`.
     pub prefixes: Vec<(Vec<u8>, bool)>,
+    /// Trunk digits put in front of the value when a country prefix was
+    /// stripped (landlines: `+86 10 ...` normalises to `010...`).
+    pub trunk: Vec<u8>,
+    /// The lone run form (no separators, no prefix) is weak: `Low`
+    /// without context, `confidence` with it.
+    pub single_weak: bool,
 }
 
 /// How an e-mail detector looks.
@@ -247,6 +304,14 @@ pub struct Detector {
     pub words: Vec<String>,
     /// Exclusion words.
     pub exclude: Vec<String>,
+    /// A match needs a context word in the window, else it is not even
+    /// claimed (another detector may take the bytes).
+    pub require_context: bool,
+    /// `false` for a suppressing detector: it claims its matches (and
+    /// everything starting inside them) but reports nothing.
+    pub report: bool,
+    /// Values (or hashes) never reported by this detector.
+    pub allow: ExcludeList,
     /// Examples.
     pub examples: Vec<Example>,
 }
@@ -271,6 +336,16 @@ struct RawFile {
     email: Option<RawEmail>,
     #[serde(default)]
     context: Option<RawContext>,
+    #[serde(default)]
+    regex: Option<RawRegex>,
+    #[serde(default)]
+    keywords: Option<RawKeywords>,
+    #[serde(default)]
+    report: Option<bool>,
+    #[serde(default)]
+    exclude_values: Vec<String>,
+    #[serde(default)]
+    exclude_hashes: Vec<Spanned<String>>,
     #[serde(default, rename = "match")]
     matches: Vec<Spanned<RawExample>>,
     #[serde(default)]
@@ -289,6 +364,31 @@ struct RawDigits {
     separators: Option<String>,
     #[serde(default)]
     prefixes: Option<Spanned<Vec<String>>>,
+    #[serde(default)]
+    trunk: Option<Spanned<String>>,
+    #[serde(default)]
+    single_weak: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRegex {
+    pattern: Spanned<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawKeywords {
+    #[serde(default)]
+    words: Vec<Spanned<String>>,
+    #[serde(default)]
+    file: Option<Spanned<String>>,
+    #[serde(default = "yes")]
+    gbk: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Deserialize)]
@@ -306,6 +406,8 @@ struct RawContext {
     words: Vec<Spanned<String>>,
     #[serde(default)]
     exclude: Vec<Spanned<String>>,
+    #[serde(default)]
+    required: bool,
 }
 
 #[derive(Deserialize)]
@@ -437,6 +539,15 @@ impl Ctx<'_> {
         }
         let family = self.family(&raw)?;
         let (window, words, exclude) = self.context(raw.context.as_ref())?;
+        let require_context = raw.context.as_ref().is_some_and(|c| c.required);
+        if require_context && words.is_empty() {
+            return Err(self.err(
+                raw.kind.span(),
+                "context.required",
+                "a detector that requires context needs context words",
+            ));
+        }
+        let allow = self.allow(&raw)?;
         let mut examples = Vec::new();
         for (list, expect) in [(&raw.matches, true), (&raw.no_match, false)] {
             for ex in list {
@@ -458,8 +569,96 @@ impl Ctx<'_> {
             window,
             words,
             exclude,
+            require_context,
+            report: raw.report.unwrap_or(true),
+            allow,
             examples,
         })
+    }
+
+    fn allow(&self, raw: &RawFile) -> Result<ExcludeList, SignatureError> {
+        let mut list = ExcludeList::default();
+        list.values
+            .extend(raw.exclude_values.iter().map(|v| v.as_bytes().to_vec()));
+        for h in &raw.exclude_hashes {
+            let v = parse_hash(h.get_ref()).map_err(|m| self.err(h.span(), "exclude_hashes", m))?;
+            list.hashes.insert(v);
+        }
+        Ok(list)
+    }
+
+    fn regex(&self, raw: &RawFile) -> Result<Family, SignatureError> {
+        let Some(r) = &raw.regex else {
+            return Err(self.err(
+                raw.kind.span(),
+                "regex",
+                "kind = \"regex\" needs a [regex] table with `pattern`",
+            ));
+        };
+        let spec = regex::compile(r.pattern.get_ref())
+            .map_err(|m| self.err(r.pattern.span(), "regex.pattern", m))?;
+        Ok(Family::Regex(spec))
+    }
+
+    fn keywords(&self, raw: &RawFile) -> Result<Family, SignatureError> {
+        let Some(k) = &raw.keywords else {
+            return Err(self.err(
+                raw.kind.span(),
+                "keywords",
+                "kind = \"keywords\" needs a [keywords] table with `words` or `file`",
+            ));
+        };
+        let mut words = Vec::new();
+        for w in &k.words {
+            words.push(
+                keywords::check_word(w.get_ref())
+                    .map_err(|m| self.err(w.span(), "keywords.words", m))?,
+            );
+        }
+        if let Some(f) = &k.file {
+            self.word_file(f, &mut words)?;
+        }
+        words.sort_unstable();
+        words.dedup();
+        if words.is_empty() {
+            return Err(self.err(
+                raw.kind.span(),
+                "keywords",
+                "give at least one word in `words` or `file`",
+            ));
+        }
+        Ok(Family::Keywords(KeywordSpec { words, gbk: k.gbk }))
+    }
+
+    /// Reads a word list (one word a line, `#` comments) relative to the
+    /// signature file.
+    fn word_file(
+        &self,
+        f: &Spanned<String>,
+        words: &mut Vec<String>,
+    ) -> Result<(), SignatureError> {
+        let base = Path::new(self.file).parent().unwrap_or(Path::new(""));
+        let path = base.join(f.get_ref());
+        let meta = std::fs::metadata(&path).map_err(|e| SignatureError::io(&path, e))?;
+        if meta.len() > MAX_WORD_FILE {
+            return Err(self.err(
+                f.span(),
+                "keywords.file",
+                format!("word list is larger than {MAX_WORD_FILE} bytes"),
+            ));
+        }
+        let text = std::fs::read_to_string(&path).map_err(|e| SignatureError::io(&path, e))?;
+        for (i, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let w = keywords::check_word(line).map_err(|m| {
+                SignatureError::in_file(&path.display().to_string(), Some(i + 1), &m)
+            })?;
+            words.push(w);
+        }
+        Ok(())
     }
 
     fn family(&self, raw: &RawFile) -> Result<Family, SignatureError> {
@@ -486,10 +685,12 @@ impl Ctx<'_> {
                     })
                     .unwrap_or_default(),
             })),
+            "regex" => self.regex(raw),
+            "keywords" => self.keywords(raw),
             other => Err(self.err(
                 raw.kind.span(),
                 "kind",
-                format!("unknown kind `{other}`; use `digits` or `email`"),
+                format!("unknown kind `{other}`; use `digits`, `email`, `regex` or `keywords`"),
             )),
         }
     }
@@ -552,12 +753,25 @@ impl Ctx<'_> {
             }
             prefixes.push((digits.as_bytes().to_vec(), plus));
         }
+        let trunk = match &d.trunk {
+            Some(t)
+                if t.get_ref().is_empty()
+                    || t.get_ref().len() > 2
+                    || !t.get_ref().bytes().all(|b| b.is_ascii_digit()) =>
+            {
+                return Err(self.err(t.span(), "digits.trunk", "trunk must be 1-2 digits"));
+            }
+            Some(t) => t.get_ref().as_bytes().to_vec(),
+            None => Vec::new(),
+        };
         Ok(DigitSpec {
             lengths,
             check_x: d.check_x,
             groupings,
             separators,
             prefixes,
+            trunk,
+            single_weak: d.single_weak,
         })
     }
 
@@ -633,7 +847,10 @@ pub fn read_dir(dir: &Path) -> Result<Vec<(String, String)>, SignatureError> {
     let mut paths = Vec::new();
     for ent in rd {
         let p = ent.map_err(|e| SignatureError::io(&dir, e))?.path();
-        if p.extension().is_some_and(|x| x == "toml") {
+        let is_exclude = p
+            .file_name()
+            .is_some_and(|n| n == super::exclude::FILE_NAME);
+        if p.extension().is_some_and(|x| x == "toml") && !is_exclude {
             paths.push(p);
         }
     }

@@ -33,6 +33,12 @@ pub enum Validator {
     LuhnUnionpay,
     /// Issuer range and length (UnionPay, Visa, Mastercard, AmEx, JCB).
     Iin,
+    /// Landline in national form: trunk `0`, a known area-code shape, a
+    /// 7-8 digit subscriber number not starting with 0/1.
+    CnLandline,
+    /// Unified Social Credit Code (GB 32100 check), and not also a valid
+    /// resident ID (an all-digit value passing both goes to the ID).
+    Uscc,
 }
 
 impl Validator {
@@ -46,6 +52,8 @@ impl Validator {
         "luhn",
         "luhn_unionpay",
         "iin",
+        "cn_landline",
+        "uscc",
     ];
 
     /// Looks a validator up by its file name.
@@ -59,6 +67,8 @@ impl Validator {
             "luhn" => Validator::Luhn,
             "luhn_unionpay" => Validator::LuhnUnionpay,
             "iin" => Validator::Iin,
+            "cn_landline" => Validator::CnLandline,
+            "uscc" => Validator::Uscc,
             _ => return None,
         })
     }
@@ -82,6 +92,8 @@ impl Validator {
                 }
             }
             Validator::Iin => iin(v),
+            Validator::CnLandline => cn_landline(v),
+            Validator::Uscc => uscc(v) && !(mod11_2(v) && cn_region(v) && birth_date8(v, today)),
         };
         if ok {
             Verdict::Pass
@@ -238,6 +250,71 @@ pub fn iin(v: &[u8]) -> bool {
     }
 }
 
+/// Landline in national form (reference §4): `0` + area code (`10`,
+/// `2[0-57-9]`, or 3 digits starting 3-9) + 7-8 subscriber digits (8 after
+/// a 2-digit area code) not starting with 0 or 1.
+pub fn cn_landline(v: &[u8]) -> bool {
+    if !v.iter().all(u8::is_ascii_digit) || v.first() != Some(&b'0') {
+        return false;
+    }
+    let area = match (v.get(1), v.get(2)) {
+        (Some(b'1'), Some(b'0')) => 2,
+        (Some(b'2'), Some(c)) if *c != b'6' => 2,
+        (Some(b'3'..=b'9'), _) => 3,
+        _ => return false,
+    };
+    let local = v.get(1 + area..).unwrap_or_default();
+    let len_ok = if area == 2 {
+        local.len() == 8
+    } else {
+        matches!(local.len(), 7 | 8)
+    };
+    len_ok && matches!(local.first(), Some(b'2'..=b'9'))
+}
+
+/// Value of a USCC character (digits and A-Y without I, O, S, V, Z).
+fn uscc_value(c: u8) -> Option<u32> {
+    const ALPHA: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
+    ALPHA
+        .iter()
+        .position(|&x| x == c.to_ascii_uppercase())
+        .map(|p| p as u32)
+}
+
+/// GB 32100-2015 (reference §7): 18 characters, region code digits at
+/// positions 3-8, MOD 31 check character.
+pub fn uscc(v: &[u8]) -> bool {
+    if v.len() != 18
+        || !v
+            .get(2..8)
+            .is_some_and(|r| r.iter().all(u8::is_ascii_digit))
+    {
+        return false;
+    }
+    let mut sum = 0u32;
+    let mut w = 1u32;
+    for &c in v.iter().take(17) {
+        let Some(x) = uscc_value(c) else { return false };
+        sum += x * w;
+        w = w * 3 % 31;
+    }
+    let check = (31 - sum % 31) % 31;
+    v.get(17).and_then(|&c| uscc_value(c)) == Some(check)
+}
+
+/// Check character for the first 17 characters of a USCC (tests, examples).
+pub fn uscc_check(first17: &[u8]) -> Option<u8> {
+    const ALPHA: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
+    let mut v = first17.to_vec();
+    v.push(b'0');
+    ALPHA.iter().copied().find(|&c| {
+        if let Some(last) = v.last_mut() {
+            *last = c;
+        }
+        uscc(&v)
+    })
+}
+
 /// Today's date from the system clock (UTC).
 pub fn system_today() -> NaiveDate {
     let secs = std::time::SystemTime::now()
@@ -296,6 +373,44 @@ mod tests {
         assert!(mobile_segment(b"19200138000"));
         assert!(!mobile_segment(b"16000138000"));
         assert!(!mobile_segment(b"1380013800"));
+    }
+
+    #[test]
+    fn landlines() {
+        assert!(cn_landline(b"01062345678"));
+        assert!(!cn_landline(b"01012345678")); // local starts with 1
+        assert!(cn_landline(b"02087654321"));
+        assert!(cn_landline(b"07552345678"));
+        assert!(cn_landline(b"075523456789"));
+        assert!(!cn_landline(b"02662345678")); // 026 is not an area code
+        assert!(!cn_landline(b"0106234567")); // Beijing locals have 8 digits
+        assert!(!cn_landline(b"07550234567")); // local starts with 0
+        assert!(!cn_landline(b"00112345678"));
+        assert!(!cn_landline(b"13800138000"));
+    }
+
+    #[test]
+    fn uscc_vectors() {
+        assert!(uscc(b"91110000600037341L"));
+        assert!(!uscc(b"91110000600037341K"));
+        assert_eq!(uscc_check(b"91110000600037341"), Some(b'L'));
+        assert!(!uscc(b"91110000600037341"));
+        assert!(!uscc(b"9111000060003734IL"));
+        // A valid resident ID that happens to pass the USCC check stays an ID.
+        let today = today();
+        for n in 0..1000u32 {
+            let first = format!("11010519900101{n:03}");
+            let id = [
+                first.as_bytes(),
+                &[mod11_2_check(first.as_bytes()).unwrap()],
+            ]
+            .concat();
+            if uscc(&id) {
+                assert_eq!(Validator::Uscc.check(&id, today), Verdict::Fail);
+                return;
+            }
+        }
+        panic!("no ID/USCC collision in the sample");
     }
 
     #[test]

@@ -10,6 +10,7 @@
 pub mod anomaly;
 pub mod batch;
 pub mod dump;
+pub mod filescan;
 pub mod output;
 pub mod reader;
 pub mod stats;
@@ -119,6 +120,8 @@ impl Sensor {
     ) -> Result<Sensor, SetupError> {
         let opts = EngineOptions {
             report_low: cfg.detect.report_low,
+            min_confidence: cfg.detect.min_confidence,
+            hash_key: Some(hash_key.to_vec()),
             ..EngineOptions::default()
         };
         let engine = Engine::load_dir(&cfg.signatures, &opts).map_err(|e| {

@@ -1,0 +1,356 @@
+//! Regex detectors (`kind = "regex"`): Hyperscan-syntax patterns of bounded
+//! length, found by one Hyperscan block database over all regex detectors
+//! (feature `hyperscan`) used as a prefilter, and decided by the `regex`
+//! crate, so both back-ends give identical results by construction.
+//!
+//! # Semantics
+//!
+//! For each detector, candidates are walked in start order: at position
+//! `pos`, the leftmost-first match `[s, e)` at or after `pos` is taken. If
+//! it is whole-word (an alphanumeric first/last byte must not touch another
+//! alphanumeric byte) and its validators pass, it is claimed and the walk
+//! resumes at `e`; otherwise the walk resumes at `s + 1`. Because a match
+//! spans at most [`MAX_PATTERN_LEN`] bytes, a candidate starting `MAX + 1`
+//! bytes before the end of the buffer is fully decided, which is what lets
+//! streams carry a bounded tail.
+//!
+//! Hyperscan reports the end of every match without start-of-match
+//! tracking (no SOM is needed: the `regex` crate finds the start in the
+//! `MAX_PATTERN_LEN` bytes before a reported end).
+
+use regex::bytes::{Regex, RegexBuilder};
+
+use super::context::ContextBackend;
+use super::signature::SignatureError;
+
+/// Longest match a regex or keyword detector may produce, in bytes.
+pub const MAX_PATTERN_LEN: usize = 64;
+
+/// Prefilter hits kept per scan call; more and the walk runs unfiltered.
+#[cfg(feature = "hyperscan")]
+const MAX_HITS: usize = 4096;
+
+/// One compiled regex detector.
+#[derive(Clone, Debug)]
+pub struct RegexSpec {
+    /// The pattern as written.
+    #[cfg_attr(not(feature = "hyperscan"), allow(dead_code))]
+    pub pattern: String,
+    /// Compiled for the `regex` crate (bytes, ASCII classes).
+    pub re: Regex,
+    /// Index of the `value` capture group, if any.
+    pub value_group: Option<usize>,
+    /// Longest match in bytes.
+    pub max_len: usize,
+}
+
+/// Checks and compiles one pattern. `Err` is a message for the
+/// `regex.pattern` field.
+pub fn compile(pattern: &str) -> Result<RegexSpec, String> {
+    let hir = regex_syntax::ParserBuilder::new()
+        .unicode(false)
+        .utf8(false)
+        .build()
+        .parse(pattern)
+        .map_err(|e| format!("invalid pattern: {}", first_line(&e.to_string())))?;
+    let props = hir.properties();
+    if props.minimum_len().unwrap_or(0) == 0 {
+        return Err("the pattern may match the empty string".to_string());
+    }
+    let max_len = match props.maximum_len() {
+        Some(n) if n <= MAX_PATTERN_LEN => n,
+        _ => {
+            return Err(format!(
+                "the pattern must match at most {MAX_PATTERN_LEN} bytes \
+                 (bounded repeats like {{8}} or {{7,8}}, no `*` or `+`)"
+            ))
+        }
+    };
+    let re = RegexBuilder::new(pattern)
+        .unicode(false)
+        .build()
+        .map_err(|e| format!("invalid pattern: {}", first_line(&e.to_string())))?;
+    let value_group = re.capture_names().position(|n| n == Some("value"));
+    #[cfg(feature = "hyperscan")]
+    build_hs(&[hs_expr(pattern)]).map_err(|e| format!("Hyperscan rejects the pattern: {e}"))?;
+    Ok(RegexSpec {
+        pattern: pattern.to_string(),
+        re,
+        value_group,
+        max_len,
+    })
+}
+
+fn first_line(s: &str) -> String {
+    s.lines().last().unwrap_or_default().trim().to_string()
+}
+
+/// The pattern for Hyperscan: named groups become plain groups (Hyperscan
+/// reports no captures).
+#[cfg_attr(not(feature = "hyperscan"), allow(dead_code))]
+fn hs_expr(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len());
+    let mut rest = pattern;
+    while let Some(i) = rest.find("(?") {
+        let escaped = rest[..i].chars().rev().take_while(|&c| c == '\\').count() % 2 == 1;
+        out.push_str(&rest[..i]);
+        let tail = &rest[i..];
+        let name_at = ["(?P<", "(?<"].iter().find(|p| tail.starts_with(**p));
+        match (escaped, name_at, tail.find('>')) {
+            (false, Some(_), Some(close)) => {
+                out.push_str("(?:");
+                rest = &tail[close + 1..];
+            }
+            _ => {
+                out.push_str("(?");
+                rest = &tail[2..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(feature = "hyperscan")]
+fn build_hs(exprs: &[String]) -> Result<hyperscan::BlockDatabase, String> {
+    use hyperscan::prelude::*;
+    let pats = exprs
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let mut p = Pattern::new(e.clone()).map_err(|e| e.to_string())?;
+            p.id = Some(i);
+            Ok(p)
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    Patterns(pats).build().map_err(|e| e.to_string())
+}
+
+/// The part of a buffer a walk decides.
+#[derive(Clone, Copy)]
+pub struct Window<'a> {
+    /// The buffer (carry plus new bytes).
+    pub h: &'a [u8],
+    /// First start to consider.
+    pub from: usize,
+    /// Candidates starting here or later are left undecided.
+    pub limit: usize,
+    /// The buffer start is a boundary (stream start, not after a gap).
+    pub start_boundary: bool,
+}
+
+/// All regex detectors of an engine.
+pub struct RegexSet {
+    /// Detector of each pattern.
+    pub dets: Vec<u16>,
+    #[cfg(feature = "hyperscan")]
+    hs: Option<hyperscan::BlockDatabase>,
+}
+
+/// Per-thread scratch for [`RegexSet`].
+#[derive(Default)]
+pub struct RegexScratch {
+    #[cfg(feature = "hyperscan")]
+    hs: Option<hyperscan::Scratch>,
+    /// (pattern index, end) reported by the prefilter.
+    hits: Vec<(u16, u32)>,
+    /// The prefilter overflowed or failed: walk every pattern unfiltered.
+    unfiltered: bool,
+}
+
+impl RegexSet {
+    /// Compiles the patterns of `specs` (`(detector, spec)`) for `backend`.
+    pub fn new(
+        specs: &[(u16, &RegexSpec)],
+        backend: ContextBackend,
+    ) -> Result<RegexSet, SignatureError> {
+        let _ = backend;
+        #[allow(unused_mut)]
+        let mut set = RegexSet {
+            dets: specs.iter().map(|s| s.0).collect(),
+            #[cfg(feature = "hyperscan")]
+            hs: None,
+        };
+        #[cfg(feature = "hyperscan")]
+        if backend == ContextBackend::Hyperscan && !specs.is_empty() {
+            let exprs: Vec<String> = specs.iter().map(|s| hs_expr(&s.1.pattern)).collect();
+            set.hs = Some(build_hs(&exprs).map_err(SignatureError::backend)?);
+        }
+        Ok(set)
+    }
+
+    /// A scratch for this set.
+    pub fn scratch(&self) -> RegexScratch {
+        RegexScratch {
+            #[cfg(feature = "hyperscan")]
+            hs: self.hs.as_ref().and_then(|db| db.alloc_scratch().ok()),
+            ..RegexScratch::default()
+        }
+    }
+
+    /// Runs the prefilter over `h` (no-op without Hyperscan).
+    pub fn prefilter(&self, s: &mut RegexScratch, h: &[u8]) {
+        s.hits.clear();
+        s.unfiltered = true;
+        #[cfg(feature = "hyperscan")]
+        if let (Some(db), Some(hs)) = (&self.hs, &s.hs) {
+            let hits = &mut s.hits;
+            let mut over = false;
+            let r = db.scan(h, hs, |id: u32, _from: u64, to: u64, _flags: u32| {
+                if hits.len() >= MAX_HITS {
+                    over = true;
+                    return hyperscan::Matching::Terminate;
+                }
+                hits.push((id as u16, to as u32));
+                hyperscan::Matching::Continue
+            });
+            // Terminated (too many hits) or failed: walk unfiltered.
+            s.unfiltered = over || r.is_err();
+            // Hits arrive in end order; group them per pattern.
+            s.hits.sort_unstable();
+        }
+        #[cfg(not(feature = "hyperscan"))]
+        let _ = h;
+    }
+
+    /// Walks pattern `i` (spec `spec`) over `win`. `claim(start, end, value)`
+    /// applies validators etc. and returns whether the match is claimed.
+    /// Returns the end of the last claimed match (or `from`).
+    pub fn walk(
+        &self,
+        s: &RegexScratch,
+        i: usize,
+        spec: &RegexSpec,
+        win: &Window<'_>,
+        claim: &mut dyn FnMut(usize, usize, (usize, usize)) -> bool,
+    ) {
+        let Window {
+            h,
+            from,
+            limit,
+            start_boundary,
+        } = *win;
+        let ends = if s.unfiltered {
+            None
+        } else {
+            let lo = s.hits.partition_point(|x| usize::from(x.0) < i);
+            let hi = s.hits.partition_point(|x| usize::from(x.0) <= i);
+            Some(s.hits.get(lo..hi).unwrap_or_default())
+        };
+        let mut pos = from;
+        let mut k = 0;
+        while pos < limit {
+            if let Some(ends) = ends {
+                // Skip to the first reported end after `pos`.
+                while ends.get(k).is_some_and(|x| (x.1 as usize) <= pos) {
+                    k += 1;
+                }
+                let Some(&(_, e)) = ends.get(k) else {
+                    return;
+                };
+                pos = pos.max((e as usize).saturating_sub(MAX_PATTERN_LEN));
+                if pos >= limit {
+                    return;
+                }
+            }
+            let Some(caps) = spec.re.captures_at(h, pos) else {
+                return;
+            };
+            let Some(m) = caps.get(0) else {
+                return;
+            };
+            let (ms, me) = (m.start(), m.end());
+            if ms >= limit {
+                return;
+            }
+            let val = spec
+                .value_group
+                .and_then(|g| caps.get(g))
+                .map_or((ms, me), |c| (c.start(), c.end()));
+            if whole_word(h, ms, me, start_boundary) && val.1 > val.0 && claim(ms, me, val) {
+                pos = me;
+            } else {
+                pos = ms + 1;
+            }
+        }
+    }
+}
+
+/// Does `[s, e)` stand alone: an alphanumeric edge byte must not touch
+/// another alphanumeric byte. At `s == 0` the stream start counts as a
+/// boundary only when `start_boundary`.
+pub fn whole_word(h: &[u8], s: usize, e: usize, start_boundary: bool) -> bool {
+    let alnum = |i: usize| h.get(i).is_some_and(u8::is_ascii_alphanumeric);
+    let before_ok = !alnum(s)
+        || if s == 0 {
+            start_boundary
+        } else {
+            !alnum(s - 1)
+        };
+    let after_ok = e == 0 || !alnum(e - 1) || !alnum(e);
+    before_ok && after_ok
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn walk_all(backend: ContextBackend, pat: &str, h: &[u8]) -> Vec<(usize, usize, Vec<u8>)> {
+        let spec = compile(pat).unwrap();
+        let set = RegexSet::new(&[(0, &spec)], backend).unwrap();
+        let mut s = set.scratch();
+        set.prefilter(&mut s, h);
+        let mut out = Vec::new();
+        let win = Window {
+            h,
+            from: 0,
+            limit: h.len(),
+            start_boundary: true,
+        };
+        set.walk(&s, 0, &spec, &win, &mut |a, b, v| {
+            out.push((a, b, h[v.0..v.1].to_vec()));
+            true
+        });
+        out
+    }
+
+    fn backends() -> Vec<ContextBackend> {
+        vec![ContextBackend::AhoCorasick, ContextBackend::default()]
+    }
+
+    #[test]
+    fn whole_words_only_and_value_group() {
+        let h = b"E12345678 xE12345678 E123456789 no:G87654321.";
+        for b in backends() {
+            let got = walk_all(b, r"(?P<value>[EG]\d{8})", h);
+            let starts: Vec<usize> = got.iter().map(|x| x.0).collect();
+            assert_eq!(starts, vec![0, 35], "{b:?}");
+            assert_eq!(got[1].2, b"G87654321");
+        }
+    }
+
+    #[test]
+    fn rejected_candidate_resumes_one_byte_later() {
+        // `\d{7,8}` inside a 9-digit run never stands alone.
+        for b in backends() {
+            assert!(walk_all(b, r"\d{7,8}", b"123456789").is_empty());
+            assert_eq!(walk_all(b, r"\d{7,8}", b"a 1234567 b").len(), 1);
+        }
+    }
+
+    #[test]
+    fn unbounded_and_empty_patterns_are_rejected() {
+        assert!(compile(r"E\d+").unwrap_err().contains("at most"));
+        assert!(compile(r"a?").unwrap_err().contains("empty"));
+        assert!(compile(r"(").unwrap_err().contains("invalid"));
+        assert!(compile(&format!("a{{{}}}", MAX_PATTERN_LEN + 1)).is_err());
+    }
+
+    #[test]
+    fn hs_expr_drops_names_only() {
+        assert_eq!(
+            hs_expr(r"x(?P<value>\d)(?:a)(?<b>c)\(?P<"),
+            r"x(?:\d)(?:a)(?:c)\(?P<"
+        );
+    }
+}

@@ -1,0 +1,330 @@
+//! Regex and keyword detectors, suppressors and exclusions in the engine:
+//! a stream split anywhere gives the matches of one buffer, both back-ends
+//! agree, decoys stay silent, and state stays bounded.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use leakwatch::detect::{
+    Confidence, ContextBackend, DetectorId, Engine, EngineOptions, Match, MatchSink, StreamState,
+};
+use proptest::prelude::*;
+
+type Hit = (DetectorId, Vec<u8>, u64, Confidence);
+
+#[derive(Default)]
+struct Collect(Vec<Hit>);
+impl MatchSink for Collect {
+    fn on_match(&mut self, m: &Match<'_>) {
+        self.0
+            .push((m.detector, m.value.to_vec(), m.offset, m.confidence));
+    }
+}
+
+const SECRET: &str = r#"
+id = "secret"
+pi_type = "custom:secret"
+category = "custom"
+kind = "keywords"
+confidence = "medium"
+context_confidence = "high"
+exclude_values = ["public"]
+[keywords]
+words = ["机密", "Top-Secret", "内部资料", "public", "cat", "category"]
+[context]
+window = 16
+words = ["level"]
+"#;
+
+const TICKET: &str = r#"
+id = "ticket"
+pi_type = "custom:ticket"
+category = "custom"
+kind = "regex"
+confidence = "medium"
+[regex]
+pattern = 'TK-(?P<value>[0-9]{6})'
+"#;
+
+const REF: &str = r#"
+id = "ref"
+pi_type = "custom:ref"
+category = "custom"
+kind = "regex"
+confidence = "medium"
+report = false
+[regex]
+pattern = 'REF:[0-9]{11}'
+"#;
+
+fn options(backend: ContextBackend) -> EngineOptions {
+    EngineOptions {
+        today: chrono::NaiveDate::from_ymd_opt(2026, 1, 1),
+        context_backend: backend,
+        min_confidence: Some(Confidence::Low),
+        ..EngineOptions::default()
+    }
+}
+
+/// The shipped detectors plus two custom ones.
+fn engine(backend: ContextBackend) -> Arc<Engine> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("signatures/detectors");
+    let mut files: Vec<(String, String)> = std::fs::read_dir(&dir)
+        .expect("dir")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .map(|p| {
+            let t = std::fs::read_to_string(&p).expect("read");
+            (p.display().to_string(), t)
+        })
+        .collect();
+    files.sort();
+    files.push(("secret.toml".into(), SECRET.into()));
+    files.push(("ticket.toml".into(), TICKET.into()));
+    files.push(("ref.toml".into(), REF.into()));
+    let refs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    Arc::new(Engine::from_sources(&refs, &options(backend)).expect("engine"))
+}
+
+fn backends() -> Vec<ContextBackend> {
+    let mut v = vec![ContextBackend::AhoCorasick];
+    if cfg!(feature = "hyperscan") {
+        v.push(ContextBackend::Hyperscan);
+    }
+    v
+}
+
+fn id_of(e: &Engine, id: &str) -> DetectorId {
+    e.detectors()
+        .iter()
+        .position(|d| d.id == id)
+        .expect("detector") as DetectorId
+}
+
+fn scan_buf(e: &Arc<Engine>, data: &[u8]) -> Vec<Hit> {
+    let mut c = Collect::default();
+    e.scan_buffer(data, &mut c);
+    c.0
+}
+
+fn scan_pieces(e: &Arc<Engine>, data: &[u8], cuts: &[usize]) -> Vec<Hit> {
+    let mut s = e.scanner();
+    let mut st = StreamState::default();
+    let mut c = Collect::default();
+    let mut last = 0;
+    for &cut in cuts.iter().chain(std::iter::once(&data.len())) {
+        let cut = cut.clamp(last, data.len());
+        s.scan_stream(&mut st, &data[last..cut], &mut c);
+        assert!(st.heap_bytes() <= 512, "state grew to {}", st.heap_bytes());
+        last = cut;
+    }
+    s.finish_stream(&mut st, &mut c);
+    c.0
+}
+
+fn gbk(s: &str) -> Vec<u8> {
+    encoding_rs::GBK.encode(s).0.into_owned()
+}
+
+#[test]
+fn keywords_utf8_gbk_whole_words_and_exclusions() {
+    for b in backends() {
+        let e = engine(b);
+        let d = id_of(&e, "secret");
+        let mut data = "x TOP-SECRET y 机密 public cat category catalog level 内部资料 "
+            .as_bytes()
+            .to_vec();
+        data.extend_from_slice(&gbk("文件 机密"));
+        let got: Vec<(Vec<u8>, Confidence)> = scan_buf(&e, &data)
+            .into_iter()
+            .filter(|h| h.0 == d)
+            .map(|h| (h.1, h.3))
+            .collect();
+        let want = vec![
+            (b"top-secret".to_vec(), Confidence::Medium),
+            ("机密".as_bytes().to_vec(), Confidence::Medium),
+            (b"cat".to_vec(), Confidence::Medium),
+            (b"category".to_vec(), Confidence::Medium),
+            ("内部资料".as_bytes().to_vec(), Confidence::High),
+            ("机密".as_bytes().to_vec(), Confidence::Medium),
+        ];
+        assert_eq!(got, want, "{b:?}");
+    }
+}
+
+#[test]
+fn regex_value_group_and_boundaries() {
+    let e = engine(ContextBackend::AhoCorasick);
+    let d = id_of(&e, "ticket");
+    let got: Vec<Vec<u8>> = scan_buf(&e, b"TK-123456 xTK-123456 TK-1234567 (TK-654321)")
+        .into_iter()
+        .filter(|h| h.0 == d)
+        .map(|h| h.1)
+        .collect();
+    assert_eq!(got, vec![b"123456".to_vec(), b"654321".to_vec()]);
+}
+
+#[test]
+fn suppressors_claim_and_hide() {
+    for b in backends() {
+        let e = engine(b);
+        let card = id_of(&e, "bank_card");
+        let mobile = id_of(&e, "cn_mobile");
+        // An all-digit USCC that also passes the card checks (62, Luhn).
+        let hits = scan_buf(&e, b"uscc 621100000000000465 card 6217000000000000004");
+        let ids: Vec<DetectorId> = hits.iter().map(|h| h.0).collect();
+        assert_eq!(ids, vec![card], "{b:?}");
+        assert_eq!(hits[0].1, b"6217000000000000004");
+        // A regex suppressor hides a digit match that starts inside it.
+        let hits = scan_buf(&e, b"REF:13800138000 tel 13900139000");
+        let vals: Vec<(DetectorId, Vec<u8>)> = hits.into_iter().map(|h| (h.0, h.1)).collect();
+        assert_eq!(vals, vec![(mobile, b"13900139000".to_vec())], "{b:?}");
+        assert!(!e.reports(id_of(&e, "uscc")));
+    }
+}
+
+/// A synthetic 18-digit resident ID.
+fn id18(seed: u64) -> String {
+    let first = format!(
+        "110105{:04}{:02}{:02}{:03}",
+        1950 + seed % 60,
+        1 + seed % 12,
+        1 + seed % 28,
+        seed % 1000
+    );
+    let w = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    let s: u32 = first
+        .bytes()
+        .zip(w)
+        .map(|(b, w)| u32::from(b - b'0') * w)
+        .sum();
+    format!("{first}{}", b"10X98765432"[(s % 11) as usize] as char)
+}
+
+fn piece() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        any::<u64>().prop_map(|s| id18(s).into_bytes()),
+        (0u64..100_000_000).prop_map(|n| format!("护照 E{n:08}").into_bytes()),
+        (0u64..100_000_000).prop_map(|n| format!("H{n:08}01").into_bytes()),
+        (0u64..10_000_000)
+            .prop_map(|n| format!("C{}{n:07}", (b'A' + (n % 8) as u8) as char).into_bytes()),
+        (0u64..100_000_000)
+            .prop_map(|n| format!("010-{:08}", 20_000_000 + n % 80_000_000).into_bytes()),
+        Just(b"imei 354178036859789".to_vec()),
+        Just(b"91350100M000100Y43".to_vec()),
+        Just(b"911100007109340071".to_vec()),
+        Just(b"621100000000000465".to_vec()),
+        Just(b"REF:13800138000".to_vec()),
+        Just(b"REF:".to_vec()),
+        (0u64..1_000_000).prop_map(|n| format!("TK-{n:06}").into_bytes()),
+        Just("机密".as_bytes().to_vec()),
+        Just(gbk("机密")),
+        Just(b"Top-Secret".to_vec()),
+        Just(b"level".to_vec()),
+        Just(b"category".to_vec()),
+        "[ a-zA-Z0-9.:@+\\-]{0,12}".prop_map(String::into_bytes),
+        "[0-9]{1,25}".prop_map(String::into_bytes),
+        proptest::collection::vec(0x80u8..=0xff, 1..4),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+    #[test]
+    fn stream_equals_buffer(parts in proptest::collection::vec(piece(), 1..14),
+                            cuts in proptest::collection::vec(0usize..500, 0..8)) {
+        let e = engine(ContextBackend::AhoCorasick);
+        let data: Vec<u8> = parts.concat();
+        let mut cuts = cuts;
+        cuts.sort_unstable();
+        prop_assert_eq!(scan_pieces(&e, &data, &cuts), scan_buf(&e, &data));
+    }
+}
+
+#[test]
+fn one_byte_pieces_equal_buffer() {
+    let e = engine(ContextBackend::AhoCorasick);
+    let mut data = "护照 E12345678 TK-123456 91350100M000100Y43 机密 "
+        .as_bytes()
+        .to_vec();
+    data.extend_from_slice(&gbk("绝密 机密"));
+    data.extend_from_slice(b" tel +86 10 62345678 imei 354178036859789 H1234567801");
+    let whole = scan_buf(&e, &data);
+    assert!(whole.len() >= 6, "{}", whole.len());
+    let ones: Vec<usize> = (1..data.len()).collect();
+    assert_eq!(scan_pieces(&e, &data, &ones), whole);
+}
+
+#[test]
+fn backends_agree_on_a_mixed_corpus() {
+    let mut data = Vec::new();
+    for i in 0..300u64 {
+        data.extend_from_slice(
+            format!(
+                "ts=2026-01-02T03:04:{:02}Z po=E{:08} guid=3f2504e0-4f89-11d3-9a0c-{:012x} ",
+                i % 60,
+                i * 7919,
+                i
+            )
+            .as_bytes(),
+        );
+        let v = match i % 6 {
+            0 => format!("护照号 E{:08} ", i * 31),
+            1 => format!("回乡证 H{:08}0{} ", i * 17, i % 10),
+            2 => format!("电话 0{}-{} ", 755 + i % 3, 2_345_678 + i),
+            3 => format!("TK-{:06} Top-Secret ", i),
+            4 => "统一社会信用代码 91110000600037341L ".to_string(),
+            _ => format!("idCard={} ", id18(i)),
+        };
+        data.extend_from_slice(v.as_bytes());
+        data.extend_from_slice(&gbk("机密 "));
+    }
+    let all: Vec<Vec<Hit>> = backends()
+        .into_iter()
+        .map(|b| scan_buf(&engine(b), &data))
+        .collect();
+    let e = engine(ContextBackend::AhoCorasick);
+    let mut per: std::collections::BTreeMap<String, usize> = Default::default();
+    for h in &all[0] {
+        *per.entry(e.detectors()[usize::from(h.0)].id.clone())
+            .or_default() += 1;
+    }
+    assert!(all[0].len() >= 850, "{per:?}");
+    for other in &all[1..] {
+        assert_eq!(&all[0], other);
+    }
+}
+
+#[test]
+fn decoys_stay_silent_at_the_default_threshold() {
+    let opts = EngineOptions {
+        today: chrono::NaiveDate::from_ymd_opt(2026, 1, 1),
+        ..EngineOptions::default()
+    };
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("signatures");
+    let e = Arc::new(Engine::load_dir(&dir, &opts).expect("engine"));
+    let decoys = [
+        "ts=2026-11-22 10:12:34.123 epoch=1763000000123 t=20261122101234",
+        "guid 3f2504e0-4f89-11d3-9a0c-0305e82c3301 GUID 3F2504E0-4F89-11D3-9A0C-0305E82C3301",
+        "order E2026112200001234 order_no=G2026112201 sku=E12345678",
+        "tracking SF1234567890123 YT1234567890123 JD0012345678901",
+        "uscc 91110000600037341L 911100007109340071 91350100M000100Y43",
+        "imei 354178036859788 imei 35-417803-685978-1",
+        "seg 15400138000 19400138000 tel 026-62345678 010-1234567",
+        "hex deadbeefE12345678cafe C12345678x H1234567801x",
+        "price 13800138000.55 ver 1.0755.2345678",
+        "ref E12345678 ref C12345678 ref H12345678 ref DE1234567",
+        "card 4111111111111112 id 110105194912310021",
+    ];
+    for d in decoys {
+        let hits = scan_buf(&e, d.as_bytes());
+        let named: Vec<&str> = hits
+            .iter()
+            .map(|h| e.detectors()[usize::from(h.0)].id.as_str())
+            .collect();
+        assert!(hits.is_empty(), "decoy {d:?} fired: {named:?}");
+    }
+}
