@@ -8,6 +8,7 @@
 //! replay the channels block when full (backpressure): nothing is dropped.
 
 pub mod batch;
+mod nettls;
 pub mod output;
 pub mod reader;
 pub mod stats;
@@ -237,6 +238,7 @@ pub fn replay(
         let opts = reader::ReaderOptions {
             defrag: cfg.defrag.to_config(),
             validate_checksums: cfg.decode.validate_checksums,
+            dns_names: cfg.dns.to_config(),
         };
         let reader = std::thread::Builder::new()
             .name("lw-reader".into())

@@ -7,6 +7,7 @@
 use crossbeam_channel::{Receiver, Sender};
 
 use super::batch::Batch;
+use crate::app::dns::cache::{NameCache, NameCacheConfig, NameCacheStats};
 use crate::capture::{CaptureError, FrameSource, LinkType, Timestamp};
 use crate::decode::checksum::{self, ChecksumStats};
 use crate::decode::{
@@ -22,6 +23,8 @@ pub struct ReaderOptions {
     pub defrag: DefragConfig,
     /// Drop packets with bad IPv4/TCP/UDP checksums (counted).
     pub validate_checksums: bool,
+    /// Bounds of the DNS IP -> name cache.
+    pub dns_names: NameCacheConfig,
 }
 
 /// What the reader counted.
@@ -51,6 +54,8 @@ pub struct ReaderStats {
     pub last_ts: u64,
     /// Non-fatal warnings from the capture (truncated last packet, ...).
     pub warnings: Vec<String>,
+    /// DNS IP -> name cache counters.
+    pub dns_names: NameCacheStats,
 }
 
 /// Channels to one worker: batches out, empty batches back for reuse.
@@ -68,6 +73,7 @@ struct Reader {
     links: Vec<WorkerLink>,
     defrag: Defragmenter,
     validate_checksums: bool,
+    names: NameCache,
 }
 
 /// Reads the whole capture. Returns the counters and, if reading stopped
@@ -83,6 +89,7 @@ pub fn run(
         links,
         defrag: Defragmenter::new(opts.defrag),
         validate_checksums: opts.validate_checksums,
+        names: NameCache::new(opts.dns_names),
     };
     let mut frame = Vec::with_capacity(65536);
     let error = loop {
@@ -110,6 +117,7 @@ pub fn run(
     }
     r.stats.defrag = *r.defrag.stats();
     r.stats.warnings = source.take_warnings();
+    r.stats.dns_names = r.names.stats();
     (r.stats, error)
 }
 
@@ -160,7 +168,7 @@ impl Reader {
             &mut self.stats,
             &mut self.pending,
             &self.links,
-            self.validate_checksums,
+            (self.validate_checksums, &mut self.names),
             ts,
             d,
             buf,
@@ -172,7 +180,7 @@ impl Reader {
             &mut self.stats,
             &mut self.pending,
             &self.links,
-            self.validate_checksums,
+            (self.validate_checksums, &mut self.names),
             ts,
             d,
             frame,
@@ -180,13 +188,15 @@ impl Reader {
     }
 }
 
-/// Counts a decoded packet and batches it for the worker owning its flow;
-/// false when that worker is gone.
+/// Counts a decoded packet and batches it for the worker owning its flow,
+/// with the DNS name of its destination (learnt here, in capture order, so
+/// names do not depend on the worker count); false when that worker is
+/// gone.
 fn route_packet(
     stats: &mut ReaderStats,
     pending: &mut [Batch],
     links: &[WorkerLink],
-    validate_checksums: bool,
+    (validate_checksums, names): (bool, &mut NameCache),
     ts: Timestamp,
     d: Decoded,
     frame: &[u8],
@@ -211,7 +221,12 @@ fn route_packet(
     let (Some(batch), Some(link)) = (pending.get_mut(w), links.get(w)) else {
         return true;
     };
-    batch.push(ts, d, frame);
+    if d.proto == proto::UDP {
+        let payload = frame.get(d.payload.clone()).unwrap_or_default();
+        names.observe_udp(ts, d.sport, payload);
+    }
+    let name = names.lookup(d.dst, ts);
+    batch.push_named(ts, d, frame, name);
     if batch.is_full() {
         let fresh = link.pool.try_recv().unwrap_or_default();
         let full = std::mem::replace(batch, fresh);
