@@ -162,6 +162,9 @@ pub fn read_name(msg: &[u8], mut pos: usize, out: &mut Name) -> Option<usize> {
 }
 
 /// Data of a record, as far as it is understood.
+// The CNAME name is inline on purpose: records live on the stack for one
+// call, and boxing would allocate per record.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum RData<'a> {
     /// An address (A or AAAA).
