@@ -26,6 +26,27 @@ pub fn tls_out(t: &TlsInfo) -> Value {
     v
 }
 
+/// Masks a query name: digit runs as in URLs, and long labels (encoded
+/// data, e.g. base32 PI) keep only their first 3 and last 2 characters.
+fn mask_rrname(name: &[u8]) -> String {
+    const LONG_LABEL: usize = 12;
+    let masked = mask_text(name, MAX_RRNAME);
+    let labels: Vec<String> = masked
+        .split('.')
+        .map(|l| {
+            let n = l.chars().count();
+            if n <= LONG_LABEL {
+                return l.to_string();
+            }
+            l.chars()
+                .enumerate()
+                .map(|(i, c)| if i < 3 || i >= n - 2 { c } else { '*' })
+                .collect()
+        })
+        .collect();
+    labels.join(".")
+}
+
 /// The `dns` object: `type` (`query`/`answer`), `id`, `rrname` (masked like
 /// the HTTP URL: PI may be smuggled in it), `rrtype`, `rcode` (answers),
 /// `answers` (count), `limits_hit`.
@@ -33,7 +54,7 @@ pub fn dns_out(t: &DnsTx) -> Value {
     let mut v = json!({
         "type": if t.response { "answer" } else { "query" },
         "id": t.id,
-        "rrname": t.rrname.as_deref().map(|n| mask_text(n, MAX_RRNAME)),
+        "rrname": t.rrname.as_deref().map(mask_rrname),
         "rrtype": t.rrtype.map(rrtype_name),
     });
     if let Some(o) = v.as_object_mut() {
@@ -64,6 +85,11 @@ mod tests {
         assert_eq!(v["rrtype"], "TXT");
         assert_eq!(v["type"], "query");
         assert!(v.get("rcode").is_none());
+        let b32 = DnsTx {
+            rrname: Some(b"nfsggylsmq5dgmzq.x.example.com".to_vec()),
+            ..DnsTx::default()
+        };
+        assert_eq!(dns_out(&b32)["rrname"], "nfs***********zq.x.example.com");
     }
 
     #[test]
