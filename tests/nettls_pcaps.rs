@@ -47,7 +47,10 @@ fn tls_sni_truth_and_encryption() {
     let (_, events) = events(&with_flow_events(), "tls_sni", 1);
     check_dest_names("tls_sni", &events);
     let truth = Truth::load(&pcap("tls_sni.truth.json"));
-    for enc in truth.json["encrypted_flows"].as_array().expect("encrypted_flows") {
+    for enc in truth.json["encrypted_flows"]
+        .as_array()
+        .expect("encrypted_flows")
+    {
         let port = &enc["dest_port"];
         assert!(
             !events
