@@ -142,3 +142,24 @@ kinds = ["unencrypted"]
     // Named api.example.cn: the rule does not apply.
     assert!(at(8080)["violations"].to_string().contains("unencrypted"));
 }
+
+#[test]
+fn name_cache_bound_evicts_oldest_answer_deterministically() {
+    let mut cfg = Config::default();
+    cfg.dns.name_cache_entries = 1;
+    let (one, events) = events(&cfg, "dns_names", 1);
+    let (four, _) = events(&cfg, "dns_names", 4);
+    let no_stats = |l: &&String| !l.contains("\"event_type\":\"stats\"");
+    assert!(one.iter().filter(no_stats).eq(four.iter().filter(no_stats)));
+    let at = |port: u64| {
+        events
+            .iter()
+            .find(|e| e["event_type"] == "dlp" && e["dest_port"] == port)
+            .unwrap_or_else(|| panic!("event to port {port}"))
+    };
+    // api.example.cn was resolved first, then evicted by files.example.cn.
+    assert!(at(8080).get("dest_name").is_none());
+    assert_eq!(at(8081)["dest_name"], "files.example.cn");
+    let stats = events.last().expect("stats");
+    assert_eq!(stats["stats"]["dns_names"]["evicted_total"], 1);
+}
