@@ -9,7 +9,7 @@ use common::{check_against_truth, hash_hex, parse, pcap, replay_with, Truth};
 use leakwatch::config::Config;
 use serde_json::Value;
 
-fn events(cfg: &Config, name: &str, workers: usize) -> (Vec<String>, Vec<Value>) {
+fn replay_events(cfg: &Config, name: &str, workers: usize) -> (Vec<String>, Vec<Value>) {
     let (lines, res) = replay_with(cfg, &[pcap(&format!("{name}.pcap"))], workers);
     if let Err(e) = res {
         panic!("replay of {name} failed: {e}");
@@ -44,7 +44,7 @@ fn tls_sni_truth_and_encryption() {
     for workers in [1, 4] {
         check_against_truth("tls_sni", workers);
     }
-    let (_, events) = events(&with_flow_events(), "tls_sni", 1);
+    let (_, events) = replay_events(&with_flow_events(), "tls_sni", 1);
     check_dest_names("tls_sni", &events);
     let truth = Truth::load(&pcap("tls_sni.truth.json"));
     for enc in truth.json["encrypted_flows"]
@@ -85,7 +85,7 @@ fn dns_names_truth() {
         let stats = check_against_truth("dns_names", workers);
         assert!(stats["dns_names"]["inserted_total"].as_u64() >= Some(2));
     }
-    let (_, events) = events(&Config::default(), "dns_names", 1);
+    let (_, events) = replay_events(&Config::default(), "dns_names", 1);
     check_dest_names("dns_names", &events);
     let q = events
         .iter()
@@ -108,8 +108,8 @@ fn output_is_identical_with_1_and_4_workers() {
                 .filter(|l| !l.contains("\"event_type\":\"stats\""))
                 .collect()
         };
-        let (one, _) = events(&cfg, name, 1);
-        let (four, _) = events(&cfg, name, 4);
+        let (one, _) = replay_events(&cfg, name, 1);
+        let (four, _) = replay_events(&cfg, name, 4);
         assert_eq!(strip(one), strip(four), "{name}");
     }
 }
@@ -129,7 +129,7 @@ kinds = ["unencrypted"]
 "#,
     )
     .expect("config");
-    let (_, events) = events(&cfg, "dns_names", 1);
+    let (_, events) = replay_events(&cfg, "dns_names", 1);
     let at = |port: u64| {
         events
             .iter()
@@ -147,8 +147,8 @@ kinds = ["unencrypted"]
 fn name_cache_bound_evicts_oldest_answer_deterministically() {
     let mut cfg = Config::default();
     cfg.dns.name_cache_entries = 1;
-    let (one, events) = events(&cfg, "dns_names", 1);
-    let (four, _) = events(&cfg, "dns_names", 4);
+    let (one, events) = replay_events(&cfg, "dns_names", 1);
+    let (four, _) = replay_events(&cfg, "dns_names", 4);
     let no_stats = |l: &&String| !l.contains("\"event_type\":\"stats\"");
     assert!(one.iter().filter(no_stats).eq(four.iter().filter(no_stats)));
     let at = |port: u64| {
