@@ -264,6 +264,7 @@ build_broken() {
     (cd "$TOOLS" && $PY pcaptool.py broken "$HERE/http_form_json.pcap" "$HERE/broken")
 }
 
+build_nettls() { bash "$HERE/make_nettls.sh"; } # tls_sni.pcap, dns_names.pcap
 verify_all() {
     local f
     for f in http_form_json demo benign_decoys raw_tcp_segments reorder_loss_dup udp_payload; do
@@ -276,7 +277,7 @@ verify_all() {
 ensure_deps
 (cd "$TOOLS" && $PY content.py >/dev/null)
 STEPS=("$@")
-((${#STEPS[@]})) || STEPS=(http decoys tiny bulk udp split broken udpfrag tunnels)
+((${#STEPS[@]})) || STEPS=(http decoys tiny bulk udp split broken udpfrag tunnels nettls)
 build_scen() { bash "$HERE/make_scen.sh"; }; (($#)) || STEPS+=(scen) # impaired + policy scenarios (pcaps/scenarios/)
 for s in "${STEPS[@]}"; do "build_$s"; done
 verify_all

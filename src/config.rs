@@ -55,6 +55,8 @@ pub struct Config {
     pub decode: DecodeConfig,
     /// IP fragment reassembly bounds.
     pub defrag: DefragConfigFile,
+    /// DNS IP -> name cache bounds.
+    pub dns: DnsConfigFile,
 }
 
 impl Default for Config {
@@ -79,6 +81,7 @@ impl Default for Config {
             dedup: p.dedup,
             decode: DecodeConfig::default(),
             defrag: DefragConfigFile::default(),
+            dns: DnsConfigFile::default(),
         }
     }
 }
@@ -270,6 +273,37 @@ impl DefragConfigFile {
             memcap: self.memcap,
             timeout: self.timeout.saturating_mul(1_000_000_000),
             policy: self.policy,
+        }
+    }
+}
+
+/// `[dns]`: the IP -> name cache that names destinations from DNS answers
+/// seen earlier in the traffic.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DnsConfigFile {
+    /// Addresses remembered (0 disables); the oldest answer is evicted.
+    pub name_cache_entries: usize,
+    /// Seconds (packet time) an answer is used for; TTLs are ignored.
+    pub name_cache_max_age: u64,
+}
+
+impl Default for DnsConfigFile {
+    fn default() -> Self {
+        let d = crate::app::dns::cache::NameCacheConfig::default();
+        DnsConfigFile {
+            name_cache_entries: d.max_entries,
+            name_cache_max_age: d.max_age / 1_000_000_000,
+        }
+    }
+}
+
+impl DnsConfigFile {
+    /// The cache's configuration.
+    pub fn to_config(&self) -> crate::app::dns::cache::NameCacheConfig {
+        crate::app::dns::cache::NameCacheConfig {
+            max_entries: self.name_cache_entries,
+            max_age: self.name_cache_max_age.saturating_mul(1_000_000_000),
         }
     }
 }

@@ -180,6 +180,12 @@ pub struct DlpEvent {
     /// The HTTP transaction the PI travelled in.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub http: Option<HttpOut>,
+    /// The TLS handshake of the flow (`sni`, `version`, `alpn`, `ja4`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls: Option<serde_json::Value>,
+    /// The DNS message the PI travelled in (`rrname` masked).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dns: Option<serde_json::Value>,
     /// Present when the stream was incomplete.
     #[serde(skip_serializing_if = "StreamNotes::is_clean")]
     pub stream: StreamNotes,
@@ -216,6 +222,15 @@ pub struct FlowEvent {
     /// Common fields (timestamp = first packet).
     #[serde(flatten)]
     pub envelope: Envelope,
+    /// Name of the flow's server (SNI, Host, DNS answer), if known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dest_name: Option<String>,
+    /// The flow was encrypted (TLS, STARTTLS); present only when true.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub encrypted: bool,
+    /// The TLS handshake of the flow.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls: Option<serde_json::Value>,
     /// Counters.
     pub flow: FlowSummary,
 }

@@ -9,8 +9,10 @@
 
 use crate::flow::Direction;
 
+pub mod dns;
 pub mod http;
 pub mod probe;
+pub mod tls;
 
 pub use self::probe::{detect_protocol, probe, Probe};
 
@@ -37,6 +39,14 @@ pub mod location {
     pub const HTTP_AUTHORIZATION: &str = "http.authorization";
     /// Bytes of a tunnel (after `101 Switching Protocols` or `CONNECT`).
     pub const HTTP_TUNNEL: &str = "http.tunnel";
+    /// DNS query name (dotted, as asked).
+    pub const DNS_QUERY: &str = "dns.query";
+    /// DNS query name labels that look base32-encoded, decoded.
+    pub const DNS_QUERY_BASE32: &str = "dns.query|base32";
+    /// DNS query name labels that look hex-encoded, decoded.
+    pub const DNS_QUERY_HEX: &str = "dns.query|hex";
+    /// DNS TXT answer strings.
+    pub const DNS_TXT: &str = "dns.txt";
 }
 
 /// `app_proto` names.
@@ -45,6 +55,10 @@ pub mod proto_name {
     pub const RAW: &str = "raw";
     /// HTTP/1.x.
     pub const HTTP: &str = "http";
+    /// TLS (encrypted: only the handshake is read).
+    pub const TLS: &str = "tls";
+    /// DNS over UDP or TCP.
+    pub const DNS: &str = "dns";
 }
 
 /// Metadata of one finished transaction, for the event (`http` object).
@@ -91,6 +105,10 @@ pub struct HttpPart {
 pub enum TxMeta {
     /// An HTTP request/response pair.
     Http(HttpTx),
+    /// A TLS hello was parsed (the flow's handshake metadata so far).
+    Tls(tls::TlsInfo),
+    /// A DNS message.
+    Dns(dns::DnsTx),
 }
 
 /// A file carried by a protocol (an HTTP body with a file name or a document

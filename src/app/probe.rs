@@ -1,9 +1,11 @@
 //! Protocol detection by content (not by port).
 
+use super::dns::{self, DnsParser, DnsProbe};
 use super::http::parser::{
     is_known_method, parse_line, parse_request_line, parse_status_line, LineResult,
 };
 use super::http::HttpParser;
+use super::tls::{self, TlsParser, TlsProbe};
 use super::AppParser;
 use crate::flow::Direction;
 
@@ -15,6 +17,10 @@ const MAX_PROBE_LINE: usize = 8 * 1024;
 pub enum Probe {
     /// HTTP/1.x.
     Http,
+    /// TLS (recognised before anything else: its bytes are never text).
+    Tls,
+    /// DNS over TCP (length-prefixed messages).
+    Dns,
     /// Consistent with a known protocol so far: call again with more bytes.
     NeedMore,
     /// No known protocol.
@@ -23,8 +29,27 @@ pub enum Probe {
 
 /// Recognises the protocol from the first bytes `dir` sent: HTTP/1.x by a
 /// request line (`METHOD SP target SP HTTP/1.x`, common and WebDAV
-/// methods) or a status line (`HTTP/1.x NNN`).
+/// methods) or a status line (`HTTP/1.x NNN`). TLS is tried first (a
+/// handshake record), DNS over TCP last (a length-prefixed message).
 pub fn probe(dir: Direction, first_bytes: &[u8]) -> Probe {
+    match tls::probe(dir, first_bytes) {
+        TlsProbe::Tls => return Probe::Tls,
+        TlsProbe::NeedMore if !first_bytes.is_empty() => return Probe::NeedMore,
+        _ => {}
+    }
+    match probe_http(dir, first_bytes) {
+        Probe::Unknown => {}
+        other => return other,
+    }
+    match dns::probe_tcp(first_bytes) {
+        DnsProbe::Dns => Probe::Dns,
+        DnsProbe::NeedMore => Probe::NeedMore,
+        DnsProbe::No => Probe::Unknown,
+    }
+}
+
+/// HTTP/1.x by its start line.
+fn probe_http(dir: Direction, first_bytes: &[u8]) -> Probe {
     let start = first_bytes
         .iter()
         .position(|&b| b != b'\r' && b != b'\n')
@@ -73,6 +98,8 @@ fn plausible_prefix(dir: Direction, data: &[u8]) -> bool {
 pub fn detect_protocol(dir: Direction, first_bytes: &[u8]) -> Option<Box<dyn AppParser>> {
     match probe(dir, first_bytes) {
         Probe::Http => Some(Box::new(HttpParser::default())),
+        Probe::Tls => Some(Box::new(TlsParser::default())),
+        Probe::Dns => Some(Box::new(DnsParser::tcp())),
         _ => None,
     }
 }
@@ -93,7 +120,10 @@ mod tests {
         assert_eq!(probe(ToServer, b"GE"), Probe::NeedMore);
         assert_eq!(probe(ToServer, b"GET /very/long"), Probe::NeedMore);
         assert_eq!(probe(ToClient, b"HTT"), Probe::NeedMore);
-        assert_eq!(probe(ToServer, b"\x16\x03\x01\x02\x00"), Probe::Unknown);
+        assert_eq!(probe(ToServer, b"\x16\x03\x01\x02\x00"), Probe::NeedMore);
+        assert_eq!(probe(ToServer, b"\x16\x03\x01\x02\x00\x01"), Probe::Tls);
+        assert!(detect_protocol(ToClient, b"\x16\x03\x03\x00\x5a\x02")
+            .is_some_and(|p| p.name() == "tls"));
         assert_eq!(probe(ToServer, b"EHLO mail\r\n"), Probe::Unknown);
         assert_eq!(probe(ToClient, b"220 smtp ready\r\n"), Probe::Unknown);
         assert!(

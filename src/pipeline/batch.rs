@@ -1,5 +1,7 @@
 //! Batches of decoded packets sent from the reader to one worker.
 
+use std::sync::Arc;
+
 use crate::capture::Timestamp;
 use crate::decode::Decoded;
 
@@ -15,6 +17,9 @@ pub struct Packet {
     pub ts: Timestamp,
     /// Headers; the payload range points into the batch's data.
     pub decoded: Decoded,
+    /// Name the destination address resolved to earlier in the capture
+    /// (DNS answer seen by the reader), if any.
+    pub dest_name: Option<Arc<str>>,
 }
 
 /// Packets for one worker, with their L4 payloads packed in one buffer so a
@@ -29,12 +34,27 @@ pub struct Batch {
 
 impl Batch {
     /// Adds a packet, copying its payload out of `frame`.
-    pub fn push(&mut self, ts: Timestamp, mut decoded: Decoded, frame: &[u8]) {
+    pub fn push(&mut self, ts: Timestamp, decoded: Decoded, frame: &[u8]) {
+        self.push_named(ts, decoded, frame, None);
+    }
+
+    /// Adds a packet with the DNS name of its destination.
+    pub fn push_named(
+        &mut self,
+        ts: Timestamp,
+        mut decoded: Decoded,
+        frame: &[u8],
+        dest_name: Option<Arc<str>>,
+    ) {
         let payload = frame.get(decoded.payload.clone()).unwrap_or(&[]);
         let start = self.data.len();
         self.data.extend_from_slice(payload);
         decoded.payload = start..self.data.len();
-        self.packets.push(Packet { ts, decoded });
+        self.packets.push(Packet {
+            ts,
+            decoded,
+            dest_name,
+        });
     }
 
     /// True when the batch should be sent.

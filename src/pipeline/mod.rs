@@ -11,6 +11,7 @@ pub mod anomaly;
 pub mod batch;
 pub mod dump;
 pub mod filescan;
+mod nettls;
 pub mod output;
 pub mod reader;
 pub mod stats;
@@ -257,6 +258,7 @@ pub fn replay(
             validate_checksums: cfg.decode.validate_checksums,
             anomaly: anomaly_options(cfg),
             anomaly_tx: Some(out_tx),
+            dns_names: cfg.dns.to_config(),
         };
         let reader = std::thread::Builder::new()
             .name("lw-reader".into())

@@ -9,6 +9,7 @@ use crossbeam_channel::{Receiver, Sender};
 use super::anomaly::{self, layer, AnomalyOptions, PacketAddrs, PacketAnomalies};
 use super::batch::Batch;
 use super::output::OutMsg;
+use crate::app::dns::cache::{NameCache, NameCacheConfig, NameCacheStats};
 use crate::capture::{CaptureError, FrameSource, LinkType, Timestamp};
 use crate::decode::checksum::{self, ChecksumStats};
 use crate::decode::{
@@ -28,6 +29,8 @@ pub struct ReaderOptions {
     pub anomaly: AnomalyOptions,
     /// Where they go (the output thread); none when `None`.
     pub anomaly_tx: Option<Sender<OutMsg>>,
+    /// Bounds of the DNS IP -> name cache.
+    pub dns_names: NameCacheConfig,
 }
 
 /// What the reader counted.
@@ -61,6 +64,8 @@ pub struct ReaderStats {
     pub anomaly_events_total: u64,
     /// Packet-level anomalies over `anomaly_rate` (counted only).
     pub anomaly_suppressed_total: u64,
+    /// DNS IP -> name cache counters.
+    pub dns_names: NameCacheStats,
 }
 
 /// Channels to one worker: batches out, empty batches back for reuse.
@@ -79,6 +84,7 @@ struct Reader {
     defrag: Defragmenter,
     validate_checksums: bool,
     anomalies: PacketAnomalies,
+    names: NameCache,
 }
 
 /// Reads the whole capture. Returns the counters and, if reading stopped
@@ -95,6 +101,7 @@ pub fn run(
         defrag: Defragmenter::new(opts.defrag),
         validate_checksums: opts.validate_checksums,
         anomalies: PacketAnomalies::new(opts.anomaly, opts.anomaly_tx),
+        names: NameCache::new(opts.dns_names),
     };
     let mut frame = Vec::with_capacity(65536);
     let error = loop {
@@ -125,6 +132,7 @@ pub fn run(
     r.stats.anomaly_suppressed_total = r.anomalies.suppressed_total;
     r.stats.defrag = *r.defrag.stats();
     r.stats.warnings = source.take_warnings();
+    r.stats.dns_names = r.names.stats();
     (r.stats, error)
 }
 
@@ -200,7 +208,7 @@ impl Reader {
             &mut self.anomalies,
             &mut self.pending,
             &self.links,
-            self.validate_checksums,
+            (self.validate_checksums, &mut self.names),
             ts,
             d,
             buf,
@@ -213,7 +221,7 @@ impl Reader {
             &mut self.anomalies,
             &mut self.pending,
             &self.links,
-            self.validate_checksums,
+            (self.validate_checksums, &mut self.names),
             ts,
             d,
             frame,
@@ -224,12 +232,16 @@ impl Reader {
 /// Counts a decoded packet and batches it for the worker owning its flow;
 /// false when that worker is gone.
 #[allow(clippy::too_many_arguments)] // the reader's fields, split for the borrow checker
+/// Counts a decoded packet and batches it for the worker owning its flow,
+/// with the DNS name of its destination (learnt here, in capture order, so
+/// names do not depend on the worker count); false when that worker is
+/// gone.
 fn route_packet(
     stats: &mut ReaderStats,
     anomalies: &mut PacketAnomalies,
     pending: &mut [Batch],
     links: &[WorkerLink],
-    validate_checksums: bool,
+    (validate_checksums, names): (bool, &mut NameCache),
     ts: Timestamp,
     d: Decoded,
     frame: &[u8],
@@ -262,7 +274,12 @@ fn route_packet(
     let (Some(batch), Some(link)) = (pending.get_mut(w), links.get(w)) else {
         return true;
     };
-    batch.push(ts, d, frame);
+    if d.proto == proto::UDP {
+        let payload = frame.get(d.payload.clone()).unwrap_or_default();
+        names.observe_udp(ts, d.sport, payload);
+    }
+    let name = names.lookup(d.dst, ts);
+    batch.push_named(ts, d, frame, name);
     if batch.is_full() {
         let fresh = link.pool.try_recv().unwrap_or_default();
         let full = std::mem::replace(batch, fresh);

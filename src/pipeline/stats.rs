@@ -140,6 +140,13 @@ impl RunStats {
                     },
                 },
                 "defrag": r.defrag.to_json(),
+                "dns_names": {
+                    "responses_total": r.dns_names.responses_total,
+                    "malformed_total": r.dns_names.malformed_total,
+                    "inserted_total": r.dns_names.inserted_total,
+                    "evicted_total": r.dns_names.evicted_total,
+                    "named_packets_total": r.dns_names.named_packets_total,
+                },
                 "flow": {
                     "flows_total": self.flow.flows_total,
                     "timeouts_total": self.flow.timeouts_total,

@@ -9,6 +9,7 @@ use crossbeam_channel::{Receiver, Sender};
 
 use super::anomaly::{self, AnomalyOptions, FlowAnomalies};
 use super::batch::Batch;
+use super::nettls::{dns_out, tls_out};
 use super::output::{DedupInfo, OutEvent, OutMsg, SortKey};
 use crate::alert::event::{event_type, format_ts, proto_name};
 use crate::alert::event::{AnomalyEvent, FlowEvent, FlowSummary};
@@ -16,7 +17,9 @@ use crate::alert::{
     mask_text, DlpEvent, Envelope, FindingLimits, FindingOut, FindingSet, HttpOut, StreamNotes,
     ValueHasher,
 };
+use crate::app::dns::{self, DnsParser, DnsProbe, DnsTx};
 use crate::app::http::HttpParser;
+use crate::app::tls::{TlsInfo, TlsParser};
 use crate::app::{
     self, location, proto_name as app_proto, AppParser, ContentSink, HttpTx, Probe, TxMeta,
 };
@@ -125,8 +128,16 @@ enum AppState {
 /// Application state of one flow.
 struct App {
     state: AppState,
-    /// Server name learnt from the traffic (HTTP Host).
+    /// Server name learnt from the traffic (the parser's `server_name()`:
+    /// TLS SNI, SMTP domain; or the HTTP Host).
     dest_name: Option<String>,
+    /// Name the server's address resolved to earlier in the capture (DNS
+    /// answer, attached to the packets by the reader).
+    dns_name: Option<Arc<str>>,
+    /// The parser says the flow is encrypted.
+    encrypted: bool,
+    /// TLS handshake metadata (boxed: most flows have none).
+    tls: Option<Box<TlsInfo>>,
 }
 
 impl App {
@@ -134,7 +145,27 @@ impl App {
         App {
             state: AppState::Probing([Vec::new(), Vec::new()]),
             dest_name: None,
+            dns_name: None,
+            encrypted: false,
+            tls: None,
         }
+    }
+
+    /// Copies what the parser learnt (encryption, server name) after each
+    /// call into it; allocates once, when the name first appears.
+    fn sync(&mut self) {
+        if let AppState::Parser(p) = &self.state {
+            self.encrypted = p.is_encrypted();
+            if self.dest_name.is_none() {
+                self.dest_name = p.server_name().map(str::to_string);
+            }
+        }
+    }
+
+    /// `dest_name` of events: the name learnt from the flow's own traffic
+    /// wins over the DNS answer for the server's address.
+    fn dest_name(&self) -> Option<&str> {
+        self.dest_name.as_deref().or(self.dns_name.as_deref())
     }
 
     fn proto(&self) -> &'static str {
@@ -147,8 +178,11 @@ impl App {
     fn view(&self) -> AppView<'_> {
         AppView {
             proto: self.proto(),
-            dest_name: self.dest_name.as_deref(),
+            dest_name: self.dest_name(),
+            encrypted: self.encrypted,
             http: None,
+            tls: self.tls.as_deref(),
+            dns: None,
         }
     }
 }
@@ -158,7 +192,10 @@ impl App {
 struct AppView<'a> {
     proto: &'static str,
     dest_name: Option<&'a str>,
+    encrypted: bool,
     http: Option<&'a HttpTx>,
+    tls: Option<&'a TlsInfo>,
+    dns: Option<&'a DnsTx>,
 }
 
 impl FlowState for FlowData {
@@ -250,6 +287,7 @@ pub fn run(
                 p.ts,
                 &p.decoded,
                 batch.payload(p),
+                p.dest_name.as_ref(),
             );
         }
         det.send_events(&out);
@@ -278,6 +316,7 @@ fn packet(
     ts: Timestamp,
     d: &Decoded,
     payload: &[u8],
+    dns_name: Option<&Arc<str>>,
 ) {
     let (key, src_is_lo) = FlowKey::new(d.src, d.sport, d.dst, d.dport, d.proto, d.vlan);
     if d.tcp
@@ -302,6 +341,9 @@ fn packet(
     flow.bytes[dir.index()] += payload.len() as u64;
     if flow.state.tunnel.is_none() {
         flow.state.tunnel = d.tunnel;
+    }
+    if dir == Direction::ToServer && flow.state.app.dns_name.is_none() {
+        flow.state.app.dns_name = dns_name.cloned();
     }
     let meta = FlowMeta {
         key: flow.key,
@@ -339,13 +381,7 @@ fn packet(
             );
             reasm.peak_bytes = reasm.peak_bytes.max(reasm.budget.used as u64);
         }
-        _ => det.scan(
-            &mut state.dirs[dir.index()],
-            payload,
-            location::UDP_PAYLOAD,
-            ts,
-            true,
-        ),
+        _ => udp_datagram(det, &meta, state, dir, (d.sport, d.dport), payload, ts),
     }
     for dir in [Direction::ToServer, Direction::ToClient] {
         let ds = &mut state.dirs[dir.index()];
@@ -356,6 +392,49 @@ fn packet(
             det.emit(&meta, dir, ds, &state.app.view());
         }
     }
+}
+
+/// One UDP datagram: decided as DNS (by port or content) on the flow's
+/// first datagram and parsed as one message, else scanned raw.
+fn udp_datagram(
+    det: &mut Det,
+    meta: &FlowMeta,
+    state: &mut FlowData,
+    dir: Direction,
+    (sport, dport): (u16, u16),
+    payload: &[u8],
+    ts: Timestamp,
+) {
+    let app = &mut state.app;
+    if matches!(app.state, AppState::Probing(_)) {
+        app.state = match dns::probe_udp(sport, dport, payload) {
+            DnsProbe::Dns => AppState::Parser(Box::new(DnsParser::udp())),
+            _ => AppState::Raw,
+        };
+    }
+    let AppState::Parser(p) = &mut app.state else {
+        det.scan(
+            &mut state.dirs[dir.index()],
+            payload,
+            location::UDP_PAYLOAD,
+            ts,
+            true,
+        );
+        return;
+    };
+    let mut sink = AppSink {
+        det,
+        meta,
+        dirs: &mut state.dirs,
+        dest_name: &mut app.dest_name,
+        dns_name: app.dns_name.as_deref(),
+        tls: &mut app.tls,
+        encrypted: app.encrypted,
+        proto: p.name(),
+        ts,
+    };
+    p.on_data(dir, payload, &mut sink);
+    app.sync();
 }
 
 /// A SYN on a 5-tuple whose connection is closed starts a new flow.
@@ -566,10 +645,14 @@ impl ScanSink<'_> {
                     meta: self.meta,
                     dirs: &mut *self.dirs,
                     dest_name: &mut self.app.dest_name,
+                    dns_name: self.app.dns_name.as_deref(),
+                    tls: &mut self.app.tls,
+                    encrypted: self.app.encrypted,
                     proto: p.name(),
                     ts: self.ts,
                 };
                 p.on_data(dir, data, &mut sink);
+                self.app.sync();
             }
             _ => {
                 let ds = &mut self.dirs[dir.index()];
@@ -590,6 +673,8 @@ impl ScanSink<'_> {
         buf.extend_from_slice(data);
         let next = match app::probe(dir, buf) {
             Probe::Http => AppState::Parser(Box::new(HttpParser::default())),
+            Probe::Tls => AppState::Parser(Box::new(TlsParser::default())),
+            Probe::Dns => AppState::Parser(Box::new(DnsParser::tcp())),
             Probe::NeedMore if buf.len() < PROBE_LIMIT => return,
             _ => AppState::Raw,
         };
@@ -624,10 +709,14 @@ impl StreamSink for ScanSink<'_> {
                 meta: self.meta,
                 dirs: &mut *self.dirs,
                 dest_name: &mut self.app.dest_name,
+                dns_name: self.app.dns_name.as_deref(),
+                tls: &mut self.app.tls,
+                encrypted: self.app.encrypted,
                 proto: p.name(),
                 ts: self.ts,
             };
             p.on_gap(dir, len, &mut sink);
+            self.app.sync();
         }
         let ds = &mut self.dirs[dir.index()];
         self.det.scanner.gap(&mut ds.stream);
@@ -646,10 +735,14 @@ impl StreamSink for ScanSink<'_> {
                 meta: self.meta,
                 dirs: &mut *self.dirs,
                 dest_name: &mut self.app.dest_name,
+                dns_name: self.app.dns_name.as_deref(),
+                tls: &mut self.app.tls,
+                encrypted: self.app.encrypted,
                 proto: p.name(),
                 ts: self.ts,
             };
             p.on_close(dir, &mut sink);
+            self.app.sync();
         }
         let view = self.app.view();
         self.det
@@ -686,6 +779,9 @@ struct AppSink<'a> {
     meta: &'a FlowMeta,
     dirs: &'a mut [DirState; 2],
     dest_name: &'a mut Option<String>,
+    dns_name: Option<&'a str>,
+    tls: &'a mut Option<Box<TlsInfo>>,
+    encrypted: bool,
     proto: &'static str,
     ts: Timestamp,
 }
@@ -704,20 +800,26 @@ impl ContentSink for AppSink<'_> {
     }
 
     fn end_transaction(&mut self, dir: Direction, meta: &TxMeta) {
-        let http = match meta {
+        let (mut http, mut dns) = (None, None);
+        match meta {
             TxMeta::Http(tx) => {
                 if self.dest_name.is_none() {
                     *self.dest_name = tx.hostname.as_deref().map(host_without_port);
                 }
-                Some(tx)
+                http = Some(tx);
             }
-        };
+            TxMeta::Tls(info) => *self.tls = Some(Box::new(info.clone())),
+            TxMeta::Dns(tx) => dns = Some(tx),
+        }
         let ds = &mut self.dirs[dir.index()];
         self.det.finish_item(ds, self.ts);
         let view = AppView {
             proto: self.proto,
-            dest_name: self.dest_name.as_deref(),
+            dest_name: self.dest_name.as_deref().or(self.dns_name),
+            encrypted: self.encrypted,
             http,
+            tls: self.tls.as_deref(),
+            dns,
         };
         self.det.emit(self.meta, dir, ds, &view);
     }
@@ -843,7 +945,7 @@ impl Det {
         let findings = ds.findings.take(self.engine.detectors());
         let sender_is_lo = (dir == Direction::ToServer) == meta.client_is_lo;
         let ends = endpoints(&meta.key, sender_is_lo);
-        let verdict = self.judge(&findings, ends.0, ends.2, ts, app.dest_name);
+        let verdict = self.judge(&findings, ends.0, ends.2, ts, app);
         let mut envelope = envelope(meta, ts, event_type::DLP, ends);
         envelope.app_proto = app.proto;
         let ev = DlpEvent {
@@ -853,6 +955,8 @@ impl Det {
             dest_name: app.dest_name.map(str::to_string),
             verdict,
             http: app.http.map(http_out),
+            tls: app.tls.map(tls_out),
+            dns: app.dns.map(dns_out),
             stream: ds.notes.clone(),
         };
         let json = serde_json::to_string(&ev).unwrap_or_default();
@@ -879,7 +983,7 @@ impl Det {
         sender: IpAddr,
         receiver: IpAddr,
         ts: Timestamp,
-        dest_name: Option<&str>,
+        app: &AppView<'_>,
     ) -> Verdict {
         let per_type: Vec<TransferFinding<'_>> = findings
             .iter()
@@ -893,8 +997,8 @@ impl Det {
         self.policy.evaluate(&Transfer {
             sender,
             receiver,
-            dest_name,
-            encrypted: false,
+            dest_name: app.dest_name,
+            encrypted: app.encrypted,
             findings: &per_type,
             ts_ns: ts,
         })
@@ -904,13 +1008,19 @@ impl Det {
     fn emit_flow(&mut self, meta: &FlowMeta, flow: &Flow<FlowData>, reason: EndReason) {
         let (src, sport, dst, dport) = endpoints(&meta.key, meta.client_is_lo);
         let [up, down] = [0, 1];
+        let mut envelope = envelope(
+            meta,
+            flow.first_ts,
+            event_type::FLOW,
+            (src, sport, dst, dport),
+        );
+        let app = &flow.state.app;
+        envelope.app_proto = app.proto();
         let ev = FlowEvent {
-            envelope: envelope(
-                meta,
-                flow.first_ts,
-                event_type::FLOW,
-                (src, sport, dst, dport),
-            ),
+            envelope,
+            dest_name: app.dest_name().map(str::to_string),
+            encrypted: app.encrypted,
+            tls: app.tls.as_deref().map(tls_out),
             flow: FlowSummary {
                 pkts_toserver: flow.pkts[up],
                 pkts_toclient: flow.pkts[down],
