@@ -55,6 +55,10 @@ pub struct Config {
     pub decode: DecodeConfig,
     /// IP fragment reassembly bounds.
     pub defrag: DefragConfigFile,
+    /// `[live]`: live capture options.
+    pub live: crate::capture::live::LiveConfig,
+    /// `[run]`: process options of a live sensor (user to switch to).
+    pub run: crate::capture::live::RunConfig,
 }
 
 impl Default for Config {
@@ -79,6 +83,8 @@ impl Default for Config {
             dedup: p.dedup,
             decode: DecodeConfig::default(),
             defrag: DefragConfigFile::default(),
+            live: Default::default(),
+            run: Default::default(),
         }
     }
 }

@@ -8,6 +8,7 @@
 //! replay the channels block when full (backpressure): nothing is dropped.
 
 pub mod batch;
+pub mod live;
 pub mod output;
 pub mod reader;
 pub mod stats;
@@ -47,6 +48,8 @@ pub enum ReplayError {
     Output(std::io::Error),
     /// A thread of ours panicked (a bug: please report it with the pcap).
     Internal(String),
+    /// A live capture failed part-way (events so far were written).
+    Live(crate::capture::live::LiveError),
 }
 
 impl fmt::Display for ReplayError {
@@ -54,6 +57,7 @@ impl fmt::Display for ReplayError {
         match self {
             ReplayError::Open(e) | ReplayError::Capture(e) => write!(f, "{e}"),
             ReplayError::Output(e) => write!(f, "cannot write events: {e}"),
+            ReplayError::Live(e) => write!(f, "capture failed: {e}"),
             ReplayError::Internal(m) => {
                 write!(f, "internal error: {m}; please report it with the capture")
             }
@@ -194,6 +198,7 @@ fn worker_setup(cfg: &Config, sensor: &Sensor, workers: usize) -> worker::Worker
         },
         event_max_age: cfg.output.event_max_age.saturating_mul(1_000_000_000),
         flow_events: cfg.output.flow_events,
+        reload: None,
     }
 }
 
@@ -208,6 +213,22 @@ pub fn replay(
     sensor: &Sensor,
     inputs: &[PathBuf],
     sink: &mut dyn AlertSink,
+) -> Result<RunStats, ReplayError> {
+    replay_until(cfg, sensor, inputs, sink, None)
+}
+
+/// [`replay`] that stops reading early when `stop` is set (SIGINT): the
+/// frames read so far are still processed, their events and the stats
+/// (with `capture.interrupted`) written.
+///
+/// # Errors
+/// As [`replay`].
+pub fn replay_until(
+    cfg: &Config,
+    sensor: &Sensor,
+    inputs: &[PathBuf],
+    sink: &mut dyn AlertSink,
+    stop: Option<Arc<std::sync::atomic::AtomicBool>>,
 ) -> Result<RunStats, ReplayError> {
     let started = Instant::now();
     let source = capture::open_inputs(inputs).map_err(ReplayError::Open)?;
@@ -237,6 +258,7 @@ pub fn replay(
         let opts = reader::ReaderOptions {
             defrag: cfg.defrag.to_config(),
             validate_checksums: cfg.decode.validate_checksums,
+            stop,
         };
         let reader = std::thread::Builder::new()
             .name("lw-reader".into())

@@ -4,10 +4,13 @@
 //! IP fragments are reassembled here, before routing: only the first
 //! fragment has ports, so the flow hash needs the whole datagram.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
 use crossbeam_channel::{Receiver, Sender};
 
 use super::batch::Batch;
-use crate::capture::{CaptureError, FrameSource, LinkType, Timestamp};
+use crate::capture::{CaptureError, FrameInfo, FrameSource, LinkType, Timestamp};
 use crate::decode::checksum::{self, ChecksumStats};
 use crate::decode::{
     self, proto, DecodeError, Decoded, DefragConfig, DefragResult, DefragStats, Defragmenter,
@@ -22,6 +25,9 @@ pub struct ReaderOptions {
     pub defrag: DefragConfig,
     /// Drop packets with bad IPv4/TCP/UDP checksums (counted).
     pub validate_checksums: bool,
+    /// Set (by a signal handler) to stop reading early; what was read is
+    /// still processed and reported.
+    pub stop: Option<Arc<AtomicBool>>,
 }
 
 /// What the reader counted.
@@ -51,9 +57,12 @@ pub struct ReaderStats {
     pub last_ts: u64,
     /// Non-fatal warnings from the capture (truncated last packet, ...).
     pub warnings: Vec<String>,
+    /// Reading stopped early on a signal.
+    pub interrupted: bool,
 }
 
 /// Channels to one worker: batches out, empty batches back for reuse.
+#[derive(Clone)]
 pub struct WorkerLink {
     /// Full batches to the worker.
     pub tx: Sender<Batch>,
@@ -62,7 +71,7 @@ pub struct WorkerLink {
 }
 
 /// The reader's state besides the capture.
-struct Reader {
+pub(crate) struct Reader {
     stats: ReaderStats,
     pending: Vec<Batch>,
     links: Vec<WorkerLink>,
@@ -77,43 +86,89 @@ pub fn run(
     links: Vec<WorkerLink>,
     opts: ReaderOptions,
 ) -> (ReaderStats, Option<CaptureError>) {
-    let mut r = Reader {
-        stats: ReaderStats::default(),
-        pending: links.iter().map(|_| Batch::default()).collect(),
-        links,
-        defrag: Defragmenter::new(opts.defrag),
-        validate_checksums: opts.validate_checksums,
-    };
+    let stop = opts.stop.clone();
+    let mut r = Reader::new(links, opts);
     let mut frame = Vec::with_capacity(65536);
     let error = loop {
+        if stop.as_ref().is_some_and(|s| s.load(Ordering::Relaxed)) {
+            r.stats.interrupted = true;
+            break None;
+        }
         frame.clear();
         let info = match source.next_frame(&mut frame) {
             Ok(Some(info)) => info,
             Ok(None) => break None,
             Err(e) => break Some(e),
         };
-        let stats = &mut r.stats;
+        if !r.ingest(info, &frame) {
+            break None; // worker gone: the pipeline reports why
+        }
+    };
+    r.stats.warnings = source.take_warnings();
+    (r.finish(), error)
+}
+
+impl Reader {
+    /// A reader feeding `links`.
+    pub(crate) fn new(links: Vec<WorkerLink>, opts: ReaderOptions) -> Reader {
+        Reader {
+            stats: ReaderStats::default(),
+            pending: links.iter().map(|_| Batch::default()).collect(),
+            links,
+            defrag: Defragmenter::new(opts.defrag),
+            validate_checksums: opts.validate_checksums,
+        }
+    }
+
+    /// Counts, decodes and routes one frame; false when a worker is gone.
+    pub(crate) fn ingest(&mut self, info: FrameInfo, frame: &[u8]) -> bool {
+        let stats = &mut self.stats;
         stats.packets_total += 1;
         stats.bytes_total += u64::from(info.caplen);
         if stats.first_ts == 0 {
             stats.first_ts = info.ts;
         }
         stats.last_ts = stats.last_ts.max(info.ts);
-        if !r.frame(info.ts, info.linktype, &frame) {
-            break None; // worker gone: the pipeline reports why
-        }
-    };
-    for (batch, link) in r.pending.into_iter().zip(&r.links) {
-        if !batch.is_empty() {
-            let _ = link.tx.send(batch);
-        }
+        self.frame(info.ts, info.linktype, frame)
     }
-    r.stats.defrag = *r.defrag.stats();
-    r.stats.warnings = source.take_warnings();
-    (r.stats, error)
-}
 
-impl Reader {
+    /// Sends every non-empty pending batch now (live: bounded latency);
+    /// false when a worker is gone.
+    pub(crate) fn send_pending(&mut self) -> bool {
+        let mut ok = true;
+        for (batch, link) in self.pending.iter_mut().zip(&self.links) {
+            if !batch.is_empty() {
+                let fresh = link.pool.try_recv().unwrap_or_default();
+                ok &= link.tx.send(std::mem::replace(batch, fresh)).is_ok();
+            }
+        }
+        ok
+    }
+
+    /// Tells every worker that packet time `now` has come (idle flows
+    /// time out although no packet arrives); false when a worker is gone.
+    pub(crate) fn tick(&mut self, now: Timestamp) -> bool {
+        let mut ok = self.send_pending();
+        for link in &self.links {
+            let mut b = link.pool.try_recv().unwrap_or_default();
+            b.tick = Some(now);
+            ok &= link.tx.send(b).is_ok();
+        }
+        ok
+    }
+
+    /// The counters so far.
+    pub(crate) fn stats(&self) -> &ReaderStats {
+        &self.stats
+    }
+
+    /// Sends what is pending and returns the counters.
+    pub(crate) fn finish(mut self) -> ReaderStats {
+        self.send_pending();
+        self.stats.defrag = *self.defrag.stats();
+        self.stats
+    }
+
     /// Decodes and routes one frame; false when a worker is gone.
     fn frame(&mut self, ts: Timestamp, linktype: LinkType, frame: &[u8]) -> bool {
         match decode::decode_frame(linktype, frame) {
