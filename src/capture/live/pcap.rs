@@ -1,14 +1,19 @@
 //! libpcap capture (the `pcap` crate): promiscuous mode, snaplen, kernel
 //! buffer size, immediate mode, BPF filter, nanosecond timestamps. The read
-//! timeout keeps `poll` short so that shutdown is prompt.
+//! handle is non-blocking and `poll` waits on its descriptor with a
+//! timeout (libpcap's own read timeout is not honoured in immediate mode
+//! on Linux), so shutdown is prompt.
 
+use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
+
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
 use super::{wall_clock, KernelStats, LiveConfig, LiveError, PacketSource};
 use crate::capture::{FrameInfo, LinkType, Timestamp};
 
-/// libpcap read timeout in milliseconds (upper bound of one blocking read).
-const READ_TIMEOUT_MS: i32 = 100;
+/// libpcap read timeout in milliseconds (the ring's block timeout).
+const READ_TIMEOUT_MS: i32 = 50;
 /// Frames handed over per `poll` call at most.
 const FRAMES_PER_POLL: usize = 4096;
 
@@ -38,6 +43,7 @@ impl PcapSource {
             .timeout(READ_TIMEOUT_MS)
             .precision(::pcap::Precision::Nano)
             .open()
+            .and_then(|c| c.setnonblock())
             .map_err(err)?;
         if !cfg.bpf.trim().is_empty() {
             cap.filter(&cfg.bpf, true)
@@ -54,6 +60,16 @@ impl PcapSource {
     }
 }
 
+impl PcapSource {
+    /// Waits until the handle is readable or `timeout` passes (a signal
+    /// ends the wait early, which is what we want).
+    fn wait(&self, timeout: Duration) {
+        let ms = u16::try_from(timeout.as_millis().clamp(1, 1000)).unwrap_or(1000);
+        let mut fds = [PollFd::new(self.cap.as_fd(), PollFlags::POLLIN)];
+        let _ = poll(&mut fds, PollTimeout::from(ms));
+    }
+}
+
 impl PacketSource for PcapSource {
     fn name(&self) -> &str {
         &self.name
@@ -65,7 +81,8 @@ impl PacketSource for PcapSource {
         f: &mut dyn FnMut(FrameInfo, &[u8]),
     ) -> Result<bool, LiveError> {
         let started = Instant::now();
-        for _ in 0..FRAMES_PER_POLL {
+        let mut delivered = 0;
+        while delivered < FRAMES_PER_POLL {
             match self.cap.next_packet() {
                 Ok(p) => {
                     let h = p.header;
@@ -80,13 +97,18 @@ impl PacketSource for PcapSource {
                         file: 0,
                     };
                     f(info, p.data);
+                    delivered += 1;
                 }
-                Err(::pcap::Error::TimeoutExpired) => break,
+                // Non-blocking: nothing there now.
+                Err(::pcap::Error::TimeoutExpired) => {
+                    let waited = started.elapsed();
+                    if delivered > 0 || waited >= timeout {
+                        break;
+                    }
+                    self.wait(timeout - waited);
+                }
                 Err(::pcap::Error::NoMorePackets) => return Ok(false),
                 Err(e) => return Err(LiveError::new(&self.name, e.to_string())),
-            }
-            if started.elapsed() >= timeout {
-                break;
             }
         }
         Ok(true)
