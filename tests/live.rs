@@ -53,8 +53,10 @@ fn realtime_replay_gives_the_replay_events() {
     for name in ["demo.pcap", "raw_tcp_segments.pcap", "udp_fragments.pcap"] {
         let want = events(&common::replay(&[pcap(name)], 2));
         assert!(!want.is_empty(), "{name}: no events to compare");
-        let mut cfg = Config::default();
-        cfg.workers = 2;
+        let cfg = Config {
+            workers: 2,
+            ..Config::default()
+        };
         let (lines, res) = realtime(&cfg, pcap(name), 20.0, &Control::default());
         let stats = res.unwrap_or_else(|e| panic!("{name}: {e}"));
         assert!(!stats.reader.interrupted);

@@ -151,12 +151,17 @@ pub fn with_vlan(frame: &[u8], tpid: u16, tci: u16, out: &mut Vec<u8>) {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
+
+    /// A synthetic packet: data, seconds, stripped VLAN tag.
+    type Synth<'a> = (&'a [u8], u32, Option<(u16, u16)>);
+    /// What the walk handed over: data, ts, wire length, VLAN tag.
+    type Seen = (Vec<u8>, u64, u32, Option<(u16, u16)>);
 
     /// Builds a block like the kernel does: descriptor, then packets at
     /// 16-aligned offsets, each with its header and `mac` offset 64.
-    pub(crate) fn block(pkts: &[(&[u8], u32, Option<(u16, u16)>)], size: usize) -> Vec<u8> {
+    fn block(pkts: &[Synth<'_>], size: usize) -> Vec<u8> {
         let mut b = vec![0u8; size];
         let first = 48usize;
         let mut at = first;
@@ -190,7 +195,7 @@ pub(crate) mod tests {
         b
     }
 
-    fn collect(b: &[u8]) -> (Vec<(Vec<u8>, u64, u32, Option<(u16, u16)>)>, BlockWalk) {
+    fn collect(b: &[u8]) -> (Vec<Seen>, BlockWalk) {
         let mut got = Vec::new();
         let w = walk_block(b, &mut |p| got.push((p.data.to_vec(), p.ts, p.len, p.vlan)));
         (got, w)
