@@ -151,14 +151,11 @@ impl AfPacket {
     ) -> Result<AfPacket, LiveError> {
         let ifindex = ifindex(iface)?;
         let proto = (libc::ETH_P_ALL as u16).to_be();
+        // Protocol 0: nothing is queued until `bind` names the interface
+        // and ETH_P_ALL (else the ring would fill with every interface's
+        // traffic in between; libpcap does the same).
         // SAFETY: plain syscall; the returned descriptor is owned below.
-        let raw = unsafe {
-            libc::socket(
-                libc::AF_PACKET,
-                libc::SOCK_RAW | libc::SOCK_CLOEXEC,
-                libc::c_int::from(proto),
-            )
-        };
+        let raw = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_CLOEXEC, 0) };
         if raw < 0 {
             return Err(os_err(iface, "cannot open AF_PACKET socket"));
         }
