@@ -58,6 +58,9 @@ ip -n "$NS" link set lo up
 ip -n "$NS" link add lwa type veth peer name lwb
 ip -n "$NS" link set lwa up
 ip -n "$NS" link set lwb up
+ip -n "$NS" link add lwc type veth peer name lwd
+ip -n "$NS" link set lwc up
+ip -n "$NS" link set lwd up
 ip netns exec "$NS" ethtool -K lwb gro off >/dev/null 2>&1 || true
 
 FAILS=0
@@ -136,11 +139,11 @@ inject() { # inject PCAP [tcpreplay rate args...]
   ip netns exec "$NS" tcpreplay -q -i lwa "$@" "$p" >/dev/null 2>&1
 }
 
-# compare NAME PCAP LIVE_EVE: live findings == replay findings.
+# compare NAME LIVE_EVE PCAP...: live findings == replay findings.
 compare() {
-  local name=$1 pcap=$2 eve=$3
+  local name=$1 eve=$2; shift 2
   "$BIN" replay --config "$WORK/base.toml" --signatures "$ROOT/signatures" --workers 1 \
-    --eve "$WORK/replay.json" "$pcap" 2>/dev/null
+    --eve "$WORK/replay.json" "$@" 2>/dev/null
   canon "$WORK/replay.json" >"$WORK/replay.canon"
   canon "$eve" >"$WORK/live.canon"
   local n drops
@@ -172,7 +175,7 @@ for backend in $BACKENDS; do
       inject "$WORK/$p.pcap" $rate
       sleep 1.2
       stop_live
-      compare "$backend $p ${rate:-recorded-speed}" "$WORK/$p.pcap" "$WORK/live.json"
+      compare "$backend $p ${rate:-recorded-speed}" "$WORK/live.json" "$WORK/$p.pcap"
     done
   done
 
@@ -226,7 +229,16 @@ EOF
   inject "$WORK/open.pcap" --topspeed; sleep 1.2
   before=$(python3 -c 'import json,sys; print(sum(1 for e in map(json.loads,open(sys.argv[1])) if e.get("event_type")=="dlp"))' "$WORK/term.json")
   stop_live
-  compare "$backend SIGTERM flush (open flows; $before dlp events before the signal)" "$WORK/open.pcap" "$WORK/term.json"
+  compare "$backend SIGTERM flush (open flows; $before dlp events before the signal)" "$WORK/term.json" "$WORK/open.pcap"
+
+  # 4. Two interfaces at once (a second veth pair lwc<->lwd).
+  start_live "$backend" "$WORK/base.toml" "$WORK/two.json" -i lwd || continue
+  inject "$WORK/demo.pcap" --topspeed &
+  ip netns exec "$NS" tcpreplay -q -i lwc --topspeed "$WORK/raw_tcp_segments.pcap" >/dev/null 2>&1
+  wait $!
+  sleep 1.2
+  stop_live
+  compare "$backend two interfaces (lwb + lwd)" "$WORK/two.json" "$WORK/demo.pcap" "$WORK/raw_tcp_segments.pcap"
 done
 fi
 
