@@ -57,6 +57,10 @@ pub struct Config {
     pub defrag: DefragConfigFile,
     /// DNS IP -> name cache bounds.
     pub dns: DnsConfigFile,
+    /// `[live]`: live capture options.
+    pub live: crate::capture::live::LiveConfig,
+    /// `[run]`: process options of a live sensor (user to switch to).
+    pub run: crate::capture::live::RunConfig,
 }
 
 impl Default for Config {
@@ -82,6 +86,8 @@ impl Default for Config {
             decode: DecodeConfig::default(),
             defrag: DefragConfigFile::default(),
             dns: DnsConfigFile::default(),
+            live: Default::default(),
+            run: Default::default(),
         }
     }
 }

@@ -159,6 +159,7 @@ pub fn open_inputs(paths: &[PathBuf]) -> Result<Box<dyn FrameSource>, CaptureErr
 }
 
 pub mod file;
+pub mod live;
 mod merge;
 #[cfg(test)]
 pub(crate) mod testutil;

@@ -281,6 +281,21 @@ impl<S: FlowState> FlowTable<S> {
         }
     }
 
+    /// Ends every flow idle past its timeout at packet time `now` (live: no
+    /// packet may come to trigger the sweep).
+    pub fn expire(&mut self, now: Timestamp, on_end: &mut dyn FnMut(Flow<S>, EndReason)) {
+        self.update_mode();
+        self.next_sweep = 0;
+        self.maybe_sweep(now, on_end);
+    }
+
+    /// Calls `f` on every flow (e.g. to re-base state on reloaded detectors).
+    pub fn for_each_mut(&mut self, f: &mut dyn FnMut(&mut Flow<S>)) {
+        for flow in self.map.values_mut() {
+            f(flow);
+        }
+    }
+
     /// Ends every flow (end of input), oldest first for a stable order.
     pub fn drain(&mut self, on_end: &mut dyn FnMut(Flow<S>, EndReason)) {
         let mut all: Vec<Box<Flow<S>>> = self.map.drain().map(|(_, f)| f).collect();

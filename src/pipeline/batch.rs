@@ -30,6 +30,8 @@ pub struct Batch {
     pub data: Vec<u8>,
     /// Packet headers.
     pub packets: Vec<Packet>,
+    /// Live: packet time has reached this point (idle flows may time out).
+    pub tick: Option<Timestamp>,
 }
 
 impl Batch {
@@ -71,6 +73,7 @@ impl Batch {
     pub fn clear(&mut self) {
         self.data.clear();
         self.packets.clear();
+        self.tick = None;
     }
 
     /// Payload of a packet of this batch.

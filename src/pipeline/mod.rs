@@ -12,6 +12,7 @@ pub mod batch;
 pub mod dump;
 pub mod filescan;
 mod nettls;
+pub mod live;
 pub mod output;
 pub mod reader;
 pub mod stats;
@@ -51,6 +52,8 @@ pub enum ReplayError {
     Output(std::io::Error),
     /// A thread of ours panicked (a bug: please report it with the pcap).
     Internal(String),
+    /// A live capture failed part-way (events so far were written).
+    Live(crate::capture::live::LiveError),
 }
 
 impl fmt::Display for ReplayError {
@@ -58,6 +61,7 @@ impl fmt::Display for ReplayError {
         match self {
             ReplayError::Open(e) | ReplayError::Capture(e) => write!(f, "{e}"),
             ReplayError::Output(e) => write!(f, "cannot write events: {e}"),
+            ReplayError::Live(e) => write!(f, "capture failed: {e}"),
             ReplayError::Internal(m) => {
                 write!(f, "internal error: {m}; please report it with the capture")
             }
@@ -202,6 +206,7 @@ fn worker_setup(cfg: &Config, sensor: &Sensor, workers: usize) -> worker::Worker
         flow_events: cfg.output.flow_events,
         anomaly: anomaly_options(cfg),
         dump_streams: cfg.output.dump_streams.clone(),
+        reload: None,
     }
 }
 
@@ -225,6 +230,22 @@ pub fn replay(
     sensor: &Sensor,
     inputs: &[PathBuf],
     sink: &mut dyn AlertSink,
+) -> Result<RunStats, ReplayError> {
+    replay_until(cfg, sensor, inputs, sink, None)
+}
+
+/// [`replay`] that stops reading early when `stop` is set (SIGINT): the
+/// frames read so far are still processed, their events and the stats
+/// (with `capture.interrupted`) written.
+///
+/// # Errors
+/// As [`replay`].
+pub fn replay_until(
+    cfg: &Config,
+    sensor: &Sensor,
+    inputs: &[PathBuf],
+    sink: &mut dyn AlertSink,
+    stop: Option<Arc<std::sync::atomic::AtomicBool>>,
 ) -> Result<RunStats, ReplayError> {
     let started = Instant::now();
     let source = capture::open_inputs(inputs).map_err(ReplayError::Open)?;
@@ -259,6 +280,7 @@ pub fn replay(
             anomaly: anomaly_options(cfg),
             anomaly_tx: Some(out_tx),
             dns_names: cfg.dns.to_config(),
+            stop,
         };
         let reader = std::thread::Builder::new()
             .name("lw-reader".into())

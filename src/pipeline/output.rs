@@ -50,6 +50,8 @@ pub struct OutEvent {
 pub enum OutMsg {
     /// Events of one worker batch.
     Events(Vec<OutEvent>),
+    /// Live: write what is held now and flush the sink.
+    Flush,
 }
 
 /// What the output thread counted.
@@ -83,7 +85,17 @@ pub fn run(
     let mut held: Vec<OutEvent> = Vec::new();
     let mut failed = None;
     for msg in rx {
-        let OutMsg::Events(evs) = msg;
+        let evs = match msg {
+            OutMsg::Events(evs) => evs,
+            OutMsg::Flush => {
+                if failed.is_none() {
+                    failed = write_sorted(&mut held, sink, &mut stats, &mut dedup)
+                        .and_then(|()| sink.flush())
+                        .err();
+                }
+                Vec::new()
+            }
+        };
         held.extend(evs);
         if held.len() >= sort_buffer && failed.is_none() {
             stats.sort_buffer_full_total += 1;

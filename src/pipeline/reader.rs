@@ -4,13 +4,16 @@
 //! IP fragments are reassembled here, before routing: only the first
 //! fragment has ports, so the flow hash needs the whole datagram.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
 use crossbeam_channel::{Receiver, Sender};
 
 use super::anomaly::{self, layer, AnomalyOptions, PacketAddrs, PacketAnomalies};
 use super::batch::Batch;
 use super::output::OutMsg;
 use crate::app::dns::cache::{NameCache, NameCacheConfig, NameCacheStats};
-use crate::capture::{CaptureError, FrameSource, LinkType, Timestamp};
+use crate::capture::{CaptureError, FrameInfo, FrameSource, LinkType, Timestamp};
 use crate::decode::checksum::{self, ChecksumStats};
 use crate::decode::{
     self, proto, DecodeError, Decoded, DefragConfig, DefragResult, DefragStats, Defragmenter,
@@ -31,6 +34,9 @@ pub struct ReaderOptions {
     pub anomaly_tx: Option<Sender<OutMsg>>,
     /// Bounds of the DNS IP -> name cache.
     pub dns_names: NameCacheConfig,
+    /// Set (by a signal handler) to stop reading early; what was read is
+    /// still processed and reported.
+    pub stop: Option<Arc<AtomicBool>>,
 }
 
 /// What the reader counted.
@@ -66,9 +72,12 @@ pub struct ReaderStats {
     pub anomaly_suppressed_total: u64,
     /// DNS IP -> name cache counters.
     pub dns_names: NameCacheStats,
+    /// Reading stopped early on a signal.
+    pub interrupted: bool,
 }
 
 /// Channels to one worker: batches out, empty batches back for reuse.
+#[derive(Clone)]
 pub struct WorkerLink {
     /// Full batches to the worker.
     pub tx: Sender<Batch>,
@@ -77,7 +86,7 @@ pub struct WorkerLink {
 }
 
 /// The reader's state besides the capture.
-struct Reader {
+pub(crate) struct Reader {
     stats: ReaderStats,
     pending: Vec<Batch>,
     links: Vec<WorkerLink>,
@@ -94,49 +103,95 @@ pub fn run(
     links: Vec<WorkerLink>,
     opts: ReaderOptions,
 ) -> (ReaderStats, Option<CaptureError>) {
-    let mut r = Reader {
-        stats: ReaderStats::default(),
-        pending: links.iter().map(|_| Batch::default()).collect(),
-        links,
-        defrag: Defragmenter::new(opts.defrag),
-        validate_checksums: opts.validate_checksums,
-        anomalies: PacketAnomalies::new(opts.anomaly, opts.anomaly_tx),
-        names: NameCache::new(opts.dns_names),
-    };
+    let stop = opts.stop.clone();
+    let mut r = Reader::new(links, opts);
     let mut frame = Vec::with_capacity(65536);
     let error = loop {
+        if stop.as_ref().is_some_and(|s| s.load(Ordering::Relaxed)) {
+            r.stats.interrupted = true;
+            break None;
+        }
         frame.clear();
         let info = match source.next_frame(&mut frame) {
             Ok(Some(info)) => info,
             Ok(None) => break None,
             Err(e) => break Some(e),
         };
-        let stats = &mut r.stats;
+        if !r.ingest(info, &frame) {
+            break None; // worker gone: the pipeline reports why
+        }
+    };
+    r.stats.warnings = source.take_warnings();
+    (r.finish(), error)
+}
+
+impl Reader {
+    /// A reader feeding `links`.
+    pub(crate) fn new(links: Vec<WorkerLink>, opts: ReaderOptions) -> Reader {
+        Reader {
+            stats: ReaderStats::default(),
+            pending: links.iter().map(|_| Batch::default()).collect(),
+            links,
+            defrag: Defragmenter::new(opts.defrag),
+            validate_checksums: opts.validate_checksums,
+            anomalies: PacketAnomalies::new(opts.anomaly, opts.anomaly_tx),
+            names: NameCache::new(opts.dns_names),
+        }
+    }
+
+    /// Counts, decodes and routes one frame; false when a worker is gone.
+    pub(crate) fn ingest(&mut self, info: FrameInfo, frame: &[u8]) -> bool {
+        let stats = &mut self.stats;
         stats.packets_total += 1;
         stats.bytes_total += u64::from(info.caplen);
         if stats.first_ts == 0 {
             stats.first_ts = info.ts;
         }
         stats.last_ts = stats.last_ts.max(info.ts);
-        if !r.frame(info.ts, info.linktype, &frame) {
-            break None; // worker gone: the pipeline reports why
-        }
-    };
-    for (batch, link) in r.pending.into_iter().zip(&r.links) {
-        if !batch.is_empty() {
-            let _ = link.tx.send(batch);
-        }
+        self.frame(info.ts, info.linktype, frame)
     }
-    r.anomalies.flush();
-    r.stats.anomaly_events_total = r.anomalies.events_total;
-    r.stats.anomaly_suppressed_total = r.anomalies.suppressed_total;
-    r.stats.defrag = *r.defrag.stats();
-    r.stats.warnings = source.take_warnings();
-    r.stats.dns_names = r.names.stats();
-    (r.stats, error)
-}
 
-impl Reader {
+    /// Sends every non-empty pending batch now (live: bounded latency);
+    /// false when a worker is gone.
+    pub(crate) fn send_pending(&mut self) -> bool {
+        let mut ok = true;
+        for (batch, link) in self.pending.iter_mut().zip(&self.links) {
+            if !batch.is_empty() {
+                let fresh = link.pool.try_recv().unwrap_or_default();
+                ok &= link.tx.send(std::mem::replace(batch, fresh)).is_ok();
+            }
+        }
+        ok
+    }
+
+    /// Tells every worker that packet time `now` has come (idle flows
+    /// time out although no packet arrives); false when a worker is gone.
+    pub(crate) fn tick(&mut self, now: Timestamp) -> bool {
+        let mut ok = self.send_pending();
+        for link in &self.links {
+            let mut b = link.pool.try_recv().unwrap_or_default();
+            b.tick = Some(now);
+            ok &= link.tx.send(b).is_ok();
+        }
+        ok
+    }
+
+    /// The counters so far.
+    pub(crate) fn stats(&self) -> &ReaderStats {
+        &self.stats
+    }
+
+    /// Sends what is pending and returns the counters.
+    pub(crate) fn finish(mut self) -> ReaderStats {
+        self.send_pending();
+        self.anomalies.flush();
+        self.stats.anomaly_events_total = self.anomalies.events_total;
+        self.stats.anomaly_suppressed_total = self.anomalies.suppressed_total;
+        self.stats.defrag = *self.defrag.stats();
+        self.stats.dns_names = self.names.stats();
+        self.stats
+    }
+
     /// Decodes and routes one frame; false when a worker is gone.
     fn frame(&mut self, ts: Timestamp, linktype: LinkType, frame: &[u8]) -> bool {
         match decode::decode_frame(linktype, frame) {

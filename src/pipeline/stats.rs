@@ -9,6 +9,7 @@ use super::reader::ReaderStats;
 use super::worker::WorkerStats;
 use crate::alert::event::{event_type, format_ts};
 use crate::alert::SCHEMA_VERSION;
+use crate::capture::live::InterfaceStats;
 use crate::decode::DecodeError;
 use crate::flow::table::FlowTableStats;
 use crate::flow::ReassemblyStats;
@@ -42,6 +43,8 @@ pub struct RunStats {
     pub output: OutputStats,
     /// Wall-clock time of the run.
     pub elapsed: Duration,
+    /// Live: counters per interface (kernel drops); empty in a replay.
+    pub interfaces: Vec<InterfaceStats>,
 }
 
 impl RunStats {
@@ -68,6 +71,7 @@ impl RunStats {
             anomaly_suppressed_total: 0,
             output,
             elapsed,
+            interfaces: Vec::new(),
         };
         for w in per_worker {
             add_flow(&mut s.flow, &w.flow);
@@ -181,7 +185,40 @@ impl RunStats {
                 },
             }
         });
-        v.to_string()
+        self.add_live(v).to_string()
+    }
+
+    /// Live runs: drop counters per interface; any run: whether a signal
+    /// stopped it early (keys added only when they apply).
+    fn add_live(&self, mut v: Value) -> Value {
+        let Some(cap) = v
+            .pointer_mut("/stats/capture")
+            .and_then(Value::as_object_mut)
+        else {
+            return v;
+        };
+        if self.reader.interrupted {
+            cap.insert("interrupted".into(), json!(true));
+        }
+        if !self.interfaces.is_empty() {
+            let sum =
+                |f: &dyn Fn(&InterfaceStats) -> u64| self.interfaces.iter().map(f).sum::<u64>();
+            cap.insert(
+                "kernel_drops_total".into(),
+                json!(sum(&|i| i.kernel.dropped)),
+            );
+            cap.insert(
+                "if_drops_total".into(),
+                json!(sum(&|i| i.kernel.if_dropped)),
+            );
+            let list: Vec<Value> = self
+                .interfaces
+                .iter()
+                .map(InterfaceStats::to_json)
+                .collect();
+            cap.insert("interfaces".into(), Value::Array(list));
+        }
+        v
     }
 }
 

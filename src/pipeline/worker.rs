@@ -10,7 +10,9 @@ use crossbeam_channel::{Receiver, Sender};
 use super::anomaly::{self, AnomalyOptions, FlowAnomalies};
 use super::batch::Batch;
 use super::nettls::{dns_out, tls_out};
+use super::live::SensorSlot;
 use super::output::{DedupInfo, OutEvent, OutMsg, SortKey};
+use super::Sensor;
 use crate::alert::event::{event_type, format_ts, proto_name};
 use crate::alert::event::{AnomalyEvent, FlowEvent, FlowSummary};
 use crate::alert::{
@@ -63,6 +65,9 @@ pub struct WorkerSetup {
     pub anomaly: AnomalyOptions,
     /// Debug: directory where each TCP direction's reassembled bytes go.
     pub dump_streams: Option<PathBuf>,
+    /// Live: where reloaded detectors and policy are published (checked
+    /// once per batch).
+    pub reload: Option<Arc<SensorSlot>>,
 }
 
 /// What a worker counted.
@@ -278,7 +283,12 @@ pub fn run(
         dump_streams: setup.dump_streams,
         out: Vec::new(),
     };
+    let mut generation = setup.reload.as_ref().map_or(0, |s| s.generation());
     for mut batch in rx {
+        // The swap point: between batches, so no packet sees two engines.
+        if let Some(sensor) = setup.reload.as_ref().and_then(|s| s.newer(&mut generation)) {
+            swap_sensor(&mut table, &mut det, sensor);
+        }
         for p in &batch.packets {
             packet(
                 &mut table,
@@ -289,6 +299,9 @@ pub fn run(
                 batch.payload(p),
                 p.dest_name.as_ref(),
             );
+        }
+        if let Some(now) = batch.tick {
+            table.expire(now, &mut |f, r| end_flow(&mut reasm, &mut det, f, r));
         }
         det.send_events(&out);
         batch.clear();
@@ -435,6 +448,32 @@ fn udp_datagram(
     };
     p.on_data(dir, payload, &mut sink);
     app.sync();
+}
+
+/// Reloaded detectors and policy take over. Findings collected so far were
+/// made by the old detectors (whose ids they hold), so they are reported
+/// now, and each direction's undecided carry is decided by the old engine;
+/// flows, reassembly and application state go on untouched. A value that
+/// straddles the swap point is only found if it is complete on one side.
+fn swap_sensor(table: &mut FlowTable<FlowData>, det: &mut Det, sensor: Sensor) {
+    table.for_each_mut(&mut |flow| {
+        let meta = FlowMeta {
+            key: flow.key,
+            id: flow.id,
+            client_is_lo: flow.client_is_lo,
+            tunnel: flow.state.tunnel,
+        };
+        let state = &mut flow.state;
+        for dir in [Direction::ToServer, Direction::ToClient] {
+            let ds = &mut state.dirs[dir.index()];
+            det.finish_item(ds, flow.last_ts);
+            ds.stream = StreamState::default();
+            det.emit(&meta, dir, ds, &state.app.view());
+        }
+    });
+    det.scanner = sensor.engine.scanner();
+    det.engine = sensor.engine;
+    det.policy = sensor.policy;
 }
 
 /// A SYN on a 5-tuple whose connection is closed starts a new flow.
