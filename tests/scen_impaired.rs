@@ -59,6 +59,23 @@ fn anomaly_events<'a>(events: &'a [Value], event: &str) -> Vec<&'a Value> {
 fn reassembled_streams_equal_what_the_receivers_got() {
     for rate in RATES {
         let t = truth(rate);
+        let obs = |k: &str| t["observed"][k].as_u64().unwrap_or(0);
+        let kinds = [
+            "reordered",
+            "retransmitted",
+            "duplicated",
+            "bad_tcp_checksums",
+        ];
+        if rate >= 5 {
+            for k in kinds {
+                assert!(obs(k) > 0, "{rate} %: {k} happened");
+            }
+        } else {
+            assert!(
+                kinds.iter().map(|k| obs(k)).sum::<u64>() > 0,
+                "{rate} %: impaired"
+            );
+        }
         let tmp = tempfile::tempdir().expect("tempdir");
         let (lines, res) = replay_with(&config(true, Some(tmp.path())), &[pcap(rate)], 1);
         res.expect("replay");
