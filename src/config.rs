@@ -55,6 +55,8 @@ pub struct Config {
     pub decode: DecodeConfig,
     /// IP fragment reassembly bounds.
     pub defrag: DefragConfigFile,
+    /// Mail (SMTP/POP3/IMAP/MIME) decoding limits.
+    pub mail: crate::app::mail::MailConfig,
 }
 
 impl Default for Config {
@@ -79,6 +81,7 @@ impl Default for Config {
             dedup: p.dedup,
             decode: DecodeConfig::default(),
             defrag: DefragConfigFile::default(),
+            mail: crate::app::mail::MailConfig::default(),
         }
     }
 }
@@ -310,6 +313,9 @@ impl Config {
         }
         if self.output.sort_buffer == 0 {
             return Err("output.sort_buffer must be at least 1".into());
+        }
+        if self.mail.max_depth == 0 || self.mail.max_parts == 0 {
+            return Err("mail.max_depth and mail.max_parts must be at least 1".into());
         }
         if self.reassembly.max_segments == 0 {
             return Err("reassembly.max_segments must be at least 1".into());

@@ -10,6 +10,7 @@
 use crate::flow::Direction;
 
 pub mod http;
+pub mod mail;
 pub mod probe;
 
 pub use self::probe::{detect_protocol, probe, Probe};
@@ -91,6 +92,8 @@ pub struct HttpPart {
 pub enum TxMeta {
     /// An HTTP request/response pair.
     Http(HttpTx),
+    /// A mail message or login (SMTP, POP3, IMAP).
+    Mail(mail::MailTx),
 }
 
 /// A file carried by a protocol (an HTTP body with a file name or a document

@@ -4,6 +4,7 @@ use super::http::parser::{
     is_known_method, parse_line, parse_request_line, parse_status_line, LineResult,
 };
 use super::http::HttpParser;
+use super::mail::{ImapParser, MailProbe, Pop3Parser, SmtpParser};
 use super::AppParser;
 use crate::flow::Direction;
 
@@ -15,6 +16,12 @@ const MAX_PROBE_LINE: usize = 8 * 1024;
 pub enum Probe {
     /// HTTP/1.x.
     Http,
+    /// SMTP/ESMTP.
+    Smtp,
+    /// POP3.
+    Pop3,
+    /// IMAP4.
+    Imap,
     /// Consistent with a known protocol so far: call again with more bytes.
     NeedMore,
     /// No known protocol.
@@ -32,6 +39,14 @@ pub fn probe(dir: Direction, first_bytes: &[u8]) -> Probe {
     let data = first_bytes.get(start..).unwrap_or_default();
     if data.is_empty() {
         return Probe::NeedMore;
+    }
+    if let Some(m) = super::mail::probe(dir, data) {
+        return match m {
+            MailProbe::Smtp => Probe::Smtp,
+            MailProbe::Pop3 => Probe::Pop3,
+            MailProbe::Imap => Probe::Imap,
+            MailProbe::NeedMore => Probe::NeedMore,
+        };
     }
     match parse_line(data, MAX_PROBE_LINE) {
         LineResult::Complete { line, .. } => {
@@ -73,6 +88,9 @@ fn plausible_prefix(dir: Direction, data: &[u8]) -> bool {
 pub fn detect_protocol(dir: Direction, first_bytes: &[u8]) -> Option<Box<dyn AppParser>> {
     match probe(dir, first_bytes) {
         Probe::Http => Some(Box::new(HttpParser::default())),
+        Probe::Smtp => Some(Box::new(SmtpParser::default())),
+        Probe::Pop3 => Some(Box::new(Pop3Parser::default())),
+        Probe::Imap => Some(Box::new(ImapParser::default())),
         _ => None,
     }
 }
@@ -94,8 +112,8 @@ mod tests {
         assert_eq!(probe(ToServer, b"GET /very/long"), Probe::NeedMore);
         assert_eq!(probe(ToClient, b"HTT"), Probe::NeedMore);
         assert_eq!(probe(ToServer, b"\x16\x03\x01\x02\x00"), Probe::Unknown);
-        assert_eq!(probe(ToServer, b"EHLO mail\r\n"), Probe::Unknown);
-        assert_eq!(probe(ToClient, b"220 smtp ready\r\n"), Probe::Unknown);
+        assert_eq!(probe(ToServer, b"EHLO mail\r\n"), Probe::Smtp);
+        assert_eq!(probe(ToClient, b"220 smtp ready\r\n"), Probe::Smtp);
         assert!(
             detect_protocol(ToServer, b"POST / HTTP/1.1\r\n").is_some_and(|p| p.name() == "http")
         );

@@ -15,6 +15,7 @@ use crate::alert::{
     ValueHasher,
 };
 use crate::app::http::HttpParser;
+use crate::app::mail::{self, ImapParser, MailConfig, MailTx, Pop3Parser, SmtpParser};
 use crate::app::{
     self, location, proto_name as app_proto, AppParser, ContentSink, HttpTx, Probe, TxMeta,
 };
@@ -54,6 +55,8 @@ pub struct WorkerSetup {
     pub event_max_age: u64,
     /// Write a `flow` event at the end of every flow.
     pub flow_events: bool,
+    /// Mail decoding limits.
+    pub mail: MailConfig,
 }
 
 /// What a worker counted.
@@ -137,6 +140,7 @@ impl App {
             proto: self.proto(),
             dest_name: self.dest_name.as_deref(),
             http: None,
+            mail: None,
         }
     }
 }
@@ -147,6 +151,7 @@ struct AppView<'a> {
     proto: &'static str,
     dest_name: Option<&'a str>,
     http: Option<&'a HttpTx>,
+    mail: Option<&'a MailTx>,
 }
 
 impl FlowState for FlowData {
@@ -187,6 +192,7 @@ struct Det {
     limits: FindingLimits,
     event_max_age: u64,
     flow_events: bool,
+    mail: MailConfig,
     bytes_scanned: u64,
     matches: u64,
     dlp_events: u64,
@@ -216,6 +222,7 @@ pub fn run(
         limits: setup.limits,
         event_max_age: setup.event_max_age,
         flow_events: setup.flow_events,
+        mail: setup.mail,
         bytes_scanned: 0,
         matches: 0,
         dlp_events: 0,
@@ -534,6 +541,9 @@ impl ScanSink<'_> {
         buf.extend_from_slice(data);
         let next = match app::probe(dir, buf) {
             Probe::Http => AppState::Parser(Box::new(HttpParser::default())),
+            Probe::Smtp => AppState::Parser(Box::new(SmtpParser::new(self.det.mail))),
+            Probe::Pop3 => AppState::Parser(Box::new(Pop3Parser::new(self.det.mail))),
+            Probe::Imap => AppState::Parser(Box::new(ImapParser::new(self.det.mail))),
             Probe::NeedMore if buf.len() < PROBE_LIMIT => return,
             _ => AppState::Raw,
         };
@@ -644,12 +654,18 @@ impl ContentSink for AppSink<'_> {
     }
 
     fn end_transaction(&mut self, dir: Direction, meta: &TxMeta) {
-        let http = match meta {
+        let (http, mail) = match meta {
             TxMeta::Http(tx) => {
                 if self.dest_name.is_none() {
                     *self.dest_name = tx.hostname.as_deref().map(host_without_port);
                 }
-                Some(tx)
+                (Some(tx), None)
+            }
+            TxMeta::Mail(tx) => {
+                if self.dest_name.is_none() {
+                    self.dest_name.clone_from(&tx.server_name);
+                }
+                (None, Some(tx))
             }
         };
         let ds = &mut self.dirs[dir.index()];
@@ -658,6 +674,7 @@ impl ContentSink for AppSink<'_> {
             proto: self.proto,
             dest_name: self.dest_name.as_deref(),
             http,
+            mail,
         };
         self.det.emit(self.meta, dir, ds, &view);
     }
@@ -793,6 +810,11 @@ impl Det {
             dest_name: app.dest_name.map(str::to_string),
             verdict,
             http: app.http.map(http_out),
+            smtp: app
+                .mail
+                .filter(|_| app.proto == mail::proto_name::SMTP)
+                .map(mail::out::smtp_out),
+            mail: app.mail.map(mail::out::mail_out),
             stream: ds.notes.clone(),
         };
         let json = serde_json::to_string(&ev).unwrap_or_default();

@@ -590,8 +590,9 @@ mod tests {
         }
         fn end_content(&mut self, _dir: Direction) {}
         fn end_transaction(&mut self, dir: Direction, meta: &TxMeta) {
-            let TxMeta::Http(tx) = meta;
-            self.txs.push((dir, tx.clone()));
+            if let TxMeta::Http(tx) = meta {
+                self.txs.push((dir, tx.clone()));
+            }
         }
     }
 
