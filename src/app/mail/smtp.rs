@@ -97,6 +97,8 @@ impl SmtpParser {
                         Some(n) => {
                             data = data.get(n..).unwrap_or_default();
                             self.client = Client::Command;
+                            // The server replies to the end of the data.
+                            self.expect(Cmd::Other);
                             self.end_message(sink);
                         }
                         None => data = &[],
