@@ -273,9 +273,11 @@ verify_all() {
     return 0
 }
 
+build_mail() { bash "$HERE/make_mail.sh"; } # SMTP/POP3/IMAP captures (own netns lw-mail-*)
 ensure_deps
 (cd "$TOOLS" && $PY content.py >/dev/null)
 STEPS=("$@")
 ((${#STEPS[@]})) || STEPS=(http decoys tiny bulk udp split broken udpfrag tunnels)
 for s in "${STEPS[@]}"; do "build_$s"; done
 verify_all
+(($#)) || build_mail
