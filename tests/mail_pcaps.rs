@@ -73,7 +73,9 @@ fn pop3_and_imap_captures_exact() {
         assert!(dlp.iter().any(|e| e["mail"]["login"] == true), "{name}");
         assert!(
             dlp.iter().any(|e| e["direction"] == "to_client"
-                && e["mail"]["subject"].as_str().is_some_and(|s| s.contains('*'))),
+                && e["mail"]["subject"]
+                    .as_str()
+                    .is_some_and(|s| s.contains('*'))),
             "{name}: subject masked"
         );
     }

@@ -191,7 +191,9 @@ fn key_extractions() {
     let smtp = get("smtp", "01-auth-login-data.t");
     assert!(smtp.contains(&format!("> smtp.auth \"LOGIN zhangsan:{m}\"")));
     assert!(smtp.contains("> smtp.envelope \"zhangsan@example.cn\\n\""));
-    assert!(smtp.contains(&format!("> mail.body \"line one\\r\\n.dot stuffed {id}\\r\\n\"")));
+    assert!(smtp.contains(&format!(
+        "> mail.body \"line one\\r\\n.dot stuffed {id}\\r\\n\""
+    )));
     let bdat = get("smtp", "02-pipelining-bdat.t");
     assert!(bdat.contains(&format!("> mail.body \"first part {id} end\\r\\n\"")));
     assert!(bdat.contains(&format!("> mail.body \"mobile {m}\\r\\n\"")));
@@ -212,7 +214,9 @@ fn key_extractions() {
     assert!(rej.contains("> smtp.envelope \"g@example.cn\\n\""), "{rej}");
     let pop = get("pop3", "01-user-pass-retr.t");
     assert!(pop.contains(&format!("> pop3.auth \"USER zhangsan:{m}\"")));
-    assert!(pop.contains(&format!("< mail.body \"身份证 {id}\\r\\n.leading dot\\r\\n\"")));
+    assert!(pop.contains(&format!(
+        "< mail.body \"身份证 {id}\\r\\n.leading dot\\r\\n\""
+    )));
     assert!(pop.contains("Subject: 工资单"));
     let pop2 = get("pop3", "02-auth-plain-top-stls.t");
     assert!(pop2.contains(&format!("> pop3.auth \"PLAIN wangwu:{m}\"")));
@@ -223,7 +227,10 @@ fn key_extractions() {
     let imap = get("imap", "01-login-fetch.t");
     assert!(imap.contains(&format!("> imap.auth \"LOGIN zhangsan:{m}\"")));
     assert!(imap.contains(&format!("< mail.body \"姓名：张三 身份证：{id}\\n\"")));
-    assert!(imap.contains(&format!("身份证 {id}")), "ENVELOPE subject decoded");
+    assert!(
+        imap.contains(&format!("身份证 {id}")),
+        "ENVELOPE subject decoded"
+    );
     assert!(imap.contains("< mail.body \"mobile 1381234567\""));
     let imap2 = get("imap", "02-literal-login-authenticate-append-starttls.t");
     assert!(imap2.contains(&format!("> imap.auth \"LOGIN zhangsan:{m}\"")));

@@ -50,7 +50,6 @@ pub fn load(bytes: &[u8]) -> Vec<Step> {
     steps
 }
 
-
 /// Bytes as an escaped string, cut at 160 characters.
 pub fn show(bytes: &[u8]) -> String {
     let text = String::from_utf8_lossy(bytes);

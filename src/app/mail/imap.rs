@@ -110,7 +110,13 @@ impl ImapParser {
         }
     }
 
-    fn literal_bytes(&mut self, dir: Direction, kind: Lit, chunk: &[u8], sink: &mut dyn ContentSink) {
+    fn literal_bytes(
+        &mut self,
+        dir: Direction,
+        kind: Lit,
+        chunk: &[u8],
+        sink: &mut dyn ContentSink,
+    ) {
         match kind {
             Lit::Message => self.mimes[dir.index() & 1].push(chunk, sink),
             Lit::Text => sink.on_content(dir, location::MAIL_BODY, chunk),
@@ -152,14 +158,14 @@ impl ImapParser {
                 .extend_from_slice(line.get(..MAX_CMD_LINE.min(line.len())).unwrap_or_default());
             self.args.clear();
         }
-        let mut words = Words(if continued {
+        let words = Words(if continued {
             body
         } else {
             body.splitn(3, |&b| b == b' ').nth(2).unwrap_or_default()
         });
         let cmd = command_name(&self.command);
         if cmd.as_slice() == b"LOGIN" {
-            while let Some(w) = words.next() {
+            for w in words {
                 if self.args.len() < MAX_ARGS {
                     self.args.push(w);
                 }
@@ -186,7 +192,12 @@ impl ImapParser {
     /// A client command is complete (all its literals read).
     fn command_end(&mut self, cmd: &[u8], sink: &mut dyn ContentSink) {
         let loc = location::IMAP_AUTH;
-        let tag = self.command.split(|&b| b == b' ').next().unwrap_or_default().to_vec();
+        let tag = self
+            .command
+            .split(|&b| b == b' ')
+            .next()
+            .unwrap_or_default()
+            .to_vec();
         match cmd {
             b"LOGIN" => {
                 let user = self.args.first().map(Vec::as_slice).unwrap_or_default();
@@ -278,7 +289,9 @@ fn fetch_kind(before: &[u8]) -> Lit {
     let up = before.trim_ascii_end().to_ascii_uppercase();
     // Drop a partial-fetch origin `<0>`.
     let up = match up.strip_suffix(b">") {
-        Some(u) => memchr::memrchr(b'<', u).and_then(|i| u.get(..i)).unwrap_or(u),
+        Some(u) => memchr::memrchr(b'<', u)
+            .and_then(|i| u.get(..i))
+            .unwrap_or(u),
         None => &up,
     };
     let section = memchr::memrchr(b'[', up).and_then(|i| up.get(i..));
@@ -408,18 +421,27 @@ mod tests {
 
     #[test]
     fn literals_and_kinds() {
-        assert_eq!(split_literal(b"* 1 FETCH (BODY[] {12}"), (&b"* 1 FETCH (BODY[] "[..], Some(12)));
+        assert_eq!(
+            split_literal(b"* 1 FETCH (BODY[] {12}"),
+            (&b"* 1 FETCH (BODY[] "[..], Some(12))
+        );
         assert_eq!(split_literal(b"a LOGIN {5+}").1, Some(5));
         assert_eq!(split_literal(b"a {x}").1, None);
         assert_eq!(split_literal(b"}").1, None);
         assert_eq!(fetch_kind(b"* 1 FETCH (UID 4 BODY[] "), Lit::Message);
         assert_eq!(fetch_kind(b"* 1 FETCH (BODY[]<0> "), Lit::Message);
         assert_eq!(fetch_kind(b"* 1 FETCH (RFC822 "), Lit::Message);
-        assert_eq!(fetch_kind(b"* 1 FETCH (BODY[HEADER.FIELDS (SUBJECT)] "), Lit::Message);
+        assert_eq!(
+            fetch_kind(b"* 1 FETCH (BODY[HEADER.FIELDS (SUBJECT)] "),
+            Lit::Message
+        );
         assert_eq!(fetch_kind(b"* 1 FETCH (BODY[TEXT] "), Lit::Text);
         assert_eq!(fetch_kind(b"* 1 FETCH (BODY[1.2] "), Lit::Text);
         let w: Vec<Vec<u8>> = Words(br#"user "p a\"ss" x"#).collect();
-        assert_eq!(w, vec![b"user".to_vec(), b"p a\"ss".to_vec(), b"x".to_vec()]);
+        assert_eq!(
+            w,
+            vec![b"user".to_vec(), b"p a\"ss".to_vec(), b"x".to_vec()]
+        );
         assert_eq!(command_name(b"a1 uid fetch 1:* (BODY[])"), b"FETCH");
     }
 }

@@ -381,7 +381,10 @@ impl MimeDecoder {
         } else {
             ct.value.as_str()
         };
-        if let Some(b) = ct.param("boundary").filter(|_| ctype.starts_with("multipart/")) {
+        if let Some(b) = ct
+            .param("boundary")
+            .filter(|_| ctype.starts_with("multipart/"))
+        {
             self.target = Target::Ignore;
             self.cte = Cte::Identity;
             if self.bounds.len() >= self.cfg.max_depth {
@@ -579,7 +582,10 @@ mod tests {
 
     fn message() -> Vec<u8> {
         let gbk = encoding_rs::GB18030.encode("主题 张三").0.into_owned();
-        let body_gbk = encoding_rs::GB18030.encode("身份证 11010519491231002X").0.into_owned();
+        let body_gbk = encoding_rs::GB18030
+            .encode("身份证 11010519491231002X")
+            .0
+            .into_owned();
         let csv = b"name,mobile\nzhang,13812345678\n";
         format!(
             "From: =?utf-8?B?5byg5LiJ?= <zs@example.cn>\r\n\

@@ -144,7 +144,9 @@ pub struct MailTx {
 /// `* PREAUTH` greeting.
 pub fn probe(dir: Direction, data: &[u8]) -> Option<MailProbe> {
     let line_end = memchr::memchr(b'\n', data);
-    let line = data.get(..line_end.unwrap_or(data.len())).unwrap_or_default();
+    let line = data
+        .get(..line_end.unwrap_or(data.len()))
+        .unwrap_or_default();
     let complete = line_end.is_some();
     let starts = |p: &[u8]| {
         let n = line.len().min(p.len());
@@ -433,7 +435,10 @@ mod tests {
         );
         assert_eq!(probe(ToClient, b"22"), Some(MailProbe::NeedMore));
         assert_eq!(probe(ToClient, b"+OK ready\r\n"), Some(MailProbe::Pop3));
-        assert_eq!(probe(ToClient, b"* OK IMAP4rev1\r\n"), Some(MailProbe::Imap));
+        assert_eq!(
+            probe(ToClient, b"* OK IMAP4rev1\r\n"),
+            Some(MailProbe::Imap)
+        );
         assert_eq!(probe(ToClient, b"HTTP/1.1 200 OK\r\n"), None);
         assert_eq!(probe(ToServer, b"EHLO client\r\n"), Some(MailProbe::Smtp));
         assert_eq!(probe(ToServer, b"helo x"), Some(MailProbe::Smtp));

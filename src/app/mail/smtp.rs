@@ -139,13 +139,9 @@ impl SmtpParser {
 
     fn client_line(&mut self, line: &[u8], sink: &mut dyn ContentSink) {
         if let Client::Auth(s) = self.client {
-            let next = self.creds.sasl(
-                s,
-                line,
-                Direction::ToServer,
-                location::SMTP_AUTH,
-                sink,
-            );
+            let next = self
+                .creds
+                .sasl(s, line, Direction::ToServer, location::SMTP_AUTH, sink);
             self.client = next.map_or(Client::Command, Client::Auth);
             if matches!(s, Sasl::Plain | Sasl::LoginPass) {
                 self.end_login(sink);
@@ -248,20 +244,20 @@ impl SmtpParser {
         sink.end_transaction(Direction::ToServer, &TxMeta::Mail(tx));
     }
 
-    fn server_data(&mut self, mut data: &[u8], sink: &mut dyn ContentSink) {
+    fn server_data(&mut self, mut data: &[u8]) {
         while !data.is_empty() && !self.encrypted {
             let (n, complete) = self.reply.fill(data);
             data = data.get(n..).unwrap_or_default();
             if complete {
                 let line = std::mem::take(&mut self.reply.buf);
-                self.server_line(&line, sink);
+                self.server_line(&line);
                 self.reply.buf = line;
                 self.reply.buf.clear();
             }
         }
     }
 
-    fn server_line(&mut self, line: &[u8], sink: &mut dyn ContentSink) {
+    fn server_line(&mut self, line: &[u8]) {
         let line = trim_eol(line);
         let code = line
             .get(..3)
@@ -282,12 +278,9 @@ impl SmtpParser {
                 return;
             }
         }
-        let _ = sink;
         match self.pending.pop_front() {
-            Some(Cmd::Data) if code != 354 => {
-                if self.client == Client::Data && !self.in_message {
-                    self.client = Client::Command;
-                }
+            Some(Cmd::Data) if code != 354 && self.client == Client::Data && !self.in_message => {
+                self.client = Client::Command;
             }
             Some(Cmd::Auth) if code == 334 => self.pending.push_front(Cmd::Auth),
             Some(Cmd::Auth) => {
@@ -343,7 +336,7 @@ impl AppParser for SmtpParser {
     fn on_data(&mut self, dir: Direction, data: &[u8], sink: &mut dyn ContentSink) {
         match dir {
             Direction::ToServer => self.client_data(data, sink),
-            Direction::ToClient => self.server_data(data, sink),
+            Direction::ToClient => self.server_data(data),
         }
     }
 

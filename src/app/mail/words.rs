@@ -260,7 +260,8 @@ pub fn structured(v: &[u8]) -> Structured {
         let Some(eq) = memchr::memchr(b'=', p) else {
             continue;
         };
-        let key = String::from_utf8_lossy(trim(p.get(..eq).unwrap_or_default())).to_ascii_lowercase();
+        let key =
+            String::from_utf8_lossy(trim(p.get(..eq).unwrap_or_default())).to_ascii_lowercase();
         let val = unquote(p.get(eq + 1..).unwrap_or_default());
         let (key, extended) = match key.strip_suffix('*') {
             Some(k) => (k.to_string(), true),
