@@ -77,15 +77,13 @@ enum TextCs {
 
 impl TextCs {
     fn new(charset: Option<&str>) -> TextCs {
-        match charset.and_then(|c| words::encoding_for(c.as_bytes())) {
-            Some(e) if e == encoding_rs::UTF_8 || e == encoding_rs::WINDOWS_1252 => {
-                if charset.is_some_and(|c| c.eq_ignore_ascii_case("us-ascii")) {
-                    TextCs::Sniff(Charset::new(None))
-                } else {
-                    TextCs::Utf8
-                }
-            }
-            Some(e) => TextCs::Decoder(Box::new(e.new_decoder_without_bom_handling())),
+        match charset {
+            Some(c) if c.eq_ignore_ascii_case("us-ascii") => TextCs::Sniff(Charset::new(None)),
+            Some(c) => match words::encoding_for(c.as_bytes()) {
+                Some(e) if e == encoding_rs::UTF_8 => TextCs::Utf8,
+                Some(e) => TextCs::Decoder(Box::new(e.new_decoder_without_bom_handling())),
+                None => TextCs::Sniff(Charset::new(None)),
+            },
             None => TextCs::Sniff(Charset::new(None)),
         }
     }
