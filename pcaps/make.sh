@@ -274,6 +274,7 @@ verify_all() {
     return 0
 }
 
+build_mail() { bash "$HERE/make_mail.sh"; } # SMTP/POP3/IMAP captures (own netns lw-mail-*)
 ensure_deps
 (cd "$TOOLS" && $PY content.py >/dev/null)
 STEPS=("$@")
@@ -281,3 +282,4 @@ STEPS=("$@")
 build_scen() { bash "$HERE/make_scen.sh"; }; (($#)) || STEPS+=(scen) # impaired + policy scenarios (pcaps/scenarios/)
 for s in "${STEPS[@]}"; do "build_$s"; done
 verify_all
+(($#)) || build_mail

@@ -61,6 +61,8 @@ pub struct Config {
     pub live: crate::capture::live::LiveConfig,
     /// `[run]`: process options of a live sensor (user to switch to).
     pub run: crate::capture::live::RunConfig,
+    /// Mail (SMTP/POP3/IMAP/MIME) decoding limits.
+    pub mail: crate::app::mail::MailConfig,
 }
 
 impl Default for Config {
@@ -88,6 +90,7 @@ impl Default for Config {
             dns: DnsConfigFile::default(),
             live: Default::default(),
             run: Default::default(),
+            mail: crate::app::mail::MailConfig::default(),
         }
     }
 }
@@ -370,6 +373,9 @@ impl Config {
         }
         if self.output.sort_buffer == 0 {
             return Err("output.sort_buffer must be at least 1".into());
+        }
+        if self.mail.max_depth == 0 || self.mail.max_parts == 0 {
+            return Err("mail.max_depth and mail.max_parts must be at least 1".into());
         }
         if self.reassembly.max_segments == 0 {
             return Err("reassembly.max_segments must be at least 1".into());

@@ -161,6 +161,45 @@ pub struct HttpOut {
     pub limits_hit: Vec<&'static str>,
 }
 
+/// The `smtp` object of a `dlp` event from an SMTP message or login.
+/// Addresses are masked.
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct SmtpOut {
+    /// `EHLO`/`HELO` argument.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub helo: Option<String>,
+    /// `MAIL FROM` address, masked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mail_from: Option<String>,
+    /// `RCPT TO` addresses, masked.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rcpt_to: Vec<String>,
+}
+
+/// The `mail` object of a `dlp` event from a mail message (SMTP, POP3,
+/// IMAP) or login. Subject, addresses and file names are masked.
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct MailOut {
+    /// Decoded `Subject`, masked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    /// Decoded `From`, masked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    /// Decoded `To`, masked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    /// Attachments: masked `filename`, `content_type`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<serde_json::Value>,
+    /// Present and true for a login (credentials) rather than a message.
+    #[serde(skip_serializing_if = "is_false")]
+    pub login: bool,
+    /// Decoding limits hit (MIME depth, parts, decoded size, gaps, ...).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub limits_hit: Vec<&'static str>,
+}
+
 /// A `dlp` event.
 #[derive(Clone, Debug, Serialize)]
 pub struct DlpEvent {
@@ -186,6 +225,12 @@ pub struct DlpEvent {
     /// The DNS message the PI travelled in (`rrname` masked).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dns: Option<serde_json::Value>,
+    /// The SMTP envelope of the message (or login) the PI travelled in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub smtp: Option<SmtpOut>,
+    /// The mail message (SMTP, POP3, IMAP) the PI travelled in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mail: Option<MailOut>,
     /// Present when the stream was incomplete.
     #[serde(skip_serializing_if = "StreamNotes::is_clean")]
     pub stream: StreamNotes,

@@ -11,6 +11,7 @@ use crate::flow::Direction;
 
 pub mod dns;
 pub mod http;
+pub mod mail;
 pub mod probe;
 pub mod tls;
 
@@ -109,6 +110,8 @@ pub enum TxMeta {
     Tls(tls::TlsInfo),
     /// A DNS message.
     Dns(dns::DnsTx),
+    /// A mail message or login (SMTP, POP3, IMAP).
+    Mail(mail::MailTx),
 }
 
 /// A file carried by a protocol (an HTTP body with a file name or a document

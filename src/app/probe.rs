@@ -6,6 +6,7 @@ use super::http::parser::{
 };
 use super::http::HttpParser;
 use super::tls::{self, TlsParser, TlsProbe};
+use super::mail::{ImapParser, MailProbe, Pop3Parser, SmtpParser};
 use super::AppParser;
 use crate::flow::Direction;
 
@@ -21,6 +22,12 @@ pub enum Probe {
     Tls,
     /// DNS over TCP (length-prefixed messages).
     Dns,
+    /// SMTP/ESMTP.
+    Smtp,
+    /// POP3.
+    Pop3,
+    /// IMAP4.
+    Imap,
     /// Consistent with a known protocol so far: call again with more bytes.
     NeedMore,
     /// No known protocol.
@@ -36,6 +43,9 @@ pub fn probe(dir: Direction, first_bytes: &[u8]) -> Probe {
         TlsProbe::Tls => return Probe::Tls,
         TlsProbe::NeedMore if !first_bytes.is_empty() => return Probe::NeedMore,
         _ => {}
+    }
+    if let Some(m) = probe_mail(dir, first_bytes) {
+        return m;
     }
     match probe_http(dir, first_bytes) {
         Probe::Unknown => {}
@@ -58,6 +68,14 @@ fn probe_http(dir: Direction, first_bytes: &[u8]) -> Probe {
     if data.is_empty() {
         return Probe::NeedMore;
     }
+    if let Some(m) = super::mail::probe(dir, data) {
+        return match m {
+            MailProbe::Smtp => Probe::Smtp,
+            MailProbe::Pop3 => Probe::Pop3,
+            MailProbe::Imap => Probe::Imap,
+            MailProbe::NeedMore => Probe::NeedMore,
+        };
+    }
     match parse_line(data, MAX_PROBE_LINE) {
         LineResult::Complete { line, .. } => {
             let ok = match dir {
@@ -74,6 +92,19 @@ fn probe_http(dir: Direction, first_bytes: &[u8]) -> Probe {
         LineResult::Incomplete { .. } if plausible_prefix(dir, data) => Probe::NeedMore,
         LineResult::Incomplete { .. } => Probe::Unknown,
     }
+}
+
+/// SMTP, POP3 or IMAP by their greeting or first command (leading blank
+/// lines skipped as HTTP does).
+fn probe_mail(dir: Direction, first_bytes: &[u8]) -> Option<Probe> {
+    let start = first_bytes.iter().position(|&b| b != b'\r' && b != b'\n')?;
+    let data = first_bytes.get(start..)?;
+    Some(match super::mail::probe(dir, data)? {
+        MailProbe::Smtp => Probe::Smtp,
+        MailProbe::Pop3 => Probe::Pop3,
+        MailProbe::Imap => Probe::Imap,
+        MailProbe::NeedMore => Probe::NeedMore,
+    })
 }
 
 /// Whether an incomplete first line can still become a start line.
@@ -100,6 +131,9 @@ pub fn detect_protocol(dir: Direction, first_bytes: &[u8]) -> Option<Box<dyn App
         Probe::Http => Some(Box::new(HttpParser::default())),
         Probe::Tls => Some(Box::new(TlsParser::default())),
         Probe::Dns => Some(Box::new(DnsParser::tcp())),
+        Probe::Smtp => Some(Box::new(SmtpParser::default())),
+        Probe::Pop3 => Some(Box::new(Pop3Parser::default())),
+        Probe::Imap => Some(Box::new(ImapParser::default())),
         _ => None,
     }
 }
@@ -124,8 +158,8 @@ mod tests {
         assert_eq!(probe(ToServer, b"\x16\x03\x01\x02\x00\x01"), Probe::Tls);
         assert!(detect_protocol(ToClient, b"\x16\x03\x03\x00\x5a\x02")
             .is_some_and(|p| p.name() == "tls"));
-        assert_eq!(probe(ToServer, b"EHLO mail\r\n"), Probe::Unknown);
-        assert_eq!(probe(ToClient, b"220 smtp ready\r\n"), Probe::Unknown);
+        assert_eq!(probe(ToServer, b"EHLO mail\r\n"), Probe::Smtp);
+        assert_eq!(probe(ToClient, b"220 smtp ready\r\n"), Probe::Smtp);
         assert!(
             detect_protocol(ToServer, b"POST / HTTP/1.1\r\n").is_some_and(|p| p.name() == "http")
         );

@@ -186,6 +186,7 @@ fn worker_setup(cfg: &Config, sensor: &Sensor, workers: usize) -> worker::Worker
             recent_window: r.recent_window,
         },
         max_flows: (cfg.flow.max_flows / workers).max(1),
+        mail: cfg.mail,
         timeouts: Timeouts::from_secs(
             cfg.flow.timeout_embryonic,
             cfg.flow.timeout_established,

@@ -22,6 +22,7 @@ use crate::alert::{
 use crate::app::dns::{self, DnsParser, DnsProbe, DnsTx};
 use crate::app::http::HttpParser;
 use crate::app::tls::{TlsInfo, TlsParser};
+use crate::app::mail::{self, ImapParser, MailConfig, MailTx, Pop3Parser, SmtpParser};
 use crate::app::{
     self, location, proto_name as app_proto, AppParser, ContentSink, HttpTx, Probe, TxMeta,
 };
@@ -68,6 +69,8 @@ pub struct WorkerSetup {
     /// Live: where reloaded detectors and policy are published (checked
     /// once per batch).
     pub reload: Option<Arc<SensorSlot>>,
+    /// Mail decoding limits.
+    pub mail: MailConfig,
 }
 
 /// What a worker counted.
@@ -188,6 +191,7 @@ impl App {
             http: None,
             tls: self.tls.as_deref(),
             dns: None,
+            mail: None,
         }
     }
 }
@@ -201,6 +205,7 @@ struct AppView<'a> {
     http: Option<&'a HttpTx>,
     tls: Option<&'a TlsInfo>,
     dns: Option<&'a DnsTx>,
+    mail: Option<&'a MailTx>,
 }
 
 impl FlowState for FlowData {
@@ -241,6 +246,7 @@ struct Det {
     limits: FindingLimits,
     event_max_age: u64,
     flow_events: bool,
+    mail: MailConfig,
     bytes_scanned: u64,
     matches: u64,
     dlp_events: u64,
@@ -274,6 +280,7 @@ pub fn run(
         limits: setup.limits,
         event_max_age: setup.event_max_age,
         flow_events: setup.flow_events,
+        mail: setup.mail,
         bytes_scanned: 0,
         matches: 0,
         dlp_events: 0,
@@ -714,6 +721,9 @@ impl ScanSink<'_> {
             Probe::Http => AppState::Parser(Box::new(HttpParser::default())),
             Probe::Tls => AppState::Parser(Box::new(TlsParser::default())),
             Probe::Dns => AppState::Parser(Box::new(DnsParser::tcp())),
+            Probe::Smtp => AppState::Parser(Box::new(SmtpParser::new(self.det.mail))),
+            Probe::Pop3 => AppState::Parser(Box::new(Pop3Parser::new(self.det.mail))),
+            Probe::Imap => AppState::Parser(Box::new(ImapParser::new(self.det.mail))),
             Probe::NeedMore if buf.len() < PROBE_LIMIT => return,
             _ => AppState::Raw,
         };
@@ -839,13 +849,19 @@ impl ContentSink for AppSink<'_> {
     }
 
     fn end_transaction(&mut self, dir: Direction, meta: &TxMeta) {
-        let (mut http, mut dns) = (None, None);
+        let (mut http, mut dns, mut mail) = (None, None, None);
         match meta {
             TxMeta::Http(tx) => {
                 if self.dest_name.is_none() {
                     *self.dest_name = tx.hostname.as_deref().map(host_without_port);
                 }
                 http = Some(tx);
+            }
+            TxMeta::Mail(tx) => {
+                if self.dest_name.is_none() {
+                    self.dest_name.clone_from(&tx.server_name);
+                }
+                mail = Some(tx);
             }
             TxMeta::Tls(info) => *self.tls = Some(Box::new(info.clone())),
             TxMeta::Dns(tx) => dns = Some(tx),
@@ -859,6 +875,7 @@ impl ContentSink for AppSink<'_> {
             http,
             tls: self.tls.as_deref(),
             dns,
+            mail,
         };
         self.det.emit(self.meta, dir, ds, &view);
     }
@@ -996,6 +1013,11 @@ impl Det {
             http: app.http.map(http_out),
             tls: app.tls.map(tls_out),
             dns: app.dns.map(dns_out),
+            smtp: app
+                .mail
+                .filter(|_| app.proto == mail::proto_name::SMTP)
+                .map(mail::out::smtp_out),
+            mail: app.mail.map(mail::out::mail_out),
             stream: ds.notes.clone(),
         };
         let json = serde_json::to_string(&ev).unwrap_or_default();

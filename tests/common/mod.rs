@@ -162,6 +162,7 @@ pub fn assert_no_clear_pi(lines: &[String], values: &[String]) {
     }
 }
 pub mod craft;
+pub mod transcript;
 
 /// Replays `pcaps/NAME.pcap` with `workers` workers and checks it against
 /// `pcaps/NAME.truth.json`: every true value reported (type, direction,
