@@ -55,6 +55,8 @@ pub struct Config {
     pub decode: DecodeConfig,
     /// IP fragment reassembly bounds.
     pub defrag: DefragConfigFile,
+    /// `[files]`: file tracking, extraction and FTP data connection bounds.
+    pub files: crate::files::FilesConfig,
 }
 
 impl Default for Config {
@@ -79,6 +81,7 @@ impl Default for Config {
             dedup: p.dedup,
             decode: DecodeConfig::default(),
             defrag: DefragConfigFile::default(),
+            files: crate::files::FilesConfig::default(),
         }
     }
 }
@@ -317,6 +320,7 @@ impl Config {
         if !(1..=8192).contains(&self.defrag.max_fragments) {
             return Err("defrag.max_fragments must be between 1 and 8192".into());
         }
+        self.files.validate()?;
         let f = &self.flow;
         if f.emergency_leave_pct >= f.emergency_enter_pct || f.emergency_enter_pct > 100 {
             return Err(

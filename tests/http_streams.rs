@@ -111,7 +111,9 @@ impl ContentSink for Recorder {
 
     fn end_transaction(&mut self, dir: Direction, meta: &TxMeta) {
         self.close(dir);
-        let TxMeta::Http(tx) = meta;
+        let TxMeta::Http(tx) = meta else {
+            return;
+        };
         let url = tx
             .url
             .as_deref()

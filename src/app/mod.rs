@@ -9,6 +9,7 @@
 
 use crate::flow::Direction;
 
+pub mod ftp;
 pub mod http;
 pub mod probe;
 
@@ -37,6 +38,14 @@ pub mod location {
     pub const HTTP_AUTHORIZATION: &str = "http.authorization";
     /// Bytes of a tunnel (after `101 Switching Protocols` or `CONNECT`).
     pub const HTTP_TUNNEL: &str = "http.tunnel";
+    /// FTP `USER`/`PASS`/`ACCT` arguments.
+    pub const FTP_AUTH: &str = "ftp.auth";
+    /// FTP command arguments (paths, file names).
+    pub const FTP_COMMAND: &str = "ftp.command";
+    /// FTP reply texts.
+    pub const FTP_REPLY: &str = "ftp.reply";
+    /// Bytes of an FTP data connection (files, listings).
+    pub const FTP_DATA: &str = "ftp.data";
 }
 
 /// `app_proto` names.
@@ -45,6 +54,10 @@ pub mod proto_name {
     pub const RAW: &str = "raw";
     /// HTTP/1.x.
     pub const HTTP: &str = "http";
+    /// FTP control connection.
+    pub const FTP: &str = "ftp";
+    /// FTP data connection.
+    pub const FTP_DATA: &str = "ftp-data";
 }
 
 /// Metadata of one finished transaction, for the event (`http` object).
@@ -91,6 +104,8 @@ pub struct HttpPart {
 pub enum TxMeta {
     /// An HTTP request/response pair.
     Http(HttpTx),
+    /// An FTP command, reply, or data transfer.
+    Ftp(ftp::FtpTx),
 }
 
 /// A file carried by a protocol (an HTTP body with a file name or a document

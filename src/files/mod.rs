@@ -32,7 +32,7 @@ pub use self::extract::TextOut;
 pub use self::magic::{sniff, FileType};
 
 /// `[files]`: bounds of file tracking and extraction.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct FilesConfig {
     /// Bytes of one file buffered for extraction (archives, Office
@@ -49,6 +49,12 @@ pub struct FilesConfig {
     pub max_ratio: u64,
     /// Decompressed bytes of a member below which the ratio is not checked.
     pub ratio_floor: u64,
+    /// FTP data connections announced (PORT/EPRT/227/229) and not yet
+    /// seen, tracked at once; the oldest is dropped (counted).
+    pub ftp_max_expectations: usize,
+    /// Seconds (packet time) an announced FTP data connection is awaited,
+    /// and a linked one may stay idle before its routing is forgotten.
+    pub ftp_expect_timeout: u64,
 }
 
 impl Default for FilesConfig {
@@ -60,6 +66,8 @@ impl Default for FilesConfig {
             max_decompressed: 64 << 20,
             max_ratio: 100,
             ratio_floor: 1 << 20,
+            ftp_max_expectations: 4096,
+            ftp_expect_timeout: 120,
         }
     }
 }
@@ -72,6 +80,9 @@ impl FilesConfig {
     pub fn validate(&self) -> Result<(), String> {
         if self.max_depth == 0 || self.max_depth > 32 {
             return Err("files.max_depth must be between 1 and 32".into());
+        }
+        if self.ftp_max_expectations == 0 {
+            return Err("files.ftp_max_expectations must be at least 1".into());
         }
         if self.max_ratio == 0 {
             return Err("files.max_ratio must be at least 1".into());

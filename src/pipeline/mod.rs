@@ -8,6 +8,7 @@
 //! replay the channels block when full (backpressure): nothing is dropped.
 
 pub mod batch;
+pub mod ftp_route;
 pub mod output;
 pub mod reader;
 pub mod stats;
@@ -194,6 +195,7 @@ fn worker_setup(cfg: &Config, sensor: &Sensor, workers: usize) -> worker::Worker
         },
         event_max_age: cfg.output.event_max_age.saturating_mul(1_000_000_000),
         flow_events: cfg.output.flow_events,
+        files: cfg.files,
     }
 }
 
@@ -237,6 +239,8 @@ pub fn replay(
         let opts = reader::ReaderOptions {
             defrag: cfg.defrag.to_config(),
             validate_checksums: cfg.decode.validate_checksums,
+            ftp_max_expectations: cfg.files.ftp_max_expectations,
+            ftp_expect_timeout: cfg.files.ftp_expect_timeout,
         };
         let reader = std::thread::Builder::new()
             .name("lw-reader".into())

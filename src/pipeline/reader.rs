@@ -7,6 +7,7 @@
 use crossbeam_channel::{Receiver, Sender};
 
 use super::batch::Batch;
+use super::ftp_route::{FtpRouteStats, FtpRouter};
 use crate::capture::{CaptureError, FrameSource, LinkType, Timestamp};
 use crate::decode::checksum::{self, ChecksumStats};
 use crate::decode::{
@@ -16,12 +17,28 @@ use crate::decode::{
 use crate::flow::FlowKey;
 
 /// How the reader decodes.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct ReaderOptions {
     /// Fragment reassembly bounds.
     pub defrag: DefragConfig,
     /// Drop packets with bad IPv4/TCP/UDP checksums (counted).
     pub validate_checksums: bool,
+    /// Announced FTP data connections routed at once.
+    pub ftp_max_expectations: usize,
+    /// Seconds an FTP data endpoint stays routed while idle.
+    pub ftp_expect_timeout: u64,
+}
+
+impl Default for ReaderOptions {
+    fn default() -> ReaderOptions {
+        let files = crate::files::FilesConfig::default();
+        ReaderOptions {
+            defrag: DefragConfig::default(),
+            validate_checksums: false,
+            ftp_max_expectations: files.ftp_max_expectations,
+            ftp_expect_timeout: files.ftp_expect_timeout,
+        }
+    }
 }
 
 /// What the reader counted.
@@ -51,6 +68,8 @@ pub struct ReaderStats {
     pub last_ts: u64,
     /// Non-fatal warnings from the capture (truncated last packet, ...).
     pub warnings: Vec<String>,
+    /// FTP data connection routing counters.
+    pub ftp_route: FtpRouteStats,
 }
 
 /// Channels to one worker: batches out, empty batches back for reuse.
@@ -68,6 +87,7 @@ struct Reader {
     links: Vec<WorkerLink>,
     defrag: Defragmenter,
     validate_checksums: bool,
+    ftp: FtpRouter,
 }
 
 /// Reads the whole capture. Returns the counters and, if reading stopped
@@ -83,6 +103,7 @@ pub fn run(
         links,
         defrag: Defragmenter::new(opts.defrag),
         validate_checksums: opts.validate_checksums,
+        ftp: FtpRouter::new(opts.ftp_max_expectations, opts.ftp_expect_timeout),
     };
     let mut frame = Vec::with_capacity(65536);
     let error = loop {
@@ -110,6 +131,7 @@ pub fn run(
     }
     r.stats.defrag = *r.defrag.stats();
     r.stats.warnings = source.take_warnings();
+    r.stats.ftp_route = r.ftp.stats;
     (r.stats, error)
 }
 
@@ -160,6 +182,7 @@ impl Reader {
             &mut self.stats,
             &mut self.pending,
             &self.links,
+            &mut self.ftp,
             self.validate_checksums,
             ts,
             d,
@@ -172,6 +195,7 @@ impl Reader {
             &mut self.stats,
             &mut self.pending,
             &self.links,
+            &mut self.ftp,
             self.validate_checksums,
             ts,
             d,
@@ -186,6 +210,7 @@ fn route_packet(
     stats: &mut ReaderStats,
     pending: &mut [Batch],
     links: &[WorkerLink],
+    ftp: &mut FtpRouter,
     validate_checksums: bool,
     ts: Timestamp,
     d: Decoded,
@@ -207,7 +232,11 @@ fn route_packet(
     }
     stats.snapped_total += u64::from(d.truncated);
     let (key, _) = FlowKey::new(d.src, d.sport, d.dst, d.dport, d.proto, d.vlan);
-    let w = (key.shard_hash() % links.len().max(1) as u64) as usize;
+    let mut w = (key.shard_hash() % links.len().max(1) as u64) as usize;
+    if d.proto == proto::TCP {
+        let payload = frame.get(d.payload.clone()).unwrap_or_default();
+        w = ftp.route(ts, &d, payload, w);
+    }
     let (Some(batch), Some(link)) = (pending.get_mut(w), links.get(w)) else {
         return true;
     };

@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 use super::output::OutputStats;
 use super::reader::ReaderStats;
-use super::worker::WorkerStats;
+use super::worker::{FileStats, WorkerStats};
 use crate::alert::event::{event_type, format_ts};
 use crate::alert::SCHEMA_VERSION;
 use crate::decode::DecodeError;
@@ -34,6 +34,8 @@ pub struct RunStats {
     pub matches_total: u64,
     /// `dlp` events built.
     pub dlp_events_total: u64,
+    /// File tracking counters (summed over workers).
+    pub file_tracking: FileStats,
     /// Output counters.
     pub output: OutputStats,
     /// Wall-clock time of the run.
@@ -60,6 +62,7 @@ impl RunStats {
             bytes_scanned_total: 0,
             matches_total: 0,
             dlp_events_total: 0,
+            file_tracking: FileStats::default(),
             output,
             elapsed,
         };
@@ -70,6 +73,7 @@ impl RunStats {
             s.bytes_scanned_total += w.bytes_scanned_total;
             s.matches_total += w.matches_total;
             s.dlp_events_total += w.dlp_events_total;
+            s.file_tracking.merge(&w.files);
         }
         s
     }
@@ -92,6 +96,18 @@ impl RunStats {
             json!(self.reassembly_peak_bytes),
         );
         Value::Object(m)
+    }
+
+    fn file_tracking_json(&self) -> Value {
+        let mut v = self.file_tracking.to_json();
+        let f = &self.reader.ftp_route;
+        v["ftp_route"] = json!({
+            "announced": f.announced,
+            "routed_packets": f.routed_packets,
+            "evicted": f.evicted,
+            "expired": f.expired,
+        });
+        v
     }
 
     /// The `stats` event as one JSON line.
@@ -142,6 +158,7 @@ impl RunStats {
                     "evicted_embryonic_total": self.flow.evicted_embryonic_total,
                 },
                 "reassembly": self.reassembly_json(),
+                "file_tracking": self.file_tracking_json(),
                 "detect": {
                     "bytes_scanned_total": self.bytes_scanned_total,
                     "matches_total": self.matches_total,

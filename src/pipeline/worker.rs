@@ -14,10 +14,14 @@ use crate::alert::{
     mask_text, DlpEvent, Envelope, FindingLimits, FindingOut, FindingSet, HttpOut, StreamNotes,
     ValueHasher,
 };
+use crate::app::ftp::{FtpDataParser, FtpParser};
 use crate::app::http::HttpParser;
 use crate::app::{
-    self, location, proto_name as app_proto, AppParser, ContentSink, HttpTx, Probe, TxMeta,
+    self, location, proto_name as app_proto, AppParser, ContentSink, FileMeta, HttpTx, Probe,
+    TxMeta,
 };
+use crate::alert::event::FtpOut;
+use crate::files::FilesConfig;
 use crate::capture::Timestamp;
 use crate::decode::{proto, tcp_flags, Decoded, TunnelInfo};
 use crate::detect::{DetectorInfo, Engine, Match, MatchSink, Scanner, StreamState};
@@ -29,6 +33,9 @@ use crate::flow::{
     TcpSession,
 };
 use crate::policy::{Policy, Transfer, TransferFinding, Verdict};
+
+mod files;
+pub use self::files::FileStats;
 
 /// Everything a worker needs, built once from the config.
 #[derive(Clone)]
@@ -54,6 +61,8 @@ pub struct WorkerSetup {
     pub event_max_age: u64,
     /// Write a `flow` event at the end of every flow.
     pub flow_events: bool,
+    /// File tracking and extraction bounds.
+    pub files: FilesConfig,
 }
 
 /// What a worker counted.
@@ -71,6 +80,8 @@ pub struct WorkerStats {
     pub dlp_events_total: u64,
     /// Peak bytes of out-of-order data buffered.
     pub reassembly_peak_bytes: u64,
+    /// File tracking counters.
+    pub files: FileStats,
 }
 
 /// Per-direction state of a flow.
@@ -84,6 +95,8 @@ struct DirState {
     notes: StreamNotes,
     closed: bool,
     events: u32,
+    /// The file the current content item is, if any.
+    file: Option<Box<files::FileState>>,
 }
 
 /// Per-flow state kept in the flow table.
@@ -137,16 +150,18 @@ impl App {
             proto: self.proto(),
             dest_name: self.dest_name.as_deref(),
             http: None,
+            ftp: None,
         }
     }
 }
 
 /// What an event says about the application.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 struct AppView<'a> {
     proto: &'static str,
     dest_name: Option<&'a str>,
     http: Option<&'a HttpTx>,
+    ftp: Option<FtpOut>,
 }
 
 impl FlowState for FlowData {
@@ -191,6 +206,7 @@ struct Det {
     matches: u64,
     dlp_events: u64,
     out: Vec<OutEvent>,
+    files: files::Files,
 }
 
 /// Runs a worker until its input channel closes, then flushes every flow.
@@ -220,6 +236,7 @@ pub fn run(
         matches: 0,
         dlp_events: 0,
         out: Vec::new(),
+        files: files::Files::new(setup.files),
     };
     for mut batch in rx {
         for p in &batch.packets {
@@ -245,6 +262,7 @@ pub fn run(
         matches_total: det.matches,
         dlp_events_total: det.dlp_events,
         reassembly_peak_bytes: reasm.peak_bytes,
+        files: det.files.stats.clone(),
     }
 }
 
@@ -270,6 +288,9 @@ fn packet(
         || (client_is_lo(d, src_is_lo), FlowData::new(is_tcp)),
         &mut |f, r| end_flow(reasm, det, f, r),
     );
+    if flow.pkts == [0, 0] && is_tcp && det.files.adopt(flow.id, files::flow_ends(&flow.key), ts) {
+        flow.state.app.state = AppState::Parser(Box::<FtpDataParser>::default());
+    }
     let dir = if src_is_lo == flow.client_is_lo {
         Direction::ToServer
     } else {
@@ -532,9 +553,14 @@ impl ScanSink<'_> {
             return;
         };
         buf.extend_from_slice(data);
-        let next = match app::probe(dir, buf) {
-            Probe::Http => AppState::Parser(Box::new(HttpParser::default())),
-            Probe::NeedMore if buf.len() < PROBE_LIMIT => return,
+        let len = buf.len();
+        let probe = app::probe(dir, buf);
+        let [up, down] = &*held;
+        let next = match (app::ftp::probe_flow(up, down), probe) {
+            (Some(true), _) => AppState::Parser(Box::<FtpParser>::default()),
+            (Some(false), _) if len < PROBE_LIMIT => return,
+            (_, Probe::Http) => AppState::Parser(Box::new(HttpParser::default())),
+            (_, Probe::NeedMore) if len < PROBE_LIMIT => return,
             _ => AppState::Raw,
         };
         self.decide(next);
@@ -564,6 +590,7 @@ impl StreamSink for ScanSink<'_> {
             p.on_gap(dir, len, &mut sink);
         }
         let ds = &mut self.dirs[dir.index()];
+        files::file_gap(ds, len);
         self.det.scanner.gap(&mut ds.stream);
         ds.notes.gaps += 1;
         ds.notes.gap_bytes += len;
@@ -632,6 +659,9 @@ struct AppSink<'a> {
 
 impl ContentSink for AppSink<'_> {
     fn on_content(&mut self, dir: Direction, location: &'static str, data: &[u8]) {
+        if self.dirs[dir.index()].file.is_some() {
+            return self.file_content(dir, location, data);
+        }
         let ds = &mut self.dirs[dir.index()];
         if ds.location.is_some_and(|l| l != location) {
             self.det.finish_item(ds, self.ts);
@@ -640,17 +670,24 @@ impl ContentSink for AppSink<'_> {
     }
 
     fn end_content(&mut self, dir: Direction) {
-        self.det.finish_item(&mut self.dirs[dir.index()], self.ts);
+        if !self.file_end(dir) {
+            self.det.finish_item(&mut self.dirs[dir.index()], self.ts);
+        }
+    }
+
+    fn begin_file(&mut self, dir: Direction, file: &FileMeta) {
+        self.file_begin(dir, file);
     }
 
     fn end_transaction(&mut self, dir: Direction, meta: &TxMeta) {
-        let http = match meta {
+        let (http, ftp) = match meta {
             TxMeta::Http(tx) => {
                 if self.dest_name.is_none() {
                     *self.dest_name = tx.hostname.as_deref().map(host_without_port);
                 }
-                Some(tx)
+                (Some(tx), None)
             }
+            TxMeta::Ftp(tx) => (None, Some(self.ftp_tx(dir, tx))),
         };
         let ds = &mut self.dirs[dir.index()];
         self.det.finish_item(ds, self.ts);
@@ -658,6 +695,7 @@ impl ContentSink for AppSink<'_> {
             proto: self.proto,
             dest_name: self.dest_name.as_deref(),
             http,
+            ftp,
         };
         self.det.emit(self.meta, dir, ds, &view);
     }
@@ -666,6 +704,8 @@ impl ContentSink for AppSink<'_> {
 /// Collects the matches of one scan into a direction's findings.
 struct Collector<'a> {
     findings: &'a mut FindingSet,
+    /// A second set the matches also go to (the findings of a file).
+    extra: Option<&'a mut FindingSet>,
     first_find_ts: &'a mut Option<Timestamp>,
     ts: Timestamp,
     location: &'static str,
@@ -684,6 +724,9 @@ impl MatchSink for Collector<'_> {
         self.first_find_ts.get_or_insert(self.ts);
         self.findings
             .add(m, self.location, info, self.hasher, self.limits);
+        if let Some(extra) = self.extra.as_deref_mut() {
+            extra.add(m, self.location, info, self.hasher, self.limits);
+        }
     }
 }
 
@@ -698,6 +741,34 @@ impl Det {
         ts: Timestamp,
         whole: bool,
     ) {
+        self.scan_with(ds, None, data, location, ts, whole);
+    }
+
+    /// Scans the next piece of a stream item whose matches also go to
+    /// `extra` (a file's findings).
+    fn scan_into(
+        &mut self,
+        ds: &mut DirState,
+        extra: Option<&mut FindingSet>,
+        data: &[u8],
+        location: &'static str,
+        ts: Timestamp,
+    ) {
+        if ds.location.is_some_and(|l| l != location) {
+            self.finish_item_into(ds, None, ts);
+        }
+        self.scan_with(ds, extra, data, location, ts, false);
+    }
+
+    fn scan_with(
+        &mut self,
+        ds: &mut DirState,
+        extra: Option<&mut FindingSet>,
+        data: &[u8],
+        location: &'static str,
+        ts: Timestamp,
+        whole: bool,
+    ) {
         if ds.closed || data.is_empty() {
             return;
         }
@@ -705,7 +776,7 @@ impl Det {
             ds.location = Some(location);
         }
         self.bytes_scanned += data.len() as u64;
-        self.with_collector(ds, ts, location, |scanner, stream, c| {
+        self.with_collector(ds, extra, ts, location, |scanner, stream, c| {
             if whole {
                 scanner.scan_buffer(data, c);
             } else {
@@ -719,6 +790,7 @@ impl Det {
     fn with_collector(
         &mut self,
         ds: &mut DirState,
+        extra: Option<&mut FindingSet>,
         ts: Timestamp,
         location: &'static str,
         op: impl FnOnce(&mut Scanner, &mut StreamState, &mut Collector<'_>),
@@ -731,6 +803,7 @@ impl Det {
         } = ds;
         let mut c = Collector {
             findings,
+            extra,
             first_find_ts,
             ts,
             location,
@@ -745,10 +818,15 @@ impl Det {
     /// The current content item of a direction ended: decide what its
     /// stream state still holds, and start afresh (nothing joins across).
     fn finish_item(&mut self, ds: &mut DirState, ts: Timestamp) {
+        self.finish_item_into(ds, None, ts);
+    }
+
+    /// [`Det::finish_item`] whose matches also go to `extra`.
+    fn finish_item_into(&mut self, ds: &mut DirState, extra: Option<&mut FindingSet>, ts: Timestamp) {
         let Some(location) = ds.location.take() else {
             return;
         };
-        self.with_collector(ds, ts, location, |scanner, stream, c| {
+        self.with_collector(ds, extra, ts, location, |scanner, stream, c| {
             scanner.finish_stream(stream, c);
         });
         ds.stream = StreamState::default();
@@ -765,6 +843,9 @@ impl Det {
     ) {
         if ds.closed {
             return;
+        }
+        if let Some(f) = ds.file.take() {
+            self.end_file(meta, dir, ds, f, ts, app.proto, app.dest_name);
         }
         self.finish_item(ds, ts);
         ds.closed = true;
@@ -793,6 +874,7 @@ impl Det {
             dest_name: app.dest_name.map(str::to_string),
             verdict,
             http: app.http.map(http_out),
+            ftp: app.ftp.clone(),
             stream: ds.notes.clone(),
         };
         let json = serde_json::to_string(&ev).unwrap_or_default();

@@ -590,7 +590,9 @@ mod tests {
         }
         fn end_content(&mut self, _dir: Direction) {}
         fn end_transaction(&mut self, dir: Direction, meta: &TxMeta) {
-            let TxMeta::Http(tx) = meta;
+            let TxMeta::Http(tx) = meta else {
+            return;
+        };
             self.txs.push((dir, tx.clone()));
         }
     }
