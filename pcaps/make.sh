@@ -277,5 +277,7 @@ ensure_deps
 (cd "$TOOLS" && $PY content.py >/dev/null)
 STEPS=("$@")
 ((${#STEPS[@]})) || STEPS=(http decoys tiny bulk udp split broken udpfrag tunnels)
+build_files() { bash "$HERE/make_files.sh"; } # files_http, files_ftp (own script)
 for s in "${STEPS[@]}"; do "build_$s"; done
+[[ $# -eq 0 ]] && build_files
 verify_all

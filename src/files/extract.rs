@@ -23,17 +23,25 @@ use crate::files::pdf;
 pub type TextOut<'a> = dyn FnMut(&[FileType], &[u8]) + 'a;
 
 /// Unpacks `data` (typed `kind`) and hands every readable item to `out`.
-/// Returns the limits hit, in the order first hit.
-pub fn extract(data: &[u8], kind: FileType, cfg: &FilesConfig, out: &mut TextOut<'_>) -> Vec<&'static str> {
+/// Returns the limits hit, in the order first hit, and the type refined by
+/// the archive's member names (a ZIP whose `word/` entries lie beyond the
+/// sniffed head is a docx).
+pub fn extract(
+    data: &[u8],
+    kind: FileType,
+    cfg: &FilesConfig,
+    out: &mut TextOut<'_>,
+) -> (Vec<&'static str>, FileType) {
     let mut x = Extractor {
         cfg,
         budget: cfg.max_decompressed,
         entries: 0,
         limits: Vec::new(),
         path: Vec::new(),
+        refined: None,
     };
     x.unpack(data, kind, out);
-    x.limits
+    (x.limits, x.refined.unwrap_or(kind))
 }
 
 struct Extractor<'c> {
@@ -44,6 +52,8 @@ struct Extractor<'c> {
     entries: usize,
     limits: Vec<&'static str>,
     path: Vec<FileType>,
+    /// The outermost archive's type as refined from its member names.
+    refined: Option<FileType>,
 }
 
 impl Extractor<'_> {
@@ -122,6 +132,16 @@ impl Extractor<'_> {
             self.note("extract_error");
             return;
         };
+        let kind = match kind {
+            FileType::Zip => ooxml_flavour(archive.file_names()),
+            k => k,
+        };
+        if let Some(last) = self.path.last_mut() {
+            *last = kind;
+        }
+        if self.path.len() == 1 {
+            self.refined = Some(kind);
+        }
         for i in 0..archive.len() {
             if self.budget == 0 {
                 self.note("decompressed_size");
@@ -205,6 +225,32 @@ impl Extractor<'_> {
         if !text.is_empty() {
             out(&self.path, &text);
         }
+    }
+}
+
+/// An Office package by its member names (`word/`, `xl/`, `ppt/`), or a
+/// plain ZIP.
+fn ooxml_flavour<'a>(mut names: impl Iterator<Item = &'a str>) -> FileType {
+    let mut found = FileType::Zip;
+    let mut content_types = false;
+    for n in names.by_ref().take(10_000) {
+        content_types |= n == "[Content_Types].xml";
+        if found == FileType::Zip {
+            found = if n.starts_with("word/") {
+                FileType::Docx
+            } else if n.starts_with("xl/") {
+                FileType::Xlsx
+            } else if n.starts_with("ppt/") {
+                FileType::Pptx
+            } else {
+                FileType::Zip
+            };
+        }
+    }
+    if content_types {
+        found
+    } else {
+        FileType::Zip
     }
 }
 
@@ -332,11 +378,23 @@ pub(crate) mod tests {
     pub fn run(data: &[u8], cfg: &FilesConfig) -> (Vec<(String, String)>, Vec<&'static str>) {
         let mut items = Vec::new();
         let kind = sniff(data);
-        let limits = extract(data, kind, cfg, &mut |path, d| {
+        let (limits, _) = extract(data, kind, cfg, &mut |path, d| {
             let p: Vec<&str> = path.iter().map(|t| t.as_str()).collect();
             items.push((p.join("/"), String::from_utf8_lossy(d).into_owned()));
         });
         (items, limits)
+    }
+
+    #[test]
+    fn office_type_refined_from_member_names() {
+        let filler = vec![b'a'; 3000];
+        let z = make_zip(&[("[Content_Types].xml", &filler), ("word/document.xml", b"<w:p>13800138000</w:p>")], false);
+        assert_eq!(sniff(&z[..1024]), FileType::Zip);
+        let (limits, kind) = extract(&z, FileType::Zip, &FilesConfig::default(), &mut |p, _| {
+            assert_eq!(p, [FileType::Docx]);
+        });
+        assert!(limits.is_empty());
+        assert_eq!(kind, FileType::Docx);
     }
 
     #[test]

@@ -220,9 +220,11 @@ impl FileTrack {
         if self.kind.is_none() {
             self.decide(cfg, raw);
         }
-        let magic = self.kind.unwrap_or(FileType::Binary);
+        let mut magic = self.kind.unwrap_or(FileType::Binary);
         if self.buffering {
-            for l in extract::extract(&self.buf, magic, cfg, text) {
+            let (limits, refined) = extract::extract(&self.buf, magic, cfg, text);
+            magic = refined;
+            for l in limits {
                 self.note(l);
             }
         }
