@@ -214,6 +214,7 @@ def ftp_client(d):
     ports["ftp_ctl"] = 21
     ftp.source_address = ("127.0.0.1", 0)  # data connections: any port
     ftp.login(plan["ftp_user"], "pw-not-pi")
+    ftp.voidcmd("TYPE I")  # binary: the wire carries the files as they are
 
     def transfer(cmd, key, data=None, passive=True):
         ftp.set_pasv(passive)
