@@ -41,7 +41,11 @@ fn check_files(name: &str, workers: usize) {
         assert_eq!(fi["filename"], f["name"], "{}: names hold no PI", f["name"]);
         assert_eq!(ev["app_proto"], f["app_proto"], "{}", f["name"]);
         assert_eq!(ev["direction"], f["direction"], "{}", f["name"]);
-        let port = if f["direction"] == "to_server" { "dest_port" } else { "src_port" };
+        let port = if f["direction"] == "to_server" {
+            "dest_port"
+        } else {
+            "src_port"
+        };
         assert_eq!(ev[port], f["dest_port"], "{}", f["name"]);
         let found: usize = fi["findings"]
             .as_array()
@@ -49,7 +53,12 @@ fn check_files(name: &str, workers: usize) {
             .flatten()
             .map(|x| x["values"].as_array().map_or(0, Vec::len))
             .sum();
-        assert_eq!(Some(found as u64), f["findings"].as_u64(), "{}: PI in the file", f["name"]);
+        assert_eq!(
+            Some(found as u64),
+            f["findings"].as_u64(),
+            "{}: PI in the file",
+            f["name"]
+        );
         assert!(fi["md5"].as_str().is_some_and(|m| m.len() == 32));
     }
 }
@@ -67,7 +76,10 @@ fn http_uploads_and_download_are_files() {
 fn ftp_transfers_are_linked_to_their_session() {
     for w in [1, 4] {
         let stats = check_against_truth("files_ftp", w);
-        assert_eq!(stats["file_tracking"]["ftp_data_linked"], 3, "PASV, PASV, PORT");
+        assert_eq!(
+            stats["file_tracking"]["ftp_data_linked"], 3,
+            "PASV, PASV, PORT"
+        );
         assert_eq!(stats["file_tracking"]["ftp_route"]["announced"], 3);
         check_files("files_ftp", w);
     }

@@ -341,7 +341,9 @@ pub(crate) mod tests {
         for (i, v) in cells.iter().enumerate() {
             sheet.push_str(&format!("<c r=\"A{i}\"><v>{v}</v></c>"));
         }
-        sheet.push_str("<c t=\"inlineStr\"><is><t>inline&amp;text</t></is></c></row></sheetData></worksheet>");
+        sheet.push_str(
+            "<c t=\"inlineStr\"><is><t>inline&amp;text</t></is></c></row></sheetData></worksheet>",
+        );
         make_zip(
             &[
                 ("[Content_Types].xml", b"<Types/>"),
@@ -388,7 +390,13 @@ pub(crate) mod tests {
     #[test]
     fn office_type_refined_from_member_names() {
         let filler = vec![b'a'; 3000];
-        let z = make_zip(&[("[Content_Types].xml", &filler), ("word/document.xml", b"<w:p>13800138000</w:p>")], false);
+        let z = make_zip(
+            &[
+                ("[Content_Types].xml", &filler),
+                ("word/document.xml", b"<w:p>13800138000</w:p>"),
+            ],
+            false,
+        );
         assert_eq!(sniff(&z[..1024]), FileType::Zip);
         let (limits, kind) = extract(&z, FileType::Zip, &FilesConfig::default(), &mut |p, _| {
             assert_eq!(p, [FileType::Docx]);
@@ -399,7 +407,10 @@ pub(crate) mod tests {
 
     #[test]
     fn docx_text_runs_are_joined() {
-        let (items, limits) = run(&make_docx(&["phone 13800138000", "id 11010519491231002X"]), &FilesConfig::default());
+        let (items, limits) = run(
+            &make_docx(&["phone 13800138000", "id 11010519491231002X"]),
+            &FilesConfig::default(),
+        );
         assert!(limits.is_empty(), "{limits:?}");
         assert_eq!(items.len(), 1, "styles are skipped: {items:?}");
         assert_eq!(items[0].0, "docx");
@@ -409,7 +420,10 @@ pub(crate) mod tests {
 
     #[test]
     fn xlsx_shared_strings_and_cells() {
-        let (items, _) = run(&make_xlsx(&["张三", "13800138000"], &["6222021234567890123", "42"]), &FilesConfig::default());
+        let (items, _) = run(
+            &make_xlsx(&["张三", "13800138000"], &["6222021234567890123", "42"]),
+            &FilesConfig::default(),
+        );
         let all: String = items.iter().map(|i| i.1.as_str()).collect();
         assert!(items.iter().all(|i| i.0 == "xlsx"));
         assert!(all.contains("\n13800138000\n"), "{all}");
@@ -419,35 +433,83 @@ pub(crate) mod tests {
 
     #[test]
     fn nested_zip_gzip_tar() {
-        let inner = make_tar(&[("a.csv", b"name,phone\nli,13800138000\n"), ("b.pdf", &crate::files::pdf::tests::make_pdf(&["x 13900139000"], true))]);
-        let z = make_zip(&[("t.tar.gz", &gzip(&inner)), ("s.txt", b"stored 13700137000")], false);
+        let inner = make_tar(&[
+            ("a.csv", b"name,phone\nli,13800138000\n"),
+            (
+                "b.pdf",
+                &crate::files::pdf::tests::make_pdf(&["x 13900139000"], true),
+            ),
+        ]);
+        let z = make_zip(
+            &[
+                ("t.tar.gz", &gzip(&inner)),
+                ("s.txt", b"stored 13700137000"),
+            ],
+            false,
+        );
         let (items, limits) = run(&z, &FilesConfig::default());
         assert!(limits.is_empty(), "{limits:?}");
-        let got: Vec<(&str, bool)> = items.iter().map(|(p, t)| (p.as_str(), t.contains("13"))).collect();
-        assert_eq!(got, vec![("zip/gzip/tar", true), ("zip/gzip/tar/pdf", true), ("zip", true)]);
+        let got: Vec<(&str, bool)> = items
+            .iter()
+            .map(|(p, t)| (p.as_str(), t.contains("13")))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("zip/gzip/tar", true),
+                ("zip/gzip/tar/pdf", true),
+                ("zip", true)
+            ]
+        );
     }
 
     #[test]
     fn depth_entries_and_bombs_are_bounded() {
-        let deep = make_zip(&[("1.zip", &make_zip(&[("2.zip", &make_zip(&[("x.txt", b"13800138000")], true))], true))], true);
-        let cfg = FilesConfig { max_depth: 2, ..FilesConfig::default() };
+        let deep = make_zip(
+            &[(
+                "1.zip",
+                &make_zip(
+                    &[("2.zip", &make_zip(&[("x.txt", b"13800138000")], true))],
+                    true,
+                ),
+            )],
+            true,
+        );
+        let cfg = FilesConfig {
+            max_depth: 2,
+            ..FilesConfig::default()
+        };
         let (items, limits) = run(&deep, &cfg);
         assert!(items.is_empty());
         assert_eq!(limits, vec!["archive_depth"]);
 
-        let many: Vec<(String, Vec<u8>)> = (0..10).map(|i| (format!("{i}.txt"), b"x".to_vec())).collect();
-        let refs: Vec<(&str, &[u8])> = many.iter().map(|(n, d)| (n.as_str(), d.as_slice())).collect();
-        let cfg = FilesConfig { max_entries: 3, ..FilesConfig::default() };
+        let many: Vec<(String, Vec<u8>)> = (0..10)
+            .map(|i| (format!("{i}.txt"), b"x".to_vec()))
+            .collect();
+        let refs: Vec<(&str, &[u8])> = many
+            .iter()
+            .map(|(n, d)| (n.as_str(), d.as_slice()))
+            .collect();
+        let cfg = FilesConfig {
+            max_entries: 3,
+            ..FilesConfig::default()
+        };
         let (items, limits) = run(&make_zip(&refs, true), &cfg);
         assert_eq!(items.len(), 3);
         assert_eq!(limits, vec!["archive_entries"]);
 
         let bomb = gzip(&vec![0u8; 8 << 20]);
-        let cfg = FilesConfig { ratio_floor: 1 << 16, ..FilesConfig::default() };
+        let cfg = FilesConfig {
+            ratio_floor: 1 << 16,
+            ..FilesConfig::default()
+        };
         let (items, limits) = run(&bomb, &cfg);
         assert!(items.is_empty());
         assert_eq!(limits, vec!["decompress_ratio"]);
-        let cfg = FilesConfig { max_decompressed: 1 << 20, ..FilesConfig::default() };
+        let cfg = FilesConfig {
+            max_decompressed: 1 << 20,
+            ..FilesConfig::default()
+        };
         let (_, limits) = run(&bomb, &cfg);
         assert_eq!(limits, vec!["decompressed_size"]);
     }

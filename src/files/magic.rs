@@ -183,14 +183,20 @@ mod tests {
         assert_eq!(sniff(b"\x89PNG\r\n\x1a\nIHDR"), FileType::Png);
         assert_eq!(sniff(b"\xff\xd8\xff\xe0JFIF"), FileType::Jpeg);
         assert_eq!(sniff(b"GIF89a...."), FileType::Gif);
-        assert_eq!(sniff(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1\0\0"), FileType::Ole);
+        assert_eq!(
+            sniff(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1\0\0"),
+            FileType::Ole
+        );
         assert_eq!(
             sniff(b"PK\x03\x04\x14\0\0\0\x08\0....[Content_Types].xml"),
             FileType::Zip
         );
         assert_eq!(sniff(b"PK\x03\x04....word/document.xml"), FileType::Docx);
         assert_eq!(sniff(b"PK\x03\x04....xl/workbook.xml"), FileType::Xlsx);
-        assert_eq!(sniff(b"PK\x03\x04....ppt/slides/slide1.xml"), FileType::Pptx);
+        assert_eq!(
+            sniff(b"PK\x03\x04....ppt/slides/slide1.xml"),
+            FileType::Pptx
+        );
         let mut tar = vec![0u8; 512];
         tar[..5].copy_from_slice(b"a.txt");
         tar[257..262].copy_from_slice(b"ustar");

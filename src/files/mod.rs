@@ -248,7 +248,12 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn track(data: &[u8], piece: usize, cfg: &FilesConfig, declared: Option<u64>) -> (Vec<u8>, Vec<String>, FileReport) {
+    fn track(
+        data: &[u8],
+        piece: usize,
+        cfg: &FilesConfig,
+        declared: Option<u64>,
+    ) -> (Vec<u8>, Vec<String>, FileReport) {
         let meta = FileMeta {
             name: Some("a".into()),
             declared_size: declared,
@@ -270,7 +275,12 @@ mod tests {
     fn text_is_passed_raw_and_hashed() {
         let data = b"name,phone\nli,13800138000\n".repeat(100);
         for piece in [1, 7, 5000] {
-            let (raw, texts, r) = track(&data, piece, &FilesConfig::default(), Some(data.len() as u64));
+            let (raw, texts, r) = track(
+                &data,
+                piece,
+                &FilesConfig::default(),
+                Some(data.len() as u64),
+            );
             assert_eq!(raw, data);
             assert!(texts.is_empty());
             assert_eq!(r.magic, FileType::Csv);
@@ -284,7 +294,12 @@ mod tests {
     #[test]
     fn docx_is_buffered_and_extracted() {
         let doc = make_docx(&["tel 13800138000"]);
-        let (raw, texts, r) = track(&doc, 100, &FilesConfig::default(), Some(doc.len() as u64 + 1));
+        let (raw, texts, r) = track(
+            &doc,
+            100,
+            &FilesConfig::default(),
+            Some(doc.len() as u64 + 1),
+        );
         assert!(raw.is_empty());
         assert_eq!(r.magic, FileType::Docx);
         assert!(!r.complete, "declared size not reached");
@@ -295,7 +310,10 @@ mod tests {
     fn buffer_bound_falls_back_to_raw() {
         let big: Vec<u8> = (0..5000u32).flat_map(|i| i.to_le_bytes()).collect();
         let z = make_zip(&[("a.bin", &big)], false);
-        let cfg = FilesConfig { max_buffer: 4096, ..FilesConfig::default() };
+        let cfg = FilesConfig {
+            max_buffer: 4096,
+            ..FilesConfig::default()
+        };
         let (raw, texts, r) = track(&z, 1000, &cfg, None);
         assert_eq!(raw, z);
         assert!(texts.is_empty());

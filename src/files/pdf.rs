@@ -97,7 +97,9 @@ fn text_operators(c: &[u8], out: &mut Vec<u8>, max: usize) {
                     .get(i..)
                     .unwrap_or_default()
                     .iter()
-                    .position(|&x| !(x.is_ascii_alphanumeric() || x == b'*' || x == b'\'' || x == b'"'))
+                    .position(|&x| {
+                        !(x.is_ascii_alphanumeric() || x == b'*' || x == b'\'' || x == b'"')
+                    })
                     .map_or(c.len(), |e| i + e);
                 operator(c.get(i..end).unwrap_or_default(), &mut strings, out, max);
                 i = end.max(i + 1);
@@ -204,7 +206,10 @@ pub(crate) mod tests {
     pub fn make_pdf(lines: &[&str], deflate: bool) -> Vec<u8> {
         let mut content = String::from("BT /F1 12 Tf 72 720 Td\n");
         for (i, l) in lines.iter().enumerate() {
-            let esc = l.replace('\\', "\\\\").replace('(', "\\(").replace(')', "\\)");
+            let esc = l
+                .replace('\\', "\\\\")
+                .replace('(', "\\(")
+                .replace(')', "\\)");
             if i % 2 == 0 {
                 content.push_str(&format!("({esc}) Tj 0 -14 Td\n"));
             } else {
@@ -223,7 +228,9 @@ pub(crate) mod tests {
 2 0 obj << /Type /Pages /Kids [3 0 R] /Count 1 >> endobj\n\
 3 0 obj << /Type /Page /Parent 2 0 R /Contents 4 0 R >> endobj\n"
             .to_vec();
-        pdf.extend_from_slice(format!("4 0 obj << /Length {}{filter} >>\nstream\n", data.len()).as_bytes());
+        pdf.extend_from_slice(
+            format!("4 0 obj << /Length {}{filter} >>\nstream\n", data.len()).as_bytes(),
+        );
         pdf.extend_from_slice(&data);
         pdf.extend_from_slice(b"\nendstream\nendobj\ntrailer << /Root 1 0 R >>\n%%EOF\n");
         pdf

@@ -152,7 +152,12 @@ mod tests {
     #[test]
     fn output_is_bounded() {
         let mut out = Vec::new();
-        assert!(!to_text(b"<a>0123456789</a><b>0123456789</b>", Mode::Markup, &mut out, 8));
+        assert!(!to_text(
+            b"<a>0123456789</a><b>0123456789</b>",
+            Mode::Markup,
+            &mut out,
+            8
+        ));
         assert!(out.len() <= 8);
     }
 }

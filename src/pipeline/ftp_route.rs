@@ -183,14 +183,28 @@ mod tests {
         assert_eq!(r.route(2, &pkt(cli, 40001, srv, 50000), b"", 1), 3);
         assert_eq!(r.route(2, &pkt(srv, 50000, cli, 40001), b"", 0), 3);
         // Active: PORT names the client's listening port.
-        assert_eq!(r.route(3, &pkt(cli, 40000, srv, 21), b"PORT 10,0,0,1,156,65\r\n", 3), 3);
+        assert_eq!(
+            r.route(3, &pkt(cli, 40000, srv, 21), b"PORT 10,0,0,1,156,65\r\n", 3),
+            3
+        );
         assert_eq!(r.route(4, &pkt(srv, 20, cli, 40001), b"", 2), 3);
         // EPSV reply.
-        assert_eq!(r.route(5, &pkt(srv, 21, cli, 40000), b"229 Entering Extended Passive Mode (|||50001|)\r\n", 1), 1);
+        assert_eq!(
+            r.route(
+                5,
+                &pkt(srv, 21, cli, 40000),
+                b"229 Entering Extended Passive Mode (|||50001|)\r\n",
+                1
+            ),
+            1
+        );
         assert_eq!(r.stats.evicted, 1, "bound of 2 endpoints");
         assert_eq!(r.route(6, &pkt(cli, 40002, srv, 50001), b"", 0), 1);
         // Idle past the timeout: forgotten.
-        assert_eq!(r.route(6 + 11_000_000_000, &pkt(cli, 40002, srv, 50001), b"", 0), 0);
+        assert_eq!(
+            r.route(6 + 11_000_000_000, &pkt(cli, 40002, srv, 50001), b"", 0),
+            0
+        );
         assert_eq!(r.stats.expired, 1);
     }
 }

@@ -205,7 +205,9 @@ impl Reader {
 }
 
 /// Counts a decoded packet and batches it for the worker owning its flow;
-/// false when that worker is gone.
+/// false when that worker is gone. (A free function over the reader's
+/// fields: a fragment's bytes are borrowed from the defragmenter.)
+#[allow(clippy::too_many_arguments)]
 fn route_packet(
     stats: &mut ReaderStats,
     pending: &mut [Batch],

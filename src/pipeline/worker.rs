@@ -8,6 +8,7 @@ use crossbeam_channel::{Receiver, Sender};
 
 use super::batch::Batch;
 use super::output::{DedupInfo, OutEvent, OutMsg, SortKey};
+use crate::alert::event::FtpOut;
 use crate::alert::event::{event_type, format_ts, proto_name};
 use crate::alert::event::{FlowEvent, FlowSummary};
 use crate::alert::{
@@ -20,11 +21,10 @@ use crate::app::{
     self, location, proto_name as app_proto, AppParser, ContentSink, FileMeta, HttpTx, Probe,
     TxMeta,
 };
-use crate::alert::event::FtpOut;
-use crate::files::FilesConfig;
 use crate::capture::Timestamp;
 use crate::decode::{proto, tcp_flags, Decoded, TunnelInfo};
 use crate::detect::{DetectorInfo, Engine, Match, MatchSink, Scanner, StreamState};
+use crate::files::FilesConfig;
 use crate::flow::table::{
     Emergency, EndReason, Flow, FlowState, FlowTable, FlowTableStats, TimeoutClass, Timeouts,
 };
@@ -822,7 +822,12 @@ impl Det {
     }
 
     /// [`Det::finish_item`] whose matches also go to `extra`.
-    fn finish_item_into(&mut self, ds: &mut DirState, extra: Option<&mut FindingSet>, ts: Timestamp) {
+    fn finish_item_into(
+        &mut self,
+        ds: &mut DirState,
+        extra: Option<&mut FindingSet>,
+        ts: Timestamp,
+    ) {
         let Some(location) = ds.location.take() else {
             return;
         };

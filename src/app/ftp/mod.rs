@@ -64,8 +64,8 @@ pub struct FtpTx {
 
 /// Commands whose argument names a file or directory.
 const PATH_COMMANDS: [&str; 17] = [
-    "RETR", "STOR", "APPE", "STOU", "DELE", "SIZE", "MDTM", "RNFR", "RNTO", "CWD", "XCWD",
-    "MKD", "XMKD", "RMD", "LIST", "NLST", "MLSD",
+    "RETR", "STOR", "APPE", "STOU", "DELE", "SIZE", "MDTM", "RNFR", "RNTO", "CWD", "XCWD", "MKD",
+    "XMKD", "RMD", "LIST", "NLST", "MLSD",
 ];
 
 /// Commands whose data connection carries a file.
@@ -85,9 +85,7 @@ pub fn probe_flow(to_server: &[u8], to_client: &[u8]) -> Option<bool> {
     if !(greeting.starts_with(b"220 ") || greeting.starts_with(b"220-")) {
         return None;
     }
-    let names_ftp = greeting
-        .windows(3)
-        .any(|w| w.eq_ignore_ascii_case(b"ftp"));
+    let names_ftp = greeting.windows(3).any(|w| w.eq_ignore_ascii_case(b"ftp"));
     if names_ftp {
         return Some(true);
     }
@@ -219,7 +217,10 @@ impl Lines {
         while !data.is_empty() {
             let nl = memchr::memchr(b'\n', data);
             let (piece, rest) = match nl {
-                Some(i) => (data.get(..i).unwrap_or_default(), data.get(i + 1..).unwrap_or_default()),
+                Some(i) => (
+                    data.get(..i).unwrap_or_default(),
+                    data.get(i + 1..).unwrap_or_default(),
+                ),
                 None => (data, &[][..]),
             };
             data = rest;
@@ -228,7 +229,8 @@ impl Lines {
                 continue;
             }
             let room = MAX_LINE.saturating_sub(self.buf.len());
-            self.buf.extend_from_slice(piece.get(..room.min(piece.len())).unwrap_or_default());
+            self.buf
+                .extend_from_slice(piece.get(..room.min(piece.len())).unwrap_or_default());
             if nl.is_some() || self.buf.len() >= MAX_LINE {
                 let full = std::mem::take(&mut self.buf);
                 line(full.strip_suffix(b"\r").unwrap_or(&full));
@@ -268,7 +270,8 @@ impl FtpParser {
             sink.end_content(dir);
         }
         self.auth_pending = verb == "AUTH";
-        let filename = (PATH_COMMANDS.contains(&verb.as_str()) && !arg.is_empty()).then(|| arg.to_vec());
+        let filename =
+            (PATH_COMMANDS.contains(&verb.as_str()) && !arg.is_empty()).then(|| arg.to_vec());
         let tx = FtpTx {
             command: Some(verb),
             filename,

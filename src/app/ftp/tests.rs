@@ -86,28 +86,53 @@ fn session_any_split() {
             .filter(|c| c.1 == location::FTP_AUTH)
             .map(|c| c.2.as_slice())
             .collect();
-        assert_eq!(auth, vec![&b"13800138000"[..], b"s3cret-11010519491231002X"]);
+        assert_eq!(
+            auth,
+            vec![&b"13800138000"[..], b"s3cret-11010519491231002X"]
+        );
         let ports: Vec<DataPort> = rec.txs.iter().filter_map(|t| t.1.data_port).collect();
         assert_eq!(
             ports,
             vec![
-                DataPort { port: 50000, passive: true },
-                DataPort { port: 50001, passive: true },
-                DataPort { port: 40001, passive: false },
+                DataPort {
+                    port: 50000,
+                    passive: true
+                },
+                DataPort {
+                    port: 50001,
+                    passive: true
+                },
+                DataPort {
+                    port: 40001,
+                    passive: false
+                },
             ]
         );
-        let stor = rec.txs.iter().find(|t| t.1.command.as_deref() == Some("STOR")).unwrap();
-        assert_eq!(stor.1.filename.as_deref(), Some(&b"report-13900139000.xlsx"[..]));
+        let stor = rec
+            .txs
+            .iter()
+            .find(|t| t.1.command.as_deref() == Some("STOR"))
+            .unwrap();
+        assert_eq!(
+            stor.1.filename.as_deref(),
+            Some(&b"report-13900139000.xlsx"[..])
+        );
         let sized: Vec<_> = rec.txs.iter().filter_map(|t| t.1.declared_size).collect();
         assert_eq!(sized, vec![2048], "the multi-line 150 reply's size");
         let replies: Vec<u16> = rec.txs.iter().filter_map(|t| t.1.reply_code).collect();
-        assert_eq!(replies, vec![220, 331, 230, 200, 227, 150, 226, 229, 150, 200, 221]);
+        assert_eq!(
+            replies,
+            vec![220, 331, 230, 200, 227, 150, 226, 229, 150, 200, 221]
+        );
     }
 }
 
 #[test]
 fn auth_tls_makes_the_rest_encrypted() {
-    let (p, rec) = run("S: 220 FTP\nC: AUTH TLS\nS: 234 Proceed.\nC: USER 13800138000", 1000);
+    let (p, rec) = run(
+        "S: 220 FTP\nC: AUTH TLS\nS: 234 Proceed.\nC: USER 13800138000",
+        1000,
+    );
     assert!(p.is_encrypted());
     assert!(rec.content.iter().all(|c| c.1 != location::FTP_AUTH));
 }
@@ -116,7 +141,10 @@ fn auth_tls_makes_the_rest_encrypted() {
 fn probe_needs_greeting_and_command() {
     assert_eq!(probe_flow(b"", b"220 (vsFTPd 3.0.5)\r\n"), Some(true));
     assert_eq!(probe_flow(b"", b"220 host ready\r\n"), Some(false));
-    assert_eq!(probe_flow(b"USER bob\r\n", b"220 host ready\r\n"), Some(true));
+    assert_eq!(
+        probe_flow(b"USER bob\r\n", b"220 host ready\r\n"),
+        Some(true)
+    );
     assert_eq!(probe_flow(b"EHLO mx\r\n", b"220 host ESMTP\r\n"), None);
     assert_eq!(probe_flow(b"AUTH PLAIN x\r\n", b"220 host ESMTP\r\n"), None);
     assert_eq!(probe_flow(b"GET / HTTP/1.1\r\n", b""), None);
@@ -125,12 +153,24 @@ fn probe_needs_greeting_and_command() {
 
 #[test]
 fn announcements_parse() {
-    assert_eq!(parse_six_numbers(b"Entering Passive Mode (10,1,2,3,4,5)"), Some(1029));
+    assert_eq!(
+        parse_six_numbers(b"Entering Passive Mode (10,1,2,3,4,5)"),
+        Some(1029)
+    );
     assert_eq!(parse_six_numbers(b"(10,1,2,3,4)"), None);
     assert_eq!(parse_six_numbers(b"(10,1,2,3,4,300)"), None);
     assert_eq!(parse_extended(b"|2|::1|6446|"), Some(6446));
-    assert_eq!(parse_extended(b"Extended Passive Mode (|||6446|)"), Some(6446));
-    assert_eq!(reply_size(150, b"Opening BINARY mode data connection for x (1234 bytes)."), Some(1234));
+    assert_eq!(
+        parse_extended(b"Extended Passive Mode (|||6446|)"),
+        Some(6446)
+    );
+    assert_eq!(
+        reply_size(
+            150,
+            b"Opening BINARY mode data connection for x (1234 bytes)."
+        ),
+        Some(1234)
+    );
     assert_eq!(reply_size(213, b"99"), Some(99));
 }
 

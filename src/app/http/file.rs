@@ -31,7 +31,12 @@ const DOCUMENT_TYPES: [&[u8]; 13] = [
 /// `ct` the `Content-Type` value, `disposition` the
 /// `Content-Disposition` value, `length` the body's size once de-framed and
 /// decoded, when known.
-pub fn body_file(mt: &[u8], ct: &[u8], disposition: &[u8], length: Option<u64>) -> Option<FileMeta> {
+pub fn body_file(
+    mt: &[u8],
+    ct: &[u8],
+    disposition: &[u8],
+    length: Option<u64>,
+) -> Option<FileMeta> {
     let name = filename(disposition);
     let attachment = disposition
         .trim_ascii_start()
@@ -63,7 +68,8 @@ pub fn part_file(part: &HttpPart) -> Option<FileMeta> {
 /// `filename*` (RFC 6266/5987, preferred) or `filename` of a
 /// `Content-Disposition` value.
 fn filename(disposition: &[u8]) -> Option<String> {
-    let v = header_param(disposition, b"filename*").or_else(|| header_param(disposition, b"filename"))?;
+    let v = header_param(disposition, b"filename*")
+        .or_else(|| header_param(disposition, b"filename"))?;
     (!v.is_empty()).then(|| decode_ext_value(v))
 }
 
@@ -92,7 +98,10 @@ fn decode_ext_value(v: &[u8]) -> String {
             }
         }
     }
-    if cs.eq_ignore_ascii_case(b"gbk") || cs.eq_ignore_ascii_case(b"gb2312") || cs.eq_ignore_ascii_case(b"gb18030") {
+    if cs.eq_ignore_ascii_case(b"gbk")
+        || cs.eq_ignore_ascii_case(b"gb2312")
+        || cs.eq_ignore_ascii_case(b"gb18030")
+    {
         encoding_rs::GB18030.decode(&bytes).0.into_owned()
     } else {
         String::from_utf8_lossy(&bytes).into_owned()
@@ -107,9 +116,21 @@ mod tests {
     fn bodies_that_are_files() {
         let f = body_file(b"application/pdf", b"application/pdf", b"", Some(10)).unwrap();
         assert_eq!((f.name, f.declared_size), (None, Some(10)));
-        let f = body_file(b"text/plain", b"text/plain", b"attachment; filename=\"a b.txt\"", None).unwrap();
+        let f = body_file(
+            b"text/plain",
+            b"text/plain",
+            b"attachment; filename=\"a b.txt\"",
+            None,
+        )
+        .unwrap();
         assert_eq!(f.name.as_deref(), Some("a b.txt"));
-        let f = body_file(b"", b"", b"inline; filename*=UTF-8''%E5%90%8D%E5%8D%95.xlsx", None).unwrap();
+        let f = body_file(
+            b"",
+            b"",
+            b"inline; filename*=UTF-8''%E5%90%8D%E5%8D%95.xlsx",
+            None,
+        )
+        .unwrap();
         assert_eq!(f.name.as_deref(), Some("名单.xlsx"));
         let f = body_file(
             b"application/vnd.openxmlformats-officedocument.wordprocessingml.document",

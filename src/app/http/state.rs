@@ -386,14 +386,7 @@ impl HttpState {
             },
             max_parts: cfg.max_parts,
         };
-        let body = Body::new(
-            framing,
-            &codings,
-            kind,
-            charset,
-            location,
-            limits,
-        );
+        let body = Body::new(framing, &codings, kind, charset, location, limits);
         h.body = Some(Box::new(body));
         h.phase = Phase::Body;
         if let Some(f) = file {
@@ -610,8 +603,8 @@ mod tests {
         fn end_content(&mut self, _dir: Direction) {}
         fn end_transaction(&mut self, dir: Direction, meta: &TxMeta) {
             let TxMeta::Http(tx) = meta else {
-            return;
-        };
+                return;
+            };
             self.txs.push((dir, tx.clone()));
         }
     }

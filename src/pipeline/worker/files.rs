@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Mutex, OnceLock};
 
-use super::{envelope, endpoints, AppSink, Det, DirState, FlowMeta};
+use super::{endpoints, envelope, AppSink, Det, DirState, FlowMeta};
 use crate::alert::event::{event_type, FileInfoEvent, FileInfoOut, FtpOut};
 use crate::alert::{mask_text, FindingSet};
 use crate::app::ftp::{is_transfer, FtpTx};
@@ -160,7 +160,13 @@ impl Files {
             }
             self.expects.remove(&ep);
             self.seq += 1;
-            bounded_insert(&mut self.data, flow_id, (e.control, e.passive, self.seq), self.cfg.ftp_max_expectations, |v| v.2);
+            bounded_insert(
+                &mut self.data,
+                flow_id,
+                (e.control, e.passive, self.seq),
+                self.cfg.ftp_max_expectations,
+                |v| v.2,
+            );
             self.stats.ftp_data_linked += 1;
             return true;
         }
@@ -190,14 +196,18 @@ impl Files {
         }
         let cmd = tx.command.as_deref().unwrap_or_default();
         self.seq += 1;
-        if dir == Direction::ToServer && (is_transfer(cmd) || matches!(cmd, "LIST" | "NLST" | "MLSD")) {
+        if dir == Direction::ToServer
+            && (is_transfer(cmd) || matches!(cmd, "LIST" | "NLST" | "MLSD"))
+        {
             let t = Transfer {
                 command: cmd.to_string(),
                 filename: tx.filename.clone(),
                 declared_size: None,
             };
             bounded_insert(&mut self.sessions, meta.id, (t, self.seq), max, |v| v.1);
-        } else if let (Some(size), Some((t, _))) = (tx.declared_size, self.sessions.get_mut(&meta.id)) {
+        } else if let (Some(size), Some((t, _))) =
+            (tx.declared_size, self.sessions.get_mut(&meta.id))
+        {
             t.declared_size = Some(size);
         }
     }
@@ -242,7 +252,9 @@ pub(super) fn ftp_out(tx: &FtpTx) -> FtpOut {
         command: tx.command.clone(),
         filename: tx.filename.as_deref().map(|f| mask_text(f, MAX_NAME)),
         reply_code: tx.reply_code,
-        data_mode: tx.data_port.map(|d| if d.passive { "passive" } else { "active" }),
+        data_mode: tx
+            .data_port
+            .map(|d| if d.passive { "passive" } else { "active" }),
     }
 }
 
@@ -277,7 +289,9 @@ impl AppSink<'_> {
             match self.det.files.transfer_of(self.meta.id) {
                 Some((t, _)) if is_transfer(&t.command) => {
                     meta.name = meta.name.or_else(|| {
-                        t.filename.as_deref().map(|f| String::from_utf8_lossy(f).into_owned())
+                        t.filename
+                            .as_deref()
+                            .map(|f| String::from_utf8_lossy(f).into_owned())
                     });
                     meta.declared_size = meta.declared_size.or(t.declared_size);
                     ftp = self.det.files.ftp_out(self.meta.id);
@@ -290,7 +304,15 @@ impl AppSink<'_> {
         let ds = &mut self.dirs[dir.index()];
         self.det.finish_item(ds, self.ts);
         if let Some(old) = ds.file.take() {
-            self.det.end_file(self.meta, dir, ds, old, self.ts, self.proto, self.dest_name.as_deref());
+            self.det.end_file(
+                self.meta,
+                dir,
+                ds,
+                old,
+                self.ts,
+                self.proto,
+                self.dest_name.as_deref(),
+            );
         }
         self.det.files.stats.files_total += 1;
         ds.file = Some(Box::new(FileState {
@@ -310,7 +332,9 @@ impl AppSink<'_> {
         let base = *f.base.get_or_insert(location);
         let cfg = self.det.files.cfg;
         let (det, ts) = (&mut *self.det, self.ts);
-        let FileState { track, findings, .. } = &mut *f;
+        let FileState {
+            track, findings, ..
+        } = &mut *f;
         track.push(data, &cfg, &mut |raw| {
             det.scan_into(ds, Some(findings), raw, base, ts)
         });
@@ -323,7 +347,15 @@ impl AppSink<'_> {
         let Some(f) = ds.file.take() else {
             return false;
         };
-        self.det.end_file(self.meta, dir, ds, f, self.ts, self.proto, self.dest_name.as_deref());
+        self.det.end_file(
+            self.meta,
+            dir,
+            ds,
+            f,
+            self.ts,
+            self.proto,
+            self.dest_name.as_deref(),
+        );
         true
     }
 
@@ -374,9 +406,11 @@ impl Det {
         let cfg = self.files.cfg;
         let mut raw_tail = Vec::new();
         let mut texts: Vec<(&'static str, Vec<u8>)> = Vec::new();
-        let report = track.finish(&cfg, &mut |raw| raw_tail.extend_from_slice(raw), &mut |path, text| {
-            texts.push((label(base, path), text.to_vec()))
-        });
+        let report = track.finish(
+            &cfg,
+            &mut |raw| raw_tail.extend_from_slice(raw),
+            &mut |path, text| texts.push((label(base, path), text.to_vec())),
+        );
         self.scan_into(ds, Some(&mut findings), &raw_tail, base, ts);
         self.finish_item_into(ds, Some(&mut findings), ts);
         if !texts.is_empty() {
@@ -391,7 +425,17 @@ impl Det {
             self.files.stats.count_limit(l);
         }
         if is_reported(&report) {
-            self.emit_fileinfo(meta, dir, ds, &report, &mut findings, ts, proto, dest_name, ftp);
+            self.emit_fileinfo(
+                meta,
+                dir,
+                ds,
+                &report,
+                &mut findings,
+                ts,
+                proto,
+                dest_name,
+                ftp,
+            );
         }
     }
 
@@ -417,7 +461,11 @@ impl Det {
             direction: dir.as_str(),
             dest_name: dest_name.map(str::to_string),
             fileinfo: FileInfoOut {
-                filename: r.meta.name.as_deref().map(|n| mask_text(n.as_bytes(), MAX_NAME)),
+                filename: r
+                    .meta
+                    .name
+                    .as_deref()
+                    .map(|n| mask_text(n.as_bytes(), MAX_NAME)),
                 content_type: r.meta.content_type.clone(),
                 magic: r.magic.as_str(),
                 size: r.size,
@@ -453,11 +501,11 @@ impl Det {
 /// (`application/octet-stream`, no name) is reported only when its magic
 /// names a known type.
 fn is_reported(r: &FileReport) -> bool {
-    let generic = r
-        .meta
-        .content_type
-        .as_deref()
-        .is_none_or(|c| c.trim_start().to_ascii_lowercase().starts_with("application/octet-stream"));
+    let generic = r.meta.content_type.as_deref().is_none_or(|c| {
+        c.trim_start()
+            .to_ascii_lowercase()
+            .starts_with("application/octet-stream")
+    });
     r.meta.name.is_some() || !generic || !(r.magic.is_text() || r.magic == FileType::Binary)
 }
 
@@ -469,7 +517,10 @@ mod tests {
     fn labels_are_interned() {
         let a = label("http.request_body", &[FileType::Zip, FileType::Docx]);
         assert_eq!(a, "http.request_body|zip/docx");
-        assert!(std::ptr::eq(a, label("http.request_body", &[FileType::Zip, FileType::Docx])));
+        assert!(std::ptr::eq(
+            a,
+            label("http.request_body", &[FileType::Zip, FileType::Docx])
+        ));
     }
 
     #[test]
