@@ -514,6 +514,31 @@ pub(crate) mod tests {
         assert_eq!(limits, vec!["decompressed_size"]);
     }
 
+    proptest::proptest! {
+        #[test]
+        fn extractors_never_panic(data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2000), k in 0usize..7) {
+            let kinds = [FileType::Zip, FileType::Docx, FileType::Xlsx, FileType::Gzip, FileType::Tar, FileType::Pdf, FileType::Pptx];
+            let cfg = FilesConfig { max_decompressed: 1 << 16, ..FilesConfig::default() };
+            let mut n = 0usize;
+            let _ = extract(&data, kinds[k], &cfg, &mut |_, d| n += d.len());
+            let mut out = Vec::new();
+            let _ = crate::files::pdf::extract_text(&data, &mut out, 1000);
+            proptest::prop_assert!(out.len() <= 1000);
+            out.clear();
+            let _ = xml::to_text(&data, Mode::Office, &mut out, 500);
+            proptest::prop_assert!(out.len() <= 501);
+        }
+
+        #[test]
+        fn tar_and_pdf_prefixes_never_panic(cut in 0usize..3000) {
+            let t = make_tar(&[("a.txt", b"13800138000"), ("b.gz", &gzip(b"x"))]);
+            let _ = run(t.get(..cut.min(t.len())).unwrap_or_default(), &FilesConfig::default());
+            let p = crate::files::pdf::tests::make_pdf(&["13800138000 (x)"], true);
+            let mut out = Vec::new();
+            let _ = crate::files::pdf::extract_text(p.get(..cut.min(p.len())).unwrap_or_default(), &mut out, 1 << 16);
+        }
+    }
+
     #[test]
     fn damaged_archives_are_noted() {
         let mut z = make_docx(&["13800138000"]);
