@@ -277,9 +277,9 @@ verify_all() {
 build_mail() { bash "$HERE/make_mail.sh"; } # SMTP/POP3/IMAP captures (own netns lw-mail-*)
 ensure_deps
 (cd "$TOOLS" && $PY content.py >/dev/null)
+build_scen() { bash "$HERE/make_scen.sh"; }   # impaired + policy scenarios (pcaps/scenarios/)
+build_files() { bash "$HERE/make_files.sh"; } # files_http, files_ftp (own script)
 STEPS=("$@")
-((${#STEPS[@]})) || STEPS=(http decoys tiny bulk udp split broken udpfrag tunnels nettls)
-build_scen() { bash "$HERE/make_scen.sh"; }; (($#)) || STEPS+=(scen) # impaired + policy scenarios (pcaps/scenarios/)
+((${#STEPS[@]})) || STEPS=(http decoys tiny bulk udp split broken udpfrag tunnels nettls mail files scen)
 for s in "${STEPS[@]}"; do "build_$s"; done
 verify_all
-(($#)) || build_mail

@@ -63,6 +63,8 @@ pub struct Config {
     pub run: crate::capture::live::RunConfig,
     /// Mail (SMTP/POP3/IMAP/MIME) decoding limits.
     pub mail: crate::app::mail::MailConfig,
+    /// `[files]`: file tracking, extraction and FTP data connection bounds.
+    pub files: crate::files::FilesConfig,
 }
 
 impl Default for Config {
@@ -91,6 +93,7 @@ impl Default for Config {
             live: Default::default(),
             run: Default::default(),
             mail: crate::app::mail::MailConfig::default(),
+            files: crate::files::FilesConfig::default(),
         }
     }
 }
@@ -383,6 +386,7 @@ impl Config {
         if !(1..=8192).contains(&self.defrag.max_fragments) {
             return Err("defrag.max_fragments must be between 1 and 8192".into());
         }
+        self.files.validate()?;
         let f = &self.flow;
         if f.emergency_leave_pct >= f.emergency_enter_pct || f.emergency_enter_pct > 100 {
             return Err(

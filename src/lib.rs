@@ -42,6 +42,7 @@ pub mod capture;
 pub mod config;
 pub mod decode;
 pub mod detect;
+pub mod files;
 pub mod flow;
 pub mod pipeline;
 pub mod policy;

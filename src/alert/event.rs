@@ -25,6 +25,8 @@ pub mod event_type {
     pub const FLOW: &str = "flow";
     /// Something odd or bounded in the traffic (when `output.anomaly_events` is on).
     pub const ANOMALY: &str = "anomaly";
+    /// A file seen on the wire (name, type, size, hashes, PI inside).
+    pub const FILEINFO: &str = "fileinfo";
 }
 
 /// Fields every flow-related event starts with (as Suricata's EVE).
@@ -231,6 +233,85 @@ pub struct DlpEvent {
     /// The mail message (SMTP, POP3, IMAP) the PI travelled in.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mail: Option<MailOut>,
+    /// The FTP command, reply or transfer the PI travelled in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ftp: Option<FtpOut>,
+    /// Present when the stream was incomplete.
+    #[serde(skip_serializing_if = "StreamNotes::is_clean")]
+    pub stream: StreamNotes,
+}
+
+/// The `ftp` object of events from an FTP control or data connection.
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct FtpOut {
+    /// Command (verb only; arguments are never written in clear).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+    /// File or path argument of the command, masked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filename: Option<String>,
+    /// Reply code.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reply_code: Option<u16>,
+    /// Data connection mode of a transfer: `passive` or `active`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_mode: Option<&'static str>,
+}
+
+/// The `fileinfo` object of a `fileinfo` event.
+#[derive(Clone, Debug, Serialize)]
+pub struct FileInfoOut {
+    /// File name as the protocol gave it, masked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filename: Option<String>,
+    /// Declared media type (`Content-Type`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+    /// Type by magic bytes (`pdf`, `docx`, `zip`, `text`, ...).
+    pub magic: &'static str,
+    /// Bytes seen.
+    pub size: u64,
+    /// Declared size (`Content-Length`, FTP `150 ... (N bytes)`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub declared_size: Option<u64>,
+    /// Hex MD5 of the bytes seen.
+    pub md5: String,
+    /// Hex SHA-256 of the bytes seen.
+    pub sha256: String,
+    /// No gap and the declared size (if any) was seen.
+    pub complete: bool,
+    /// Bytes lost in gaps.
+    #[serde(skip_serializing_if = "is_zero64")]
+    pub gap_bytes: u64,
+    /// Bounds hit while buffering or unpacking (`file_buffer`,
+    /// `archive_depth`, `archive_entries`, `decompressed_size`,
+    /// `decompress_ratio`, `extract_error`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub limits_hit: Vec<&'static str>,
+    /// PI found in the file (raw bytes and extracted contents).
+    pub findings: Vec<FindingOut>,
+}
+
+fn is_zero64(n: &u64) -> bool {
+    *n == 0
+}
+
+/// A `fileinfo` event: `src_*` is the sender of the file.
+#[derive(Clone, Debug, Serialize)]
+pub struct FileInfoEvent {
+    /// Common fields (timestamp = end of the file).
+    #[serde(flatten)]
+    pub envelope: Envelope,
+    /// `to_server` (client sent the file) or `to_client`.
+    pub direction: &'static str,
+    /// Name of the flow's server.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dest_name: Option<String>,
+    /// The file.
+    pub fileinfo: FileInfoOut,
+    /// The FTP transfer that carried the file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ftp: Option<FtpOut>,
     /// Present when the stream was incomplete.
     #[serde(skip_serializing_if = "StreamNotes::is_clean")]
     pub stream: StreamNotes,

@@ -10,6 +10,7 @@
 use crate::flow::Direction;
 
 pub mod dns;
+pub mod ftp;
 pub mod http;
 pub mod mail;
 pub mod probe;
@@ -48,6 +49,14 @@ pub mod location {
     pub const DNS_QUERY_HEX: &str = "dns.query|hex";
     /// DNS TXT answer strings.
     pub const DNS_TXT: &str = "dns.txt";
+    /// FTP `USER`/`PASS`/`ACCT` arguments.
+    pub const FTP_AUTH: &str = "ftp.auth";
+    /// FTP command arguments (paths, file names).
+    pub const FTP_COMMAND: &str = "ftp.command";
+    /// FTP reply texts.
+    pub const FTP_REPLY: &str = "ftp.reply";
+    /// Bytes of an FTP data connection (files, listings).
+    pub const FTP_DATA: &str = "ftp.data";
 }
 
 /// `app_proto` names.
@@ -60,6 +69,10 @@ pub mod proto_name {
     pub const TLS: &str = "tls";
     /// DNS over UDP or TCP.
     pub const DNS: &str = "dns";
+    /// FTP control connection.
+    pub const FTP: &str = "ftp";
+    /// FTP data connection.
+    pub const FTP_DATA: &str = "ftp-data";
 }
 
 /// Metadata of one finished transaction, for the event (`http` object).
@@ -112,6 +125,8 @@ pub enum TxMeta {
     Dns(dns::DnsTx),
     /// A mail message or login (SMTP, POP3, IMAP).
     Mail(mail::MailTx),
+    /// An FTP command, reply, or data transfer.
+    Ftp(ftp::FtpTx),
 }
 
 /// A file carried by a protocol (an HTTP body with a file name or a document

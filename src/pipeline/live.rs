@@ -197,6 +197,8 @@ pub fn run(
                     anomaly_tx: Some(out_tx.clone()),
                     dns_names: cfg.dns.to_config(),
                     stop: None,
+                    ftp_max_expectations: cfg.files.ftp_max_expectations,
+                    ftp_expect_timeout: cfg.files.ftp_expect_timeout,
                 },
                 control: opts.control,
                 counters: c,

@@ -13,6 +13,7 @@ pub mod dump;
 pub mod filescan;
 mod nettls;
 pub mod live;
+pub mod ftp_route;
 pub mod output;
 pub mod reader;
 pub mod stats;
@@ -208,6 +209,7 @@ fn worker_setup(cfg: &Config, sensor: &Sensor, workers: usize) -> worker::Worker
         anomaly: anomaly_options(cfg),
         dump_streams: cfg.output.dump_streams.clone(),
         reload: None,
+        files: cfg.files,
     }
 }
 
@@ -282,6 +284,8 @@ pub fn replay_until(
             anomaly_tx: Some(out_tx),
             dns_names: cfg.dns.to_config(),
             stop,
+            ftp_max_expectations: cfg.files.ftp_max_expectations,
+            ftp_expect_timeout: cfg.files.ftp_expect_timeout,
         };
         let reader = std::thread::Builder::new()
             .name("lw-reader".into())

@@ -13,6 +13,7 @@ use super::anomaly::{self, layer, AnomalyOptions, PacketAddrs, PacketAnomalies};
 use super::batch::Batch;
 use super::output::OutMsg;
 use crate::app::dns::cache::{NameCache, NameCacheConfig, NameCacheStats};
+use super::ftp_route::{FtpRouteStats, FtpRouter};
 use crate::capture::{CaptureError, FrameInfo, FrameSource, LinkType, Timestamp};
 use crate::decode::checksum::{self, ChecksumStats};
 use crate::decode::{
@@ -22,7 +23,7 @@ use crate::decode::{
 use crate::flow::FlowKey;
 
 /// How the reader decodes.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct ReaderOptions {
     /// Fragment reassembly bounds.
     pub defrag: DefragConfig,
@@ -37,6 +38,26 @@ pub struct ReaderOptions {
     /// Set (by a signal handler) to stop reading early; what was read is
     /// still processed and reported.
     pub stop: Option<Arc<AtomicBool>>,
+    /// Announced FTP data connections routed at once.
+    pub ftp_max_expectations: usize,
+    /// Seconds an FTP data endpoint stays routed while idle.
+    pub ftp_expect_timeout: u64,
+}
+
+impl Default for ReaderOptions {
+    fn default() -> ReaderOptions {
+        let files = crate::files::FilesConfig::default();
+        ReaderOptions {
+            defrag: DefragConfig::default(),
+            validate_checksums: false,
+            anomaly: AnomalyOptions::default(),
+            anomaly_tx: None,
+            dns_names: NameCacheConfig::default(),
+            stop: None,
+            ftp_max_expectations: files.ftp_max_expectations,
+            ftp_expect_timeout: files.ftp_expect_timeout,
+        }
+    }
 }
 
 /// What the reader counted.
@@ -74,6 +95,8 @@ pub struct ReaderStats {
     pub dns_names: NameCacheStats,
     /// Reading stopped early on a signal.
     pub interrupted: bool,
+    /// FTP data connection routing counters.
+    pub ftp_route: FtpRouteStats,
 }
 
 /// Channels to one worker: batches out, empty batches back for reuse.
@@ -94,6 +117,7 @@ pub(crate) struct Reader {
     validate_checksums: bool,
     anomalies: PacketAnomalies,
     names: NameCache,
+    ftp: FtpRouter,
 }
 
 /// Reads the whole capture. Returns the counters and, if reading stopped
@@ -136,6 +160,7 @@ impl Reader {
             validate_checksums: opts.validate_checksums,
             anomalies: PacketAnomalies::new(opts.anomaly, opts.anomaly_tx),
             names: NameCache::new(opts.dns_names),
+            ftp: FtpRouter::new(opts.ftp_max_expectations, opts.ftp_expect_timeout),
         }
     }
 
@@ -189,6 +214,7 @@ impl Reader {
         self.stats.anomaly_suppressed_total = self.anomalies.suppressed_total;
         self.stats.defrag = *self.defrag.stats();
         self.stats.dns_names = self.names.stats();
+        self.stats.ftp_route = self.ftp.stats;
         self.stats
     }
 
@@ -263,6 +289,7 @@ impl Reader {
             &mut self.anomalies,
             &mut self.pending,
             &self.links,
+            &mut self.ftp,
             (self.validate_checksums, &mut self.names),
             ts,
             d,
@@ -276,6 +303,7 @@ impl Reader {
             &mut self.anomalies,
             &mut self.pending,
             &self.links,
+            &mut self.ftp,
             (self.validate_checksums, &mut self.names),
             ts,
             d,
@@ -285,17 +313,17 @@ impl Reader {
 }
 
 /// Counts a decoded packet and batches it for the worker owning its flow;
-/// false when that worker is gone.
-#[allow(clippy::too_many_arguments)] // the reader's fields, split for the borrow checker
-/// Counts a decoded packet and batches it for the worker owning its flow,
 /// with the DNS name of its destination (learnt here, in capture order, so
 /// names do not depend on the worker count); false when that worker is
-/// gone.
+/// gone. (A free function over the reader's fields: a fragment's bytes are
+/// borrowed from the defragmenter.)
+#[allow(clippy::too_many_arguments)]
 fn route_packet(
     stats: &mut ReaderStats,
     anomalies: &mut PacketAnomalies,
     pending: &mut [Batch],
     links: &[WorkerLink],
+    ftp: &mut FtpRouter,
     (validate_checksums, names): (bool, &mut NameCache),
     ts: Timestamp,
     d: Decoded,
@@ -325,7 +353,11 @@ fn route_packet(
     }
     stats.snapped_total += u64::from(d.truncated);
     let (key, _) = FlowKey::new(d.src, d.sport, d.dst, d.dport, d.proto, d.vlan);
-    let w = (key.shard_hash() % links.len().max(1) as u64) as usize;
+    let mut w = (key.shard_hash() % links.len().max(1) as u64) as usize;
+    if d.proto == proto::TCP {
+        let payload = frame.get(d.payload.clone()).unwrap_or_default();
+        w = ftp.route(ts, &d, payload, w);
+    }
     let (Some(batch), Some(link)) = (pending.get_mut(w), links.get(w)) else {
         return true;
     };

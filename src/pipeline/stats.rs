@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 use super::output::OutputStats;
 use super::reader::ReaderStats;
-use super::worker::WorkerStats;
+use super::worker::{FileStats, WorkerStats};
 use crate::alert::event::{event_type, format_ts};
 use crate::alert::SCHEMA_VERSION;
 use crate::capture::live::InterfaceStats;
@@ -39,6 +39,8 @@ pub struct RunStats {
     pub anomaly_events_total: u64,
     /// Stream anomaly kinds over the per-flow cap (counted only).
     pub anomaly_suppressed_total: u64,
+    /// File tracking counters (summed over workers).
+    pub file_tracking: FileStats,
     /// Output counters.
     pub output: OutputStats,
     /// Wall-clock time of the run.
@@ -69,6 +71,7 @@ impl RunStats {
             dlp_events_total: 0,
             anomaly_events_total: 0,
             anomaly_suppressed_total: 0,
+            file_tracking: FileStats::default(),
             output,
             elapsed,
             interfaces: Vec::new(),
@@ -82,6 +85,7 @@ impl RunStats {
             s.dlp_events_total += w.dlp_events_total;
             s.anomaly_events_total += w.anomaly_events_total;
             s.anomaly_suppressed_total += w.anomaly_suppressed_total;
+            s.file_tracking.merge(&w.files);
         }
         s
     }
@@ -104,6 +108,18 @@ impl RunStats {
             json!(self.reassembly_peak_bytes),
         );
         Value::Object(m)
+    }
+
+    fn file_tracking_json(&self) -> Value {
+        let mut v = self.file_tracking.to_json();
+        let f = &self.reader.ftp_route;
+        v["ftp_route"] = json!({
+            "announced": f.announced,
+            "routed_packets": f.routed_packets,
+            "evicted": f.evicted,
+            "expired": f.expired,
+        });
+        v
     }
 
     /// The `stats` event as one JSON line.
@@ -161,6 +177,7 @@ impl RunStats {
                     "evicted_embryonic_total": self.flow.evicted_embryonic_total,
                 },
                 "reassembly": self.reassembly_json(),
+                "file_tracking": self.file_tracking_json(),
                 "detect": {
                     "bytes_scanned_total": self.bytes_scanned_total,
                     "matches_total": self.matches_total,

@@ -13,6 +13,7 @@ use super::nettls::{dns_out, tls_out};
 use super::live::SensorSlot;
 use super::output::{DedupInfo, OutEvent, OutMsg, SortKey};
 use super::Sensor;
+use crate::alert::event::FtpOut;
 use crate::alert::event::{event_type, format_ts, proto_name};
 use crate::alert::event::{AnomalyEvent, FlowEvent, FlowSummary};
 use crate::alert::{
@@ -20,15 +21,18 @@ use crate::alert::{
     ValueHasher,
 };
 use crate::app::dns::{self, DnsParser, DnsProbe, DnsTx};
+use crate::app::ftp::{FtpDataParser, FtpParser};
 use crate::app::http::HttpParser;
 use crate::app::tls::{TlsInfo, TlsParser};
 use crate::app::mail::{self, ImapParser, MailConfig, MailTx, Pop3Parser, SmtpParser};
 use crate::app::{
-    self, location, proto_name as app_proto, AppParser, ContentSink, HttpTx, Probe, TxMeta,
+    self, location, proto_name as app_proto, AppParser, ContentSink, FileMeta, HttpTx, Probe,
+    TxMeta,
 };
 use crate::capture::Timestamp;
 use crate::decode::{proto, tcp_flags, Decoded, TunnelInfo};
 use crate::detect::{DetectorInfo, Engine, Match, MatchSink, Scanner, StreamState};
+use crate::files::FilesConfig;
 use crate::flow::table::{
     Emergency, EndReason, Flow, FlowState, FlowTable, FlowTableStats, TimeoutClass, Timeouts,
 };
@@ -37,6 +41,9 @@ use crate::flow::{
     TcpSession,
 };
 use crate::policy::{Policy, Transfer, TransferFinding, Verdict};
+
+mod files;
+pub use self::files::FileStats;
 
 /// Everything a worker needs, built once from the config.
 #[derive(Clone)]
@@ -71,6 +78,8 @@ pub struct WorkerSetup {
     pub reload: Option<Arc<SensorSlot>>,
     /// Mail decoding limits.
     pub mail: MailConfig,
+    /// File tracking and extraction bounds.
+    pub files: FilesConfig,
 }
 
 /// What a worker counted.
@@ -92,6 +101,8 @@ pub struct WorkerStats {
     pub anomaly_events_total: u64,
     /// Anomaly kinds not reported for a flow past `anomaly_max_per_flow`.
     pub anomaly_suppressed_total: u64,
+    /// File tracking counters.
+    pub files: FileStats,
 }
 
 /// Per-direction state of a flow.
@@ -105,6 +116,8 @@ struct DirState {
     notes: StreamNotes,
     closed: bool,
     events: u32,
+    /// The file the current content item is, if any.
+    file: Option<Box<files::FileState>>,
 }
 
 /// Per-flow state kept in the flow table.
@@ -192,12 +205,13 @@ impl App {
             tls: self.tls.as_deref(),
             dns: None,
             mail: None,
+            ftp: None,
         }
     }
 }
 
 /// What an event says about the application.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 struct AppView<'a> {
     proto: &'static str,
     dest_name: Option<&'a str>,
@@ -206,6 +220,7 @@ struct AppView<'a> {
     tls: Option<&'a TlsInfo>,
     dns: Option<&'a DnsTx>,
     mail: Option<&'a MailTx>,
+    ftp: Option<FtpOut>,
 }
 
 impl FlowState for FlowData {
@@ -255,6 +270,7 @@ struct Det {
     anomaly_suppressed: u64,
     dump_streams: Option<PathBuf>,
     out: Vec<OutEvent>,
+    files: files::Files,
 }
 
 /// Runs a worker until its input channel closes, then flushes every flow.
@@ -289,6 +305,7 @@ pub fn run(
         anomaly_suppressed: 0,
         dump_streams: setup.dump_streams,
         out: Vec::new(),
+        files: files::Files::new(setup.files),
     };
     let mut generation = setup.reload.as_ref().map_or(0, |s| s.generation());
     for mut batch in rx {
@@ -325,6 +342,7 @@ pub fn run(
         reassembly_peak_bytes: reasm.peak_bytes,
         anomaly_events_total: det.anomaly_events,
         anomaly_suppressed_total: det.anomaly_suppressed,
+        files: det.files.stats.clone(),
     }
 }
 
@@ -351,6 +369,9 @@ fn packet(
         || (client_is_lo(d, src_is_lo), FlowData::new(is_tcp)),
         &mut |f, r| end_flow(reasm, det, f, r),
     );
+    if flow.pkts == [0, 0] && is_tcp && det.files.adopt(flow.id, files::flow_ends(&flow.key), ts) {
+        flow.state.app.state = AppState::Parser(Box::<FtpDataParser>::default());
+    }
     let dir = if src_is_lo == flow.client_is_lo {
         Direction::ToServer
     } else {
@@ -717,14 +738,20 @@ impl ScanSink<'_> {
             return;
         };
         buf.extend_from_slice(data);
-        let next = match app::probe(dir, buf) {
-            Probe::Http => AppState::Parser(Box::new(HttpParser::default())),
-            Probe::Tls => AppState::Parser(Box::new(TlsParser::default())),
-            Probe::Dns => AppState::Parser(Box::new(DnsParser::tcp())),
-            Probe::Smtp => AppState::Parser(Box::new(SmtpParser::new(self.det.mail))),
-            Probe::Pop3 => AppState::Parser(Box::new(Pop3Parser::new(self.det.mail))),
-            Probe::Imap => AppState::Parser(Box::new(ImapParser::new(self.det.mail))),
-            Probe::NeedMore if buf.len() < PROBE_LIMIT => return,
+        let len = buf.len();
+        let probe = app::probe(dir, buf);
+        let [up, down] = &*held;
+        let mail = self.det.mail;
+        let next = match (app::ftp::probe_flow(up, down), probe) {
+            (Some(true), _) => AppState::Parser(Box::<FtpParser>::default()),
+            (Some(false), _) if len < PROBE_LIMIT => return,
+            (_, Probe::Http) => AppState::Parser(Box::new(HttpParser::default())),
+            (_, Probe::Tls) => AppState::Parser(Box::new(TlsParser::default())),
+            (_, Probe::Dns) => AppState::Parser(Box::new(DnsParser::tcp())),
+            (_, Probe::Smtp) => AppState::Parser(Box::new(SmtpParser::new(mail))),
+            (_, Probe::Pop3) => AppState::Parser(Box::new(Pop3Parser::new(mail))),
+            (_, Probe::Imap) => AppState::Parser(Box::new(ImapParser::new(mail))),
+            (_, Probe::NeedMore) if len < PROBE_LIMIT => return,
             _ => AppState::Raw,
         };
         self.decide(next);
@@ -768,6 +795,7 @@ impl StreamSink for ScanSink<'_> {
             self.app.sync();
         }
         let ds = &mut self.dirs[dir.index()];
+        files::file_gap(ds, len);
         self.det.scanner.gap(&mut ds.stream);
         ds.notes.gaps += 1;
         ds.notes.gap_bytes += len;
@@ -837,6 +865,9 @@ struct AppSink<'a> {
 
 impl ContentSink for AppSink<'_> {
     fn on_content(&mut self, dir: Direction, location: &'static str, data: &[u8]) {
+        if self.dirs[dir.index()].file.is_some() {
+            return self.file_content(dir, location, data);
+        }
         let ds = &mut self.dirs[dir.index()];
         if ds.location.is_some_and(|l| l != location) {
             self.det.finish_item(ds, self.ts);
@@ -845,11 +876,17 @@ impl ContentSink for AppSink<'_> {
     }
 
     fn end_content(&mut self, dir: Direction) {
-        self.det.finish_item(&mut self.dirs[dir.index()], self.ts);
+        if !self.file_end(dir) {
+            self.det.finish_item(&mut self.dirs[dir.index()], self.ts);
+        }
+    }
+
+    fn begin_file(&mut self, dir: Direction, file: &FileMeta) {
+        self.file_begin(dir, file);
     }
 
     fn end_transaction(&mut self, dir: Direction, meta: &TxMeta) {
-        let (mut http, mut dns, mut mail) = (None, None, None);
+        let (mut http, mut dns, mut mail, mut ftp) = (None, None, None, None);
         match meta {
             TxMeta::Http(tx) => {
                 if self.dest_name.is_none() {
@@ -865,6 +902,7 @@ impl ContentSink for AppSink<'_> {
             }
             TxMeta::Tls(info) => *self.tls = Some(Box::new(info.clone())),
             TxMeta::Dns(tx) => dns = Some(tx),
+            TxMeta::Ftp(tx) => ftp = Some(self.ftp_tx(dir, tx)),
         }
         let ds = &mut self.dirs[dir.index()];
         self.det.finish_item(ds, self.ts);
@@ -876,6 +914,7 @@ impl ContentSink for AppSink<'_> {
             tls: self.tls.as_deref(),
             dns,
             mail,
+            ftp,
         };
         self.det.emit(self.meta, dir, ds, &view);
     }
@@ -884,6 +923,8 @@ impl ContentSink for AppSink<'_> {
 /// Collects the matches of one scan into a direction's findings.
 struct Collector<'a> {
     findings: &'a mut FindingSet,
+    /// A second set the matches also go to (the findings of a file).
+    extra: Option<&'a mut FindingSet>,
     first_find_ts: &'a mut Option<Timestamp>,
     ts: Timestamp,
     location: &'static str,
@@ -902,6 +943,9 @@ impl MatchSink for Collector<'_> {
         self.first_find_ts.get_or_insert(self.ts);
         self.findings
             .add(m, self.location, info, self.hasher, self.limits);
+        if let Some(extra) = self.extra.as_deref_mut() {
+            extra.add(m, self.location, info, self.hasher, self.limits);
+        }
     }
 }
 
@@ -916,6 +960,34 @@ impl Det {
         ts: Timestamp,
         whole: bool,
     ) {
+        self.scan_with(ds, None, data, location, ts, whole);
+    }
+
+    /// Scans the next piece of a stream item whose matches also go to
+    /// `extra` (a file's findings).
+    fn scan_into(
+        &mut self,
+        ds: &mut DirState,
+        extra: Option<&mut FindingSet>,
+        data: &[u8],
+        location: &'static str,
+        ts: Timestamp,
+    ) {
+        if ds.location.is_some_and(|l| l != location) {
+            self.finish_item_into(ds, None, ts);
+        }
+        self.scan_with(ds, extra, data, location, ts, false);
+    }
+
+    fn scan_with(
+        &mut self,
+        ds: &mut DirState,
+        extra: Option<&mut FindingSet>,
+        data: &[u8],
+        location: &'static str,
+        ts: Timestamp,
+        whole: bool,
+    ) {
         if ds.closed || data.is_empty() {
             return;
         }
@@ -923,7 +995,7 @@ impl Det {
             ds.location = Some(location);
         }
         self.bytes_scanned += data.len() as u64;
-        self.with_collector(ds, ts, location, |scanner, stream, c| {
+        self.with_collector(ds, extra, ts, location, |scanner, stream, c| {
             if whole {
                 scanner.scan_buffer(data, c);
             } else {
@@ -937,6 +1009,7 @@ impl Det {
     fn with_collector(
         &mut self,
         ds: &mut DirState,
+        extra: Option<&mut FindingSet>,
         ts: Timestamp,
         location: &'static str,
         op: impl FnOnce(&mut Scanner, &mut StreamState, &mut Collector<'_>),
@@ -949,6 +1022,7 @@ impl Det {
         } = ds;
         let mut c = Collector {
             findings,
+            extra,
             first_find_ts,
             ts,
             location,
@@ -963,10 +1037,20 @@ impl Det {
     /// The current content item of a direction ended: decide what its
     /// stream state still holds, and start afresh (nothing joins across).
     fn finish_item(&mut self, ds: &mut DirState, ts: Timestamp) {
+        self.finish_item_into(ds, None, ts);
+    }
+
+    /// [`Det::finish_item`] whose matches also go to `extra`.
+    fn finish_item_into(
+        &mut self,
+        ds: &mut DirState,
+        extra: Option<&mut FindingSet>,
+        ts: Timestamp,
+    ) {
         let Some(location) = ds.location.take() else {
             return;
         };
-        self.with_collector(ds, ts, location, |scanner, stream, c| {
+        self.with_collector(ds, extra, ts, location, |scanner, stream, c| {
             scanner.finish_stream(stream, c);
         });
         ds.stream = StreamState::default();
@@ -983,6 +1067,9 @@ impl Det {
     ) {
         if ds.closed {
             return;
+        }
+        if let Some(f) = ds.file.take() {
+            self.end_file(meta, dir, ds, f, ts, app.proto, app.dest_name);
         }
         self.finish_item(ds, ts);
         ds.closed = true;
@@ -1018,6 +1105,7 @@ impl Det {
                 .filter(|_| app.proto == mail::proto_name::SMTP)
                 .map(mail::out::smtp_out),
             mail: app.mail.map(mail::out::mail_out),
+            ftp: app.ftp.clone(),
             stream: ds.notes.clone(),
         };
         let json = serde_json::to_string(&ev).unwrap_or_default();

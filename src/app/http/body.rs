@@ -348,7 +348,14 @@ fn part_event(
                 .content_type
                 .as_deref()
                 .and_then(|ct| super::parser::header_param(ct.as_bytes(), b"charset"));
-            *charset = Charset::new(cs);
+            match super::file::part_file(p) {
+                Some(f) => {
+                    // File bytes go on as they are (hashes match the file).
+                    *charset = Charset::new(Some(b"utf-8"));
+                    sink.begin_file(dir, &f);
+                }
+                None => *charset = Charset::new(cs),
+            }
         }
         PartEvent::Data(d) => charset.push(d, &mut |e| sink.on_content(dir, loc, e)),
         PartEvent::End => {

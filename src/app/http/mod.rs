@@ -45,6 +45,7 @@
 
 mod body;
 pub mod decode;
+mod file;
 mod multipart;
 pub mod parser;
 mod state;

@@ -79,6 +79,8 @@ struct HeadInfo {
     chunked: bool,
     ce: Vec<Coding>,
     content_type: Vec<u8>,
+    /// `Content-Disposition` (first), for files.
+    disposition: Vec<u8>,
 }
 
 /// The HTTP/1.x parser of one flow.
@@ -358,7 +360,19 @@ impl HttpState {
         let ct = info.content_type.as_slice();
         let mut mt_buf = [0u8; 64];
         let mt = media_type(ct, &mut mt_buf);
-        let kind = body_kind(mt, ct);
+        let length = match framing {
+            Framing::Length(n) if codings.is_empty() => Some(n),
+            _ => None,
+        };
+        let file = match mt.starts_with(b"multipart/") {
+            true => None,
+            false => super::file::body_file(mt, ct, &info.disposition, length),
+        };
+        // A file's bytes go on as they are (no form/JSON/charset decoding).
+        let (kind, charset) = match &file {
+            Some(_) => (Kind::Plain, Some(&b"utf-8"[..])),
+            None => (body_kind(mt, ct), header_param(ct, b"charset")),
+        };
         let location = match dir {
             Direction::ToServer => loc::HTTP_REQUEST_BODY,
             Direction::ToClient => loc::HTTP_RESPONSE_BODY,
@@ -372,16 +386,12 @@ impl HttpState {
             },
             max_parts: cfg.max_parts,
         };
-        let body = Body::new(
-            framing,
-            &codings,
-            kind,
-            header_param(ct, b"charset"),
-            location,
-            limits,
-        );
+        let body = Body::new(framing, &codings, kind, charset, location, limits);
         h.body = Some(Box::new(body));
         h.phase = Phase::Body;
+        if let Some(f) = file {
+            sink.begin_file(dir, &f);
+        }
     }
 
     /// The message of `dir` is complete (or cut short): end its content and
@@ -482,6 +492,8 @@ fn collect<'b>(
                 Direction::ToServer => tx.request_content_type = ct,
                 Direction::ToClient => tx.response_content_type = ct,
             }
+        } else if n.eq_ignore_ascii_case(b"content-disposition") && info.disposition.is_empty() {
+            info.disposition = h.value.to_vec();
         } else if n.eq_ignore_ascii_case(b"host") && tx.hostname.is_none() {
             tx.hostname = Some(lossy(h.value));
         } else if n.eq_ignore_ascii_case(b"user-agent") && tx.user_agent.is_none() {
