@@ -12,7 +12,10 @@
 #   2. SIGHUP with an invalid config: error logged (file, line), old config
 #      kept, traffic still reported; with a valid one: new zones in force;
 #   3. SIGTERM flushes: flows still open in reassembly are reported, exit 0.
-#   --bench: the highest tcpreplay rate with zero drops on a generated pcap.
+#   --bench: the highest tcpreplay rate with zero drops on a generated pcap
+#   (env BENCH_MB: its size, BENCH_RATES: --mbps values, BENCH_BLOCKS: ring
+#   blocks of 1 MiB per socket; keep the ring smaller than the pcap, or the
+#   ring alone absorbs the burst).
 #
 # Usage: sudo scripts/live_test.sh [--quick] [--bench] [--bin PATH] [--backends "afpacket pcap"]
 # Exit 77 (skip) without root, ip, tcpreplay or tcprewrite.
@@ -159,7 +162,7 @@ compare() {
   fi
 }
 
-printf '[live]\nstats_interval = 1\n' >"$WORK/base.toml"
+printf '[live]\nstats_interval = 1\n%s\n' "${BENCH_BLOCKS:+block_count = $BENCH_BLOCKS}" >"$WORK/base.toml"
 chmod 644 "$WORK/base.toml"
 
 RATES=("" "--mbps=20" "--topspeed")
