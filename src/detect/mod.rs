@@ -91,5 +91,6 @@ mod context;
 mod digits;
 mod email;
 mod engine;
+pub mod normalize;
 mod signature;
 pub mod validators;
