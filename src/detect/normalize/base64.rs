@@ -6,7 +6,8 @@
 //! skip search: a run of `L` or more characters must cover every `L`-th
 //! byte, so on ordinary text only one byte in `L` is looked at. A run whose
 //! first `L` characters are all hex digits (hashes, GUIDs, IDs) or hold no
-//! digit, `+` or `/` (words, identifiers) is skipped,
+//! digit, `+` or `/` and read as words (at most two capitals, or `-`/`_`)
+//! is skipped,
 //! and a blob whose first decoded bytes are not text-like (control bytes)
 //! is dropped, so tokens and binary are not scanned twice.
 
@@ -200,10 +201,12 @@ impl Base64Runs {
                     // Hex tokens and plain words (no digit or `+/`) are
                     // not base64 worth decoding.
                     let hex = self.pend.iter().all(u8::is_ascii_hexdigit);
-                    let word = !self
-                        .pend
+                    let p = &self.pend;
+                    let upper = p.iter().filter(|b| b.is_ascii_uppercase()).count();
+                    let word = !p
                         .iter()
-                        .any(|b| b.is_ascii_digit() || matches!(b, b'+' | b'/'));
+                        .any(|b| b.is_ascii_digit() || matches!(b, b'+' | b'/'))
+                        && (upper <= 2 || p.iter().any(|b| matches!(b, b'-' | b'_')));
                     if hex || word {
                         self.state = State::Skip;
                     } else {
