@@ -55,6 +55,8 @@ pub struct Config {
     pub decode: DecodeConfig,
     /// IP fragment reassembly bounds.
     pub defrag: DefragConfigFile,
+    /// `[normalize]`: decoding before matching.
+    pub normalize: crate::detect::normalize::NormalizeConfig,
 }
 
 impl Default for Config {
@@ -78,6 +80,7 @@ impl Default for Config {
             unencrypted: p.unencrypted,
             dedup: p.dedup,
             decode: DecodeConfig::default(),
+            normalize: Default::default(),
             defrag: DefragConfigFile::default(),
         }
     }
@@ -302,6 +305,7 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), String> {
+        self.normalize.validate()?;
         if self.flow.max_flows == 0 {
             return Err("flow.max_flows must be at least 1".into());
         }

@@ -34,6 +34,8 @@ pub struct RunStats {
     pub matches_total: u64,
     /// `dlp` events built.
     pub dlp_events_total: u64,
+    /// Normalisation counters (summed over workers).
+    pub normalize: crate::detect::normalize::NormalizeStats,
     /// Output counters.
     pub output: OutputStats,
     /// Wall-clock time of the run.
@@ -60,6 +62,7 @@ impl RunStats {
             bytes_scanned_total: 0,
             matches_total: 0,
             dlp_events_total: 0,
+            normalize: Default::default(),
             output,
             elapsed,
         };
@@ -70,6 +73,7 @@ impl RunStats {
             s.bytes_scanned_total += w.bytes_scanned_total;
             s.matches_total += w.matches_total;
             s.dlp_events_total += w.dlp_events_total;
+            s.normalize.add(&w.normalize);
         }
         s
     }
@@ -145,6 +149,12 @@ impl RunStats {
                 "detect": {
                     "bytes_scanned_total": self.bytes_scanned_total,
                     "matches_total": self.matches_total,
+                },
+                "normalize": {
+                    "decoded_items_total": self.normalize.decoded_items_total,
+                    "derived_items_total": self.normalize.derived_items_total,
+                    "derived_bytes_total": self.normalize.derived_bytes_total,
+                    "limit_total": self.normalize.limit_total,
                 },
                 "output": {
                     "dlp_events_total": self.dlp_events_total,

@@ -20,6 +20,7 @@ use crate::app::{
 };
 use crate::capture::Timestamp;
 use crate::decode::{proto, tcp_flags, Decoded, TunnelInfo};
+use crate::detect::normalize::{Chain, NormalizeConfig, NormalizeStats, Normalizer, WhereSink};
 use crate::detect::{DetectorInfo, Engine, Match, MatchSink, Scanner, StreamState};
 use crate::flow::table::{
     Emergency, EndReason, Flow, FlowState, FlowTable, FlowTableStats, TimeoutClass, Timeouts,
@@ -54,6 +55,8 @@ pub struct WorkerSetup {
     pub event_max_age: u64,
     /// Write a `flow` event at the end of every flow.
     pub flow_events: bool,
+    /// Normalisation before matching.
+    pub normalize: NormalizeConfig,
 }
 
 /// What a worker counted.
@@ -71,6 +74,8 @@ pub struct WorkerStats {
     pub dlp_events_total: u64,
     /// Peak bytes of out-of-order data buffered.
     pub reassembly_peak_bytes: u64,
+    /// Normalisation counters.
+    pub normalize: NormalizeStats,
 }
 
 /// Per-direction state of a flow.
@@ -79,6 +84,8 @@ struct DirState {
     stream: StreamState,
     /// Location of the content item being scanned (`tcp.stream` when raw).
     location: Option<&'static str>,
+    /// Normalisation of the current item (when enabled; boxed on first use).
+    norm: Option<Box<Normalizer>>,
     findings: FindingSet,
     first_find_ts: Option<Timestamp>,
     notes: StreamNotes,
@@ -191,6 +198,9 @@ struct Det {
     matches: u64,
     dlp_events: u64,
     out: Vec<OutEvent>,
+    /// Normalisation settings (`None`: disabled).
+    norm_cfg: Option<NormalizeConfig>,
+    norm_stats: NormalizeStats,
 }
 
 /// Runs a worker until its input channel closes, then flushes every flow.
@@ -220,6 +230,8 @@ pub fn run(
         matches: 0,
         dlp_events: 0,
         out: Vec::new(),
+        norm_cfg: setup.normalize.enabled.then_some(setup.normalize),
+        norm_stats: NormalizeStats::default(),
     };
     for mut batch in rx {
         for p in &batch.packets {
@@ -245,6 +257,7 @@ pub fn run(
         matches_total: det.matches,
         dlp_events_total: det.dlp_events,
         reassembly_peak_bytes: reasm.peak_bytes,
+        normalize: det.norm_stats,
     }
 }
 
@@ -565,6 +578,9 @@ impl StreamSink for ScanSink<'_> {
         }
         let ds = &mut self.dirs[dir.index()];
         self.det.scanner.gap(&mut ds.stream);
+        if let Some(n) = &mut ds.norm {
+            n.gap(&mut self.det.scanner);
+        }
         ds.notes.gaps += 1;
         ds.notes.gap_bytes += len;
     }
@@ -632,11 +648,22 @@ struct AppSink<'a> {
 
 impl ContentSink for AppSink<'_> {
     fn on_content(&mut self, dir: Direction, location: &'static str, data: &[u8]) {
+        self.on_content_chain(dir, location, Chain::EMPTY, data);
+    }
+
+    fn on_content_chain(
+        &mut self,
+        dir: Direction,
+        location: &'static str,
+        chain: Chain,
+        data: &[u8],
+    ) {
         let ds = &mut self.dirs[dir.index()];
         if ds.location.is_some_and(|l| l != location) {
             self.det.finish_item(ds, self.ts);
         }
-        self.det.scan(ds, data, location, self.ts, false);
+        self.det
+            .scan_chain(ds, data, location, chain, self.ts, false);
     }
 
     fn end_content(&mut self, dir: Direction) {
@@ -675,6 +702,13 @@ struct Collector<'a> {
     matches: &'a mut u64,
 }
 
+impl WhereSink for Collector<'_> {
+    fn on_match(&mut self, m: &Match<'_>, where_: &'static str) {
+        self.location = where_;
+        MatchSink::on_match(self, m);
+    }
+}
+
 impl MatchSink for Collector<'_> {
     fn on_match(&mut self, m: &Match<'_>) {
         let Some(info) = self.detectors.get(usize::from(m.detector)) else {
@@ -698,6 +732,20 @@ impl Det {
         ts: Timestamp,
         whole: bool,
     ) {
+        self.scan_chain(ds, data, location, Chain::EMPTY, ts, whole);
+    }
+
+    /// [`Det::scan`] of content the app layer decoded through `chain`; runs
+    /// the normalisation chain when enabled.
+    fn scan_chain(
+        &mut self,
+        ds: &mut DirState,
+        data: &[u8],
+        location: &'static str,
+        chain: Chain,
+        ts: Timestamp,
+        whole: bool,
+    ) {
         if ds.closed || data.is_empty() {
             return;
         }
@@ -705,6 +753,22 @@ impl Det {
             ds.location = Some(location);
         }
         self.bytes_scanned += data.len() as u64;
+        if let Some(cfg) = &self.norm_cfg {
+            let mut norm = ds
+                .norm
+                .take()
+                .unwrap_or_else(|| Box::new(Normalizer::new(cfg)));
+            self.with_collector(ds, ts, location, |scanner, _, c| {
+                if whole {
+                    norm.scan_whole(scanner, location, chain, data, c);
+                } else {
+                    norm.push(scanner, location, chain, data, c);
+                }
+            });
+            self.norm_stats.add(&std::mem::take(&mut norm.stats));
+            ds.norm = Some(norm);
+            return;
+        }
         self.with_collector(ds, ts, location, |scanner, stream, c| {
             if whole {
                 scanner.scan_buffer(data, c);
@@ -748,6 +812,13 @@ impl Det {
         let Some(location) = ds.location.take() else {
             return;
         };
+        if let Some(mut norm) = ds.norm.take() {
+            self.with_collector(ds, ts, location, |scanner, _, c| {
+                norm.finish(scanner, c);
+            });
+            self.norm_stats.add(&std::mem::take(&mut norm.stats));
+            ds.norm = Some(norm);
+        }
         self.with_collector(ds, ts, location, |scanner, stream, c| {
             scanner.finish_stream(stream, c);
         });
