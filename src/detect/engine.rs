@@ -40,7 +40,21 @@ const MAX_SPAN: usize = 32;
 /// Bytes kept before the frontier: a context word or the look-behind.
 const LB: usize = MAX_WORD_LEN;
 /// Hard bound on the carry (never reached by construction).
-const MAX_CARRY: usize = email::MAX_EMAIL + 2 + LB + 8;
+const MAX_CARRY: usize = const_max(
+    email::MAX_EMAIL + 2 + LB + 8,
+    super::fields::FIELD_AHEAD + LB + 8,
+);
+
+const fn const_max(a: usize, b: usize) -> usize {
+    if a > b {
+        a
+    } else {
+        b
+    }
+}
+
+#[path = "fields_scan.rs"]
+mod fields_scan;
 
 /// Compiled detectors, shared read-only by all workers (`Arc<Engine>`).
 pub struct Engine {
@@ -54,6 +68,8 @@ pub struct Engine {
     /// (prefix, bit n: a lone run of n digits starting with it may match).
     single_pref: Vec<(Vec<u8>, u64)>,
     email: Option<DetectorId>,
+    /// Field names of the field detectors.
+    fields: super::fields::FieldIndex,
     kw: Keywords,
     max_window: usize,
     max_run: usize,
@@ -91,6 +107,8 @@ pub struct StreamState {
     num_from: u8,
     /// E-mail-family frontier, relative to the carry start.
     email_from: u8,
+    /// Field-family frontier, relative to the carry start.
+    field_from: u8,
     /// The carry starts right after a gap (not a boundary).
     after_gap: bool,
 }
@@ -124,6 +142,8 @@ struct Frontiers {
     email: usize,
     /// Earliest byte an undecided e-mail may still need.
     email_need: usize,
+    /// Field family (also the earliest byte it needs, less the key).
+    field: usize,
 }
 
 /// Result of trying the digit forms at one run.
@@ -193,7 +213,7 @@ impl Engine {
                 Family::Digits(ds) => {
                     ds.lengths.iter().min().copied().unwrap_or(0) - usize::from(ds.check_x)
                 }
-                Family::Email(_) => usize::MAX,
+                Family::Email(_) | Family::Field(_) => usize::MAX,
             })
             .collect();
         let email = (0..dets.len() as u16)
@@ -213,7 +233,9 @@ impl Engine {
         seps.sort_unstable();
         seps.dedup();
         let (single_plain, single_pref) = single_run_masks(&dets);
+        let fields = fields_scan::index(&dets);
         Ok(Engine {
+            fields,
             single_plain,
             single_pref,
             detectors: dets.iter().map(|d| d.info.clone()).collect(),
@@ -367,11 +389,14 @@ impl Scanner {
         };
         let f = self.scan_work(
             &w,
-            usize::from(st.num_from),
-            usize::from(st.email_from),
+            [
+                usize::from(st.num_from),
+                usize::from(st.email_from),
+                usize::from(st.field_from),
+            ],
             sink,
         );
-        let cut = f.num.min(f.email_need).min(h.len());
+        let cut = f.num.min(f.email_need).min(f.field).min(h.len());
         self.record_context(&eng, h, base, cut, &mut st.ctx);
         let keep = cut.saturating_sub(LB);
         st.end += data.len() as u64;
@@ -381,6 +406,7 @@ impl Scanner {
             st.carry.extend_from_slice(tail);
             st.num_from = (f.num - keep) as u8;
             st.email_from = (f.email.max(keep) - keep) as u8;
+            st.field_from = (f.field.max(keep) - keep) as u8;
             if keep > 0 {
                 st.after_gap = false;
             }
@@ -388,6 +414,7 @@ impl Scanner {
             // Unreachable by construction; fail safe as if bytes were lost.
             st.num_from = 0;
             st.email_from = 0;
+            st.field_from = 0;
             st.after_gap = true;
         }
         self.work = buf;
@@ -408,8 +435,11 @@ impl Scanner {
             };
             self.scan_work(
                 &w,
-                usize::from(st.num_from),
-                usize::from(st.email_from),
+                [
+                    usize::from(st.num_from),
+                    usize::from(st.email_from),
+                    usize::from(st.field_from),
+                ],
                 sink,
             );
             st.carry = carry;
@@ -428,6 +458,7 @@ impl Scanner {
         st.ctx.clear();
         st.num_from = 0;
         st.email_from = 0;
+        st.field_from = 0;
     }
 
     /// Scans one whole buffer on a fresh state.
@@ -441,25 +472,26 @@ impl Scanner {
             eof: true,
             rec: &[],
         };
-        self.scan_work(&w, 0, 0, sink);
+        self.scan_work(&w, [0; 3], sink);
     }
 
     /// Runs both families over `w`, emits decided matches in offset order.
     fn scan_work(
         &mut self,
         w: &Work<'_>,
-        num_from: usize,
-        email_from: usize,
+        [num_from, email_from, field_from]: [usize; 3],
         sink: &mut dyn MatchSink,
     ) -> Frontiers {
         self.found.clear();
         self.vals.clear();
         let num = self.scan_digits(w, num_from);
         let (email, email_need) = self.scan_email(w, email_from);
+        let field = self.scan_fields(w, field_from);
         let mut f = Frontiers {
             num,
             email,
             email_need,
+            field,
         };
         if !w.eof {
             self.defer_after_undecided(w, &mut f);
@@ -487,28 +519,39 @@ impl Scanner {
     /// the point where the other family is still undecided waits for the
     /// next call (its family resumes there and finds it again).
     fn defer_after_undecided(&mut self, w: &Work<'_>, f: &mut Frontiers) {
-        let (num_cut, email_cut) = (f.num, f.email_need);
-        let email_det = w.eng.email;
-        let mut num_first = usize::MAX;
-        let mut at_first = usize::MAX;
+        let cuts = [f.num, f.email_need, f.field];
+        let eng = w.eng;
+        let mut first = [usize::MAX; 3];
         let mut local_first = usize::MAX;
         self.found.retain(|m| {
             let rel = (m.offset - w.base) as usize;
-            if Some(m.detector) == email_det {
-                if rel >= num_cut {
-                    at_first = at_first.min(m.resume);
-                    local_first = local_first.min(rel);
-                    return false;
+            let fam = if Some(m.detector) == eng.email {
+                1
+            } else if eng.is_field(m.detector) {
+                2
+            } else {
+                0
+            };
+            let other = (0..3)
+                .filter(|&i| i != fam)
+                .filter_map(|i| cuts.get(i).copied())
+                .min()
+                .unwrap_or(usize::MAX);
+            if rel >= other {
+                if let Some(x) = first.get_mut(fam) {
+                    *x = (*x).min(m.resume);
                 }
-            } else if rel >= email_cut {
-                num_first = num_first.min(m.resume);
+                if fam == 1 {
+                    local_first = local_first.min(rel);
+                }
                 return false;
             }
             true
         });
-        f.num = f.num.min(num_first);
-        f.email = f.email.min(at_first);
+        f.num = f.num.min(first[0]);
+        f.email = f.email.min(first[1]);
         f.email_need = f.email_need.min(local_first);
+        f.field = f.field.min(first[2]);
     }
 }
 

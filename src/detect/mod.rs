@@ -90,6 +90,7 @@ pub use self::signature::Example;
 mod context;
 mod digits;
 mod email;
+pub mod fields;
 mod engine;
 pub mod normalize;
 mod signature;

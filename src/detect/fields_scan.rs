@@ -1,0 +1,170 @@
+//! The field family's part of a scan (see `fields.rs`): separators and
+//! auth schemes in order, each decided once its key and value are present.
+
+use super::super::fields::{self, FieldIndex, ValueCheck};
+use super::super::signature::{Detector, Family};
+use super::{DetectorId, Engine, Scanner, Work};
+
+/// Builds the field-name index of the field detectors.
+pub(super) fn index(dets: &[Detector]) -> FieldIndex {
+    let mut ix = FieldIndex::default();
+    for (i, d) in dets.iter().enumerate() {
+        if let Family::Field(fs) = &d.family {
+            for (names, check) in &fs.groups {
+                ix.add(i as u16, names, *check);
+            }
+            for s in &fs.schemes {
+                ix.schemes.push((format!("{s} ").into_bytes(), i as u16));
+            }
+        }
+    }
+    ix
+}
+
+impl Engine {
+    /// Whether detector `d` is of the field family.
+    pub(super) fn is_field(&self, d: DetectorId) -> bool {
+        self.dets
+            .get(usize::from(d))
+            .is_some_and(|x| matches!(x.family, Family::Field(_)))
+    }
+}
+
+/// A candidate: position, separator length, separator byte (0: scheme of
+/// detector `det`).
+#[derive(Clone, Copy)]
+struct Cand {
+    p: usize,
+    len: usize,
+    sep: u8,
+    det: DetectorId,
+}
+
+const FW_COLON: &[u8] = "：".as_bytes();
+
+/// Next candidate at or after `pos`.
+fn next_cand(h: &[u8], pos: usize, ix: &FieldIndex) -> Option<Cand> {
+    let tail = h.get(pos..)?;
+    let mut best = memchr::memchr3(b':', b'=', b'>', tail).map(|i| Cand {
+        p: pos + i,
+        len: 1,
+        sep: tail.get(i).copied().unwrap_or(b':'),
+        det: 0,
+    });
+    let lim = best.map_or(tail.len(), |c| c.p - pos);
+    let head = tail.get(..lim).unwrap_or_default();
+    if let Some(i) = memchr::memmem::find(head, FW_COLON) {
+        best = Some(Cand {
+            p: pos + i,
+            len: FW_COLON.len(),
+            sep: b':',
+            det: 0,
+        });
+    }
+    for (s, d) in &ix.schemes {
+        let lim = best.map_or(tail.len(), |c| c.p - pos);
+        let head = tail.get(..lim).unwrap_or_default();
+        if let Some(i) = memchr::memmem::find(head, s) {
+            best = Some(Cand {
+                p: pos + i,
+                len: s.len(),
+                sep: 0,
+                det: *d,
+            });
+        }
+    }
+    best
+}
+
+impl Scanner {
+    /// Field family from `from`; returns its frontier.
+    pub(super) fn scan_fields(&mut self, w: &Work<'_>, from: usize) -> usize {
+        let eng = w.eng;
+        let h = w.h;
+        if eng.fields.is_empty() {
+            return h.len();
+        }
+        let mut pos = from;
+        let mut key = Vec::new();
+        while let Some(c) = next_cand(h, pos, &eng.fields) {
+            let r = if c.sep == 0 {
+                self.try_scheme(w, c)
+            } else {
+                self.try_field(w, c, &mut key)
+            };
+            if r.is_err() {
+                return c.p;
+            }
+            pos = c.p + 1;
+        }
+        if w.eof {
+            return h.len();
+        }
+        // A separator or scheme cut at the end is looked at again.
+        let longest = eng
+            .fields
+            .schemes
+            .iter()
+            .map(|(s, _)| s.len())
+            .fold(FW_COLON.len(), usize::max);
+        pos.max(h.len().saturating_sub(longest - 1)).min(h.len())
+    }
+
+    /// `Basic user:pass` / `Bearer token`: the token is the value.
+    fn try_scheme(&mut self, w: &Work<'_>, c: Cand) -> Result<(), ()> {
+        let h = w.h;
+        let before = c.p.checked_sub(1).and_then(|i| h.get(i)).copied();
+        if before.is_some_and(|b| b.is_ascii_alphanumeric()) {
+            return Ok(());
+        }
+        let s = c.p + c.len;
+        let lim = (s + fields::VALUE_MAX + 1).min(h.len());
+        let end = h
+            .get(s..lim)
+            .and_then(|t| t.iter().position(|b| b.is_ascii_whitespace() || *b == b'"' || *b == b','));
+        let e = match end {
+            Some(i) => s + i,
+            None if lim == s + fields::VALUE_MAX + 1 => s + fields::VALUE_MAX,
+            None if w.eof => h.len(),
+            None => return Err(()),
+        };
+        let v = h.get(s..e).unwrap_or_default();
+        if ValueCheck::Credential.check(v) {
+            self.push_field(w, c.det, s, v, c.p);
+        }
+        Ok(())
+    }
+
+    /// `key<sep>value`.
+    fn try_field(&mut self, w: &Work<'_>, c: Cand, key: &mut Vec<u8>) -> Result<(), ()> {
+        let h = w.h;
+        let eng = w.eng;
+        let Some((ks, ke)) = fields::key_before(h, c.p, c.sep) else {
+            return Ok(());
+        };
+        fields::norm_key(h.get(ks..ke).unwrap_or_default(), key);
+        let dets = eng.fields.lookup(key);
+        if dets.is_empty() {
+            return Ok(());
+        }
+        let Some((s, e, cut)) = fields::value_after(h, c.p, c.len, c.sep, w.eof)? else {
+            return Ok(());
+        };
+        let raw = h.get(s..e).unwrap_or_default();
+        let v = fields::trim(raw);
+        let vs = s + (v.as_ptr() as usize - raw.as_ptr() as usize);
+        for &(d, check) in dets {
+            if fields::truncation_ok(check, cut) && check.check(v) {
+                self.push_field(w, d, vs, v, c.p);
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn push_field(&mut self, w: &Work<'_>, d: DetectorId, s: usize, v: &[u8], resume: usize) {
+        self.value.clear();
+        self.value.extend_from_slice(v);
+        self.record(w, d, s, false, resume);
+    }
+}
