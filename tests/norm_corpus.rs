@@ -7,6 +7,8 @@
 //!
 //! Adding a PI type is one generator function plus one line in [`TYPES`].
 
+#![allow(clippy::explicit_auto_deref)] // `*r.pick(..)` picks a `&str` out of `&[&str]`.
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -31,7 +33,9 @@ impl Rng {
         &xs[self.below(xs.len() as u64) as usize]
     }
     fn digits(&mut self, n: usize) -> String {
-        (0..n).map(|_| char::from(b'0' + self.below(10) as u8)).collect()
+        (0..n)
+            .map(|_| char::from(b'0' + self.below(10) as u8))
+            .collect()
     }
 }
 
@@ -150,7 +154,11 @@ fn gen_card(r: &mut Rng) -> Sample {
 }
 
 fn gen_email(r: &mut Rng) -> Sample {
-    let user = format!("{}{}", r.pick(&["zhang.wei", "li_na", "wangfang", "chen"]), r.below(1000));
+    let user = format!(
+        "{}{}",
+        r.pick(&["zhang.wei", "li_na", "wangfang", "chen"]),
+        r.below(1000)
+    );
     let dom = r.pick(&["example.com", "example.cn", "mail.example.org"]);
     let e = format!("{user}@{dom}");
     Sample {
@@ -160,10 +168,15 @@ fn gen_email(r: &mut Rng) -> Sample {
     }
 }
 
-const GIVEN: &[&str] = &["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超", "秀英", "桂英", "志强", "建华", "晓东"];
+const GIVEN: &[&str] = &[
+    "伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明",
+    "超", "秀英", "桂英", "志强", "建华", "晓东",
+];
 
 fn gen_name(r: &mut Rng) -> Sample {
-    let sur = r.pick(&["王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "欧阳", "司马", "诸葛"]);
+    let sur = r.pick(&[
+        "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "欧阳", "司马", "诸葛",
+    ]);
     let n = format!("{sur}{}", r.pick(GIVEN));
     Sample {
         key: *r.pick(&["name", "realName", "姓名", "xm", "收件人", "contact_name"]),
@@ -184,7 +197,12 @@ fn gen_address(r: &mut Rng) -> Sample {
     let road = r.pick(&["建国路", "人民路", "中山路", "科技园路", "文三路", "解放街"]);
     let tail = match r.below(3) {
         0 => format!("{}号", 1 + r.below(300)),
-        1 => format!("{}号{}栋{}室", 1 + r.below(99), 1 + r.below(20), 101 + r.below(900)),
+        1 => format!(
+            "{}号{}栋{}室",
+            1 + r.below(99),
+            1 + r.below(20),
+            101 + r.below(900)
+        ),
         _ => format!("{}号{}单元", 1 + r.below(99), 1 + r.below(6)),
     };
     let a = format!("{p}{c}{d}{road}{tail}");
@@ -196,7 +214,12 @@ fn gen_address(r: &mut Rng) -> Sample {
 }
 
 fn gen_credential(r: &mut Rng) -> Sample {
-    let pw = format!("{}{}{}", r.pick(&["Qw", "Zx", "Pa", "Mm"]), r.digits(4), r.pick(&["!x", "#a", "Yt", "k9"]));
+    let pw = format!(
+        "{}{}{}",
+        r.pick(&["Qw", "Zx", "Pa", "Mm"]),
+        r.digits(4),
+        r.pick(&["!x", "#a", "Yt", "k9"])
+    );
     Sample {
         key: *r.pick(&["password", "pwd", "passwd", "密码", "newPassword"]),
         text: pw.clone(),
@@ -243,9 +266,23 @@ fn decoys(r: &mut Rng) -> Vec<(&'static str, String)> {
         ("uscc", format!("91110105MA0{}", r.digits(7))),
         ("ref", bad_id),
         ("acct", bad_card),
-        ("guid", format!("{:08x}-{:04x}-4{:03x}-a{:03x}-{:012x}", r.next() as u32, r.below(65536), r.below(4096), r.below(4096), r.next() & 0xFFFF_FFFF_FFFF)),
+        (
+            "guid",
+            format!(
+                "{:08x}-{:04x}-4{:03x}-a{:03x}-{:012x}",
+                r.next() as u32,
+                r.below(65536),
+                r.below(4096),
+                r.below(4096),
+                r.next() & 0xFFFF_FFFF_FFFF
+            ),
+        ),
         ("callId", format!("12{}", r.digits(9))),
-        ("note", r.pick(&["王府井大街店", "张家界旅游", "李宁运动鞋", "周末促销"]).to_string()),
+        (
+            "note",
+            r.pick(&["王府井大街店", "张家界旅游", "李宁运动鞋", "周末促销"])
+                .to_string(),
+        ),
         ("user", r.pick(&["admin", "test_user", "guest"]).to_string()),
     ]
 }
@@ -257,10 +294,17 @@ fn render(r: &mut Rng, s: &Sample) -> String {
     kv.insert(at, (s.key, s.text.clone()));
     match r.below(5) {
         0 => {
-            let body: Vec<String> = kv.iter().map(|(k, v)| format!("\"{k}\": \"{v}\"")).collect();
+            let body: Vec<String> = kv
+                .iter()
+                .map(|(k, v)| format!("\"{k}\": \"{v}\""))
+                .collect();
             format!("{{{}}}", body.join(", "))
         }
-        1 => kv.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&"),
+        1 => kv
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("&"),
         2 => {
             let body: String = kv.iter().map(|(k, v)| format!("<{k}>{v}</{k}>")).collect();
             format!("<record>{body}</record>")
@@ -276,7 +320,16 @@ fn render(r: &mut Rng, s: &Sample) -> String {
     }
 }
 
-const VARIANTS: &[&str] = &["utf8", "gbk", "percent", "fullwidth", "json_u", "html", "base64", "utf16le"];
+const VARIANTS: &[&str] = &[
+    "utf8",
+    "gbk",
+    "percent",
+    "fullwidth",
+    "json_u",
+    "html",
+    "base64",
+    "utf16le",
+];
 
 /// Encodes a record as a variant.
 fn variant(v: &str, rec: &str) -> Vec<u8> {
@@ -317,7 +370,13 @@ fn variant(v: &str, rec: &str) -> Vec<u8> {
             .into_bytes(),
         "html" => rec
             .chars()
-            .map(|c| if c.is_ascii() { c.to_string() } else { format!("&#{};", c as u32) })
+            .map(|c| {
+                if c.is_ascii() {
+                    c.to_string()
+                } else {
+                    format!("&#{};", c as u32)
+                }
+            })
             .collect::<String>()
             .into_bytes(),
         "base64" => format!(
@@ -344,7 +403,9 @@ struct Sink<'a> {
 
 impl WhereSink for Sink<'_> {
     fn on_match(&mut self, m: &Match<'_>, where_: &'static str) {
-        let t = self.engine.detectors()[usize::from(m.detector)].pi_type.clone();
+        let t = self.engine.detectors()[usize::from(m.detector)]
+            .pi_type
+            .clone();
         self.found.0.push((t, m.value.to_vec(), where_));
     }
 }
@@ -385,13 +446,22 @@ fn corpus_recall_and_precision() {
                 let mut at = 0;
                 while at < bytes.len() {
                     let n = (1 + rng.below(64) as usize).min(bytes.len() - at);
-                    norm.push(&mut scanner, "tcp.stream", Chain::EMPTY, &bytes[at..at + n], &mut sink);
+                    norm.push(
+                        &mut scanner,
+                        "tcp.stream",
+                        Chain::EMPTY,
+                        &bytes[at..at + n],
+                        &mut sink,
+                    );
                     at += n;
                 }
                 norm.finish(&mut scanner, &mut sink);
                 let sc = score.entry((*ty).to_string()).or_default();
                 sc.records += 1;
-                let hit = found.0.iter().any(|(t, val, _)| t == ty && val == s.norm.as_bytes());
+                let hit = found
+                    .0
+                    .iter()
+                    .any(|(t, val, _)| t == ty && val == s.norm.as_bytes());
                 if hit {
                     sc.recalled += 1;
                 } else if std::env::var("CORPUS_DEBUG").is_ok() {
@@ -408,7 +478,11 @@ fn corpus_recall_and_precision() {
                     } else {
                         eprintln!(
                             "false positive {t} in {ty}/{v} {}",
-                            if std::env::var("CORPUS_DEBUG").is_ok() { String::from_utf8_lossy(val).into_owned() } else { String::new() }
+                            if std::env::var("CORPUS_DEBUG").is_ok() {
+                                String::from_utf8_lossy(val).into_owned()
+                            } else {
+                                String::new()
+                            }
                         );
                     }
                 }
@@ -434,6 +508,9 @@ fn corpus_recall_and_precision() {
             _ => (0.90, 0.95),
         };
         assert!(recall >= r_min, "{t}: recall {recall:.3} < {r_min}");
-        assert!(precision >= p_min, "{t}: precision {precision:.3} < {p_min}");
+        assert!(
+            precision >= p_min,
+            "{t}: precision {precision:.3} < {p_min}"
+        );
     }
 }

@@ -77,7 +77,8 @@ impl ValueCheck {
             ValueCheck::Credential => credential(s),
             ValueCheck::Ethnicity => {
                 let base = s.strip_suffix('族').unwrap_or(s);
-                ETHNIC.contains(&base) && (s.ends_with('族') || base.chars().count() >= 2 || base == "汉")
+                ETHNIC.contains(&base)
+                    && (s.ends_with('族') || base.chars().count() >= 2 || base == "汉")
             }
             ValueCheck::Religion => RELIGIONS.contains(&s),
             ValueCheck::Political => POLITICAL.contains(&s),
@@ -124,9 +125,40 @@ fn cn_name(s: &str) -> bool {
 
 /// Province-level names (short forms match the full ones too).
 const PROVINCES: &[&str] = &[
-    "北京", "天津", "上海", "重庆", "河北", "山西", "辽宁", "吉林", "黑龙江", "江苏", "浙江", "安徽",
-    "福建", "江西", "山东", "河南", "湖北", "湖南", "广东", "海南", "四川", "贵州", "云南", "陕西",
-    "甘肃", "青海", "台湾", "内蒙古", "广西", "西藏", "宁夏", "新疆", "香港", "澳门",
+    "北京",
+    "天津",
+    "上海",
+    "重庆",
+    "河北",
+    "山西",
+    "辽宁",
+    "吉林",
+    "黑龙江",
+    "江苏",
+    "浙江",
+    "安徽",
+    "福建",
+    "江西",
+    "山东",
+    "河南",
+    "湖北",
+    "湖南",
+    "广东",
+    "海南",
+    "四川",
+    "贵州",
+    "云南",
+    "陕西",
+    "甘肃",
+    "青海",
+    "台湾",
+    "内蒙古",
+    "广西",
+    "西藏",
+    "宁夏",
+    "新疆",
+    "香港",
+    "澳门",
 ];
 const DIVISIONS: &[char] = &['省', '市', '区', '县', '镇', '乡', '州', '旗', '盟'];
 const STREETS: &[&str] = &[
@@ -159,11 +191,22 @@ fn cn_address(s: &str) -> bool {
 
 fn credential(s: &str) -> bool {
     let t = s.trim();
-    let placeholder = ["null", "undefined", "none", "true", "false", "nil", "password", "******"];
+    let placeholder = [
+        "null",
+        "undefined",
+        "none",
+        "true",
+        "false",
+        "nil",
+        "password",
+        "******",
+    ];
     (1..=VALUE_MAX).contains(&t.len())
         && t.len() >= 3
         && !placeholder.iter().any(|p| t.eq_ignore_ascii_case(p))
-        && !t.chars().all(|c| c == '*' || c == '•' || c == 'x' || c == 'X')
+        && !t
+            .chars()
+            .all(|c| c == '*' || c == '•' || c == 'x' || c == 'X')
         && !t.starts_with("{{")
         && !t.starts_with("${")
         && t.chars().all(|c| !c.is_control())
@@ -171,20 +214,99 @@ fn credential(s: &str) -> bool {
 
 /// The 56 ethnic groups (without the 族 suffix).
 const ETHNIC: &[&str] = &[
-    "汉", "蒙古", "回", "藏", "维吾尔", "苗", "彝", "壮", "布依", "朝鲜", "满", "侗", "瑶", "白",
-    "土家", "哈尼", "哈萨克", "傣", "黎", "傈僳", "佤", "畲", "高山", "拉祜", "水", "东乡", "纳西",
-    "景颇", "柯尔克孜", "土", "达斡尔", "仫佬", "羌", "布朗", "撒拉", "毛南", "仡佬", "锡伯", "阿昌",
-    "普米", "塔吉克", "怒", "乌孜别克", "俄罗斯", "鄂温克", "德昂", "保安", "裕固", "京", "塔塔尔",
-    "独龙", "鄂伦春", "赫哲", "门巴", "珞巴", "基诺",
+    "汉",
+    "蒙古",
+    "回",
+    "藏",
+    "维吾尔",
+    "苗",
+    "彝",
+    "壮",
+    "布依",
+    "朝鲜",
+    "满",
+    "侗",
+    "瑶",
+    "白",
+    "土家",
+    "哈尼",
+    "哈萨克",
+    "傣",
+    "黎",
+    "傈僳",
+    "佤",
+    "畲",
+    "高山",
+    "拉祜",
+    "水",
+    "东乡",
+    "纳西",
+    "景颇",
+    "柯尔克孜",
+    "土",
+    "达斡尔",
+    "仫佬",
+    "羌",
+    "布朗",
+    "撒拉",
+    "毛南",
+    "仡佬",
+    "锡伯",
+    "阿昌",
+    "普米",
+    "塔吉克",
+    "怒",
+    "乌孜别克",
+    "俄罗斯",
+    "鄂温克",
+    "德昂",
+    "保安",
+    "裕固",
+    "京",
+    "塔塔尔",
+    "独龙",
+    "鄂伦春",
+    "赫哲",
+    "门巴",
+    "珞巴",
+    "基诺",
 ];
 const RELIGIONS: &[&str] = &[
-    "佛教", "道教", "伊斯兰教", "基督教", "天主教", "东正教", "犹太教", "藏传佛教", "基督新教",
-    "无宗教信仰", "无宗教", "Buddhism", "Taoism", "Islam", "Christianity", "Catholicism",
+    "佛教",
+    "道教",
+    "伊斯兰教",
+    "基督教",
+    "天主教",
+    "东正教",
+    "犹太教",
+    "藏传佛教",
+    "基督新教",
+    "无宗教信仰",
+    "无宗教",
+    "Buddhism",
+    "Taoism",
+    "Islam",
+    "Christianity",
+    "Catholicism",
 ];
 const POLITICAL: &[&str] = &[
-    "中共党员", "中国共产党党员", "中共预备党员", "共青团员", "群众", "民革党员", "民盟盟员",
-    "民建会员", "民进会员", "农工党党员", "致公党党员", "九三学社社员", "台盟盟员", "无党派人士",
-    "无党派民主人士", "团员", "党员",
+    "中共党员",
+    "中国共产党党员",
+    "中共预备党员",
+    "共青团员",
+    "群众",
+    "民革党员",
+    "民盟盟员",
+    "民建会员",
+    "民进会员",
+    "农工党党员",
+    "致公党党员",
+    "九三学社社员",
+    "台盟盟员",
+    "无党派人士",
+    "无党派民主人士",
+    "团员",
+    "党员",
 ];
 
 fn health(s: &str) -> bool {
@@ -195,9 +317,11 @@ fn health(s: &str) -> bool {
         b.len() >= 3
             && b.len() <= 7
             && b.first().is_some_and(u8::is_ascii_uppercase)
-            && b.get(1..3).is_some_and(|d| d.iter().all(u8::is_ascii_digit))
+            && b.get(1..3)
+                .is_some_and(|d| d.iter().all(u8::is_ascii_digit))
             && b.get(3..).is_some_and(|r| {
-                r.is_empty() || (r.first() == Some(&b'.') && r.iter().skip(1).all(u8::is_ascii_digit))
+                r.is_empty()
+                    || (r.first() == Some(&b'.') && r.iter().skip(1).all(u8::is_ascii_digit))
             })
     };
     icd || ((2..=40).contains(&n) && s.chars().filter(|c| is_han(*c)).count() * 2 >= n)
@@ -249,7 +373,9 @@ impl FieldIndex {
         for &l in &self.suffix_lens {
             if key.len() > l {
                 if let Some(v) = key.get(key.len() - l..).and_then(|s| self.exact.get(s)) {
-                    if v.iter().all(|(_, c)| *c != ValueCheck::CnName || key.ends_with(b"name")) {
+                    if v.iter()
+                        .all(|(_, c)| *c != ValueCheck::CnName || key.ends_with(b"name"))
+                    {
                         return v;
                     }
                 }
@@ -296,15 +422,25 @@ pub fn key_before(h: &[u8], p: usize, sep: u8) -> Option<(usize, usize)> {
     ok.then_some((s, e))
 }
 
+/// More bytes are needed to decide.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NeedMore;
+
 /// Where the value after separator `p` lies: `Ok(Some((start, end)))`,
-/// `Ok(None)` no value, `Err(())` more bytes needed.
-pub fn value_after(h: &[u8], p: usize, sep_len: usize, sep: u8, eof: bool) -> Result<Option<(usize, usize, bool)>, ()> {
+/// `Ok(None)` no value, `Err(NeedMore)` more bytes needed.
+pub fn value_after(
+    h: &[u8],
+    p: usize,
+    sep_len: usize,
+    sep: u8,
+    eof: bool,
+) -> Result<Option<(usize, usize, bool)>, NeedMore> {
     let mut s = p + sep_len;
     while h.get(s) == Some(&b' ') {
         s += 1;
     }
     let Some(&first) = h.get(s) else {
-        return if eof { Ok(None) } else { Err(()) };
+        return if eof { Ok(None) } else { Err(NeedMore) };
     };
     let quote = matches!(first, b'"' | b'\'').then_some(first);
     if quote.is_some() {
@@ -313,16 +449,22 @@ pub fn value_after(h: &[u8], p: usize, sep_len: usize, sep: u8, eof: bool) -> Re
     let stop = |b: u8| match (quote, sep) {
         (Some(q), _) => b == q || b == b'\n',
         (None, b'>') => b == b'<' || b == b'\n',
-        (None, b'=') => matches!(b, b'&' | b'\r' | b'\n' | b';' | b',' | b'"' | b'<' | b' ' | b'}'),
-        (None, _) => matches!(b, b'&' | b'\r' | b'\n' | b';' | b',' | b'"' | b'<' | b'}' | b'\t'),
+        (None, b'=') => matches!(
+            b,
+            b'&' | b'\r' | b'\n' | b';' | b',' | b'"' | b'<' | b' ' | b'}'
+        ),
+        (None, _) => matches!(
+            b,
+            b'&' | b'\r' | b'\n' | b';' | b',' | b'"' | b'<' | b'}' | b'\t'
+        ),
     };
     let lim = (s + VALUE_MAX + 1).min(h.len());
     let e = h.get(s..lim).and_then(|t| t.iter().position(|&b| stop(b)));
     match e {
         Some(i) => Ok(Some((s, s + i, false))),
-        None if h.len() >= s + VALUE_MAX + 1 => Ok(Some((s, s + VALUE_MAX, true))),
+        None if h.len() > s + VALUE_MAX => Ok(Some((s, s + VALUE_MAX, true))),
         None if eof => Ok(Some((s, h.len(), false))),
-        None => Err(()),
+        None => Err(NeedMore),
     }
 }
 
@@ -373,6 +515,6 @@ mod tests {
         assert_eq!(key_before(h, p, b'='), Some((23, 26)));
         let p = h.iter().rposition(|&b| b == b'>').unwrap_or(0);
         assert_eq!(key_before(h, p, b'>'), None, "closing tag");
-        assert_eq!(value_after(b"k: v", 1, 1, b':', false), Err(()));
+        assert_eq!(value_after(b"k: v", 1, 1, b':', false), Err(NeedMore));
     }
 }

@@ -111,7 +111,7 @@ impl Scanner {
     }
 
     /// `Basic user:pass` / `Bearer token`: the token is the value.
-    fn try_scheme(&mut self, w: &Work<'_>, c: Cand) -> Result<(), ()> {
+    fn try_scheme(&mut self, w: &Work<'_>, c: Cand) -> Result<(), fields::NeedMore> {
         let h = w.h;
         let before = c.p.checked_sub(1).and_then(|i| h.get(i)).copied();
         if before.is_some_and(|b| b.is_ascii_alphanumeric()) {
@@ -119,14 +119,15 @@ impl Scanner {
         }
         let s = c.p + c.len;
         let lim = (s + fields::VALUE_MAX + 1).min(h.len());
-        let end = h
-            .get(s..lim)
-            .and_then(|t| t.iter().position(|b| b.is_ascii_whitespace() || *b == b'"' || *b == b','));
+        let end = h.get(s..lim).and_then(|t| {
+            t.iter()
+                .position(|b| b.is_ascii_whitespace() || *b == b'"' || *b == b',')
+        });
         let e = match end {
             Some(i) => s + i,
             None if lim == s + fields::VALUE_MAX + 1 => s + fields::VALUE_MAX,
             None if w.eof => h.len(),
-            None => return Err(()),
+            None => return Err(fields::NeedMore),
         };
         let v = h.get(s..e).unwrap_or_default();
         if ValueCheck::Credential.check(v) {
@@ -136,7 +137,12 @@ impl Scanner {
     }
 
     /// `key<sep>value`.
-    fn try_field(&mut self, w: &Work<'_>, c: Cand, key: &mut Vec<u8>) -> Result<(), ()> {
+    fn try_field(
+        &mut self,
+        w: &Work<'_>,
+        c: Cand,
+        key: &mut Vec<u8>,
+    ) -> Result<(), fields::NeedMore> {
         let h = w.h;
         let eng = w.eng;
         let Some((ks, ke)) = fields::key_before(h, c.p, c.sep) else {

@@ -341,12 +341,12 @@ impl Extract {
         let (loc, charset) = (self.loc, &mut self.charset);
         match &mut self.kind {
             Kind::Plain => {}
-            Kind::Form(p) => {
-                p.flush(&mut |d: &[u8]| charset.push(d, &mut |e| sink.on_content_chain(dir, loc, ch, e)))
-            }
-            Kind::Json(j) => {
-                j.flush(&mut |d: &[u8]| charset.push(d, &mut |e| sink.on_content_chain(dir, loc, ch, e)))
-            }
+            Kind::Form(p) => p.flush(&mut |d: &[u8]| {
+                charset.push(d, &mut |e| sink.on_content_chain(dir, loc, ch, e))
+            }),
+            Kind::Json(j) => j.flush(&mut |d: &[u8]| {
+                charset.push(d, &mut |e| sink.on_content_chain(dir, loc, ch, e))
+            }),
             Kind::Multipart(m) => {
                 let (parts, max) = (&mut self.parts, self.max_parts);
                 let limits = &mut self.limits;

@@ -17,9 +17,9 @@ use super::parser::{
     Headers,
 };
 use super::text::{Charset, JsonUnescape, Percent};
-use crate::detect::normalize::{Chain, Step};
 use super::HttpConfig;
 use crate::app::{location as loc, ContentSink, HttpTx, TxMeta};
+use crate::detect::normalize::{Chain, Step};
 use crate::flow::Direction;
 use base64::Engine as _;
 
@@ -502,8 +502,7 @@ fn emit_uri(target: &[u8], sink: &mut dyn ContentSink) {
     let dir = Direction::ToServer;
     let mut cs = Charset::new(None);
     let ch = Chain::EMPTY.with(Step::Urlencoded);
-    let mut out =
-        |d: &[u8]| cs.push(d, &mut |e| sink.on_content_chain(dir, loc::HTTP_URI, ch, e));
+    let mut out = |d: &[u8]| cs.push(d, &mut |e| sink.on_content_chain(dir, loc::HTTP_URI, ch, e));
     let (path, query) = match memchr::memchr(b'?', target) {
         Some(i) => (target.get(..i).unwrap_or_default(), target.get(i..)),
         None => (target, None),

@@ -45,8 +45,7 @@ fn is_b64(b: u8) -> bool {
 /// printable ASCII, or UTF-8, or GBK-shaped).
 pub fn text_like(d: &[u8]) -> bool {
     if d.is_empty()
-        || d
-            .iter()
+        || d.iter()
             .any(|&b| (b < 0x20 && !matches!(b, b'\t' | b'\r' | b'\n')) || b == 0x7F)
     {
         return false;
@@ -354,7 +353,10 @@ mod tests {
             .chunks(76)
             .map(|c| String::from_utf8_lossy(c).into_owned())
             .collect();
-        let text = format!("Content-Transfer-Encoding: base64\r\n\r\n{}\r\n\r\n--b--", wrapped.join("\r\n"));
+        let text = format!(
+            "Content-Transfer-Encoding: base64\r\n\r\n{}\r\n\r\n--b--",
+            wrapped.join("\r\n")
+        );
         assert_eq!(run(text.as_bytes(), 5), vec![payload.into_bytes()]);
     }
 

@@ -55,10 +55,7 @@ fn judge(s: &[u8]) -> Verdict {
             _ => Verdict::No,
         };
     }
-    let n = body
-        .iter()
-        .take_while(|b| b.is_ascii_alphabetic())
-        .count();
+    let n = body.iter().take_while(|b| b.is_ascii_alphabetic()).count();
     match end {
         Some(e) if e == n => NAMED
             .iter()

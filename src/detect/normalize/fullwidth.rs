@@ -110,10 +110,7 @@ impl FullWidth {
 
     /// Holds a 1-2 byte tail that may start a foldable character.
     fn hold_or_emit(&mut self, tail: &[u8], out: &mut Out<'_>) {
-        let prefix = match tail {
-            [0xEF] | [0xE3] | [0xEF, 0xBC | 0xBD] | [0xE3, 0x80] => true,
-            _ => false,
-        };
+        let prefix = matches!(tail, [0xEF] | [0xE3] | [0xEF, 0xBC | 0xBD] | [0xE3, 0x80]);
         if prefix {
             self.held[..tail.len()].copy_from_slice(tail);
             self.nheld = tail.len() as u8;
@@ -155,7 +152,8 @@ mod tests {
 
     #[test]
     fn folds_digits_letters_separators() {
-        let s = "身份证：１１０１０５１９４９１２３１００２Ｘ　ｍａｉｌ＠ｅｘ．ｃｎ －张".as_bytes();
+        let s =
+            "身份证：１１０１０５１９４９１２３１００２Ｘ　ｍａｉｌ＠ｅｘ．ｃｎ －张".as_bytes();
         for piece in [1, 2, 3, 5, 200] {
             assert_eq!(
                 String::from_utf8_lossy(&run(s, piece)),

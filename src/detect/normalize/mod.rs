@@ -349,7 +349,9 @@ impl Stage {
             Stage::Qp(q) => q.decoded(),
             Stage::Pct(p) => p.decoded(),
             Stage::Cs(c) => {
-                return c.transcoding().map(|big5| if big5 { Step::Big5 } else { Step::Gbk })
+                return c
+                    .transcoding()
+                    .map(|big5| if big5 { Step::Big5 } else { Step::Gbk })
             }
             Stage::Ent(e) => e.decoded(),
             Stage::Js(j) => j.decoded(),
@@ -781,4 +783,3 @@ impl Normalizer {
         self.finish(scanner, sink);
     }
 }
-

@@ -27,7 +27,9 @@ pub fn looks_qp(data: &[u8]) -> bool {
     let mut hits = 0;
     while let Some(i) = data.get(pos..).and_then(|d| memchr::memchr(b'=', d)) {
         let at = pos + i;
-        let next = data.get(at + 1..(at + 6).min(data.len())).unwrap_or_default();
+        let next = data
+            .get(at + 1..(at + 6).min(data.len()))
+            .unwrap_or_default();
         if next.starts_with(b"\r\n") || next.starts_with(b"\n") {
             return true;
         }
@@ -163,7 +165,10 @@ mod tests {
     fn decodes_and_arms() {
         let s = b"=E5=A7=93=E5=90=8D: =E5=BC=A0=E4=B8=89 id=3D1101=\r\n05 =ZZ end=";
         for piece in [1, 2, 3, 100] {
-            assert_eq!(String::from_utf8_lossy(&run(s, piece)), "姓名: 张三 id=110105 =ZZ end=");
+            assert_eq!(
+                String::from_utf8_lossy(&run(s, piece)),
+                "姓名: 张三 id=110105 =ZZ end="
+            );
         }
         assert!(looks_qp(b"a=E5=BC=A0"));
         assert!(looks_qp(b"long line=\r\nnext"));

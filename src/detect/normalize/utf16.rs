@@ -122,7 +122,13 @@ impl Utf16Runs {
     }
 
     /// Adds a unit to the lane's run; true when the run just became active.
-    fn take(l: &mut Lane, u: u16, min: usize, ev: &mut dyn FnMut(Event<'_>), runs: &mut u64) -> bool {
+    fn take(
+        l: &mut Lane,
+        u: u16,
+        min: usize,
+        ev: &mut dyn FnMut(Event<'_>),
+        runs: &mut u64,
+    ) -> bool {
         let c = char::from_u32(u32::from(u)).unwrap_or('\u{FFFD}');
         let mut b = [0u8; 4];
         let s = c.encode_utf8(&mut b).as_bytes();
@@ -201,7 +207,11 @@ mod tests {
         d.extend([0x01, 0x02, 0x03]);
         for piece in [1, 2, 3, 1000] {
             let got = run(&d, piece);
-            assert_eq!(got, vec![" 张三 id=11010519491231002X", "tel 13800138000 手机"], "piece {piece}");
+            assert_eq!(
+                got,
+                vec![" 张三 id=11010519491231002X", "tel 13800138000 手机"],
+                "piece {piece}"
+            );
         }
     }
 
