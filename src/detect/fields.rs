@@ -338,21 +338,57 @@ pub fn norm_key(k: &[u8], out: &mut Vec<u8>) {
 }
 
 /// Field names of all field detectors, for lookup.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Clone)]
 pub struct FieldIndex {
     exact: HashMap<Vec<u8>, Vec<(u16, ValueCheck)>>,
+    /// Bit per (last two bytes of a normalised name): a cheap first test,
+    /// so most keys (`ts`, `price`, `status` ...) cost a few instructions.
+    tails: Vec<u64>,
     /// Distinct lengths of names usable as suffixes.
     suffix_lens: Vec<usize>,
     /// Auth schemes (`Basic`, `Bearer`) by detector.
     pub schemes: Vec<(Vec<u8>, u16)>,
 }
 
+impl Default for FieldIndex {
+    fn default() -> Self {
+        FieldIndex {
+            exact: HashMap::new(),
+            tails: vec![0; 1024],
+            suffix_lens: Vec::new(),
+            schemes: Vec::new(),
+        }
+    }
+}
+
+/// Index of the last two bytes of a key in the tail bitset.
+fn tail_bit(k: &[u8]) -> usize {
+    let n = k.len();
+    let a = k.get(n.wrapping_sub(2)).copied().unwrap_or(0);
+    let b = k.get(n.wrapping_sub(1)).copied().unwrap_or(0);
+    usize::from(a.to_ascii_lowercase()) << 8 | usize::from(b.to_ascii_lowercase())
+}
+
 impl FieldIndex {
+    /// Whether a raw key (before normalisation) may be a field name: its
+    /// last two bytes, lowercased, end some name.
+    #[inline]
+    pub fn may_match(&self, raw_key: &[u8]) -> bool {
+        let bit = tail_bit(raw_key);
+        self.tails
+            .get(bit / 64)
+            .is_some_and(|w| w & (1u64 << (bit % 64)) != 0)
+    }
+
     /// Adds detector `d`'s names with their value check.
     pub fn add(&mut self, d: u16, names: &[String], check: ValueCheck) {
         let mut k = Vec::new();
         for n in names {
             norm_key(n.as_bytes(), &mut k);
+            let bit = tail_bit(&k);
+            if let Some(w) = self.tails.get_mut(bit / 64) {
+                *w |= 1u64 << (bit % 64);
+            }
             if k.len() >= 4 && !self.suffix_lens.contains(&k.len()) {
                 self.suffix_lens.push(k.len());
             }
@@ -509,7 +545,7 @@ mod tests {
         let h = br#"{"realName": "x", a=1&pwd=abc, <xm>y</xm>"#;
         let p = h.iter().position(|&b| b == b':').unwrap_or(0);
         assert_eq!(key_before(h, p, b':'), Some((2, 10)));
-        assert_eq!(value_after(h, p, 1, b':', true), Ok(Some((13, 14, false))));
+        assert_eq!(value_after(h, p, 1, b':', true), Ok(Some((14, 15, false))));
         let p = 26;
         assert_eq!(h[p], b'=');
         assert_eq!(key_before(h, p, b'='), Some((23, 26)));

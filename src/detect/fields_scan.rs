@@ -42,8 +42,47 @@ struct Cand {
 
 const FW_COLON: &[u8] = "：".as_bytes();
 
+/// Next positions of the rarer candidates (full-width colon, schemes),
+/// searched once and again only when the scan passes them.
+struct Rare {
+    fw: Option<usize>,
+    schemes: Vec<Option<usize>>,
+    from: usize,
+}
+
+impl Rare {
+    fn new(h: &[u8], pos: usize, ix: &FieldIndex) -> Rare {
+        let find =
+            |n: &[u8]| memchr::memmem::find(h.get(pos..).unwrap_or_default(), n).map(|i| pos + i);
+        Rare {
+            fw: find(FW_COLON),
+            schemes: ix.schemes.iter().map(|(s, _)| find(s)).collect(),
+            from: pos,
+        }
+    }
+
+    /// Re-searches the entries before `pos`.
+    fn advance(&mut self, h: &[u8], pos: usize, ix: &FieldIndex) {
+        if pos <= self.from {
+            return;
+        }
+        self.from = pos;
+        let find =
+            |n: &[u8]| memchr::memmem::find(h.get(pos..).unwrap_or_default(), n).map(|i| pos + i);
+        if self.fw.is_some_and(|p| p < pos) {
+            self.fw = find(FW_COLON);
+        }
+        for (slot, (s, _)) in self.schemes.iter_mut().zip(&ix.schemes) {
+            if slot.is_some_and(|p| p < pos) {
+                *slot = find(s);
+            }
+        }
+    }
+}
+
 /// Next candidate at or after `pos`.
-fn next_cand(h: &[u8], pos: usize, ix: &FieldIndex) -> Option<Cand> {
+fn next_cand(h: &[u8], pos: usize, ix: &FieldIndex, rare: &mut Rare) -> Option<Cand> {
+    rare.advance(h, pos, ix);
     let tail = h.get(pos..)?;
     let mut best = memchr::memchr3(b':', b'=', b'>', tail).map(|i| Cand {
         p: pos + i,
@@ -51,22 +90,19 @@ fn next_cand(h: &[u8], pos: usize, ix: &FieldIndex) -> Option<Cand> {
         sep: tail.get(i).copied().unwrap_or(b':'),
         det: 0,
     });
-    let lim = best.map_or(tail.len(), |c| c.p - pos);
-    let head = tail.get(..lim).unwrap_or_default();
-    if let Some(i) = memchr::memmem::find(head, FW_COLON) {
+    let better = |p: usize, best: &Option<Cand>| best.is_none_or(|c| p < c.p);
+    if let Some(p) = rare.fw.filter(|&p| better(p, &best)) {
         best = Some(Cand {
-            p: pos + i,
+            p,
             len: FW_COLON.len(),
             sep: b':',
             det: 0,
         });
     }
-    for (s, d) in &ix.schemes {
-        let lim = best.map_or(tail.len(), |c| c.p - pos);
-        let head = tail.get(..lim).unwrap_or_default();
-        if let Some(i) = memchr::memmem::find(head, s) {
+    for (slot, (s, d)) in rare.schemes.iter().zip(&ix.schemes) {
+        if let Some(p) = slot.filter(|&p| better(p, &best)) {
             best = Some(Cand {
-                p: pos + i,
+                p,
                 len: s.len(),
                 sep: 0,
                 det: *d,
@@ -86,7 +122,8 @@ impl Scanner {
         }
         let mut pos = from;
         let mut key = Vec::new();
-        while let Some(c) = next_cand(h, pos, &eng.fields) {
+        let mut rare = Rare::new(h, pos, &eng.fields);
+        while let Some(c) = next_cand(h, pos, &eng.fields, &mut rare) {
             let r = if c.sep == 0 {
                 self.try_scheme(w, c)
             } else {
@@ -145,6 +182,17 @@ impl Scanner {
     ) -> Result<(), fields::NeedMore> {
         let h = w.h;
         let eng = w.eng;
+        // Cheap test first: most keys end in bytes no field name ends in.
+        let mut e = c.p;
+        while e > 0 && matches!(h.get(e - 1), Some(b' ' | b'"' | b'\'')) && c.p - e < 3 {
+            e -= 1;
+        }
+        if !eng
+            .fields
+            .may_match(h.get(e.saturating_sub(2)..e).unwrap_or_default())
+        {
+            return Ok(());
+        }
         let Some((ks, ke)) = fields::key_before(h, c.p, c.sep) else {
             return Ok(());
         };
