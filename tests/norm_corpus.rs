@@ -514,3 +514,50 @@ fn corpus_recall_and_precision() {
         );
     }
 }
+
+/// (detector, value) of every match over `pieces` fed as one item.
+fn scan_pieces(engine: &Arc<Engine>, pieces: &[&[u8]]) -> Vec<(String, Vec<u8>)> {
+    let mut scanner = engine.scanner();
+    let mut norm = Normalizer::new(&NormalizeConfig::default());
+    let mut found = Found::default();
+    let mut sink = Sink {
+        engine,
+        found: &mut found,
+    };
+    for p in pieces {
+        norm.push(&mut scanner, "tcp.stream", Chain::EMPTY, p, &mut sink);
+    }
+    norm.finish(&mut scanner, &mut sink);
+    let mut v: Vec<(String, Vec<u8>)> = found.0.into_iter().map(|(t, v, _)| (t, v)).collect();
+    v.sort();
+    v
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+    /// Chunked input decodes and matches the same as the whole input.
+    #[test]
+    fn chunked_equals_whole(seed in 0u64..u64::MAX, ty in 0usize..8, var in 0usize..8,
+                            cuts in proptest::collection::vec(0usize..2000, 0..8)) {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("signatures");
+        let opts = EngineOptions {
+            today: chrono::NaiveDate::from_ymd_opt(2026, 11, 22),
+            ..EngineOptions::default()
+        };
+        let engine = Arc::new(Engine::load_dir(&dir, &opts).expect("signatures"));
+        let mut rng = Rng(seed | 1);
+        let s = (TYPES[ty].1)(&mut rng);
+        let rec = render(&mut rng, &s);
+        let bytes = variant(VARIANTS[var], &rec);
+        let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c.min(bytes.len())).collect();
+        cuts.sort_unstable();
+        let mut pieces: Vec<&[u8]> = Vec::new();
+        let mut at = 0;
+        for c in cuts {
+            pieces.push(&bytes[at..c]);
+            at = c;
+        }
+        pieces.push(&bytes[at..]);
+        proptest::prop_assert_eq!(scan_pieces(&engine, &pieces), scan_pieces(&engine, &[&bytes]));
+    }
+}
