@@ -80,36 +80,38 @@ impl Rare {
     }
 }
 
-/// Next candidate at or after `pos`.
-fn next_cand(h: &[u8], pos: usize, ix: &FieldIndex, rare: &mut Rare) -> Option<Cand> {
-    rare.advance(h, pos, ix);
-    let tail = h.get(pos..)?;
-    let mut best = memchr::memchr3(b':', b'=', b'>', tail).map(|i| Cand {
-        p: pos + i,
-        len: 1,
-        sep: tail.get(i).copied().unwrap_or(b':'),
-        det: 0,
-    });
-    let better = |p: usize, best: &Option<Cand>| best.is_none_or(|c| p < c.p);
-    if let Some(p) = rare.fw.filter(|&p| better(p, &best)) {
-        best = Some(Cand {
+impl Rare {
+    /// The earliest rare candidate.
+    fn first(&self, ix: &FieldIndex) -> Option<Cand> {
+        let mut best = self.fw.map(|p| Cand {
             p,
             len: FW_COLON.len(),
             sep: b':',
             det: 0,
         });
-    }
-    for (slot, (s, d)) in rare.schemes.iter().zip(&ix.schemes) {
-        if let Some(p) = slot.filter(|&p| better(p, &best)) {
-            best = Some(Cand {
-                p,
-                len: s.len(),
-                sep: 0,
-                det: *d,
-            });
+        for (slot, (s, d)) in self.schemes.iter().zip(&ix.schemes) {
+            if let Some(p) = slot.filter(|&p| best.is_none_or(|c| p < c.p)) {
+                best = Some(Cand {
+                    p,
+                    len: s.len(),
+                    sep: 0,
+                    det: *d,
+                });
+            }
         }
+        best
     }
-    best
+}
+
+/// Cheap test for a separator at `p`: the key before it (past spaces and a
+/// quote) ends in two bytes some field name ends in.
+#[inline]
+fn quick_ok(h: &[u8], p: usize, ix: &FieldIndex) -> bool {
+    let mut e = p;
+    while e > 0 && matches!(h.get(e - 1), Some(b' ' | b'"' | b'\'')) && p - e < 3 {
+        e -= 1;
+    }
+    ix.may_match(h.get(e.saturating_sub(2)..e).unwrap_or_default())
 }
 
 impl Scanner {
@@ -123,7 +125,25 @@ impl Scanner {
         let mut pos = from;
         let mut key = Vec::new();
         let mut rare = Rare::new(h, pos, &eng.fields);
-        while let Some(c) = next_cand(h, pos, &eng.fields, &mut rare) {
+        loop {
+            rare.advance(h, pos, &eng.fields);
+            let rare_c = rare.first(&eng.fields);
+            let limit = rare_c.map_or(h.len(), |c| c.p).min(h.len());
+            // Hot loop: most separators fail the tail test.
+            let seg = h.get(pos..limit).unwrap_or_default();
+            let sep = memchr::memchr3_iter(b':', b'=', b'>', seg)
+                .map(|i| pos + i)
+                .find(|&p| quick_ok(h, p, &eng.fields));
+            let c = match (sep, rare_c) {
+                (Some(p), _) => Cand {
+                    p,
+                    len: 1,
+                    sep: h.get(p).copied().unwrap_or(b':'),
+                    det: 0,
+                },
+                (None, Some(c)) => c,
+                (None, None) => break,
+            };
             let r = if c.sep == 0 {
                 self.try_scheme(w, c)
             } else {
