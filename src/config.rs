@@ -65,6 +65,8 @@ pub struct Config {
     pub mail: crate::app::mail::MailConfig,
     /// `[files]`: file tracking, extraction and FTP data connection bounds.
     pub files: crate::files::FilesConfig,
+    /// `[normalize]`: decoding before matching.
+    pub normalize: crate::detect::normalize::NormalizeConfig,
 }
 
 impl Default for Config {
@@ -88,6 +90,7 @@ impl Default for Config {
             unencrypted: p.unencrypted,
             dedup: p.dedup,
             decode: DecodeConfig::default(),
+            normalize: Default::default(),
             defrag: DefragConfigFile::default(),
             dns: DnsConfigFile::default(),
             live: Default::default(),
@@ -368,6 +371,7 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), String> {
+        self.normalize.validate()?;
         if self.flow.max_flows == 0 {
             return Err("flow.max_flows must be at least 1".into());
         }

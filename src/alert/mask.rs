@@ -7,6 +7,7 @@
 /// - mobile: first 3 and last 4: `138****8000`
 /// - bank card: first 6 (issuer) and last 4: `622202*********1234`
 /// - e-mail: first character of the local part and the domain: `z***@example.com`
+/// - credential: `********` (nothing shown)
 /// - anything else: first and last quarter (at most 4 each), rest `*`.
 pub fn mask(pi_type: &str, value: &[u8]) -> String {
     match pi_type {
@@ -14,6 +15,8 @@ pub fn mask(pi_type: &str, value: &[u8]) -> String {
         "cn_mobile" => keep_ends(value, 3, 4),
         "bank_card" => keep_ends(value, 6, 4),
         "email" => mask_email(value),
+        // Passwords and tokens: nothing of the value is shown.
+        "credential" => "********".to_string(),
         _ => {
             let q = (value.len() / 4).min(4);
             keep_ends(value, q, q)

@@ -148,6 +148,20 @@ pub trait ContentSink {
     /// location. Consecutive calls with the same location continue the
     /// same item (a match may span them).
     fn on_content(&mut self, dir: Direction, location: &'static str, data: &[u8]);
+    /// [`ContentSink::on_content`] of bytes the parser already decoded
+    /// through `chain` (e.g. `Urlencoded`, `Gbk`, `Base64`), so findings
+    /// record it in their `where` and the normalisation chain does not
+    /// apply those steps again.
+    fn on_content_chain(
+        &mut self,
+        dir: Direction,
+        location: &'static str,
+        chain: crate::detect::normalize::Chain,
+        data: &[u8],
+    ) {
+        let _ = chain;
+        self.on_content(dir, location, data);
+    }
     /// The current content item of `dir` ended (nothing joins across).
     fn end_content(&mut self, dir: Direction);
     /// The part of a transaction sent by `dir` is complete (a request, or a

@@ -45,6 +45,11 @@ const LB: usize = MAX_WORD_LEN;
 /// Hard bound on the carry (never reached by construction; fits the `u8`
 /// frontiers).
 const MAX_CARRY: usize = 250;
+// The field family's look-ahead must fit the carry.
+const _: () = assert!(super::fields::FIELD_AHEAD + LB + 8 <= MAX_CARRY);
+
+#[path = "fields_scan.rs"]
+mod fields_scan;
 
 /// Compiled detectors, shared read-only by all workers (`Arc<Engine>`).
 pub struct Engine {
@@ -58,6 +63,8 @@ pub struct Engine {
     /// (prefix, bit n: a lone run of n digits starting with it may match).
     single_pref: Vec<(Vec<u8>, u64)>,
     email: Option<DetectorId>,
+    /// Field names of the field detectors.
+    fields: super::fields::FieldIndex,
     kw: Keywords,
     max_window: usize,
     max_run: usize,
@@ -112,6 +119,8 @@ pub struct StreamState {
     email_from: u8,
     /// Regex/keyword-family frontier, relative to the carry start.
     pat_from: u8,
+    /// Field-family frontier, relative to the carry start.
+    field_from: u8,
     /// The carry starts right after a gap (not a boundary).
     after_gap: bool,
 }
@@ -151,6 +160,8 @@ struct Frontiers {
     email_need: usize,
     /// Regex/keyword family: first start not decided.
     pat: usize,
+    /// Field family (also the earliest byte it needs, less the key).
+    field: usize,
 }
 
 /// Result of trying the digit forms at one run.
@@ -256,6 +267,7 @@ impl Engine {
         seps.sort_unstable();
         seps.dedup();
         let (single_plain, single_pref) = single_run_masks(&dets);
+        let fields = fields_scan::index(&dets);
         let (rx, kws, pat_max) = pattern_sets(&dets, opts)?;
         let allow = Exclusions::new(
             global,
@@ -274,6 +286,7 @@ impl Engine {
             allow,
             min_conf,
             has_suppress: dets.iter().any(|d| !d.report),
+            fields,
             single_plain,
             single_pref,
             detectors: dets.iter().map(|d| d.info.clone()).collect(),
@@ -480,7 +493,7 @@ impl Scanner {
             rec: &st.ctx,
         };
         let f = self.scan_work(&w, froms(st), sink);
-        let cut = f.num.min(f.email_need).min(f.pat).min(h.len());
+        let cut = f.num.min(f.email_need).min(f.pat).min(f.field).min(h.len());
         self.record_context(&eng, h, base, cut, &mut st.ctx);
         let keep = cut.saturating_sub(LB);
         st.end += data.len() as u64;
@@ -491,6 +504,7 @@ impl Scanner {
             st.num_from = (f.num - keep) as u8;
             st.email_from = (f.email.max(keep) - keep) as u8;
             st.pat_from = (f.pat.max(keep) - keep) as u8;
+            st.field_from = (f.field.max(keep) - keep) as u8;
             if keep > 0 {
                 st.after_gap = false;
             }
@@ -499,6 +513,7 @@ impl Scanner {
             st.num_from = 0;
             st.email_from = 0;
             st.pat_from = 0;
+            st.field_from = 0;
             st.after_gap = true;
         }
         self.work = buf;
@@ -535,6 +550,7 @@ impl Scanner {
         st.num_from = 0;
         st.email_from = 0;
         st.pat_from = 0;
+        st.field_from = 0;
     }
 
     /// Scans one whole buffer on a fresh state.
@@ -548,14 +564,14 @@ impl Scanner {
             eof: true,
             rec: &[],
         };
-        self.scan_work(&w, [0; 3], sink);
+        self.scan_work(&w, [0; 4], sink);
     }
 
     /// Runs both families over `w`, emits decided matches in offset order.
     fn scan_work(
         &mut self,
         w: &Work<'_>,
-        [num_from, email_from, pat_from]: [usize; 3],
+        [num_from, email_from, pat_from, field_from]: [usize; 4],
         sink: &mut dyn MatchSink,
     ) -> Frontiers {
         self.found.clear();
@@ -563,11 +579,13 @@ impl Scanner {
         let num = self.scan_digits(w, num_from);
         let (email, email_need) = self.scan_email(w, email_from);
         let pat = self.scan_patterns(w, pat_from);
+        let field = self.scan_fields(w, field_from);
         let mut f = Frontiers {
             num,
             email,
             email_need,
             pat,
+            field,
         };
         if !w.eof {
             self.defer_after_undecided(w, &mut f);
@@ -603,17 +621,18 @@ impl Scanner {
     fn defer_after_undecided(&mut self, w: &Work<'_>, f: &mut Frontiers) {
         let eng = w.eng;
         loop {
-            let (num_cut, email_cut, pat_cut) = (f.num, f.email_need, f.pat);
-            let all_cut = num_cut.min(email_cut).min(pat_cut);
-            let mut first = [usize::MAX; 4];
+            let (num_cut, email_cut, pat_cut, field_cut) = (f.num, f.email_need, f.pat, f.field);
+            let all_cut = num_cut.min(email_cut).min(pat_cut).min(field_cut);
+            let mut first = [usize::MAX; 5];
             self.found.retain(|m| {
                 let rel = (m.offset - w.base) as usize;
                 let end = (m.end - w.base) as usize;
                 let fam = eng.family_of(m.detector);
                 let late = match fam {
-                    Fam::Email => rel >= num_cut || rel >= pat_cut,
-                    Fam::Pattern => rel >= num_cut.min(email_cut).min(pat_cut) || end > pat_cut,
-                    Fam::Digits => rel >= email_cut || rel >= pat_cut || rel >= num_cut,
+                    Fam::Email => rel >= num_cut || rel >= pat_cut || rel >= field_cut,
+                    Fam::Pattern => rel >= all_cut || end > pat_cut,
+                    Fam::Digits => rel >= all_cut,
+                    Fam::Field => rel >= num_cut.min(email_cut).min(pat_cut),
                 };
                 if late || (m.suppress && end > all_cut) {
                     match fam {
@@ -623,18 +642,20 @@ impl Scanner {
                         }
                         Fam::Digits => first[0] = first[0].min(m.resume),
                         Fam::Pattern => first[3] = first[3].min(rel),
+                        Fam::Field => first[4] = first[4].min(m.resume),
                     }
                     return false;
                 }
                 true
             });
-            if first == [usize::MAX; 4] {
+            if first == [usize::MAX; 5] {
                 break;
             }
             f.num = f.num.min(first[0]);
             f.email = f.email.min(first[1]);
             f.email_need = f.email_need.min(first[2]);
             f.pat = f.pat.min(first[3]);
+            f.field = f.field.min(first[4]);
         }
     }
 
@@ -751,11 +772,12 @@ impl Scanner {
 }
 
 /// The three family frontiers of a state.
-fn froms(st: &StreamState) -> [usize; 3] {
+fn froms(st: &StreamState) -> [usize; 4] {
     [
         usize::from(st.num_from),
         usize::from(st.email_from),
         usize::from(st.pat_from),
+        usize::from(st.field_from),
     ]
 }
 
@@ -765,6 +787,7 @@ enum Fam {
     Digits,
     Email,
     Pattern,
+    Field,
 }
 
 impl Engine {
@@ -772,6 +795,7 @@ impl Engine {
         match self.dets.get(usize::from(d)).map(|x| &x.family) {
             Some(Family::Email(_)) => Fam::Email,
             Some(Family::Regex(_) | Family::Keywords(_)) => Fam::Pattern,
+            Some(Family::Field(_)) => Fam::Field,
             _ => Fam::Digits,
         }
     }

@@ -106,5 +106,7 @@ pub mod exclude;
 mod keywords;
 mod regex;
 pub mod selftest;
+pub mod fields;
+pub mod normalize;
 mod signature;
 pub mod validators;

@@ -236,6 +236,18 @@ pub enum Family {
     Regex(RegexSpec),
     /// A keyword dictionary (see `keywords.rs`).
     Keywords(KeywordSpec),
+    /// Values marked by a field name (`kind = "field"`, see `fields.rs`).
+    Field(FieldSpec),
+}
+
+/// How a field detector looks: groups of field names, each with a value
+/// check, and optional auth schemes (`Basic`, `Bearer`).
+#[derive(Clone, Debug)]
+pub struct FieldSpec {
+    /// (field names, value check).
+    pub groups: Vec<(Vec<String>, super::fields::ValueCheck)>,
+    /// Auth schemes whose token is the value.
+    pub schemes: Vec<String>,
 }
 
 /// How a digits detector looks.
@@ -335,6 +347,8 @@ struct RawFile {
     #[serde(default)]
     email: Option<RawEmail>,
     #[serde(default)]
+    field: Option<Spanned<RawField>>,
+    #[serde(default)]
     context: Option<RawContext>,
     #[serde(default)]
     regex: Option<RawRegex>,
@@ -396,6 +410,22 @@ fn yes() -> bool {
 struct RawEmail {
     #[serde(default)]
     exclude_tlds: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawField {
+    #[serde(default)]
+    groups: Vec<RawFieldGroup>,
+    #[serde(default)]
+    schemes: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFieldGroup {
+    names: Vec<String>,
+    value: String,
 }
 
 #[derive(Deserialize)]
@@ -687,12 +717,61 @@ impl Ctx<'_> {
             })),
             "regex" => self.regex(raw),
             "keywords" => self.keywords(raw),
+            "field" => self.field(raw),
             other => Err(self.err(
                 raw.kind.span(),
                 "kind",
-                format!("unknown kind `{other}`; use `digits`, `email`, `regex` or `keywords`"),
+                format!(
+                    "unknown kind `{other}`; use `digits`, `email`, `regex`, `keywords` or `field`"
+                ),
             )),
         }
+    }
+
+    fn field(&self, raw: &RawFile) -> Result<Family, SignatureError> {
+        use super::fields::{norm_key, ValueCheck, KEY_BACK};
+        let Some(f) = &raw.field else {
+            return Err(self.err(
+                raw.kind.span(),
+                "field",
+                "kind = \"field\" needs a [field] table with groups",
+            ));
+        };
+        let span = f.span();
+        let f = f.get_ref();
+        let mut groups = Vec::new();
+        let mut k = Vec::new();
+        for g in &f.groups {
+            let check = ValueCheck::from_name(&g.value).ok_or_else(|| {
+                self.err(
+                    span.clone(),
+                    "field.groups.value",
+                    format!(
+                        "unknown value check `{}`; known: {}",
+                        g.value,
+                        ValueCheck::NAMES.join(", ")
+                    ),
+                )
+            })?;
+            for n in &g.names {
+                norm_key(n.as_bytes(), &mut k);
+                if k.is_empty() || n.len() > KEY_BACK - 4 {
+                    return Err(self.err(
+                        span.clone(),
+                        "field.groups.names",
+                        format!("field name `{n}` must be 1-{} bytes", KEY_BACK - 4),
+                    ));
+                }
+            }
+            groups.push((g.names.clone(), check));
+        }
+        if groups.is_empty() && f.schemes.is_empty() {
+            return Err(self.err(span, "field", "give at least one group or scheme"));
+        }
+        Ok(Family::Field(FieldSpec {
+            groups,
+            schemes: f.schemes.clone(),
+        }))
     }
 
     fn digits(&self, d: &Spanned<RawDigits>) -> Result<DigitSpec, SignatureError> {

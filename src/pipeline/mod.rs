@@ -210,6 +210,7 @@ fn worker_setup(cfg: &Config, sensor: &Sensor, workers: usize) -> worker::Worker
         dump_streams: cfg.output.dump_streams.clone(),
         reload: None,
         files: cfg.files,
+        normalize: cfg.normalize.clone(),
     }
 }
 

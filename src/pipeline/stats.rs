@@ -41,6 +41,8 @@ pub struct RunStats {
     pub anomaly_suppressed_total: u64,
     /// File tracking counters (summed over workers).
     pub file_tracking: FileStats,
+    /// Normalisation counters (summed over workers).
+    pub normalize: crate::detect::normalize::NormalizeStats,
     /// Output counters.
     pub output: OutputStats,
     /// Wall-clock time of the run.
@@ -72,6 +74,7 @@ impl RunStats {
             anomaly_events_total: 0,
             anomaly_suppressed_total: 0,
             file_tracking: FileStats::default(),
+            normalize: Default::default(),
             output,
             elapsed,
             interfaces: Vec::new(),
@@ -86,6 +89,7 @@ impl RunStats {
             s.anomaly_events_total += w.anomaly_events_total;
             s.anomaly_suppressed_total += w.anomaly_suppressed_total;
             s.file_tracking.merge(&w.files);
+            s.normalize.add(&w.normalize);
         }
         s
     }
@@ -181,6 +185,12 @@ impl RunStats {
                 "detect": {
                     "bytes_scanned_total": self.bytes_scanned_total,
                     "matches_total": self.matches_total,
+                },
+                "normalize": {
+                    "decoded_items_total": self.normalize.decoded_items_total,
+                    "derived_items_total": self.normalize.derived_items_total,
+                    "derived_bytes_total": self.normalize.derived_bytes_total,
+                    "limit_total": self.normalize.limit_total,
                 },
                 "output": {
                     "dlp_events_total": self.dlp_events_total,

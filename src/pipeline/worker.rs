@@ -31,6 +31,7 @@ use crate::app::{
 };
 use crate::capture::Timestamp;
 use crate::decode::{proto, tcp_flags, Decoded, TunnelInfo};
+use crate::detect::normalize::{Chain, NormalizeConfig, NormalizeStats, Normalizer, WhereSink};
 use crate::detect::{DetectorInfo, Engine, Match, MatchSink, Scanner, StreamState};
 use crate::files::FilesConfig;
 use crate::flow::table::{
@@ -80,6 +81,8 @@ pub struct WorkerSetup {
     pub mail: MailConfig,
     /// File tracking and extraction bounds.
     pub files: FilesConfig,
+    /// Normalisation before matching.
+    pub normalize: NormalizeConfig,
 }
 
 /// What a worker counted.
@@ -103,6 +106,8 @@ pub struct WorkerStats {
     pub anomaly_suppressed_total: u64,
     /// File tracking counters.
     pub files: FileStats,
+    /// Normalisation counters.
+    pub normalize: NormalizeStats,
 }
 
 /// Per-direction state of a flow.
@@ -111,6 +116,8 @@ struct DirState {
     stream: StreamState,
     /// Location of the content item being scanned (`tcp.stream` when raw).
     location: Option<&'static str>,
+    /// Normalisation of the current item (when enabled; boxed on first use).
+    norm: Option<Box<Normalizer>>,
     findings: FindingSet,
     first_find_ts: Option<Timestamp>,
     notes: StreamNotes,
@@ -271,6 +278,9 @@ struct Det {
     dump_streams: Option<PathBuf>,
     out: Vec<OutEvent>,
     files: files::Files,
+    /// Normalisation settings (`None`: disabled).
+    norm_cfg: Option<NormalizeConfig>,
+    norm_stats: NormalizeStats,
 }
 
 /// Runs a worker until its input channel closes, then flushes every flow.
@@ -306,6 +316,8 @@ pub fn run(
         dump_streams: setup.dump_streams,
         out: Vec::new(),
         files: files::Files::new(setup.files),
+        norm_cfg: setup.normalize.enabled.then_some(setup.normalize),
+        norm_stats: NormalizeStats::default(),
     };
     let mut generation = setup.reload.as_ref().map_or(0, |s| s.generation());
     for mut batch in rx {
@@ -343,6 +355,7 @@ pub fn run(
         anomaly_events_total: det.anomaly_events,
         anomaly_suppressed_total: det.anomaly_suppressed,
         files: det.files.stats.clone(),
+        normalize: det.norm_stats,
     }
 }
 
@@ -797,6 +810,9 @@ impl StreamSink for ScanSink<'_> {
         let ds = &mut self.dirs[dir.index()];
         files::file_gap(ds, len);
         self.det.scanner.gap(&mut ds.stream);
+        if let Some(n) = &mut ds.norm {
+            n.gap(&mut self.det.scanner);
+        }
         ds.notes.gaps += 1;
         ds.notes.gap_bytes += len;
     }
@@ -865,6 +881,16 @@ struct AppSink<'a> {
 
 impl ContentSink for AppSink<'_> {
     fn on_content(&mut self, dir: Direction, location: &'static str, data: &[u8]) {
+        self.on_content_chain(dir, location, Chain::EMPTY, data);
+    }
+
+    fn on_content_chain(
+        &mut self,
+        dir: Direction,
+        location: &'static str,
+        chain: Chain,
+        data: &[u8],
+    ) {
         if self.dirs[dir.index()].file.is_some() {
             return self.file_content(dir, location, data);
         }
@@ -872,7 +898,8 @@ impl ContentSink for AppSink<'_> {
         if ds.location.is_some_and(|l| l != location) {
             self.det.finish_item(ds, self.ts);
         }
-        self.det.scan(ds, data, location, self.ts, false);
+        self.det
+            .scan_chain(ds, data, location, chain, self.ts, false);
     }
 
     fn end_content(&mut self, dir: Direction) {
@@ -934,6 +961,13 @@ struct Collector<'a> {
     matches: &'a mut u64,
 }
 
+impl WhereSink for Collector<'_> {
+    fn on_match(&mut self, m: &Match<'_>, where_: &'static str) {
+        self.location = where_;
+        MatchSink::on_match(self, m);
+    }
+}
+
 impl MatchSink for Collector<'_> {
     fn on_match(&mut self, m: &Match<'_>) {
         let Some(info) = self.detectors.get(usize::from(m.detector)) else {
@@ -960,7 +994,20 @@ impl Det {
         ts: Timestamp,
         whole: bool,
     ) {
-        self.scan_with(ds, None, data, location, ts, whole);
+        self.scan_with(ds, None, data, location, Chain::EMPTY, ts, whole);
+    }
+
+    /// [`Det::scan`] of content the app layer decoded through `chain`.
+    fn scan_chain(
+        &mut self,
+        ds: &mut DirState,
+        data: &[u8],
+        location: &'static str,
+        chain: Chain,
+        ts: Timestamp,
+        whole: bool,
+    ) {
+        self.scan_with(ds, None, data, location, chain, ts, whole);
     }
 
     /// Scans the next piece of a stream item whose matches also go to
@@ -976,15 +1023,18 @@ impl Det {
         if ds.location.is_some_and(|l| l != location) {
             self.finish_item_into(ds, None, ts);
         }
-        self.scan_with(ds, extra, data, location, ts, false);
+        self.scan_with(ds, extra, data, location, Chain::EMPTY, ts, false);
     }
 
+    /// Scans through the normalisation chain when it is enabled.
+    #[allow(clippy::too_many_arguments)]
     fn scan_with(
         &mut self,
         ds: &mut DirState,
         extra: Option<&mut FindingSet>,
         data: &[u8],
         location: &'static str,
+        chain: Chain,
         ts: Timestamp,
         whole: bool,
     ) {
@@ -995,6 +1045,22 @@ impl Det {
             ds.location = Some(location);
         }
         self.bytes_scanned += data.len() as u64;
+        if let Some(cfg) = &self.norm_cfg {
+            let mut norm = ds
+                .norm
+                .take()
+                .unwrap_or_else(|| Box::new(Normalizer::new(cfg)));
+            self.with_collector(ds, extra, ts, location, |scanner, _, c| {
+                if whole {
+                    norm.scan_whole(scanner, location, chain, data, c);
+                } else {
+                    norm.push(scanner, location, chain, data, c);
+                }
+            });
+            self.norm_stats.add(&std::mem::take(&mut norm.stats));
+            ds.norm = Some(norm);
+            return;
+        }
         self.with_collector(ds, extra, ts, location, |scanner, stream, c| {
             if whole {
                 scanner.scan_buffer(data, c);
@@ -1050,6 +1116,14 @@ impl Det {
         let Some(location) = ds.location.take() else {
             return;
         };
+        let mut extra = extra;
+        if let Some(mut norm) = ds.norm.take() {
+            self.with_collector(ds, extra.as_deref_mut(), ts, location, |scanner, _, c| {
+                norm.finish(scanner, c);
+            });
+            self.norm_stats.add(&std::mem::take(&mut norm.stats));
+            ds.norm = Some(norm);
+        }
         self.with_collector(ds, extra, ts, location, |scanner, stream, c| {
             scanner.finish_stream(stream, c);
         });

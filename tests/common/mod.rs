@@ -94,7 +94,14 @@ pub fn reported(events: &[Value]) -> BTreeSet<Reported> {
                 out.insert((
                     f["type"].as_str().unwrap_or_default().to_string(),
                     dir.clone(),
-                    f["where"].as_str().unwrap_or_default().to_string(),
+                    // The location, without the decoding chain (`|...`).
+                    f["where"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .split('|')
+                        .next()
+                        .unwrap_or_default()
+                        .to_string(),
                     v["hash"].as_str().unwrap_or_default().to_string(),
                     server_port,
                 ));

@@ -7,6 +7,7 @@ use super::multipart::{Multipart, PartEvent};
 use super::parser::{parse_chunk_size, trim_cr};
 use super::text::{Charset, JsonUnescape, Percent};
 use crate::app::{ContentSink, HttpPart};
+use crate::detect::normalize::{Chain as Where, Step};
 use crate::flow::Direction;
 
 /// Longest chunk-size or trailer line kept (the rest of a longer line is
@@ -54,6 +55,8 @@ pub enum Kind {
 /// The extraction end of a body pipeline.
 struct Extract {
     loc: &'static str,
+    /// Decoding applied before the charset stage (codings, form, JSON).
+    pre: Where,
     kind: Kind,
     charset: Charset,
     budget: u64,
@@ -101,6 +104,7 @@ impl Body {
             damaged: false,
             extract: Extract {
                 loc,
+                pre: body_chain(codings, &kind),
                 kind,
                 charset: Charset::new(charset),
                 budget: limits.depth,
@@ -270,6 +274,33 @@ impl Body {
     }
 }
 
+/// The decoding chain of a body's content (for `where`).
+fn body_chain(codings: &[Coding], kind: &Kind) -> Where {
+    let mut c = codings.iter().fold(Where::EMPTY, |c, k| {
+        c.with(match k {
+            Coding::Gzip => Step::Gzip,
+            Coding::Deflate => Step::Deflate,
+            Coding::Brotli => Step::Brotli,
+            Coding::Zstd => Step::Zstd,
+        })
+    });
+    match kind {
+        Kind::Form(_) => c = c.with(Step::Urlencoded),
+        Kind::Json(_) => c = c.with(Step::Json),
+        Kind::Plain | Kind::Multipart(_) => {}
+    }
+    c
+}
+
+/// `pre` plus the charset stage's transcoding, if any.
+fn with_charset(pre: Where, cs: &Charset) -> Where {
+    match cs.transcoding() {
+        Some(true) => pre.with(Step::Big5),
+        Some(false) => pre.with(Step::Gbk),
+        None => pre,
+    }
+}
+
 impl Extract {
     /// Decoded body bytes, within the depth budget. False once spent.
     fn push(&mut self, data: &[u8], dir: Direction, sink: &mut dyn ContentSink) -> bool {
@@ -281,8 +312,9 @@ impl Extract {
             .min(data.len());
         self.budget -= n as u64;
         let data = data.get(..n).unwrap_or_default();
+        let ch = with_charset(self.pre, &self.charset);
         let (loc, charset) = (self.loc, &mut self.charset);
-        let mut out = |d: &[u8]| charset.push(d, &mut |e| sink.on_content(dir, loc, e));
+        let mut out = |d: &[u8]| charset.push(d, &mut |e| sink.on_content_chain(dir, loc, ch, e));
         match &mut self.kind {
             Kind::Plain => out(data),
             Kind::Form(p) => p.push(data, &mut out),
@@ -305,22 +337,23 @@ impl Extract {
     }
 
     fn flush(&mut self, dir: Direction, sink: &mut dyn ContentSink) {
+        let ch = with_charset(self.pre, &self.charset);
         let (loc, charset) = (self.loc, &mut self.charset);
         match &mut self.kind {
             Kind::Plain => {}
-            Kind::Form(p) => {
-                p.flush(&mut |d: &[u8]| charset.push(d, &mut |e| sink.on_content(dir, loc, e)))
-            }
-            Kind::Json(j) => {
-                j.flush(&mut |d: &[u8]| charset.push(d, &mut |e| sink.on_content(dir, loc, e)))
-            }
+            Kind::Form(p) => p.flush(&mut |d: &[u8]| {
+                charset.push(d, &mut |e| sink.on_content_chain(dir, loc, ch, e))
+            }),
+            Kind::Json(j) => j.flush(&mut |d: &[u8]| {
+                charset.push(d, &mut |e| sink.on_content_chain(dir, loc, ch, e))
+            }),
             Kind::Multipart(m) => {
                 let (parts, max) = (&mut self.parts, self.max_parts);
                 let limits = &mut self.limits;
                 m.finish(&mut |ev| part_event(ev, charset, parts, max, limits, dir, loc, sink));
             }
         }
-        charset.flush(&mut |e| sink.on_content(dir, loc, e));
+        charset.flush(&mut |e| sink.on_content_chain(dir, loc, ch, e));
     }
 }
 

@@ -19,6 +19,7 @@ use super::parser::{
 use super::text::{Charset, JsonUnescape, Percent};
 use super::HttpConfig;
 use crate::app::{location as loc, ContentSink, HttpTx, TxMeta};
+use crate::detect::normalize::{Chain, Step};
 use crate::flow::Direction;
 use base64::Engine as _;
 
@@ -512,7 +513,8 @@ fn collect<'b>(
 fn emit_uri(target: &[u8], sink: &mut dyn ContentSink) {
     let dir = Direction::ToServer;
     let mut cs = Charset::new(None);
-    let mut out = |d: &[u8]| cs.push(d, &mut |e| sink.on_content(dir, loc::HTTP_URI, e));
+    let ch = Chain::EMPTY.with(Step::Urlencoded);
+    let mut out = |d: &[u8]| cs.push(d, &mut |e| sink.on_content_chain(dir, loc::HTTP_URI, ch, e));
     let (path, query) = match memchr::memchr(b'?', target) {
         Some(i) => (target.get(..i).unwrap_or_default(), target.get(i..)),
         None => (target, None),
@@ -525,7 +527,7 @@ fn emit_uri(target: &[u8], sink: &mut dyn ContentSink) {
         p.push(q, &mut out);
         p.flush(&mut out);
     }
-    cs.flush(&mut |e| sink.on_content(dir, loc::HTTP_URI, e));
+    cs.flush(&mut |e| sink.on_content_chain(dir, loc::HTTP_URI, ch, e));
     sink.end_content(dir);
 }
 
@@ -554,9 +556,12 @@ fn emit_headers<'b>(
     sink.end_content(dir);
     for h in headers.filter(|h| special(h.name)) {
         if is_cookie(h.name) {
+            let ch = Chain::EMPTY.with(Step::Urlencoded);
             let mut p = Percent::new(false);
-            p.push(h.value, &mut |d| sink.on_content(dir, loc::HTTP_COOKIE, d));
-            p.flush(&mut |d| sink.on_content(dir, loc::HTTP_COOKIE, d));
+            p.push(h.value, &mut |d| {
+                sink.on_content_chain(dir, loc::HTTP_COOKIE, ch, d)
+            });
+            p.flush(&mut |d| sink.on_content_chain(dir, loc::HTTP_COOKIE, ch, d));
         } else {
             emit_auth(h.value, sink);
         }
@@ -575,8 +580,9 @@ fn emit_auth(value: &[u8], sink: &mut dyn ContentSink) {
             .with_decode_allow_trailing_bits(true);
         let eng = base64::engine::GeneralPurpose::new(&base64::alphabet::STANDARD, cfg);
         if let Ok(plain) = eng.decode(cred) {
-            sink.on_content(dir, loc::HTTP_AUTHORIZATION, b"Basic ");
-            sink.on_content(dir, loc::HTTP_AUTHORIZATION, &plain);
+            let ch = Chain::EMPTY.with(Step::Base64);
+            sink.on_content_chain(dir, loc::HTTP_AUTHORIZATION, ch, b"Basic ");
+            sink.on_content_chain(dir, loc::HTTP_AUTHORIZATION, ch, &plain);
             return;
         }
     }

@@ -1,0 +1,556 @@
+//! The field family (`kind = "field"`): PI recognised by the structure it
+//! sits in rather than by its shape. A detector names the field names that
+//! mark it and a value check; the scanner finds `key: value` pairs in JSON
+//! (`"key": "value"`), forms (`key=value&`), header-style lines
+//! (`key: value`, `key：value`) and XML/HTML (`<key>value</key>`), and HTTP
+//! auth schemes (`Basic user:pass`, `Bearer token`).
+//!
+//! Field names match case-insensitively with `_`, `-`, `.` and spaces
+//! removed (`real_name` = `realName`), exactly or, for names of four bytes
+//! or more, as a suffix (`contactAddress` ends with `address`).
+//!
+//! Decisions depend on at most [`KEY_BACK`] bytes before the separator and
+//! [`VALUE_MAX`] + 8 after it, which bounds the stream carry.
+
+use std::collections::HashMap;
+
+/// Bytes looked at before a separator for the key (quote and spaces included).
+pub const KEY_BACK: usize = 30;
+/// Longest value taken.
+pub const VALUE_MAX: usize = 96;
+/// Bytes after a separator a decision may need.
+pub const FIELD_AHEAD: usize = VALUE_MAX + 8;
+
+/// How a field's value is checked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ValueCheck {
+    /// 2-4 Han characters starting with a known surname.
+    CnName,
+    /// Han text with administrative-division and street/number markers.
+    CnAddress,
+    /// A password or token (not empty, not a placeholder).
+    Credential,
+    /// One of the 56 ethnic groups.
+    Ethnicity,
+    /// A religion.
+    Religion,
+    /// A political status.
+    Political,
+    /// A diagnosis or health note (Han text or an ICD-10 code).
+    Health,
+}
+
+impl ValueCheck {
+    /// Known names.
+    pub const NAMES: &'static [&'static str] = &[
+        "cn_name",
+        "cn_address",
+        "credential",
+        "ethnicity",
+        "religion",
+        "political",
+        "health",
+    ];
+
+    /// By name.
+    pub fn from_name(s: &str) -> Option<ValueCheck> {
+        Some(match s {
+            "cn_name" => ValueCheck::CnName,
+            "cn_address" => ValueCheck::CnAddress,
+            "credential" => ValueCheck::Credential,
+            "ethnicity" => ValueCheck::Ethnicity,
+            "religion" => ValueCheck::Religion,
+            "political" => ValueCheck::Political,
+            "health" => ValueCheck::Health,
+            _ => return None,
+        })
+    }
+
+    /// Whether `v` (trimmed, UTF-8) passes.
+    pub fn check(self, v: &[u8]) -> bool {
+        let Ok(s) = std::str::from_utf8(v) else {
+            return false;
+        };
+        match self {
+            ValueCheck::CnName => cn_name(s),
+            ValueCheck::CnAddress => cn_address(s),
+            ValueCheck::Credential => credential(s),
+            ValueCheck::Ethnicity => {
+                let base = s.strip_suffix('族').unwrap_or(s);
+                ETHNIC.contains(&base)
+                    && (s.ends_with('族') || base.chars().count() >= 2 || base == "汉")
+            }
+            ValueCheck::Religion => RELIGIONS.contains(&s),
+            ValueCheck::Political => POLITICAL.contains(&s),
+            ValueCheck::Health => health(s),
+        }
+    }
+
+    /// Whether a value of this check may be cut at [`VALUE_MAX`].
+    fn may_truncate(self) -> bool {
+        matches!(self, ValueCheck::Credential)
+    }
+}
+
+fn is_han(c: char) -> bool {
+    ('\u{4E00}'..='\u{9FFF}').contains(&c)
+}
+
+/// Compound surnames (复姓).
+const COMPOUND: &[&str] = &[
+    "欧阳", "司马", "上官", "诸葛", "东方", "皇甫", "尉迟", "公孙", "令狐", "慕容", "宇文", "长孙",
+    "司徒", "夏侯", "轩辕", "端木", "闻人", "万俟", "西门", "南宫", "独孤", "呼延", "申屠", "太史",
+    "澹台", "公冶", "宗政", "濮阳", "淳于", "单于", "赫连", "钟离", "仲孙", "东郭", "拓跋", "百里",
+    "第五", "司空", "司寇", "子车", "颛孙", "巫马", "公西", "漆雕", "乐正", "壤驷", "公良", "谷梁",
+];
+
+/// Single-character surnames (百家姓 and the most common modern ones).
+const SURNAMES: &str = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿关兰焦俞左柳甘祝包宁尚符舒阮柯纪梅童凌毕单季裴霍涂成苗谷盛曲翁冉骆蓝路游辛靳管柴蒙鲍华喻祁蒲房滕屈饶解牟艾尤阳时穆农司卓古吉缪简车项连芦麦褚娄窦戚岑景党宫费卜冷晏席卫米柏宗瞿桂全佟应臧闵苟邬边卞姬师和仇栾隋商刁沙荣巫寇桑郎甄丛仲虞敖巩明佘池查麻苑迟邝官封谈匡鞠惠荆乐冀郁胥南班储原栗燕楚鄢劳谌奚皮粟冼蔺楼盘满闻位厉伊仝区郜海阚花权强帅屠豆朴盖练廉禹井祖漆巴丰支卿国狄平计索宣晋相初门云容敬来扈晁芮都普阙浦戈伏鹿薄邸雍辜羊阿乌母裘亓修邰赫杭况那宿鲜印逯隆茹诸战慕危玉银亢嵩苍双闻莘党翟谭贡劳逄姬申扶堵冉宰郦雍却璩桑桂濮牛寿通边扈燕冀郏浦尚农温别庄晏柴瞿阎充慕连茹习宦艾鱼容向古易慎戈廖庾终暨居衡步都耿满弘匡国文寇广禄阙东欧殳沃利蔚越夔隆师巩厍聂晁勾敖融冷訾辛阚那简饶空曾毋沙乜养鞠须丰巢关蒯相查后荆红游竺权逯盖益桓公";
+
+fn is_surname(c: char) -> bool {
+    SURNAMES.contains(c)
+}
+
+fn cn_name(s: &str) -> bool {
+    let s = s.trim();
+    let n = s.chars().count();
+    if !(2..=4).contains(&n) || !s.chars().all(is_han) {
+        return false;
+    }
+    if COMPOUND.iter().any(|c| s.starts_with(c)) && n >= 3 {
+        return true;
+    }
+    s.chars().next().is_some_and(is_surname)
+}
+
+/// Province-level names (short forms match the full ones too).
+const PROVINCES: &[&str] = &[
+    "北京",
+    "天津",
+    "上海",
+    "重庆",
+    "河北",
+    "山西",
+    "辽宁",
+    "吉林",
+    "黑龙江",
+    "江苏",
+    "浙江",
+    "安徽",
+    "福建",
+    "江西",
+    "山东",
+    "河南",
+    "湖北",
+    "湖南",
+    "广东",
+    "海南",
+    "四川",
+    "贵州",
+    "云南",
+    "陕西",
+    "甘肃",
+    "青海",
+    "台湾",
+    "内蒙古",
+    "广西",
+    "西藏",
+    "宁夏",
+    "新疆",
+    "香港",
+    "澳门",
+];
+const DIVISIONS: &[char] = &['省', '市', '区', '县', '镇', '乡', '州', '旗', '盟'];
+const STREETS: &[&str] = &[
+    "路", "街", "道", "巷", "弄", "号", "栋", "幢", "单元", "室", "楼", "村", "组", "大厦", "小区",
+    "胡同", "苑", "园", "里",
+];
+
+fn cn_address(s: &str) -> bool {
+    let s = s.trim();
+    let n = s.chars().count();
+    let han = s.chars().filter(|c| is_han(*c)).count();
+    if !(4..=40).contains(&n) || han * 2 < n {
+        return false;
+    }
+    if !s
+        .chars()
+        .all(|c| is_han(c) || c.is_ascii_alphanumeric() || "-#()（）· ".contains(c))
+    {
+        return false;
+    }
+    let province = PROVINCES.iter().any(|p| s.starts_with(p));
+    // A division suffix after at least one Han character.
+    let divisions = s
+        .char_indices()
+        .filter(|(i, c)| *i > 0 && DIVISIONS.contains(c))
+        .count();
+    let street = STREETS.iter().filter(|m| s.contains(**m)).count();
+    (province || divisions >= 1) && (street >= 1 || divisions >= 2)
+}
+
+fn credential(s: &str) -> bool {
+    let t = s.trim();
+    let placeholder = [
+        "null",
+        "undefined",
+        "none",
+        "true",
+        "false",
+        "nil",
+        "password",
+        "******",
+    ];
+    (1..=VALUE_MAX).contains(&t.len())
+        && t.len() >= 3
+        && !placeholder.iter().any(|p| t.eq_ignore_ascii_case(p))
+        && !t
+            .chars()
+            .all(|c| c == '*' || c == '•' || c == 'x' || c == 'X')
+        && !t.starts_with("{{")
+        && !t.starts_with("${")
+        && t.chars().all(|c| !c.is_control())
+}
+
+/// The 56 ethnic groups (without the 族 suffix).
+const ETHNIC: &[&str] = &[
+    "汉",
+    "蒙古",
+    "回",
+    "藏",
+    "维吾尔",
+    "苗",
+    "彝",
+    "壮",
+    "布依",
+    "朝鲜",
+    "满",
+    "侗",
+    "瑶",
+    "白",
+    "土家",
+    "哈尼",
+    "哈萨克",
+    "傣",
+    "黎",
+    "傈僳",
+    "佤",
+    "畲",
+    "高山",
+    "拉祜",
+    "水",
+    "东乡",
+    "纳西",
+    "景颇",
+    "柯尔克孜",
+    "土",
+    "达斡尔",
+    "仫佬",
+    "羌",
+    "布朗",
+    "撒拉",
+    "毛南",
+    "仡佬",
+    "锡伯",
+    "阿昌",
+    "普米",
+    "塔吉克",
+    "怒",
+    "乌孜别克",
+    "俄罗斯",
+    "鄂温克",
+    "德昂",
+    "保安",
+    "裕固",
+    "京",
+    "塔塔尔",
+    "独龙",
+    "鄂伦春",
+    "赫哲",
+    "门巴",
+    "珞巴",
+    "基诺",
+];
+const RELIGIONS: &[&str] = &[
+    "佛教",
+    "道教",
+    "伊斯兰教",
+    "基督教",
+    "天主教",
+    "东正教",
+    "犹太教",
+    "藏传佛教",
+    "基督新教",
+    "无宗教信仰",
+    "无宗教",
+    "Buddhism",
+    "Taoism",
+    "Islam",
+    "Christianity",
+    "Catholicism",
+];
+const POLITICAL: &[&str] = &[
+    "中共党员",
+    "中国共产党党员",
+    "中共预备党员",
+    "共青团员",
+    "群众",
+    "民革党员",
+    "民盟盟员",
+    "民建会员",
+    "民进会员",
+    "农工党党员",
+    "致公党党员",
+    "九三学社社员",
+    "台盟盟员",
+    "无党派人士",
+    "无党派民主人士",
+    "团员",
+    "党员",
+];
+
+fn health(s: &str) -> bool {
+    let s = s.trim();
+    let n = s.chars().count();
+    let icd = {
+        let b = s.as_bytes();
+        b.len() >= 3
+            && b.len() <= 7
+            && b.first().is_some_and(u8::is_ascii_uppercase)
+            && b.get(1..3)
+                .is_some_and(|d| d.iter().all(u8::is_ascii_digit))
+            && b.get(3..).is_some_and(|r| {
+                r.is_empty()
+                    || (r.first() == Some(&b'.') && r.iter().skip(1).all(u8::is_ascii_digit))
+            })
+    };
+    icd || ((2..=40).contains(&n) && s.chars().filter(|c| is_han(*c)).count() * 2 >= n)
+}
+
+/// Normalises a field name: ASCII lowercase, `_ - . space` removed.
+pub fn norm_key(k: &[u8], out: &mut Vec<u8>) {
+    out.clear();
+    out.extend(
+        k.iter()
+            .filter(|b| !matches!(b, b'_' | b'-' | b'.' | b' '))
+            .map(u8::to_ascii_lowercase),
+    );
+}
+
+/// Field names of all field detectors, for lookup.
+#[derive(Debug, Clone)]
+pub struct FieldIndex {
+    exact: HashMap<Vec<u8>, Vec<(u16, ValueCheck)>>,
+    /// Bit per (last two bytes of a normalised name): a cheap first test,
+    /// so most keys (`ts`, `price`, `status` ...) cost a few instructions.
+    tails: Vec<u64>,
+    /// Distinct lengths of names usable as suffixes.
+    suffix_lens: Vec<usize>,
+    /// Auth schemes (`Basic`, `Bearer`) by detector.
+    pub schemes: Vec<(Vec<u8>, u16)>,
+}
+
+impl Default for FieldIndex {
+    fn default() -> Self {
+        FieldIndex {
+            exact: HashMap::new(),
+            tails: vec![0; 1024],
+            suffix_lens: Vec::new(),
+            schemes: Vec::new(),
+        }
+    }
+}
+
+/// Index of the last two bytes of a key in the tail bitset.
+fn tail_bit(k: &[u8]) -> usize {
+    let n = k.len();
+    let a = k.get(n.wrapping_sub(2)).copied().unwrap_or(0);
+    let b = k.get(n.wrapping_sub(1)).copied().unwrap_or(0);
+    usize::from(a.to_ascii_lowercase()) << 8 | usize::from(b.to_ascii_lowercase())
+}
+
+impl FieldIndex {
+    /// Whether a raw key (before normalisation) may be a field name: its
+    /// last two bytes, lowercased, end some name.
+    #[inline]
+    pub fn may_match(&self, raw_key: &[u8]) -> bool {
+        let bit = tail_bit(raw_key);
+        self.tails
+            .get(bit / 64)
+            .is_some_and(|w| w & (1u64 << (bit % 64)) != 0)
+    }
+
+    /// Adds detector `d`'s names with their value check.
+    pub fn add(&mut self, d: u16, names: &[String], check: ValueCheck) {
+        let mut k = Vec::new();
+        for n in names {
+            norm_key(n.as_bytes(), &mut k);
+            let bit = tail_bit(&k);
+            if let Some(w) = self.tails.get_mut(bit / 64) {
+                *w |= 1u64 << (bit % 64);
+            }
+            if k.len() >= 4 && !self.suffix_lens.contains(&k.len()) {
+                self.suffix_lens.push(k.len());
+            }
+            self.exact.entry(k.clone()).or_default().push((d, check));
+        }
+    }
+
+    /// Whether no field detector is loaded.
+    pub fn is_empty(&self) -> bool {
+        self.exact.is_empty() && self.schemes.is_empty()
+    }
+
+    /// Detectors for a normalised key.
+    pub fn lookup(&self, key: &[u8]) -> &[(u16, ValueCheck)] {
+        if let Some(v) = self.exact.get(key) {
+            return v;
+        }
+        for &l in &self.suffix_lens {
+            if key.len() > l {
+                if let Some(v) = key.get(key.len() - l..).and_then(|s| self.exact.get(s)) {
+                    if v.iter()
+                        .all(|(_, c)| *c != ValueCheck::CnName || key.ends_with(b"name"))
+                    {
+                        return v;
+                    }
+                }
+            }
+        }
+        &[]
+    }
+}
+
+/// Is `b` part of a key?
+fn key_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.') || b >= 0x80
+}
+
+/// The key ending before separator `p` in `h`: (start, end). `sep` is the
+/// separator byte; `>` needs a `<key` before it.
+pub fn key_before(h: &[u8], p: usize, sep: u8) -> Option<(usize, usize)> {
+    let lo = p.saturating_sub(KEY_BACK);
+    let mut e = p;
+    while e > lo && h.get(e - 1) == Some(&b' ') {
+        e -= 1;
+    }
+    let quoted = e > lo && matches!(h.get(e - 1), Some(b'"' | b'\''));
+    if quoted {
+        e -= 1;
+    }
+    let mut s = e;
+    while s > lo && h.get(s - 1).copied().is_some_and(key_byte) {
+        s -= 1;
+    }
+    if s == e || (s == lo && lo > 0) {
+        return None;
+    }
+    // A key must not start in the middle of a multibyte character.
+    if h.get(s).is_some_and(|b| (0x80..0xC0).contains(b)) {
+        return None;
+    }
+    let before = s.checked_sub(1).and_then(|i| h.get(i)).copied();
+    let ok = match sep {
+        b'>' => before == Some(b'<'),
+        _ if quoted => matches!(before, Some(b'"' | b'\'')),
+        _ => before.is_none_or(|b| !key_byte(b) && b != b'"' && b != b'<' && b != b'/'),
+    };
+    ok.then_some((s, e))
+}
+
+/// More bytes are needed to decide.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NeedMore;
+
+/// Where the value after separator `p` lies: `Ok(Some((start, end)))`,
+/// `Ok(None)` no value, `Err(NeedMore)` more bytes needed.
+pub fn value_after(
+    h: &[u8],
+    p: usize,
+    sep_len: usize,
+    sep: u8,
+    eof: bool,
+) -> Result<Option<(usize, usize, bool)>, NeedMore> {
+    let mut s = p + sep_len;
+    while h.get(s) == Some(&b' ') {
+        s += 1;
+    }
+    let Some(&first) = h.get(s) else {
+        return if eof { Ok(None) } else { Err(NeedMore) };
+    };
+    let quote = matches!(first, b'"' | b'\'').then_some(first);
+    if quote.is_some() {
+        s += 1;
+    }
+    let stop = |b: u8| match (quote, sep) {
+        (Some(q), _) => b == q || b == b'\n',
+        (None, b'>') => b == b'<' || b == b'\n',
+        (None, b'=') => matches!(
+            b,
+            b'&' | b'\r' | b'\n' | b';' | b',' | b'"' | b'<' | b' ' | b'}'
+        ),
+        (None, _) => matches!(
+            b,
+            b'&' | b'\r' | b'\n' | b';' | b',' | b'"' | b'<' | b'}' | b'\t'
+        ),
+    };
+    let lim = (s + VALUE_MAX + 1).min(h.len());
+    let e = h.get(s..lim).and_then(|t| t.iter().position(|&b| stop(b)));
+    match e {
+        Some(i) => Ok(Some((s, s + i, false))),
+        None if h.len() > s + VALUE_MAX => Ok(Some((s, s + VALUE_MAX, true))),
+        None if eof => Ok(Some((s, h.len(), false))),
+        None => Err(NeedMore),
+    }
+}
+
+/// Trims ASCII spaces and a trailing CR.
+pub fn trim(v: &[u8]) -> &[u8] {
+    v.trim_ascii()
+}
+
+/// Whether a value cut at [`VALUE_MAX`] is acceptable for `c`.
+pub fn truncation_ok(c: ValueCheck, cut: bool) -> bool {
+    !cut || c.may_truncate()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn value_checks() {
+        assert!(ValueCheck::CnName.check("张三".as_bytes()));
+        assert!(ValueCheck::CnName.check("欧阳娜娜".as_bytes()));
+        assert!(!ValueCheck::CnName.check("测试".as_bytes()));
+        assert!(!ValueCheck::CnName.check("admin".as_bytes()));
+        assert!(!ValueCheck::CnName.check("张三丰先生好".as_bytes()));
+        assert!(ValueCheck::CnAddress.check("北京市朝阳区建国路88号".as_bytes()));
+        assert!(ValueCheck::CnAddress.check("广东省深圳市南山区科技园10栋".as_bytes()));
+        assert!(!ValueCheck::CnAddress.check("北京".as_bytes()));
+        assert!(!ValueCheck::CnAddress.check("市场部".as_bytes()));
+        assert!(ValueCheck::Ethnicity.check("汉族".as_bytes()));
+        assert!(ValueCheck::Ethnicity.check("维吾尔族".as_bytes()));
+        assert!(!ValueCheck::Ethnicity.check("火星族".as_bytes()));
+        assert!(ValueCheck::Political.check("中共党员".as_bytes()));
+        assert!(ValueCheck::Health.check("J18.9".as_bytes()));
+        assert!(ValueCheck::Health.check("2型糖尿病".as_bytes()));
+        assert!(ValueCheck::Credential.check(b"S3cret!pass"));
+        assert!(!ValueCheck::Credential.check(b"null"));
+        assert!(!ValueCheck::Credential.check(b"******"));
+    }
+
+    #[test]
+    fn keys_and_values() {
+        let h = br#"{"realName": "x", a=1&pwd=abc, <xm>y</xm>"#;
+        let p = h.iter().position(|&b| b == b':').unwrap_or(0);
+        assert_eq!(key_before(h, p, b':'), Some((2, 10)));
+        assert_eq!(value_after(h, p, 1, b':', true), Ok(Some((14, 15, false))));
+        let p = 25;
+        assert_eq!(h[p], b'=');
+        assert_eq!(key_before(h, p, b'='), Some((22, 25)));
+        let p = h.iter().rposition(|&b| b == b'>').unwrap_or(0);
+        assert_eq!(key_before(h, p, b'>'), None, "closing tag");
+        assert_eq!(value_after(b"k: v", 1, 1, b':', false), Err(NeedMore));
+    }
+}

@@ -1,0 +1,235 @@
+//! The field family's part of a scan (see `fields.rs`): separators and
+//! auth schemes in order, each decided once its key and value are present.
+
+use super::super::fields::{self, FieldIndex, ValueCheck};
+use super::super::signature::{Detector, Family};
+use super::{DetectorId, Scanner, Work};
+
+/// Builds the field-name index of the field detectors.
+pub(super) fn index(dets: &[Detector]) -> FieldIndex {
+    let mut ix = FieldIndex::default();
+    for (i, d) in dets.iter().enumerate() {
+        if let Family::Field(fs) = &d.family {
+            for (names, check) in &fs.groups {
+                ix.add(i as u16, names, *check);
+            }
+            for s in &fs.schemes {
+                ix.schemes.push((format!("{s} ").into_bytes(), i as u16));
+            }
+        }
+    }
+    ix
+}
+
+/// A candidate: position, separator length, separator byte (0: scheme of
+/// detector `det`).
+#[derive(Clone, Copy)]
+struct Cand {
+    p: usize,
+    len: usize,
+    sep: u8,
+    det: DetectorId,
+}
+
+const FW_COLON: &[u8] = "：".as_bytes();
+
+/// Next positions of the rarer candidates (full-width colon, schemes),
+/// searched once and again only when the scan passes them.
+struct Rare {
+    fw: Option<usize>,
+    schemes: Vec<Option<usize>>,
+    from: usize,
+}
+
+impl Rare {
+    fn new(h: &[u8], pos: usize, ix: &FieldIndex) -> Rare {
+        let find =
+            |n: &[u8]| memchr::memmem::find(h.get(pos..).unwrap_or_default(), n).map(|i| pos + i);
+        Rare {
+            fw: find(FW_COLON),
+            schemes: ix.schemes.iter().map(|(s, _)| find(s)).collect(),
+            from: pos,
+        }
+    }
+
+    /// Re-searches the entries before `pos`.
+    fn advance(&mut self, h: &[u8], pos: usize, ix: &FieldIndex) {
+        if pos <= self.from {
+            return;
+        }
+        self.from = pos;
+        let find =
+            |n: &[u8]| memchr::memmem::find(h.get(pos..).unwrap_or_default(), n).map(|i| pos + i);
+        if self.fw.is_some_and(|p| p < pos) {
+            self.fw = find(FW_COLON);
+        }
+        for (slot, (s, _)) in self.schemes.iter_mut().zip(&ix.schemes) {
+            if slot.is_some_and(|p| p < pos) {
+                *slot = find(s);
+            }
+        }
+    }
+}
+
+impl Rare {
+    /// The earliest rare candidate.
+    fn first(&self, ix: &FieldIndex) -> Option<Cand> {
+        let mut best = self.fw.map(|p| Cand {
+            p,
+            len: FW_COLON.len(),
+            sep: b':',
+            det: 0,
+        });
+        for (slot, (s, d)) in self.schemes.iter().zip(&ix.schemes) {
+            if let Some(p) = slot.filter(|&p| best.is_none_or(|c| p < c.p)) {
+                best = Some(Cand {
+                    p,
+                    len: s.len(),
+                    sep: 0,
+                    det: *d,
+                });
+            }
+        }
+        best
+    }
+}
+
+/// Cheap test for a separator at `p`: the key before it (past spaces and a
+/// quote) ends in two bytes some field name ends in.
+#[inline]
+fn quick_ok(h: &[u8], p: usize, ix: &FieldIndex) -> bool {
+    let mut e = p;
+    while e > 0 && matches!(h.get(e - 1), Some(b' ' | b'"' | b'\'')) && p - e < 3 {
+        e -= 1;
+    }
+    ix.may_match(h.get(e.saturating_sub(2)..e).unwrap_or_default())
+}
+
+impl Scanner {
+    /// Field family from `from`; returns its frontier.
+    pub(super) fn scan_fields(&mut self, w: &Work<'_>, from: usize) -> usize {
+        let eng = w.eng;
+        let h = w.h;
+        if eng.fields.is_empty() {
+            return h.len();
+        }
+        let mut pos = from;
+        let mut key = Vec::new();
+        let mut rare = Rare::new(h, pos, &eng.fields);
+        loop {
+            rare.advance(h, pos, &eng.fields);
+            let rare_c = rare.first(&eng.fields);
+            let limit = rare_c.map_or(h.len(), |c| c.p).min(h.len());
+            // Hot loop: most separators fail the tail test.
+            let seg = h.get(pos..limit).unwrap_or_default();
+            let sep = memchr::memchr3_iter(b':', b'=', b'>', seg)
+                .map(|i| pos + i)
+                .find(|&p| quick_ok(h, p, &eng.fields));
+            let c = match (sep, rare_c) {
+                (Some(p), _) => Cand {
+                    p,
+                    len: 1,
+                    sep: h.get(p).copied().unwrap_or(b':'),
+                    det: 0,
+                },
+                (None, Some(c)) => c,
+                (None, None) => break,
+            };
+            let r = if c.sep == 0 {
+                self.try_scheme(w, c)
+            } else {
+                self.try_field(w, c, &mut key)
+            };
+            if r.is_err() {
+                return c.p;
+            }
+            pos = c.p + 1;
+        }
+        if w.eof {
+            return h.len();
+        }
+        // A separator or scheme cut at the end is looked at again.
+        let longest = eng
+            .fields
+            .schemes
+            .iter()
+            .map(|(s, _)| s.len())
+            .fold(FW_COLON.len(), usize::max);
+        pos.max(h.len().saturating_sub(longest - 1)).min(h.len())
+    }
+
+    /// `Basic user:pass` / `Bearer token`: the token is the value.
+    fn try_scheme(&mut self, w: &Work<'_>, c: Cand) -> Result<(), fields::NeedMore> {
+        let h = w.h;
+        let before = c.p.checked_sub(1).and_then(|i| h.get(i)).copied();
+        if before.is_some_and(|b| b.is_ascii_alphanumeric()) {
+            return Ok(());
+        }
+        let s = c.p + c.len;
+        let lim = (s + fields::VALUE_MAX + 1).min(h.len());
+        let end = h.get(s..lim).and_then(|t| {
+            t.iter()
+                .position(|b| b.is_ascii_whitespace() || *b == b'"' || *b == b',')
+        });
+        let e = match end {
+            Some(i) => s + i,
+            None if lim == s + fields::VALUE_MAX + 1 => s + fields::VALUE_MAX,
+            None if w.eof => h.len(),
+            None => return Err(fields::NeedMore),
+        };
+        let v = h.get(s..e).unwrap_or_default();
+        if ValueCheck::Credential.check(v) {
+            self.push_field(w, c.det, s, v, c.p);
+        }
+        Ok(())
+    }
+
+    /// `key<sep>value`.
+    fn try_field(
+        &mut self,
+        w: &Work<'_>,
+        c: Cand,
+        key: &mut Vec<u8>,
+    ) -> Result<(), fields::NeedMore> {
+        let h = w.h;
+        let eng = w.eng;
+        // Cheap test first: most keys end in bytes no field name ends in.
+        let mut e = c.p;
+        while e > 0 && matches!(h.get(e - 1), Some(b' ' | b'"' | b'\'')) && c.p - e < 3 {
+            e -= 1;
+        }
+        if !eng
+            .fields
+            .may_match(h.get(e.saturating_sub(2)..e).unwrap_or_default())
+        {
+            return Ok(());
+        }
+        let Some((ks, ke)) = fields::key_before(h, c.p, c.sep) else {
+            return Ok(());
+        };
+        fields::norm_key(h.get(ks..ke).unwrap_or_default(), key);
+        let dets = eng.fields.lookup(key);
+        if dets.is_empty() {
+            return Ok(());
+        }
+        let Some((s, e, cut)) = fields::value_after(h, c.p, c.len, c.sep, w.eof)? else {
+            return Ok(());
+        };
+        let raw = h.get(s..e).unwrap_or_default();
+        let v = fields::trim(raw);
+        let vs = s + (v.as_ptr() as usize - raw.as_ptr() as usize);
+        for &(d, check) in dets {
+            if fields::truncation_ok(check, cut) && check.check(v) {
+                self.push_field(w, d, vs, v, c.p);
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn push_field(&mut self, w: &Work<'_>, d: DetectorId, s: usize, v: &[u8], resume: usize) {
+        self.value.clear();
+        self.value.extend_from_slice(v);
+        self.record(w, d, s, s + v.len(), false, resume);
+    }
+}
