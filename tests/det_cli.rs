@@ -79,7 +79,7 @@ fn signatures_test_prints_a_table_of_every_detector() {
         "hk_macau_permit.home_return",
         "cn_landline",
         "device_id.imei",
-        "uscc",
+        "uscc.digits",
         "cn_mobile",
     ] {
         assert!(

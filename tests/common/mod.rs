@@ -137,7 +137,14 @@ impl Truth {
                     .as_str()
                     .expect("truth direction")
                     .to_string(),
-                f["where"].as_str().unwrap_or("tcp.stream").to_string(),
+                // Compared without the decoding chain, as reported ones.
+                f["where"]
+                    .as_str()
+                    .unwrap_or("tcp.stream")
+                    .split('|')
+                    .next()
+                    .unwrap_or_default()
+                    .to_string(),
                 hash_hex(&value),
                 f["dest_port"]
                     .as_u64()
