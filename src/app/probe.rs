@@ -5,8 +5,8 @@ use super::http::parser::{
     is_known_method, parse_line, parse_request_line, parse_status_line, LineResult,
 };
 use super::http::HttpParser;
-use super::tls::{self, TlsParser, TlsProbe};
 use super::mail::{ImapParser, MailProbe, Pop3Parser, SmtpParser};
+use super::tls::{self, TlsParser, TlsProbe};
 use super::AppParser;
 use crate::flow::Direction;
 

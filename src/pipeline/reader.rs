@@ -11,9 +11,9 @@ use crossbeam_channel::{Receiver, Sender};
 
 use super::anomaly::{self, layer, AnomalyOptions, PacketAddrs, PacketAnomalies};
 use super::batch::Batch;
+use super::ftp_route::{FtpRouteStats, FtpRouter};
 use super::output::OutMsg;
 use crate::app::dns::cache::{NameCache, NameCacheConfig, NameCacheStats};
-use super::ftp_route::{FtpRouteStats, FtpRouter};
 use crate::capture::{CaptureError, FrameInfo, FrameSource, LinkType, Timestamp};
 use crate::decode::checksum::{self, ChecksumStats};
 use crate::decode::{

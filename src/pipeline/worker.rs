@@ -9,8 +9,8 @@ use crossbeam_channel::{Receiver, Sender};
 
 use super::anomaly::{self, AnomalyOptions, FlowAnomalies};
 use super::batch::Batch;
-use super::nettls::{dns_out, tls_out};
 use super::live::SensorSlot;
+use super::nettls::{dns_out, tls_out};
 use super::output::{DedupInfo, OutEvent, OutMsg, SortKey};
 use super::Sensor;
 use crate::alert::event::FtpOut;
@@ -23,8 +23,8 @@ use crate::alert::{
 use crate::app::dns::{self, DnsParser, DnsProbe, DnsTx};
 use crate::app::ftp::{FtpDataParser, FtpParser};
 use crate::app::http::HttpParser;
-use crate::app::tls::{TlsInfo, TlsParser};
 use crate::app::mail::{self, ImapParser, MailConfig, MailTx, Pop3Parser, SmtpParser};
+use crate::app::tls::{TlsInfo, TlsParser};
 use crate::app::{
     self, location, proto_name as app_proto, AppParser, ContentSink, FileMeta, HttpTx, Probe,
     TxMeta,
