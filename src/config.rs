@@ -183,6 +183,13 @@ pub struct OutputConfig {
     pub event_max_age: u64,
     /// Write a `flow` event (end-of-flow summary) for every flow.
     pub flow_events: bool,
+    /// Sensor name in `event_id`s (default: the host name).
+    pub sensor_id: Option<String>,
+    /// Seconds between periodic `stats` events (packet time in replay,
+    /// wall time in live capture; 0 = only the final one).
+    pub stats_interval: u64,
+    /// `[[output.sinks]]`: where events go (default: stdout).
+    pub sinks: Vec<crate::alert::sinks::config::SinkConfig>,
 }
 
 impl Default for OutputConfig {
@@ -193,6 +200,9 @@ impl Default for OutputConfig {
             sort_buffer: 1_000_000,
             event_max_age: 60,
             flow_events: false,
+            sensor_id: None,
+            stats_interval: 0,
+            sinks: Vec::new(),
         }
     }
 }
@@ -311,6 +321,7 @@ impl Config {
         if self.output.sort_buffer == 0 {
             return Err("output.sort_buffer must be at least 1".into());
         }
+        crate::alert::sinks::validate_all(&self.output.sinks)?;
         if self.reassembly.max_segments == 0 {
             return Err("reassembly.max_segments must be at least 1".into());
         }
@@ -330,6 +341,14 @@ impl Config {
             );
         }
         Ok(())
+    }
+
+    /// The sensor name in event ids.
+    pub fn sensor_id(&self) -> String {
+        self.output
+            .sensor_id
+            .clone()
+            .unwrap_or_else(crate::alert::sinks::hostname)
     }
 
     /// Worker count to use: the configured one, else the number of cores.

@@ -43,5 +43,6 @@ pub mod config;
 pub mod decode;
 pub mod detect;
 pub mod flow;
+pub mod ops;
 pub mod pipeline;
 pub mod policy;

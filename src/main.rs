@@ -6,10 +6,15 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 
-use leakwatch::alert::{AlertSink, EveWriter};
+use leakwatch::alert::sinks::redis::{Consumer, RedisUrl};
+use leakwatch::alert::{SinkControl, SinkSet};
 use leakwatch::config::{Config, HASH_KEY_ENV};
 use leakwatch::detect::{Confidence, DetectorId, Engine, EngineOptions, Match, MatchSink};
-use leakwatch::pipeline::{self, ReplayError, Sensor};
+use leakwatch::ops::logging::{self, LogFormat};
+use leakwatch::ops::metrics::{MetricsServer, Sources};
+use leakwatch::ops::progress::{self, Progress};
+use leakwatch::pipeline::counters::LiveCounters;
+use leakwatch::pipeline::{self, ReplayError, RunHooks, Sensor};
 
 /// Network DLP sensor: finds personal information of people in China in traffic.
 #[derive(Parser)]
@@ -17,6 +22,13 @@ use leakwatch::pipeline::{self, ReplayError, Sensor};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Log filter (`error`, `warn`, `info`, `debug`, or `leakwatch=debug,...`);
+    /// default: RUST_LOG, else info.
+    #[arg(long, global = true)]
+    log_level: Option<String>,
+    /// Log line format on stderr.
+    #[arg(long, global = true, value_enum, default_value = "text")]
+    log_format: LogFormat,
 }
 
 #[derive(Subcommand)]
@@ -30,6 +42,10 @@ enum Command {
         /// Config file (TOML).
         config: PathBuf,
     },
+    /// Read events from a Redis stream with a consumer group and print them
+    /// (one JSON per line), acknowledging each after it is printed
+    /// (at least once: unacknowledged entries are read again on restart).
+    Tail(TailArgs),
     /// Load and check the detector files, running their examples.
     CheckSignatures {
         /// Directory of detector files.
@@ -52,15 +68,48 @@ struct ReplayArgs {
     /// Write events to this file instead of stdout.
     #[arg(long)]
     eve: Option<PathBuf>,
+    /// Serve Prometheus metrics at this address (e.g. 127.0.0.1:9101).
+    #[arg(long, value_name = "ADDR")]
+    metrics: Option<String>,
+    /// Draw a progress bar on a terminal even for small inputs.
+    #[arg(long)]
+    progress: bool,
     /// Capture files or directories, processed in timestamp order as one capture.
     #[arg(required = true, value_name = "PCAP_OR_DIR")]
     inputs: Vec<PathBuf>,
 }
 
+#[derive(clap::Args)]
+struct TailArgs {
+    /// Redis URL: redis://[:password@]host[:port][/db].
+    #[arg(long, value_name = "URL")]
+    redis: String,
+    /// Stream key.
+    #[arg(long, default_value = "leakwatch:events")]
+    stream: String,
+    /// Consumer group (created at the stream's start when missing).
+    #[arg(long)]
+    group: String,
+    /// Consumer name within the group.
+    #[arg(long, default_value = "tail")]
+    consumer: String,
+    /// Exit after this many events (default: run until killed).
+    #[arg(long)]
+    max: Option<u64>,
+    /// Exit after this many seconds without a new event.
+    #[arg(long)]
+    idle_exit: Option<u64>,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Err(e) = logging::init(cli.log_level.as_deref(), cli.log_format) {
+        eprintln!("leakwatch: error: {e}");
+        return ExitCode::FAILURE;
+    }
     let result = match cli.command {
         Command::Replay(args) => replay(args),
+        Command::Tail(args) => tail(&args),
         Command::CheckSignatures { signatures } => check_signatures(&signatures),
         Command::CheckConfig { config } => check_config(&config),
     };
@@ -99,8 +148,8 @@ fn hash_key(cfg: &Config) -> Vec<u8> {
             return k.into_bytes();
         }
     }
-    eprintln!(
-        "leakwatch: warning: no hash_key in config and {HASH_KEY_ENV} unset; using a random key, \
+    tracing::warn!(
+        "no hash_key in config and {HASH_KEY_ENV} unset; using a random key, \
          so value hashes will not match across runs or sensors"
     );
     let key: [u8; 32] = rand::random();
@@ -110,29 +159,117 @@ fn hash_key(cfg: &Config) -> Vec<u8> {
 fn replay(args: ReplayArgs) -> Result<()> {
     let cfg = load_config(&args)?;
     let sensor = Sensor::build(&cfg, args.config.as_deref(), &hash_key(&cfg))?;
-    let mut sink: Box<dyn AlertSink> = match &args.eve {
-        Some(p) => Box::new(EveWriter::create(p)?),
-        None => Box::new(EveWriter::stdout()),
+    let mut sinks = SinkSet::build(&cfg.output.sinks, args.eve.as_deref())?;
+    let control = sinks.control();
+    let counters = LiveCounters::new(cfg.worker_count());
+    let _metrics = match &args.metrics {
+        Some(addr) => Some(MetricsServer::start(
+            addr,
+            Sources {
+                counters: counters.clone(),
+                sinks: Some(control.clone()),
+            },
+        )?),
+        None => None,
     };
-    let res = pipeline::replay(&cfg, &sensor, &args.inputs, sink.as_mut());
-    match res {
-        Ok(stats) => {
-            eprintln!(
-                "leakwatch: {} packets, {} flows, {} dlp events, {:.1} MB/s",
-                stats.reader.packets_total,
-                stats.flow.flows_total,
-                stats.dlp_events_total,
-                stats.throughput_mbps()
-            );
-            for w in &stats.reader.warnings {
-                eprintln!("leakwatch: warning: {w}");
-            }
-            Ok(())
-        }
+    let hooks = RunHooks {
+        counters: Some(counters.clone()),
+        stats_extra: Some(sink_stats(control.clone())),
+    };
+    let bar = Progress::start(progress::input_bytes(&args.inputs), counters, args.progress);
+    let res = pipeline::replay_with(&cfg, &sensor, &args.inputs, &mut sinks, hooks);
+    if let Some(b) = bar {
+        b.finish();
+    }
+    let closed = sinks.close();
+    let stats = match res {
+        Ok(stats) => stats,
         Err(e @ ReplayError::Capture(_)) => {
-            Err(anyhow::Error::new(e).context("replay stopped early (events so far were written)"))
+            return Err(
+                anyhow::Error::new(e).context("replay stopped early (events so far were written)")
+            )
         }
-        Err(e) => Err(e.into()),
+        Err(e) => return Err(e.into()),
+    };
+    tracing::info!(
+        "{} packets, {} flows, {} dlp events, {:.1} MB/s",
+        stats.reader.packets_total,
+        stats.flow.flows_total,
+        stats.dlp_events_total,
+        stats.throughput_mbps()
+    );
+    for w in &stats.reader.warnings {
+        tracing::warn!("{w}");
+    }
+    for s in closed? {
+        if s.backlog > 0 || s.dropped_total > 0 || s.lost_total > 0 {
+            tracing::warn!(
+                sink = %s.name,
+                delivered = s.delivered_total,
+                backlog = s.backlog,
+                dropped = s.dropped_total,
+                lost = s.lost_total,
+                "not every event was delivered"
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Sink status as a member of periodic `stats` events.
+fn sink_stats(control: SinkControl) -> pipeline::counters::StatsExtra {
+    std::sync::Arc::new(move || {
+        let sinks: Vec<serde_json::Value> = control
+            .status()
+            .iter()
+            .map(|s| {
+                serde_json::json!({
+                    "name": s.name, "type": s.kind, "events_total": s.events_total,
+                    "delivered_total": s.delivered_total, "backlog": s.backlog,
+                    "spool_bytes": s.backlog_bytes, "dropped_total": s.dropped_total,
+                    "lost_total": s.lost_total, "send_errors_total": s.send_errors_total,
+                    "up": s.up,
+                })
+            })
+            .collect();
+        vec![("sinks", serde_json::Value::Array(sinks))]
+    })
+}
+
+/// The reference consumer: XREADGROUP, print, XACK.
+fn tail(a: &TailArgs) -> Result<()> {
+    use std::io::Write;
+    let url = RedisUrl::parse(&a.redis).map_err(anyhow::Error::msg)?;
+    let timeout = std::time::Duration::from_secs(10);
+    let mut c = Consumer::new(&url, &a.stream, &a.group, &a.consumer, timeout)
+        .with_context(|| format!("redis {}", url.addr))?;
+    let stdout = std::io::stdout();
+    let (mut seen, mut idle) = (0u64, std::time::Instant::now());
+    loop {
+        let entries = c.read(100, 1000)?;
+        if entries.is_empty() {
+            if a.idle_exit.is_some_and(|s| idle.elapsed().as_secs() >= s) {
+                return Ok(());
+            }
+            continue;
+        }
+        idle = std::time::Instant::now();
+        let mut out = stdout.lock();
+        let mut ids = Vec::with_capacity(entries.len());
+        for e in entries {
+            out.write_all(&e.event)?;
+            out.write_all(b"\n")?;
+            ids.push(e.id);
+            seen += 1;
+            if a.max.is_some_and(|m| seen >= m) {
+                break;
+            }
+        }
+        out.flush()?;
+        c.ack(&ids)?;
+        if a.max.is_some_and(|m| seen >= m) {
+            return Ok(());
+        }
     }
 }
 

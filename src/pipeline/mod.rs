@@ -8,6 +8,7 @@
 //! replay the channels block when full (backpressure): nothing is dropped.
 
 pub mod batch;
+pub mod counters;
 pub mod output;
 pub mod reader;
 pub mod stats;
@@ -20,7 +21,7 @@ use std::time::Instant;
 
 use crossbeam_channel::bounded;
 
-use crate::alert::{AlertSink, FindingLimits, ValueHasher};
+use crate::alert::{AlertSink, EventIds, FindingLimits, ValueHasher};
 use crate::capture::{self, CaptureError};
 use crate::config::Config;
 use crate::detect::{Engine, EngineOptions};
@@ -194,7 +195,17 @@ fn worker_setup(cfg: &Config, sensor: &Sensor, workers: usize) -> worker::Worker
         },
         event_max_age: cfg.output.event_max_age.saturating_mul(1_000_000_000),
         flow_events: cfg.output.flow_events,
+        counters: None,
     }
+}
+
+/// Reporting hooks of a run (all optional).
+#[derive(Default, Clone)]
+pub struct RunHooks {
+    /// Live counters (metrics endpoint, progress bar, periodic stats).
+    pub counters: Option<Arc<counters::LiveCounters>>,
+    /// Extra members of periodic `stats` events (e.g. sink status).
+    pub stats_extra: Option<counters::StatsExtra>,
 }
 
 /// Replays capture files through the pipeline and writes events, then a
@@ -209,6 +220,21 @@ pub fn replay(
     inputs: &[PathBuf],
     sink: &mut dyn AlertSink,
 ) -> Result<RunStats, ReplayError> {
+    replay_with(cfg, sensor, inputs, sink, RunHooks::default())
+}
+
+/// [`replay`] with reporting hooks: live counters and periodic `stats`
+/// events every `output.stats_interval` seconds of packet time.
+///
+/// # Errors
+/// As [`replay`].
+pub fn replay_with(
+    cfg: &Config,
+    sensor: &Sensor,
+    inputs: &[PathBuf],
+    sink: &mut dyn AlertSink,
+    hooks: RunHooks,
+) -> Result<RunStats, ReplayError> {
     let started = Instant::now();
     let source = capture::open_inputs(inputs).map_err(ReplayError::Open)?;
     let files: Vec<String> = source
@@ -217,8 +243,14 @@ pub fn replay(
         .map(|p| p.display().to_string())
         .collect();
     let workers = cfg.worker_count();
-    let setup = worker_setup(cfg, sensor, workers);
+    let mut setup = worker_setup(cfg, sensor, workers);
+    let counters = match (&hooks.counters, cfg.output.stats_interval) {
+        (Some(c), _) => Some(Arc::clone(c)),
+        (None, 0) => None,
+        (None, _) => Some(counters::LiveCounters::new(workers)),
+    };
     let dedup = sensor.policy.new_deduper();
+    let ids = EventIds::new(&cfg.sensor_id());
     let (out_tx, out_rx) = bounded(OUTPUT_QUEUE);
     let result = std::thread::scope(|s| {
         let mut links = Vec::new();
@@ -227,22 +259,38 @@ pub fn replay(
             let (tx, rx) = bounded(WORKER_QUEUE);
             let (pool_tx, pool_rx) = bounded(WORKER_QUEUE + 2);
             links.push(reader::WorkerLink { tx, pool: pool_rx });
+            setup.counters = counters.as_ref().map(|c| (Arc::clone(c), i));
             let (setup, out_tx) = (setup.clone(), out_tx.clone());
             let h = std::thread::Builder::new()
                 .name(format!("lw-worker-{i}"))
                 .spawn_scoped(s, move || worker::run(setup, rx, pool_tx, out_tx));
             handles.push(h);
         }
+        let ticker = match (&counters, cfg.output.stats_interval) {
+            (Some(c), n) if n > 0 => Some(counters::StatsTicker::new(
+                n,
+                Arc::clone(c),
+                hooks.stats_extra.clone(),
+                out_tx.clone(),
+            )),
+            _ => None,
+        };
         drop(out_tx);
+        let reader_hooks = reader::ReaderHooks {
+            counters: counters.clone(),
+            ticker,
+        };
         let opts = reader::ReaderOptions {
             defrag: cfg.defrag.to_config(),
             validate_checksums: cfg.decode.validate_checksums,
         };
         let reader = std::thread::Builder::new()
             .name("lw-reader".into())
-            .spawn_scoped(s, move || reader::run(source, links, opts));
+            .spawn_scoped(s, move || {
+                reader::run_with(source, links, opts, reader_hooks)
+            });
         let sort_buffer = cfg.output.sort_buffer;
-        let out = output::run(out_rx, sink, sort_buffer, dedup);
+        let out = output::run(out_rx, sink, sort_buffer, dedup, &ids);
         let reader = join(reader)?;
         let mut worker_stats = Vec::new();
         for h in handles {
@@ -260,7 +308,8 @@ pub fn replay(
         out_stats,
         started.elapsed(),
     );
-    sink.write_event(&stats.to_event_json())
+    let last = [stats.reader.last_ts, u64::MAX, 0, 0];
+    sink.write_event(&ids.stamp(last, &stats.to_event_json()))
         .map_err(ReplayError::Output)?;
     sink.flush().map_err(ReplayError::Output)?;
     match error {

@@ -6,7 +6,10 @@
 
 use crossbeam_channel::{Receiver, Sender};
 
+use std::sync::Arc;
+
 use super::batch::Batch;
+use super::counters::{LiveCounters, StatsTicker, PUBLISH_EVERY};
 use crate::capture::{CaptureError, FrameSource, LinkType, Timestamp};
 use crate::decode::checksum::{self, ChecksumStats};
 use crate::decode::{
@@ -73,9 +76,28 @@ struct Reader {
 /// Reads the whole capture. Returns the counters and, if reading stopped
 /// early, the capture error (everything before it was delivered).
 pub fn run(
+    source: Box<dyn FrameSource>,
+    links: Vec<WorkerLink>,
+    opts: ReaderOptions,
+) -> (ReaderStats, Option<CaptureError>) {
+    run_with(source, links, opts, ReaderHooks::default())
+}
+
+/// Optional reporting hooks of the reader.
+#[derive(Default)]
+pub struct ReaderHooks {
+    /// Where to publish counters every [`PUBLISH_EVERY`] packets.
+    pub counters: Option<Arc<LiveCounters>>,
+    /// Periodic `stats` events in packet time.
+    pub ticker: Option<StatsTicker>,
+}
+
+/// [`run`] with reporting hooks.
+pub fn run_with(
     mut source: Box<dyn FrameSource>,
     links: Vec<WorkerLink>,
     opts: ReaderOptions,
+    mut hooks: ReaderHooks,
 ) -> (ReaderStats, Option<CaptureError>) {
     let mut r = Reader {
         stats: ReaderStats::default(),
@@ -99,6 +121,12 @@ pub fn run(
             stats.first_ts = info.ts;
         }
         stats.last_ts = stats.last_ts.max(info.ts);
+        if let Some(t) = &mut hooks.ticker {
+            t.observe(info.ts);
+        }
+        if stats.packets_total % PUBLISH_EVERY == 0 {
+            publish(&hooks, stats);
+        }
         if !r.frame(info.ts, info.linktype, &frame) {
             break None; // worker gone: the pipeline reports why
         }
@@ -110,7 +138,14 @@ pub fn run(
     }
     r.stats.defrag = *r.defrag.stats();
     r.stats.warnings = source.take_warnings();
+    publish(&hooks, &r.stats);
     (r.stats, error)
+}
+
+fn publish(hooks: &ReaderHooks, s: &ReaderStats) {
+    if let Some(c) = &hooks.counters {
+        c.publish_reader(s.packets_total, s.bytes_total, s.last_ts, &s.decode_errors);
+    }
 }
 
 impl Reader {
