@@ -74,6 +74,6 @@ mod tests {
         let c = EventIds::new("s2").stamp([1, 2, 0, 0], r#"{"event_type":"dlp"}"#);
         assert_ne!(a, c, "sensor differs");
         assert_eq!(ids.stamp([0; 4], &a), a, "already stamped");
-        assert_eq!(ids.stamp([0; 4], "{}").len(), 2 + 12 + 32 + 2);
+        assert_eq!(ids.stamp([0; 4], "{}").len(), 1 + 10 + 1 + 34 + 1);
     }
 }

@@ -603,6 +603,15 @@ mod tests {
             .collect()
     }
 
+    fn drain_all(s: &mut Spool) -> Vec<String> {
+        let mut got = Vec::new();
+        for _ in 0..100 {
+            got.extend(drain(s, 100));
+        }
+        assert_eq!(s.pending(), 0);
+        got
+    }
+
     #[test]
     fn records_come_back_in_order_across_segments() {
         let d = tempfile::tempdir().unwrap();
@@ -611,10 +620,8 @@ mod tests {
             assert_eq!(s.append(format!("event-{i}").as_bytes()).unwrap(), 0);
         }
         assert_eq!(s.pending(), 10);
-        let mut got = drain(&mut s, 4);
-        got.extend(drain(&mut s, 100));
-        got.extend(drain(&mut s, 100));
-        got.extend(drain(&mut s, 100));
+        let mut got = drain(&mut s, 1);
+        got.extend(drain_all(&mut s));
         let want: Vec<String> = (0..10).map(|i| format!("event-{i}")).collect();
         assert_eq!(got, want);
         assert_eq!(s.pending(), 0);
@@ -664,8 +671,8 @@ mod tests {
         let mut s = Spool::open(cfg(d.path(), 1 << 20, 1 << 20)).unwrap();
         assert_eq!(s.stats().truncated_total, 1);
         assert_eq!(s.pending(), 1);
-        assert_eq!(drain(&mut s, 10), ["whole"]);
         assert_eq!(fs::metadata(&seg).unwrap().len(), (HEADER_LEN + 5) as u64);
+        assert_eq!(drain_all(&mut s), ["whole"]);
     }
 
     #[test]
@@ -680,10 +687,9 @@ mod tests {
         assert_eq!(dropped, 3);
         assert_eq!(s.stats().dropped_total, 3);
         assert!(s.bytes() <= 60);
-        let mut got = drain(&mut s, 100);
-        got.extend(drain(&mut s, 100));
-        assert_eq!(got, ["r3", "r4", "r5", "r6", "r7", "r8"]);
-        assert!(!s.has_room(100));
+        assert!(!s.has_room(1));
+        assert_eq!(drain_all(&mut s), ["r3", "r4", "r5", "r6", "r7", "r8"]);
+        assert!(s.has_room(1));
     }
 
     #[test]
@@ -702,11 +708,7 @@ mod tests {
         fs::write(&first, bytes).unwrap();
         let mut s = Spool::open(cfg(d.path(), 1 << 20, 25)).unwrap();
         assert_eq!(s.stats().truncated_total, 1);
-        let mut got = Vec::new();
-        for _ in 0..5 {
-            got.extend(drain(&mut s, 100));
-        }
-        assert_eq!(got, ["seg1-abc", "seg2-abc", "seg3-abc"]);
+        assert_eq!(drain_all(&mut s), ["seg1-abc", "seg2-abc", "seg3-abc"]);
     }
 
     #[test]
