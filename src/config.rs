@@ -291,7 +291,11 @@ impl Config {
             msg,
         };
         let text = std::fs::read_to_string(path).map_err(|e| err(format!("cannot read: {e}")))?;
-        let cfg = Config::parse(&text).map_err(err)?;
+        let mut cfg = Config::parse(&text).map_err(err)?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        for s in &mut cfg.output.sinks {
+            s.resolve_paths(base);
+        }
         Ok(cfg)
     }
 

@@ -224,6 +224,19 @@ impl SinkConfig {
         })
     }
 
+    /// Makes relative paths (`path`, `spool_dir`, `ca_file`) relative to
+    /// `base`, the config file's directory.
+    pub fn resolve_paths(&mut self, base: &std::path::Path) {
+        for p in [&mut self.path, &mut self.spool_dir, &mut self.ca_file]
+            .into_iter()
+            .flatten()
+        {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        }
+    }
+
     /// Checks the options against the type.
     ///
     /// # Errors
