@@ -282,10 +282,10 @@ impl SinkConfig {
                 _ => {}
             }
         }
-        if self.tls == Some(true) || self.url.as_deref().is_some_and(|u| u.starts_with("https")) {
-            if !cfg!(feature = "tls") {
-                return Err("TLS needs leakwatch built with the `tls` feature".into());
-            }
+        let wants_tls =
+            self.tls == Some(true) || self.url.as_deref().is_some_and(|u| u.starts_with("https"));
+        if wants_tls && !cfg!(feature = "tls") {
+            return Err("TLS needs leakwatch built with the `tls` feature".into());
         }
         Ok(())
     }
