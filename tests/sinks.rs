@@ -559,3 +559,42 @@ fn replay_with_configured_sinks_stamps_event_ids_and_rotates() {
         .collect();
     assert_eq!(dlp, dlp_again);
 }
+
+/// Spool throughput (not a timed test: `cargo test --test sinks -- --ignored
+/// --nocapture spool_throughput`).
+#[test]
+#[ignore]
+fn spool_throughput() {
+    use leakwatch::alert::sinks::spool::{FsyncPolicy, Spool, SpoolConfig};
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = SpoolConfig {
+        dir: tmp.path().to_path_buf(),
+        max_bytes: 1 << 30,
+        segment_bytes: 16 << 20,
+        fsync: FsyncPolicy::Interval,
+        fsync_interval: Duration::from_secs(1),
+    };
+    let mut s = Spool::open(cfg).unwrap();
+    let ev = vec![b'x'; 1000];
+    let n = 100_000;
+    let t = Instant::now();
+    for _ in 0..n {
+        s.append(&ev).unwrap();
+    }
+    let w = t.elapsed();
+    let t = Instant::now();
+    let mut out = Vec::new();
+    let mut read = 0;
+    while let Some(tok) = s.peek(500, usize::MAX, &mut out).unwrap() {
+        read += out.len();
+        out.clear();
+        s.ack(tok).unwrap();
+    }
+    let r = t.elapsed();
+    assert_eq!(read, n);
+    eprintln!(
+        "spool: append {:.0} events/s, read+ack {:.0} events/s (1 KB events)",
+        n as f64 / w.as_secs_f64(),
+        n as f64 / r.as_secs_f64()
+    );
+}
