@@ -546,6 +546,12 @@ fn replay_with_configured_sinks_stamps_event_ids_and_rotates() {
     let ids: Vec<String> = lines.iter().map(|l| id_of(l.as_bytes())).collect();
     let unique: HashSet<&String> = ids.iter().collect();
     assert_eq!(unique.len(), ids.len(), "event ids are unique");
+    let stats = lines
+        .iter()
+        .find(|l| l.contains("\"event_type\":\"stats\""))
+        .expect("final stats event");
+    let stats: serde_json::Value = serde_json::from_str(stats).unwrap();
+    assert_eq!(stats["stats"]["sinks"][0]["type"], "file", "{stats}");
     let dlp: Vec<&String> = lines
         .iter()
         .filter(|l| l.contains("\"event_type\":\"dlp\""))

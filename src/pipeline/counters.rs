@@ -132,6 +132,22 @@ impl LiveCounters {
 /// Extra `stats` members from outside the pipeline (e.g. sink status).
 pub type StatsExtra = Arc<dyn Fn() -> Vec<(&'static str, Value)> + Send + Sync>;
 
+/// Adds `extra` members to the `stats` object of a `stats` event's JSON.
+pub fn with_extra(json: String, extra: Option<&StatsExtra>) -> String {
+    let Some(f) = extra else {
+        return json;
+    };
+    let Ok(mut v) = serde_json::from_str::<Value>(&json) else {
+        return json;
+    };
+    if let Some(Value::Object(m)) = v.get_mut("stats") {
+        for (k, x) in f() {
+            m.insert(k.to_string(), x);
+        }
+    }
+    v.to_string()
+}
+
 /// Emits a `stats` event every `interval` of packet time (replay) or wall
 /// time (live: call [`StatsTicker::observe`] with the wall clock in ns).
 pub struct StatsTicker {

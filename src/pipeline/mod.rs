@@ -309,7 +309,8 @@ pub fn replay_with(
         started.elapsed(),
     );
     let last = [stats.reader.last_ts, u64::MAX, 0, 0];
-    sink.write_event(&ids.stamp(last, &stats.to_event_json()))
+    let json = counters::with_extra(stats.to_event_json(), hooks.stats_extra.as_ref());
+    sink.write_event(&ids.stamp(last, &json))
         .map_err(ReplayError::Output)?;
     sink.flush().map_err(ReplayError::Output)?;
     match error {
