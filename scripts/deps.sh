@@ -8,6 +8,8 @@ pkg-config --exists libhs 2>/dev/null || need+=(libhyperscan-dev)
 pkg-config --exists libpcap 2>/dev/null || need+=(libpcap-dev)
 command -v pkg-config >/dev/null || need+=(pkg-config)
 command -v cc >/dev/null || need+=(build-essential)
+# redis-server: the sink tests start one on loopback (they skip without it).
+command -v redis-server >/dev/null || need+=(redis-server)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 SUDO=""

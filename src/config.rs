@@ -214,6 +214,13 @@ pub struct OutputConfig {
     /// Debug: write each TCP flow direction's reassembled bytes to a file
     /// in this directory (`--dump-streams`).
     pub dump_streams: Option<PathBuf>,
+    /// Sensor name in `event_id`s (default: the host name).
+    pub sensor_id: Option<String>,
+    /// Seconds between periodic `stats` events (packet time in replay,
+    /// wall time in live capture; 0 = only the final one).
+    pub stats_interval: u64,
+    /// `[[output.sinks]]`: where events go (default: stdout).
+    pub sinks: Vec<crate::alert::sinks::config::SinkConfig>,
 }
 
 impl Default for OutputConfig {
@@ -228,6 +235,9 @@ impl Default for OutputConfig {
             anomaly_max_per_flow: 16,
             anomaly_rate: 100,
             dump_streams: None,
+            sensor_id: None,
+            stats_interval: 0,
+            sinks: Vec::new(),
         }
     }
 }
@@ -350,7 +360,11 @@ impl Config {
             msg,
         };
         let text = std::fs::read_to_string(path).map_err(|e| err(format!("cannot read: {e}")))?;
-        let cfg = Config::parse(&text).map_err(err)?;
+        let mut cfg = Config::parse(&text).map_err(err)?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        for s in &mut cfg.output.sinks {
+            s.resolve_paths(base);
+        }
         Ok(cfg)
     }
 
@@ -384,6 +398,7 @@ impl Config {
         if self.mail.max_depth == 0 || self.mail.max_parts == 0 {
             return Err("mail.max_depth and mail.max_parts must be at least 1".into());
         }
+        crate::alert::sinks::validate_all(&self.output.sinks)?;
         if self.reassembly.max_segments == 0 {
             return Err("reassembly.max_segments must be at least 1".into());
         }
@@ -404,6 +419,14 @@ impl Config {
             );
         }
         Ok(())
+    }
+
+    /// The sensor name in event ids.
+    pub fn sensor_id(&self) -> String {
+        self.output
+            .sensor_id
+            .clone()
+            .unwrap_or_else(crate::alert::sinks::hostname)
     }
 
     /// Worker count to use: the configured one, else the number of cores.

@@ -44,5 +44,6 @@ pub mod decode;
 pub mod detect;
 pub mod files;
 pub mod flow;
+pub mod ops;
 pub mod pipeline;
 pub mod policy;

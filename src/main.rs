@@ -8,16 +8,20 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 
-use leakwatch::alert::{AlertSink, EveWriter};
+use leakwatch::alert::sinks::redis::{Consumer, RedisUrl};
+use leakwatch::alert::{AlertSink, EveWriter, SinkControl, SinkSet};
 use leakwatch::capture::{
     self,
     live::{open_interfaces, paced::PacedSource, privs, Backend, OpenOptions, PacketSource},
 };
 use leakwatch::config::{Config, HASH_KEY_ENV};
 use leakwatch::detect::{Engine, EngineOptions};
-
+use leakwatch::ops::logging::{self, LogFormat};
+use leakwatch::ops::metrics::{MetricsServer, Sources};
+use leakwatch::ops::progress::{self, Progress};
+use leakwatch::pipeline::counters::LiveCounters;
 use leakwatch::pipeline::live::{self, Control, LiveOptions, SensorSlot};
-use leakwatch::pipeline::{self, ReplayError, Sensor};
+use leakwatch::pipeline::{self, ReplayError, RunHooks, Sensor};
 
 /// Network DLP sensor: finds personal information of people in China in traffic.
 #[derive(Parser)]
@@ -25,6 +29,13 @@ use leakwatch::pipeline::{self, ReplayError, Sensor};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Log filter (`error`, `warn`, `info`, `debug`, or `leakwatch=debug,...`);
+    /// default: RUST_LOG, else info.
+    #[arg(long, global = true)]
+    log_level: Option<String>,
+    /// Log line format on stderr.
+    #[arg(long, global = true, value_enum, default_value = "text")]
+    log_format: LogFormat,
 }
 
 #[derive(Subcommand)]
@@ -43,6 +54,11 @@ enum Command {
     },
     /// Load and check the detector files, running their examples (same as
     /// `signatures test`).
+    /// Read events from a Redis stream with a consumer group and print them
+    /// (one JSON per line), acknowledging each after it is printed
+    /// (at least once: unacknowledged entries are read again on restart).
+    Tail(TailArgs),
+    /// Load and check the detector files, running their examples.
     CheckSignatures {
         /// Directory of detector files.
         #[arg(long, default_value = "signatures")]
@@ -100,6 +116,12 @@ struct ReplayArgs {
     /// in DIR (payload in clear: never on production traffic).
     #[arg(long, value_name = "DIR")]
     dump_streams: Option<PathBuf>,
+    /// Serve Prometheus metrics at this address (e.g. 127.0.0.1:9101).
+    #[arg(long, value_name = "ADDR")]
+    metrics: Option<String>,
+    /// Draw a progress bar on a terminal even for small inputs.
+    #[arg(long)]
+    progress: bool,
     /// Capture files or directories, processed in timestamp order as one capture.
     #[arg(required = true, value_name = "PCAP_OR_DIR")]
     inputs: Vec<PathBuf>,
@@ -169,11 +191,39 @@ impl std::fmt::Display for Interrupted {
 
 impl std::error::Error for Interrupted {}
 
+/// `tail`: the reference consumer of a Redis stream.
+#[derive(clap::Args)]
+struct TailArgs {
+    /// Redis URL: redis://[:password@]host[:port][/db].
+    #[arg(long, value_name = "URL")]
+    redis: String,
+    /// Stream key.
+    #[arg(long, default_value = "leakwatch:events")]
+    stream: String,
+    /// Consumer group (created at the stream's start when missing).
+    #[arg(long)]
+    group: String,
+    /// Consumer name within the group.
+    #[arg(long, default_value = "tail")]
+    consumer: String,
+    /// Exit after this many events (default: run until killed).
+    #[arg(long)]
+    max: Option<u64>,
+    /// Exit after this many seconds without a new event.
+    #[arg(long)]
+    idle_exit: Option<u64>,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Err(e) = logging::init(cli.log_level.as_deref(), cli.log_format) {
+        eprintln!("leakwatch: error: {e}");
+        return ExitCode::FAILURE;
+    }
     let result = match cli.command {
         Command::Replay(args) => replay(args),
         Command::Live(args) => live(args),
+        Command::Tail(args) => tail(&args),
         Command::CheckSignatures { signatures } => check_signatures(&signatures),
         Command::Signatures(SignaturesCommand::Test { dir }) => check_signatures(&dir),
         Command::Scan(args) => scan(args),
@@ -234,27 +284,32 @@ fn hash_key(cfg: &Config) -> Vec<u8> {
             return k.into_bytes();
         }
     }
-    eprintln!(
-        "leakwatch: warning: no hash_key in config and {HASH_KEY_ENV} unset; using a random key, \
+    tracing::warn!(
+        "no hash_key in config and {HASH_KEY_ENV} unset; using a random key, \
          so value hashes will not match across runs or sensors"
     );
     let key: [u8; 32] = rand::random();
     key.to_vec()
 }
 
-fn open_sink(eve: Option<&Path>) -> Result<Box<dyn AlertSink>> {
-    Ok(match eve {
-        Some(p) => Box::new(EveWriter::create(p)?),
-        None => Box::new(EveWriter::stdout()),
-    })
-}
-
 fn replay(args: ReplayArgs) -> Result<()> {
     let cfg = load_config(&args)?;
     let key = hash_key(&cfg);
     let sensor = Sensor::build(&cfg, args.config.as_deref(), &key)?;
-    let mut sink = open_sink(args.eve.as_deref())?;
+    let mut sinks = SinkSet::build(&cfg.output.sinks, args.eve.as_deref())?;
+    let sink_ctl = sinks.control();
     let control = Control::with_signals().context("installing signal handlers")?;
+    let counters = LiveCounters::new(cfg.worker_count());
+    let _metrics = match &args.metrics {
+        Some(addr) => Some(MetricsServer::start(
+            addr,
+            Sources {
+                counters: counters.clone(),
+                sinks: Some(sink_ctl.clone()),
+            },
+        )?),
+        None => None,
+    };
     let res = if args.realtime {
         let src = capture::open_inputs(&args.inputs)?;
         let name = args
@@ -278,17 +333,39 @@ fn replay(args: ReplayArgs) -> Result<()> {
             stats_interval: Duration::from_secs(cfg.live.stats_interval),
         };
         let slot = Arc::new(SensorSlot::new(sensor));
-        live::run(&cfg, &slot, vec![source], &opts, sink.as_mut())
+        live::run(&cfg, &slot, vec![source], &opts, &mut sinks)
     } else {
-        pipeline::replay_until(
-            &cfg,
-            &sensor,
-            &args.inputs,
-            sink.as_mut(),
-            Some(Arc::clone(&control.stop)),
-        )
+        let hooks = RunHooks {
+            counters: Some(counters.clone()),
+            stats_extra: Some(sink_stats(sink_ctl.clone())),
+            stop: Some(Arc::clone(&control.stop)),
+        };
+        let bar = Progress::start(progress::input_bytes(&args.inputs), counters, args.progress);
+        let res = pipeline::replay_with(&cfg, &sensor, &args.inputs, &mut sinks, hooks);
+        if let Some(b) = bar {
+            b.finish();
+        }
+        res
     };
+    close_sinks(sinks)?;
     report(res)
+}
+
+/// Flushes and closes the sinks; warns about events not delivered.
+fn close_sinks(sinks: SinkSet) -> Result<()> {
+    for s in sinks.close()? {
+        if s.backlog > 0 || s.dropped_total > 0 || s.lost_total > 0 {
+            tracing::warn!(
+                sink = %s.name,
+                delivered = s.delivered_total,
+                backlog = s.backlog,
+                dropped = s.dropped_total,
+                lost = s.lost_total,
+                "not every event was delivered"
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Prints the summary of a run, or turns its failure into the error.
@@ -309,6 +386,63 @@ fn report(res: Result<pipeline::RunStats, ReplayError>) -> Result<()> {
             Err(anyhow::Error::new(e).context("capture stopped (events so far were written)"))
         }
         Err(e) => Err(e.into()),
+    }
+}
+
+/// Sink status as a member of periodic `stats` events.
+fn sink_stats(control: SinkControl) -> pipeline::counters::StatsExtra {
+    std::sync::Arc::new(move || {
+        let sinks: Vec<serde_json::Value> = control
+            .status()
+            .iter()
+            .map(|s| {
+                serde_json::json!({
+                    "name": s.name, "type": s.kind, "events_total": s.events_total,
+                    "delivered_total": s.delivered_total, "backlog": s.backlog,
+                    "spool_bytes": s.backlog_bytes, "dropped_total": s.dropped_total,
+                    "lost_total": s.lost_total, "send_errors_total": s.send_errors_total,
+                    "up": s.up,
+                })
+            })
+            .collect();
+        vec![("sinks", serde_json::Value::Array(sinks))]
+    })
+}
+
+/// The reference consumer: XREADGROUP, print, XACK.
+fn tail(a: &TailArgs) -> Result<()> {
+    use std::io::Write;
+    let url = RedisUrl::parse(&a.redis).map_err(anyhow::Error::msg)?;
+    let timeout = std::time::Duration::from_secs(10);
+    let mut c = Consumer::new(&url, &a.stream, &a.group, &a.consumer, timeout)
+        .with_context(|| format!("redis {}", url.addr))?;
+    let stdout = std::io::stdout();
+    let (mut seen, mut idle) = (0u64, std::time::Instant::now());
+    loop {
+        let entries = c.read(100, 1000)?;
+        if entries.is_empty() {
+            if a.idle_exit.is_some_and(|s| idle.elapsed().as_secs() >= s) {
+                return Ok(());
+            }
+            continue;
+        }
+        idle = std::time::Instant::now();
+        let mut out = stdout.lock();
+        let mut ids = Vec::with_capacity(entries.len());
+        for e in entries {
+            out.write_all(&e.event)?;
+            out.write_all(b"\n")?;
+            ids.push(e.id);
+            seen += 1;
+            if a.max.is_some_and(|m| seen >= m) {
+                break;
+            }
+        }
+        out.flush()?;
+        c.ack(&ids)?;
+        if a.max.is_some_and(|m| seen >= m) {
+            return Ok(());
+        }
     }
 }
 
@@ -359,7 +493,7 @@ fn live(args: LiveArgs) -> Result<()> {
     };
     let sources = open_interfaces(&ifaces, &open)?;
     // The output file is opened while still privileged, like the captures.
-    let mut sink = open_sink(args.eve.as_deref())?;
+    let mut sinks = SinkSet::build(&cfg.output.sinks, args.eve.as_deref())?;
     if let Some(user) = args.user.as_ref().or(cfg.run.user.as_ref()) {
         privs::drop_to(user).map_err(anyhow::Error::msg)?;
     }
@@ -385,7 +519,8 @@ fn live(args: LiveArgs) -> Result<()> {
         cfg.worker_count()
     );
     let slot = Arc::new(SensorSlot::new(sensor));
-    let res = live::run(&cfg, &slot, sources, &opts, sink.as_mut());
+    let res = live::run(&cfg, &slot, sources, &opts, &mut sinks);
+    close_sinks(sinks)?;
     match res {
         // A stop signal is the normal end of a live run.
         Ok(stats) => {

@@ -169,6 +169,7 @@ pub fn run(
     let mut setup = worker_setup(cfg, &sensor, workers);
     setup.reload = Some(Arc::clone(slot));
     let dedup = sensor.policy.new_deduper();
+    let ids = crate::alert::EventIds::new(&cfg.sensor_id());
     let names: Vec<String> = sources.iter().map(|s| s.name().to_string()).collect();
     let counters: Vec<Arc<SourceCounters>> = sources.iter().map(|_| Arc::default()).collect();
     let running = AtomicUsize::new(sources.len());
@@ -218,7 +219,7 @@ pub fn run(
             .spawn_scoped(s, || {
                 control_loop(slot, opts, &names, &counters, &running, ctl_out, started)
             });
-        let out = output::run(out_rx, sink, cfg.output.sort_buffer, dedup);
+        let out = output::run(out_rx, sink, cfg.output.sort_buffer, dedup, &ids);
         let mut reader_results = Vec::new();
         for h in readers {
             reader_results.push(super::join(h)?);
@@ -248,7 +249,8 @@ pub fn run(
         started.elapsed(),
     );
     stats.interfaces = ifaces;
-    sink.write_event(&stats.to_event_json())
+    let last = [stats.reader.last_ts, u64::MAX, 0, 0];
+    sink.write_event(&ids.stamp(last, &stats.to_event_json()))
         .map_err(ReplayError::Output)?;
     sink.flush().map_err(ReplayError::Output)?;
     match error {

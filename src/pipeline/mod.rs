@@ -9,6 +9,7 @@
 
 pub mod anomaly;
 pub mod batch;
+pub mod counters;
 pub mod dump;
 pub mod filescan;
 pub mod ftp_route;
@@ -26,7 +27,7 @@ use std::time::Instant;
 
 use crossbeam_channel::bounded;
 
-use crate::alert::{AlertSink, FindingLimits, ValueHasher};
+use crate::alert::{AlertSink, EventIds, FindingLimits, ValueHasher};
 use crate::capture::{self, CaptureError};
 use crate::config::Config;
 use crate::detect::{Engine, EngineOptions};
@@ -211,7 +212,19 @@ fn worker_setup(cfg: &Config, sensor: &Sensor, workers: usize) -> worker::Worker
         reload: None,
         files: cfg.files,
         normalize: cfg.normalize.clone(),
+        counters: None,
     }
+}
+
+/// Reporting hooks of a run (all optional).
+#[derive(Default, Clone)]
+pub struct RunHooks {
+    /// Live counters (metrics endpoint, progress bar, periodic stats).
+    pub counters: Option<Arc<counters::LiveCounters>>,
+    /// Extra members of periodic `stats` events (e.g. sink status).
+    pub stats_extra: Option<counters::StatsExtra>,
+    /// Set (SIGINT) to stop reading early; what was read is still reported.
+    pub stop: Option<Arc<std::sync::atomic::AtomicBool>>,
 }
 
 fn anomaly_options(cfg: &Config) -> anomaly::AnomalyOptions {
@@ -251,6 +264,25 @@ pub fn replay_until(
     sink: &mut dyn AlertSink,
     stop: Option<Arc<std::sync::atomic::AtomicBool>>,
 ) -> Result<RunStats, ReplayError> {
+    let hooks = RunHooks {
+        stop,
+        ..RunHooks::default()
+    };
+    replay_with(cfg, sensor, inputs, sink, hooks)
+}
+
+/// [`replay`] with reporting hooks: live counters, periodic `stats` events
+/// every `output.stats_interval` seconds of packet time, a stop flag.
+///
+/// # Errors
+/// As [`replay`].
+pub fn replay_with(
+    cfg: &Config,
+    sensor: &Sensor,
+    inputs: &[PathBuf],
+    sink: &mut dyn AlertSink,
+    hooks: RunHooks,
+) -> Result<RunStats, ReplayError> {
     let started = Instant::now();
     let source = capture::open_inputs(inputs).map_err(ReplayError::Open)?;
     let files: Vec<String> = source
@@ -259,7 +291,13 @@ pub fn replay_until(
         .map(|p| p.display().to_string())
         .collect();
     let workers = cfg.worker_count();
-    let setup = worker_setup(cfg, sensor, workers);
+    let mut setup = worker_setup(cfg, sensor, workers);
+    let counters = match (&hooks.counters, cfg.output.stats_interval) {
+        (Some(c), _) => Some(Arc::clone(c)),
+        (None, 0) => None,
+        (None, _) => Some(counters::LiveCounters::new(workers)),
+    };
+    let ids = EventIds::new(&cfg.sensor_id());
     if let Some(d) = &cfg.output.dump_streams {
         std::fs::create_dir_all(d).map_err(ReplayError::Output)?;
     }
@@ -272,27 +310,43 @@ pub fn replay_until(
             let (tx, rx) = bounded(WORKER_QUEUE);
             let (pool_tx, pool_rx) = bounded(WORKER_QUEUE + 2);
             links.push(reader::WorkerLink { tx, pool: pool_rx });
+            setup.counters = counters.as_ref().map(|c| (Arc::clone(c), i));
             let (setup, out_tx) = (setup.clone(), out_tx.clone());
             let h = std::thread::Builder::new()
                 .name(format!("lw-worker-{i}"))
                 .spawn_scoped(s, move || worker::run(setup, rx, pool_tx, out_tx));
             handles.push(h);
         }
+        let ticker = match (&counters, cfg.output.stats_interval) {
+            (Some(c), n) if n > 0 => Some(counters::StatsTicker::new(
+                n,
+                Arc::clone(c),
+                hooks.stats_extra.clone(),
+                out_tx.clone(),
+            )),
+            _ => None,
+        };
+        let reader_hooks = reader::ReaderHooks {
+            counters: counters.clone(),
+            ticker,
+        };
         let opts = reader::ReaderOptions {
             defrag: cfg.defrag.to_config(),
             validate_checksums: cfg.decode.validate_checksums,
             anomaly: anomaly_options(cfg),
             anomaly_tx: Some(out_tx),
             dns_names: cfg.dns.to_config(),
-            stop,
+            stop: hooks.stop.clone(),
             ftp_max_expectations: cfg.files.ftp_max_expectations,
             ftp_expect_timeout: cfg.files.ftp_expect_timeout,
         };
         let reader = std::thread::Builder::new()
             .name("lw-reader".into())
-            .spawn_scoped(s, move || reader::run(source, links, opts));
+            .spawn_scoped(s, move || {
+                reader::run_with(source, links, opts, reader_hooks)
+            });
         let sort_buffer = cfg.output.sort_buffer;
-        let out = output::run(out_rx, sink, sort_buffer, dedup);
+        let out = output::run(out_rx, sink, sort_buffer, dedup, &ids);
         let reader = join(reader)?;
         let mut worker_stats = Vec::new();
         for h in handles {
@@ -310,7 +364,9 @@ pub fn replay_until(
         out_stats,
         started.elapsed(),
     );
-    sink.write_event(&stats.to_event_json())
+    let last = [stats.reader.last_ts, u64::MAX, 0, 0];
+    let json = counters::with_extra(stats.to_event_json(), hooks.stats_extra.as_ref());
+    sink.write_event(&ids.stamp(last, &json))
         .map_err(ReplayError::Output)?;
     sink.flush().map_err(ReplayError::Output)?;
     match error {

@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use crossbeam_channel::Receiver;
 
 use crate::alert::hash::ValueHash;
-use crate::alert::AlertSink;
+use crate::alert::{AlertSink, EventIds};
 use crate::policy::dedup::{DedupStats, Deduper};
 
 /// Order of events in a replay: packet time, then flow, direction and the
@@ -22,6 +22,18 @@ pub struct SortKey {
     pub dir: u8,
     /// Event number within the flow direction.
     pub seq: u32,
+}
+
+impl SortKey {
+    /// The key as [`EventIds`] hashes it.
+    pub fn words(&self) -> [u64; 4] {
+        [
+            self.ts,
+            self.flow_id,
+            u64::from(self.dir),
+            u64::from(self.seq),
+        ]
+    }
 }
 
 /// What de-duplication needs to know of a `dlp` event.
@@ -80,6 +92,7 @@ pub fn run(
     sink: &mut dyn AlertSink,
     sort_buffer: usize,
     mut dedup: Deduper,
+    ids: &EventIds,
 ) -> Result<OutputStats, std::io::Error> {
     let mut stats = OutputStats::default();
     let mut held: Vec<OutEvent> = Vec::new();
@@ -89,7 +102,7 @@ pub fn run(
             OutMsg::Events(evs) => evs,
             OutMsg::Flush => {
                 if failed.is_none() {
-                    failed = write_sorted(&mut held, sink, &mut stats, &mut dedup)
+                    failed = write_sorted(&mut held, sink, &mut stats, &mut dedup, ids)
                         .and_then(|()| sink.flush())
                         .err();
                 }
@@ -99,7 +112,7 @@ pub fn run(
         held.extend(evs);
         if held.len() >= sort_buffer && failed.is_none() {
             stats.sort_buffer_full_total += 1;
-            failed = write_sorted(&mut held, sink, &mut stats, &mut dedup).err();
+            failed = write_sorted(&mut held, sink, &mut stats, &mut dedup, ids).err();
         }
         if failed.is_some() {
             held.clear(); // keep draining so workers never block on a dead sink
@@ -108,7 +121,7 @@ pub fn run(
     if let Some(e) = failed {
         return Err(e);
     }
-    write_sorted(&mut held, sink, &mut stats, &mut dedup)?;
+    write_sorted(&mut held, sink, &mut stats, &mut dedup, ids)?;
     stats.dedup = dedup.stats();
     Ok(stats)
 }
@@ -118,6 +131,7 @@ fn write_sorted(
     sink: &mut dyn AlertSink,
     stats: &mut OutputStats,
     dedup: &mut Deduper,
+    ids: &EventIds,
 ) -> Result<(), std::io::Error> {
     held.sort_unstable_by(|a, b| (a.key, &a.json).cmp(&(b.key, &b.json)));
     for ev in held.drain(..) {
@@ -127,7 +141,7 @@ fn write_sorted(
                 continue;
             }
         }
-        sink.write_event(&ev.json)?;
+        sink.write_event(&ids.stamp(ev.key.words(), &ev.json))?;
         stats.events_total += 1;
     }
     Ok(())
@@ -192,7 +206,7 @@ mod tests {
         drop(tx);
         let mut sink = Lines::default();
         let dedup = Deduper::new(&DedupConfig::default());
-        let stats = run(rx, &mut sink, 100, dedup).unwrap();
+        let stats = run(rx, &mut sink, 100, dedup, &EventIds::new("t")).unwrap();
         assert_eq!(sink.0, vec!["a", "b"], "c only repeats value 1");
         assert_eq!(stats.dedup.suppressed_events_total, 1);
         assert_eq!(stats.events_total, 2);
@@ -212,7 +226,7 @@ mod tests {
             enabled: false,
             ..DedupConfig::default()
         };
-        run(rx, &mut sink, 100, Deduper::new(&cfg)).unwrap();
+        run(rx, &mut sink, 100, Deduper::new(&cfg), &EventIds::new("t")).unwrap();
         assert_eq!(sink.0, vec!["a", "b"]);
     }
 }

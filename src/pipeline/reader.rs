@@ -11,6 +11,7 @@ use crossbeam_channel::{Receiver, Sender};
 
 use super::anomaly::{self, layer, AnomalyOptions, PacketAddrs, PacketAnomalies};
 use super::batch::Batch;
+use super::counters::{LiveCounters, StatsTicker, PUBLISH_EVERY};
 use super::ftp_route::{FtpRouteStats, FtpRouter};
 use super::output::OutMsg;
 use crate::app::dns::cache::{NameCache, NameCacheConfig, NameCacheStats};
@@ -120,12 +121,31 @@ pub(crate) struct Reader {
     ftp: FtpRouter,
 }
 
+/// Reporting hooks of the reader (all optional).
+#[derive(Default)]
+pub struct ReaderHooks {
+    /// Where to publish counters every [`PUBLISH_EVERY`] packets.
+    pub counters: Option<Arc<LiveCounters>>,
+    /// Periodic `stats` events in packet time.
+    pub ticker: Option<StatsTicker>,
+}
+
 /// Reads the whole capture. Returns the counters and, if reading stopped
 /// early, the capture error (everything before it was delivered).
 pub fn run(
+    source: Box<dyn FrameSource>,
+    links: Vec<WorkerLink>,
+    opts: ReaderOptions,
+) -> (ReaderStats, Option<CaptureError>) {
+    run_with(source, links, opts, ReaderHooks::default())
+}
+
+/// [`run`] with reporting hooks (live counters, periodic stats).
+pub fn run_with(
     mut source: Box<dyn FrameSource>,
     links: Vec<WorkerLink>,
     opts: ReaderOptions,
+    mut hooks: ReaderHooks,
 ) -> (ReaderStats, Option<CaptureError>) {
     let stop = opts.stop.clone();
     let mut r = Reader::new(links, opts);
@@ -141,12 +161,26 @@ pub fn run(
             Ok(None) => break None,
             Err(e) => break Some(e),
         };
+        if let Some(t) = &mut hooks.ticker {
+            t.observe(info.ts);
+        }
         if !r.ingest(info, &frame) {
             break None; // worker gone: the pipeline reports why
         }
+        if r.stats.packets_total % PUBLISH_EVERY == 0 {
+            publish(&hooks, &r.stats);
+        }
     };
     r.stats.warnings = source.take_warnings();
-    (r.finish(), error)
+    let stats = r.finish();
+    publish(&hooks, &stats);
+    (stats, error)
+}
+
+fn publish(hooks: &ReaderHooks, s: &ReaderStats) {
+    if let Some(c) = &hooks.counters {
+        c.publish_reader(s.packets_total, s.bytes_total, s.last_ts, &s.decode_errors);
+    }
 }
 
 impl Reader {

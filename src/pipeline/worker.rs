@@ -83,6 +83,8 @@ pub struct WorkerSetup {
     pub files: FilesConfig,
     /// Normalisation before matching.
     pub normalize: NormalizeConfig,
+    /// Where to publish counters after each batch, and this worker's slot.
+    pub counters: Option<(Arc<super::counters::LiveCounters>, usize)>,
 }
 
 /// What a worker counted.
@@ -340,14 +342,26 @@ pub fn run(
             table.expire(now, &mut |f, r| end_flow(&mut reasm, &mut det, f, r));
         }
         det.send_events(&out);
+        if let Some((c, i)) = &setup.counters {
+            let n = batch.packets.len() as u64;
+            c.publish_worker(*i, n, || stats_of(&table, &reasm, &det));
+        }
         batch.clear();
         let _ = pool.try_send(batch);
     }
     table.drain(&mut |f, r| end_flow(&mut reasm, &mut det, f, r));
     det.send_events(&out);
+    let stats = stats_of(&table, &reasm, &det);
+    if let Some((c, i)) = &setup.counters {
+        c.publish_worker(*i, 0, || stats.clone());
+    }
+    stats
+}
+
+fn stats_of(table: &FlowTable<FlowData>, reasm: &Reasm, det: &Det) -> WorkerStats {
     WorkerStats {
         flow: table.stats.clone(),
-        reassembly: reasm.stats,
+        reassembly: reasm.stats.clone(),
         bytes_scanned_total: det.bytes_scanned,
         matches_total: det.matches,
         dlp_events_total: det.dlp_events,
