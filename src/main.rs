@@ -331,6 +331,7 @@ fn replay(args: ReplayArgs) -> Result<()> {
             control: &control,
             reloader: &reloader,
             stats_interval: Duration::from_secs(cfg.live.stats_interval),
+            on_hup: Some(&|| sink_ctl.reopen()),
         };
         let slot = Arc::new(SensorSlot::new(sensor));
         live::run(&cfg, &slot, vec![source], &opts, &mut sinks)
@@ -494,6 +495,7 @@ fn live(args: LiveArgs) -> Result<()> {
     let sources = open_interfaces(&ifaces, &open)?;
     // The output file is opened while still privileged, like the captures.
     let mut sinks = SinkSet::build(&cfg.output.sinks, args.eve.as_deref())?;
+    let sink_ctl = sinks.control();
     if let Some(user) = args.user.as_ref().or(cfg.run.user.as_ref()) {
         privs::drop_to(user).map_err(anyhow::Error::msg)?;
     }
@@ -507,10 +509,12 @@ fn live(args: LiveArgs) -> Result<()> {
         let cfg = live_config(&args).map_err(|e| format!("{e:#}"))?;
         Sensor::build(&cfg, args.config.as_deref(), &key).map_err(|e| e.to_string())
     };
+    let reopen = || sink_ctl.reopen();
     let opts = LiveOptions {
         control: &control,
         reloader: &reloader,
         stats_interval: Duration::from_secs(cfg.live.stats_interval),
+        on_hup: Some(&reopen),
     };
     eprintln!(
         "leakwatch: capturing on {} ({backend:?}, {} capture threads, {} workers)",

@@ -41,6 +41,7 @@ fn realtime(
         control,
         reloader: &reloader,
         stats_interval: Duration::ZERO,
+        on_hup: None,
     };
     let slot = Arc::new(SensorSlot::new(sensor(cfg)));
     let mut sink = VecSink::default();

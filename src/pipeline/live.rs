@@ -145,6 +145,9 @@ pub struct LiveOptions<'a> {
     pub reloader: Reloader<'a>,
     /// Interval of periodic `stats` events (zero: only the final one).
     pub stats_interval: Duration,
+    /// Also run on SIGHUP, before the reload (e.g. reopen file sinks for
+    /// logrotate).
+    pub on_hup: Option<&'a (dyn Fn() + Sync)>,
 }
 
 /// What the reader threads return.
@@ -363,6 +366,9 @@ fn control_loop(
     while running.load(Ordering::Acquire) > 0 {
         std::thread::sleep(Duration::from_millis(50));
         if opts.control.reload.swap(false, Ordering::Relaxed) {
+            if let Some(f) = opts.on_hup {
+                f();
+            }
             match reload(slot, opts.reloader) {
                 Ok(()) => {
                     reloads.0 += 1;
