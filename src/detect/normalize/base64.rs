@@ -36,9 +36,29 @@ fn val(b: u8) -> Option<u8> {
     }
 }
 
+/// Base64 characters (both alphabets) as a table: the run loops below
+/// touch every byte of alphanumeric text, so this is hot.
+static B64: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_');
+        i += 1;
+    }
+    t
+};
+
 #[inline]
 fn is_b64(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_')
+    B64[usize::from(b)]
+}
+
+/// End of the run of base64 characters starting at `i`.
+#[inline]
+fn run_end(data: &[u8], i: usize) -> usize {
+    let tail = data.get(i..).unwrap_or_default();
+    i + tail.iter().position(|&b| !is_b64(b)).unwrap_or(tail.len())
 }
 
 /// Whether decoded bytes look like text (no control bytes; mostly
@@ -146,6 +166,13 @@ impl Base64Runs {
             while s > i && data.get(s - 1).copied().is_some_and(is_b64) {
                 s -= 1;
             }
+            // Most runs in text are words and numbers shorter than the
+            // minimum: step over them without entering a state.
+            let e = run_end(data, probe);
+            if e - s < l && e < data.len() {
+                i = e + 1;
+                continue;
+            }
             self.state = State::Short;
             self.pend.clear();
             self.line = 0;
@@ -172,9 +199,7 @@ impl Base64Runs {
         let mut i = 0;
         while let Some(&b) = data.get(i) {
             if is_b64(b) {
-                self.line += 1;
-                self.char(b, ev);
-                i += 1;
+                i = self.chars(data, i, ev);
                 continue;
             }
             if matches!(b, b'\r' | b'\n') && self.line >= LONG_LINE && self.state != State::Short {
@@ -192,38 +217,65 @@ impl Base64Runs {
         data.len()
     }
 
-    fn char(&mut self, b: u8, ev: &mut dyn FnMut(Event<'_>)) {
+    /// Consumes base64 characters from `i` (at least one) as far as the
+    /// state allows in bulk; returns the next position.
+    fn chars(&mut self, data: &[u8], i: usize, ev: &mut dyn FnMut(Event<'_>)) -> usize {
+        let e = run_end(data, i).max(i + 1).min(data.len());
+        let run = data.get(i..e).unwrap_or_default();
         match self.state {
             State::Short => {
-                self.pend.push(b);
+                let take = (self.min_run - self.pend.len().min(self.min_run)).clamp(1, run.len());
+                let (head, _) = run.split_at(take);
+                self.line += take;
+                self.pend.extend_from_slice(head);
                 if self.pend.len() >= self.min_run {
-                    // Hex tokens and plain words (no digit or `+/`) are
-                    // not base64 worth decoding.
-                    let hex = self.pend.iter().all(u8::is_ascii_hexdigit);
-                    let p = &self.pend;
-                    let upper = p.iter().filter(|b| b.is_ascii_uppercase()).count();
-                    let word = !p
-                        .iter()
-                        .any(|b| b.is_ascii_digit() || matches!(b, b'+' | b'/'))
-                        && (upper <= 2 || p.iter().any(|b| matches!(b, b'-' | b'_')));
-                    if hex || word {
-                        self.state = State::Skip;
-                    } else {
-                        self.state = State::Active;
-                        self.nq = 0;
-                        self.probe.clear();
-                        self.emitting = false;
-                        let pend = std::mem::take(&mut self.pend);
-                        for &c in &pend {
-                            self.decode(c, ev);
-                        }
-                        self.pend = pend;
+                    self.decide(ev);
+                }
+                i + take
+            }
+            State::Active => {
+                let mut n = 0;
+                for &c in run {
+                    n += 1;
+                    self.line += 1;
+                    self.decode(c, ev);
+                    if self.state != State::Active {
+                        break;
                     }
                 }
+                i + n
             }
-            State::Active => self.decode(b, ev),
-            State::Skip | State::Out => {}
+            State::Skip | State::Out => {
+                self.line += run.len();
+                e
+            }
         }
+    }
+
+    /// A run reached the minimum length: skip it or start decoding.
+    fn decide(&mut self, ev: &mut dyn FnMut(Event<'_>)) {
+        // Hex tokens and plain words (no digit or `+/`) are not base64
+        // worth decoding.
+        let p = &self.pend;
+        let hex = p.iter().all(u8::is_ascii_hexdigit);
+        let upper = p.iter().filter(|b| b.is_ascii_uppercase()).count();
+        let word = !p
+            .iter()
+            .any(|b| b.is_ascii_digit() || matches!(b, b'+' | b'/'))
+            && (upper <= 2 || p.iter().any(|b| matches!(b, b'-' | b'_')));
+        if hex || word {
+            self.state = State::Skip;
+            return;
+        }
+        self.state = State::Active;
+        self.nq = 0;
+        self.probe.clear();
+        self.emitting = false;
+        let pend = std::mem::take(&mut self.pend);
+        for &c in &pend {
+            self.decode(c, ev);
+        }
+        self.pend = pend;
     }
 
     fn decode(&mut self, c: u8, ev: &mut dyn FnMut(Event<'_>)) {
