@@ -163,7 +163,12 @@ fn http(c: &mut Criterion) {
             p.on_close(ToServer, &mut sink);
             p.on_close(ToClient, &mut sink);
             assert_eq!(sink.tx, 2 * n as u64, "transactions");
-            assert!(sink.bytes >= body_bytes, "decoded {} < {}", sink.bytes, body_bytes);
+            assert!(
+                sink.bytes >= body_bytes,
+                "decoded {} < {}",
+                sink.bytes,
+                body_bytes
+            );
             sink.bytes
         })
     });

@@ -340,7 +340,8 @@ pub fn norm_key(k: &[u8], out: &mut Vec<u8>) {
 /// Field names of all field detectors, for lookup.
 #[derive(Debug, Clone)]
 pub struct FieldIndex {
-    exact: HashMap<Vec<u8>, Vec<(u16, ValueCheck)>>,
+    /// ahash: looked up once per suffix length for every candidate key.
+    exact: HashMap<Vec<u8>, Vec<(u16, ValueCheck)>, ahash::RandomState>,
     /// Bit per (last two bytes of a normalised name): a cheap first test,
     /// so most keys (`ts`, `price`, `status` ...) cost a few instructions.
     tails: Vec<u64>,
@@ -348,15 +349,19 @@ pub struct FieldIndex {
     suffix_lens: Vec<usize>,
     /// Auth schemes (`Basic`, `Bearer`) by detector.
     pub schemes: Vec<(Vec<u8>, u16)>,
+    /// Searchers for the full-width colon (first) and each scheme, built
+    /// once (building one per scan call showed in profiles).
+    pub rare: Vec<memchr::memmem::Finder<'static>>,
 }
 
 impl Default for FieldIndex {
     fn default() -> Self {
         FieldIndex {
-            exact: HashMap::new(),
+            exact: HashMap::default(),
             tails: vec![0; 1024],
             suffix_lens: Vec::new(),
             schemes: Vec::new(),
+            rare: Vec::new(),
         }
     }
 }

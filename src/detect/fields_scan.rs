@@ -18,6 +18,10 @@ pub(super) fn index(dets: &[Detector]) -> FieldIndex {
             }
         }
     }
+    ix.rare = std::iter::once(FW_COLON)
+        .chain(ix.schemes.iter().map(|(s, _)| s.as_slice()))
+        .map(|n| memchr::memmem::Finder::new(n).into_owned())
+        .collect();
     ix
 }
 
@@ -33,23 +37,20 @@ struct Cand {
 
 const FW_COLON: &[u8] = "：".as_bytes();
 
-/// Next positions of the rarer candidates (full-width colon, schemes),
-/// searched once and again only when the scan passes them.
+/// Next positions of the rarer candidates (full-width colon first, then
+/// the schemes, as in [`FieldIndex::rare`]), searched once and again only
+/// when the scan passes them.
 struct Rare {
-    fw: Option<usize>,
-    schemes: Vec<Option<usize>>,
+    slots: Vec<Option<usize>>,
     from: usize,
 }
 
 impl Rare {
-    fn new(h: &[u8], pos: usize, ix: &FieldIndex) -> Rare {
-        let find =
-            |n: &[u8]| memchr::memmem::find(h.get(pos..).unwrap_or_default(), n).map(|i| pos + i);
-        Rare {
-            fw: find(FW_COLON),
-            schemes: ix.schemes.iter().map(|(s, _)| find(s)).collect(),
-            from: pos,
-        }
+    fn new(h: &[u8], pos: usize, ix: &FieldIndex, mut slots: Vec<Option<usize>>) -> Rare {
+        slots.clear();
+        let tail = h.get(pos..).unwrap_or_default();
+        slots.extend(ix.rare.iter().map(|f| f.find(tail).map(|i| pos + i)));
+        Rare { slots, from: pos }
     }
 
     /// Re-searches the entries before `pos`.
@@ -58,29 +59,23 @@ impl Rare {
             return;
         }
         self.from = pos;
-        let find =
-            |n: &[u8]| memchr::memmem::find(h.get(pos..).unwrap_or_default(), n).map(|i| pos + i);
-        if self.fw.is_some_and(|p| p < pos) {
-            self.fw = find(FW_COLON);
-        }
-        for (slot, (s, _)) in self.schemes.iter_mut().zip(&ix.schemes) {
+        let tail = h.get(pos..).unwrap_or_default();
+        for (slot, f) in self.slots.iter_mut().zip(&ix.rare) {
             if slot.is_some_and(|p| p < pos) {
-                *slot = find(s);
+                *slot = f.find(tail).map(|i| pos + i);
             }
         }
     }
-}
 
-impl Rare {
     /// The earliest rare candidate.
     fn first(&self, ix: &FieldIndex) -> Option<Cand> {
-        let mut best = self.fw.map(|p| Cand {
+        let mut best = self.slots.first().copied().flatten().map(|p| Cand {
             p,
             len: FW_COLON.len(),
             sep: b':',
             det: 0,
         });
-        for (slot, (s, d)) in self.schemes.iter().zip(&ix.schemes) {
+        for (slot, (s, d)) in self.slots.iter().skip(1).zip(&ix.schemes) {
             if let Some(p) = slot.filter(|&p| best.is_none_or(|c| p < c.p)) {
                 best = Some(Cand {
                     p,
@@ -114,16 +109,32 @@ impl Scanner {
             return h.len();
         }
         let mut pos = from;
-        let mut key = Vec::new();
-        let mut rare = Rare::new(h, pos, &eng.fields);
+        let mut key = std::mem::take(&mut self.field_key);
+        let mut rare = Rare::new(h, pos, &eng.fields, std::mem::take(&mut self.rare));
+        let frontier = self.field_loop(w, &mut pos, &mut key, &mut rare);
+        self.field_key = key;
+        self.rare = rare.slots;
+        frontier
+    }
+
+    /// The candidates from `pos` on; returns the frontier.
+    fn field_loop(
+        &mut self,
+        w: &Work<'_>,
+        pos: &mut usize,
+        key: &mut Vec<u8>,
+        rare: &mut Rare,
+    ) -> usize {
+        let eng = w.eng;
+        let h = w.h;
         loop {
-            rare.advance(h, pos, &eng.fields);
+            rare.advance(h, *pos, &eng.fields);
             let rare_c = rare.first(&eng.fields);
             let limit = rare_c.map_or(h.len(), |c| c.p).min(h.len());
             // Hot loop: most separators fail the tail test.
-            let seg = h.get(pos..limit).unwrap_or_default();
+            let seg = h.get(*pos..limit).unwrap_or_default();
             let sep = memchr::memchr3_iter(b':', b'=', b'>', seg)
-                .map(|i| pos + i)
+                .map(|i| *pos + i)
                 .find(|&p| quick_ok(h, p, &eng.fields));
             let c = match (sep, rare_c) {
                 (Some(p), _) => Cand {
@@ -138,12 +149,12 @@ impl Scanner {
             let r = if c.sep == 0 {
                 self.try_scheme(w, c)
             } else {
-                self.try_field(w, c, &mut key)
+                self.try_field(w, c, key)
             };
             if r.is_err() {
                 return c.p;
             }
-            pos = c.p + 1;
+            *pos = c.p + 1;
         }
         if w.eof {
             return h.len();
@@ -155,7 +166,7 @@ impl Scanner {
             .iter()
             .map(|(s, _)| s.len())
             .fold(FW_COLON.len(), usize::max);
-        pos.max(h.len().saturating_sub(longest - 1)).min(h.len())
+        (*pos).max(h.len().saturating_sub(longest - 1)).min(h.len())
     }
 
     /// `Basic user:pass` / `Bearer token`: the token is the value.
