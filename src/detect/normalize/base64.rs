@@ -255,14 +255,15 @@ impl Base64Runs {
     /// A run reached the minimum length: skip it or start decoding.
     fn decide(&mut self, ev: &mut dyn FnMut(Event<'_>)) {
         // Hex tokens and plain words (no digit or `+/`) are not base64
-        // worth decoding.
-        let p = &self.pend;
-        let hex = p.iter().all(u8::is_ascii_hexdigit);
-        let upper = p.iter().filter(|b| b.is_ascii_uppercase()).count();
-        let word = !p
-            .iter()
-            .any(|b| b.is_ascii_digit() || matches!(b, b'+' | b'/'))
-            && (upper <= 2 || p.iter().any(|b| matches!(b, b'-' | b'_')));
+        // worth decoding. One pass: this runs for every long token.
+        let (mut hex, mut upper, mut digit_or_slash, mut dash) = (true, 0usize, false, false);
+        for &b in &self.pend {
+            hex &= b.is_ascii_hexdigit();
+            upper += usize::from(b.is_ascii_uppercase());
+            digit_or_slash |= b.is_ascii_digit() || matches!(b, b'+' | b'/');
+            dash |= matches!(b, b'-' | b'_');
+        }
+        let word = !digit_or_slash && (upper <= 2 || dash);
         if hex || word {
             self.state = State::Skip;
             return;
