@@ -462,6 +462,12 @@ fn collect<'b>(
     let mut info = HeadInfo::default();
     for h in headers {
         let n = h.name;
+        // Quirks some clients reject and others accept: noted on the event.
+        for (odd, note) in [(h.folded, "header_folding"), (h.spaced, "header_name_space")] {
+            if odd && !tx.limits_hit.contains(&note) {
+                tx.limits_hit.push(note);
+            }
+        }
         if n.eq_ignore_ascii_case(b"content-length") {
             if h.value.is_empty() {
                 // The value may follow on a folded line.
