@@ -26,7 +26,9 @@ fn per_connection(events: &[Value]) -> BTreeMap<u64, (Vec<String>, Vec<String>)>
         for f in e["findings"].as_array().into_iter().flatten() {
             if f["type"] == "cn_resident_id" {
                 for v in f["values"].as_array().into_iter().flatten() {
-                    entry.0.push(v["hash"].as_str().unwrap_or_default().to_string());
+                    entry
+                        .0
+                        .push(v["hash"].as_str().unwrap_or_default().to_string());
                 }
             }
         }
@@ -75,7 +77,10 @@ fn every_case_matches_the_real_clients() {
             assert!(got[&port].0.iter().all(|h| *h == want), "{}", c["name"]);
         }
     }
-    assert!(wrong.is_empty(), "cases decoded unlike the clients: {wrong:#?}");
+    assert!(
+        wrong.is_empty(),
+        "cases decoded unlike the clients: {wrong:#?}"
+    );
 }
 
 #[test]
@@ -94,7 +99,10 @@ fn the_set_covers_agreement_and_disagreement() {
     assert!(cs.len() >= 30, "{} cases", cs.len());
     let disagree = cs.iter().filter(|c| c["clients_disagree"] == true).count();
     let none = cs.iter().filter(|c| c["expect_found"] == false).count();
-    assert!(disagree >= 5, "cases where real clients disagree: {disagree}");
+    assert!(
+        disagree >= 5,
+        "cases where real clients disagree: {disagree}"
+    );
     assert!(none >= 3, "cases no client decodes: {none}");
     assert!(
         cs.iter().any(|c| c["oracle"] == "chromium"),

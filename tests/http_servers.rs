@@ -65,7 +65,10 @@ fn http_metadata_is_right_and_urls_are_masked() {
         );
         let url = h["url"].as_str().expect("url");
         assert!(url.starts_with('/'), "{url}");
-        assert!(!values.iter().any(|v| url.contains(v.as_str())), "url not masked");
+        assert!(
+            !values.iter().any(|v| url.contains(v.as_str())),
+            "url not masked"
+        );
         if e["direction"] == "to_client" {
             assert_eq!(h["status"], 200, "{url}");
         }
@@ -103,7 +106,11 @@ fn uploads_are_files() {
             .iter()
             .filter_map(|e| e["dest_port"].as_u64())
             .collect();
-        assert_eq!(ports, vec![8088, 8091], "one upload through nginx, one direct");
+        assert_eq!(
+            ports,
+            vec![8088, 8091],
+            "one upload through nginx, one direct"
+        );
         for e in infos {
             let fi = &e["fileinfo"];
             assert_eq!(fi["sha256"], f["sha256"]);
