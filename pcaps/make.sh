@@ -279,7 +279,8 @@ ensure_deps
 (cd "$TOOLS" && $PY content.py >/dev/null)
 build_scen() { bash "$HERE/make_scen.sh"; }   # impaired + policy scenarios (pcaps/scenarios/)
 build_files() { bash "$HERE/make_files.sh"; } # files_http, files_ftp (own script)
+build_httpev() { bash "$HERE/make_http_evasion.sh"; } # http_evasion, http_servers (own script)
 STEPS=("$@")
-((${#STEPS[@]})) || STEPS=(http decoys tiny bulk udp split broken udpfrag tunnels nettls mail files scen)
+((${#STEPS[@]})) || STEPS=(http decoys tiny bulk udp split broken udpfrag tunnels nettls mail files scen httpev)
 for s in "${STEPS[@]}"; do "build_$s"; done
 verify_all

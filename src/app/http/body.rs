@@ -4,7 +4,7 @@
 
 use super::decode::{Chain, ChainLimits, Coding};
 use super::multipart::{Multipart, PartEvent};
-use super::parser::{parse_chunk_size, trim_cr};
+use super::parser::{is_strict_chunk_size, parse_chunk_size, trim_cr};
 use super::text::{Charset, JsonUnescape, Percent};
 use crate::app::{ContentSink, HttpPart};
 use crate::detect::normalize::{Chain as Where, Step};
@@ -83,6 +83,8 @@ pub struct Body {
     chain: Chain,
     /// Decoding broke (gap inside compressed data): nothing more is decoded.
     damaged: bool,
+    /// The framing said the body ended (not cut short by a close).
+    complete: bool,
     extract: Extract,
 }
 
@@ -102,6 +104,7 @@ impl Body {
             line: Vec::new(),
             chain: Chain::new(codings, limits.chain),
             damaged: false,
+            complete: false,
             extract: Extract {
                 loc,
                 pre: body_chain(codings, &kind),
@@ -118,6 +121,17 @@ impl Body {
     /// Feeds wire bytes; returns the bytes used and whether the body is
     /// complete.
     pub fn push(
+        &mut self,
+        data: &[u8],
+        dir: Direction,
+        sink: &mut dyn ContentSink,
+    ) -> (usize, bool) {
+        let (used, done) = self.push_framed(data, dir, sink);
+        self.complete |= done;
+        (used, done)
+    }
+
+    fn push_framed(
         &mut self,
         data: &[u8],
         dir: Direction,
@@ -203,10 +217,16 @@ impl Body {
         let done = match st {
             Chunk::Size => match parse_chunk_size(line) {
                 Some(0) => {
+                    if !is_strict_chunk_size(line) {
+                        self.extract.note("lenient_chunk_size");
+                    }
                     self.framing = Framing::Chunked(Chunk::Trailers(0));
                     false
                 }
                 Some(n) => {
+                    if !is_strict_chunk_size(line) {
+                        self.extract.note("lenient_chunk_size");
+                    }
                     self.framing = Framing::Chunked(Chunk::Data(n));
                     false
                 }
@@ -264,6 +284,11 @@ impl Body {
     ) -> (Vec<HttpPart>, Vec<&'static str>) {
         self.extract.flush(dir, sink);
         sink.end_content(dir);
+        if !self.complete && matches!(self.framing, Framing::Chunked(_)) {
+            // Cut short (close, gap) before the last chunk's end: some
+            // clients show what came, others (Chromium) an error page.
+            self.extract.note("truncated_chunked");
+        }
         let mut limits = std::mem::take(&mut self.extract.limits);
         if let Some(h) = self.chain.hit {
             if !limits.contains(&h) {
@@ -328,12 +353,17 @@ impl Extract {
             }
         }
         if self.budget == 0 {
-            if !self.limits.contains(&"body_depth") {
-                self.limits.push("body_depth");
-            }
+            self.note("body_depth");
             return false;
         }
         true
+    }
+
+    /// Records a limit hit or a lenient reading, once.
+    fn note(&mut self, what: &'static str) {
+        if !self.limits.contains(&what) {
+            self.limits.push(what);
+        }
     }
 
     fn flush(&mut self, dir: Direction, sink: &mut dyn ContentSink) {

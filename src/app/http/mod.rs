@@ -36,6 +36,11 @@
 //!   `zstd`, in `Transfer-Encoding` and `Content-Encoding`, stacked up to
 //!   [`HttpConfig::max_layers`]; a coding that is a lie (plain bytes) is
 //!   passed through as lenient clients show it.
+//! - Readings real clients disagree on (checked against curl, urllib3,
+//!   requests, http.client and Chromium in `pcaps/http_evasion.pcap`) are
+//!   accepted and named in `limits_hit`: `lenient_chunk_size`,
+//!   `truncated_chunked`, `header_folding`, `header_name_space`,
+//!   `bad_content_length`.
 //! - Gaps: inside a body of known length the parser skips the lost bytes
 //!   (stopping decompression, which cannot continue); elsewhere it looks
 //!   for the next plausible request or status line (`Resync`).

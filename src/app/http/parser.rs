@@ -181,6 +181,9 @@ pub struct Header<'a> {
     pub value: &'a [u8],
     /// A continuation of the previous header (obsolete line folding).
     pub folded: bool,
+    /// Whitespace between the name and the colon (RFC 9112 forbids it;
+    /// browsers differ on it).
+    pub spaced: bool,
 }
 
 /// Iterates the header lines of a block (the lines after the start line,
@@ -225,13 +228,14 @@ impl<'a> Iterator for Headers<'a> {
                     name: self.last_name,
                     value: line.trim_ascii(),
                     folded: true,
+                    spaced: false,
                 });
             }
             let Some(colon) = memchr::memchr(b':', line) else {
                 continue;
             };
-            let (name, value) = line.split_at(colon);
-            let name = name.trim_ascii();
+            let (raw, value) = line.split_at(colon);
+            let name = raw.trim_ascii();
             if name.is_empty() {
                 continue;
             }
@@ -240,6 +244,7 @@ impl<'a> Iterator for Headers<'a> {
                 name,
                 value: value.get(1..).unwrap_or_default().trim_ascii(),
                 folded: false,
+                spaced: raw.last().is_some_and(|&b| is_ws(b)),
             });
         }
     }
@@ -265,6 +270,15 @@ pub fn parse_chunk_size(line: &[u8]) -> Option<u64> {
         v = v.checked_mul(16)?.checked_add(u64::from(d))?;
     }
     Some(v)
+}
+
+/// Whether a chunk-size line is strict RFC 9112 syntax: hex digits, then
+/// nothing or `;` extensions. Lines [`parse_chunk_size`] accepts beyond
+/// that (whitespace, `0x`, junk) are read by some clients and rejected by
+/// others (Chromium), so the sensor notes them.
+pub fn is_strict_chunk_size(line: &[u8]) -> bool {
+    let n = line.iter().take_while(|b| b.is_ascii_hexdigit()).count();
+    n > 0 && matches!(line.get(n), None | Some(b';'))
 }
 
 /// Parses a `Content-Length` value; a list of identical values (`5, 5`)
@@ -383,6 +397,9 @@ mod tests {
         let h: Vec<_> = Headers::new(block)
             .map(|h| (h.name, h.value, h.folded))
             .collect();
+        let spaced: Vec<_> = Headers::new(block).map(|h| h.spaced).collect();
+        assert_eq!(spaced, vec![false, false, false, false]);
+        assert!(Headers::new(b"Transfer-Encoding : chunked\r\n").all(|h| h.spaced));
         assert_eq!(
             h,
             vec![
@@ -402,6 +419,12 @@ mod tests {
         assert_eq!(parse_chunk_size(b"0x10"), Some(16));
         assert_eq!(parse_chunk_size(b"zz"), None);
         assert_eq!(parse_chunk_size(b"ffffffffffffffffff"), None);
+        assert!(is_strict_chunk_size(b"1A"));
+        assert!(is_strict_chunk_size(b"0000a;n=v"));
+        assert!(!is_strict_chunk_size(b" a"));
+        assert!(!is_strict_chunk_size(b"a \t"));
+        assert!(!is_strict_chunk_size(b"0xa"));
+        assert!(!is_strict_chunk_size(b""));
     }
 
     #[test]

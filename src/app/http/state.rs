@@ -462,6 +462,15 @@ fn collect<'b>(
     let mut info = HeadInfo::default();
     for h in headers {
         let n = h.name;
+        // Quirks some clients reject and others accept: noted on the event.
+        for (odd, note) in [
+            (h.folded, "header_folding"),
+            (h.spaced, "header_name_space"),
+        ] {
+            if odd && !tx.limits_hit.contains(&note) {
+                tx.limits_hit.push(note);
+            }
+        }
         if n.eq_ignore_ascii_case(b"content-length") {
             if h.value.is_empty() {
                 // The value may follow on a folded line.
@@ -679,6 +688,40 @@ mod tests {
             body_of(&s, loc::HTTP_TUNNEL),
             vec![b"\x81\x05hello".to_vec(), b"raw".to_vec()]
         );
+    }
+
+    #[test]
+    fn lenient_readings_are_noted() {
+        let mut st = HttpState::new(HttpConfig::default());
+        let mut s = Sink::default();
+        st.on_data(Direction::ToServer, b"GET / HTTP/1.1\r\n\r\n", &mut s);
+        st.on_data(
+            Direction::ToClient,
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding :\r\n chunked\r\n\r\n0x3\r\nabc\r\n",
+            &mut s,
+        );
+        st.on_close(Direction::ToClient, &mut s);
+        assert_eq!(body_of(&s, loc::HTTP_RESPONSE_BODY), vec![b"abc".to_vec()]);
+        let resp = &s.txs.last().expect("response").1;
+        assert_eq!(
+            resp.limits_hit,
+            vec![
+                "header_name_space",
+                "header_folding",
+                "lenient_chunk_size",
+                "truncated_chunked"
+            ]
+        );
+        // Strict framing: no note.
+        let mut st = HttpState::new(HttpConfig::default());
+        let mut s = Sink::default();
+        st.on_data(Direction::ToServer, b"GET / HTTP/1.1\r\n\r\n", &mut s);
+        st.on_data(
+            Direction::ToClient,
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3;x=1\r\nabc\r\n0\r\n\r\n",
+            &mut s,
+        );
+        assert!(s.txs.last().expect("response").1.limits_hit.is_empty());
     }
 
     #[test]
