@@ -12,6 +12,8 @@
 #   2. SIGHUP with an invalid config: error logged (file, line), old config
 #      kept, traffic still reported; with a valid one: new zones in force;
 #   3. SIGTERM flushes: flows still open in reassembly are reported, exit 0.
+#   5. logrotate: the event file is moved away, SIGHUP creates a new one,
+#      events continue in it, none lost or written twice (event_id).
 #   --bench: the highest tcpreplay rate with zero drops on a generated pcap
 #   (env BENCH_MB: its size, BENCH_RATES: --mbps values, BENCH_BLOCKS: ring
 #   blocks of 1 MiB per socket; keep the ring smaller than the pcap, or the
@@ -43,7 +45,7 @@ if [ -z "$BIN" ]; then
   cargo build -q
 fi
 
-NS=lw-live-$$
+NS=${LW_NETNS:-lw-live-$$}   # LW_NETNS: a name of your own
 WORK=$(mktemp -d /tmp/lw-live.XXXXXX)
 chmod 755 "$WORK"     # readable after leakwatch drops to nobody (reload)
 LWPID=""
@@ -242,6 +244,32 @@ EOF
   sleep 1.2
   stop_live
   compare "$backend two interfaces (lwb + lwd)" "$WORK/two.json" "$WORK/demo.pcap" "$WORK/raw_tcp_segments.pcap"
+
+  # 5. logrotate: mv the event file, SIGHUP, events continue in a new file.
+  # (in a directory the unprivileged user may create files in, like /var/log/leakwatch)
+  mkdir -p "$WORK/rot" && chown nobody "$WORK/rot"
+  start_live "$backend" "$WORK/base.toml" "$WORK/rot/rot.json" || continue
+  inject "$WORK/demo.pcap" --topspeed; sleep 1.2
+  mv "$WORK/rot/rot.json" "$WORK/rot.json.1"
+  kill -HUP "$LWPID"; sleep 1
+  inject "$WORK/raw_tcp_segments.pcap" --topspeed; sleep 1.2
+  stop_live
+  cat "$WORK/rot.json.1" "$WORK/rot/rot.json" >"$WORK/rot.both" 2>/dev/null || true
+  rot=$(python3 - "$WORK/rot.json.1" "$WORK/rot/rot.json" <<'EOF'
+import json, os, sys
+old, new = ([json.loads(l) for l in open(p)] if os.path.exists(p) else [] for p in sys.argv[1:])
+ids = [e["event_id"] for e in old + new]
+dlp = lambda evs: sum(e.get("event_type") == "dlp" for e in evs)
+print(dlp(old), dlp(new), len(ids) - len(set(ids)), int(os.path.exists(sys.argv[2])))
+EOF
+)
+  read -r rot_old rot_new rot_dup rot_exists <<<"$rot"
+  if [ "$rot_exists" = 1 ] && [ "$rot_old" -gt 0 ] && [ "$rot_new" -gt 0 ] && [ "$rot_dup" = 0 ]; then
+    compare "$backend logrotate (mv + SIGHUP: $rot_old dlp events in the moved file, $rot_new in the new one, 0 duplicate event_ids)" \
+      "$WORK/rot.both" "$WORK/demo.pcap" "$WORK/raw_tcp_segments.pcap"
+  else
+    fail "$backend logrotate: new file $rot_exists, dlp old/new $rot_old/$rot_new, duplicate ids $rot_dup"
+  fi
 done
 fi
 

@@ -332,6 +332,11 @@ fn replay(args: ReplayArgs) -> Result<()> {
             reloader: &reloader,
             stats_interval: Duration::from_secs(cfg.live.stats_interval),
             on_hup: Some(&|| sink_ctl.reopen()),
+            hooks: RunHooks {
+                counters: Some(counters.clone()),
+                stats_extra: Some(sink_stats(sink_ctl.clone())),
+                stop: None,
+            },
         };
         let slot = Arc::new(SensorSlot::new(sensor));
         live::run(&cfg, &slot, vec![source], &opts, &mut sinks)
@@ -515,6 +520,11 @@ fn live(args: LiveArgs) -> Result<()> {
         reloader: &reloader,
         stats_interval: Duration::from_secs(cfg.live.stats_interval),
         on_hup: Some(&reopen),
+        hooks: RunHooks {
+            counters: None,
+            stats_extra: Some(sink_stats(sink_ctl.clone())),
+            stop: None,
+        },
     };
     eprintln!(
         "leakwatch: capturing on {} ({backend:?}, {} capture threads, {} workers)",

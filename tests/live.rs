@@ -42,6 +42,7 @@ fn realtime(
         reloader: &reloader,
         stats_interval: Duration::ZERO,
         on_hup: None,
+        hooks: Default::default(),
     };
     let slot = Arc::new(SensorSlot::new(sensor(cfg)));
     let mut sink = VecSink::default();

@@ -18,6 +18,11 @@
 //! load) and take the new sensor between batches. A reload that fails to
 //! build leaves the slot untouched.
 //!
+//! Periodic `stats`: the control thread publishes the interfaces' counters
+//! (kernel drops included), decode errors and reloads into the run's
+//! [`LiveCounters`] once a second and drives the same [`StatsTicker`] as a
+//! replay, on the wall clock, so both write one `stats` schema.
+//!
 //! Stop: the stop flag ends every reader after its current poll; pending
 //! batches are sent, workers end every flow (reporting what reassembly
 //! still holds), the output writes everything and the final `stats`.
@@ -28,18 +33,18 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{bounded, Sender};
-use serde_json::{json, Value};
 
-use super::output::{self, OutEvent, OutMsg, SortKey};
+use super::counters::{self, LiveCounters, StatsTicker};
+use super::output::{self, OutMsg};
 use super::reader::{self, Reader, ReaderStats, WorkerLink};
 use super::stats::RunStats;
-use super::{worker, worker_setup, ReplayError, Sensor, OUTPUT_QUEUE, WORKER_QUEUE};
-use crate::alert::event::{event_type, format_ts};
-use crate::alert::{AlertSink, SCHEMA_VERSION};
+use super::{worker, worker_setup, ReplayError, RunHooks, Sensor, OUTPUT_QUEUE, WORKER_QUEUE};
+use crate::alert::AlertSink;
 use crate::capture::live::{
     merge_by_name, wall_clock, InterfaceStats, LiveError, PacketSource, SourceCounters,
 };
 use crate::config::Config;
+use crate::decode::DecodeError;
 
 /// How long a reader waits for frames before it checks the stop flag and
 /// sends what it has.
@@ -148,7 +153,14 @@ pub struct LiveOptions<'a> {
     /// Also run on SIGHUP, before the reload (e.g. reopen file sinks for
     /// logrotate).
     pub on_hup: Option<&'a (dyn Fn() + Sync)>,
+    /// Live counters (metrics endpoint; created when `None`) and extra
+    /// members of `stats` events (sink status). `stop` is not used: the
+    /// control flags stop a live run.
+    pub hooks: RunHooks,
 }
+
+/// Decode errors of one capture thread, published once a second.
+type DecodeSlot = Mutex<[u64; DecodeError::ALL.len()]>;
 
 /// What the reader threads return.
 type ReaderResult = (ReaderStats, InterfaceStats, Option<LiveError>);
@@ -171,6 +183,12 @@ pub fn run(
     let sensor = slot.current();
     let mut setup = worker_setup(cfg, &sensor, workers);
     setup.reload = Some(Arc::clone(slot));
+    let live = opts
+        .hooks
+        .counters
+        .clone()
+        .unwrap_or_else(|| LiveCounters::new(workers));
+    let decode: Vec<DecodeSlot> = sources.iter().map(|_| Mutex::default()).collect();
     let dedup = sensor.policy.new_deduper();
     let ids = crate::alert::EventIds::new(&cfg.sensor_id());
     let names: Vec<String> = sources.iter().map(|s| s.name().to_string()).collect();
@@ -184,6 +202,7 @@ pub fn run(
             let (tx, rx) = bounded(WORKER_QUEUE);
             let (pool_tx, pool_rx) = bounded(WORKER_QUEUE + 2);
             links.push(WorkerLink { tx, pool: pool_rx });
+            setup.counters = Some((Arc::clone(&live), i));
             let (setup, out_tx) = (setup.clone(), out_tx.clone());
             let h = std::thread::Builder::new()
                 .name(format!("lw-worker-{i}"))
@@ -191,7 +210,7 @@ pub fn run(
             handles.push(h);
         }
         let mut readers = Vec::new();
-        for (i, (src, c)) in sources.into_iter().zip(&counters).enumerate() {
+        for (i, ((src, c), d)) in sources.into_iter().zip(&counters).zip(&decode).enumerate() {
             let ctx = ReaderCtx {
                 links: links.clone(),
                 opts: reader::ReaderOptions {
@@ -206,6 +225,7 @@ pub fn run(
                 },
                 control: opts.control,
                 counters: c,
+                decode: d,
                 ticker: i == 0,
                 running: &running,
             };
@@ -215,13 +235,25 @@ pub fn run(
             readers.push(h);
         }
         drop(links); // workers end when the last reader is done
+        let ticker = (!opts.stats_interval.is_zero()).then(|| {
+            let secs = opts.stats_interval.as_secs().max(1);
+            let extra = opts.hooks.stats_extra.clone();
+            StatsTicker::new(secs, Arc::clone(&live), extra, out_tx.clone()).wall_clock()
+        });
+        let ctl = ControlCtx {
+            slot,
+            opts,
+            names: &names,
+            counters: &counters,
+            decode: &decode,
+            running: &running,
+            live: &live,
+        };
         let ctl_out = out_tx.clone();
         drop(out_tx);
         let controller = std::thread::Builder::new()
             .name("lw-control".into())
-            .spawn_scoped(s, || {
-                control_loop(slot, opts, &names, &counters, &running, ctl_out, started)
-            });
+            .spawn_scoped(s, move || control_loop(&ctl, ticker, &ctl_out));
         let out = output::run(out_rx, sink, cfg.output.sort_buffer, dedup, &ids);
         let mut reader_results = Vec::new();
         for h in readers {
@@ -253,7 +285,8 @@ pub fn run(
     );
     stats.interfaces = ifaces;
     let last = [stats.reader.last_ts, u64::MAX, 0, 0];
-    sink.write_event(&ids.stamp(last, &stats.to_event_json()))
+    let json = counters::with_extra(stats.to_event_json(), opts.hooks.stats_extra.as_ref());
+    sink.write_event(&ids.stamp(last, &json))
         .map_err(ReplayError::Output)?;
     sink.flush().map_err(ReplayError::Output)?;
     match error {
@@ -268,6 +301,7 @@ struct ReaderCtx<'a> {
     opts: reader::ReaderOptions,
     control: &'a Control,
     counters: &'a SourceCounters,
+    decode: &'a DecodeSlot,
     ticker: bool,
     running: &'a AtomicUsize,
 }
@@ -293,6 +327,9 @@ fn read_source(mut src: Box<dyn PacketSource>, ctx: ReaderCtx<'_>) -> ReaderResu
         if Instant::now() >= next_tick {
             next_tick += TICK;
             ctx.counters.set_kernel(src.kernel_stats());
+            if let Ok(mut d) = ctx.decode.lock() {
+                *d = st.decode_errors;
+            }
             if ctx.ticker {
                 alive &= r.tick(src.clock());
             }
@@ -348,36 +385,38 @@ fn merge_readers(all: Vec<ReaderResult>) -> (ReaderStats, Vec<InterfaceStats>, O
     (sum, merge_by_name(&ifaces), error)
 }
 
-/// Reload requests, output flushes, periodic stats and drop warnings,
-/// until every reader is done.
-fn control_loop(
-    slot: &SensorSlot,
-    opts: &LiveOptions<'_>,
-    names: &[String],
-    counters: &[Arc<SourceCounters>],
-    running: &AtomicUsize,
-    out: Sender<OutMsg>,
-    started: Instant,
-) {
-    let mut reloads = (0u64, 0u64);
+/// What the control thread reads.
+struct ControlCtx<'a> {
+    slot: &'a SensorSlot,
+    opts: &'a LiveOptions<'a>,
+    names: &'a [String],
+    counters: &'a [Arc<SourceCounters>],
+    decode: &'a [DecodeSlot],
+    running: &'a AtomicUsize,
+    live: &'a LiveCounters,
+}
+
+/// Reload requests, output flushes, counters for periodic stats and drop
+/// warnings, until every reader is done.
+fn control_loop(c: &ControlCtx<'_>, mut ticker: Option<StatsTicker>, out: &Sender<OutMsg>) {
     let mut next_tick = Instant::now() + TICK;
-    let mut next_stats = Instant::now() + opts.stats_interval;
     let mut drops = DropWatch::default();
-    while running.load(Ordering::Acquire) > 0 {
+    if let Some(t) = &mut ticker {
+        t.observe(wall_clock()); // arms it: the first event is one interval in
+    }
+    while c.running.load(Ordering::Acquire) > 0 {
         std::thread::sleep(Duration::from_millis(50));
-        if opts.control.reload.swap(false, Ordering::Relaxed) {
-            if let Some(f) = opts.on_hup {
+        if c.opts.control.reload.swap(false, Ordering::Relaxed) {
+            if let Some(f) = c.opts.on_hup {
                 f();
             }
-            match reload(slot, opts.reloader) {
-                Ok(()) => {
-                    reloads.0 += 1;
-                    eprintln!("leakwatch: reloaded signatures, policy and geo (SIGHUP)");
-                }
-                Err(e) => {
-                    reloads.1 += 1;
-                    eprintln!("leakwatch: error: reload failed, the running configuration stays in force: {e}");
-                }
+            let res = reload(c.slot, c.opts.reloader);
+            c.live.count_reload(res.is_ok());
+            match res {
+                Ok(()) => eprintln!("leakwatch: reloaded signatures, policy and geo (SIGHUP)"),
+                Err(e) => eprintln!(
+                    "leakwatch: error: reload failed, the running configuration stays in force: {e}"
+                ),
             }
         }
         let now = Instant::now();
@@ -385,32 +424,36 @@ fn control_loop(
             continue;
         }
         next_tick = now + TICK;
-        let snap: Vec<InterfaceStats> = names
+        let snap: Vec<InterfaceStats> = c
+            .names
             .iter()
-            .zip(counters)
-            .map(|(n, c)| c.snapshot(n))
+            .zip(c.counters)
+            .map(|(n, s)| s.snapshot(n))
             .collect();
         let merged = merge_by_name(&snap);
         for w in drops.check(&merged) {
             eprintln!("leakwatch: warning: {w}");
         }
-        if !opts.stats_interval.is_zero() && now >= next_stats {
-            next_stats = now + opts.stats_interval;
-            let json = periodic_stats(&merged, reloads, started.elapsed()).to_string();
-            let ev = OutEvent {
-                key: SortKey {
-                    ts: wall_clock(),
-                    flow_id: 0,
-                    dir: 0,
-                    seq: 0,
-                },
-                json,
-                dedup: None,
-            };
-            let _ = out.send(OutMsg::Events(vec![ev]));
+        c.live
+            .publish_interfaces(merged, &decode_sum(c.decode), wall_clock());
+        if let Some(t) = &mut ticker {
+            t.observe(wall_clock());
         }
         let _ = out.send(OutMsg::Flush);
     }
+}
+
+/// Decode errors summed over the capture threads.
+fn decode_sum(slots: &[DecodeSlot]) -> [u64; DecodeError::ALL.len()] {
+    let mut sum = [0u64; DecodeError::ALL.len()];
+    for s in slots {
+        if let Ok(d) = s.lock() {
+            for (a, b) in sum.iter_mut().zip(d.iter()) {
+                *a += b;
+            }
+        }
+    }
+    sum
 }
 
 /// Remembers drop counters to warn when they rise.
@@ -445,28 +488,6 @@ impl DropWatch {
         }
         out
     }
-}
-
-/// A periodic `stats` event: capture counters per interface, drops, reloads.
-pub fn periodic_stats(ifaces: &[InterfaceStats], reloads: (u64, u64), uptime: Duration) -> Value {
-    let sum = |f: &dyn Fn(&InterfaceStats) -> u64| ifaces.iter().map(f).sum::<u64>();
-    json!({
-        "timestamp": format_ts(wall_clock()),
-        "event_type": event_type::STATS,
-        "stats": {
-            "schema_version": SCHEMA_VERSION,
-            "periodic": true,
-            "uptime_seconds": uptime.as_secs(),
-            "capture": {
-                "packets_total": sum(&|i| i.packets_total),
-                "bytes_total": sum(&|i| i.bytes_total),
-                "kernel_drops_total": sum(&|i| i.kernel.dropped),
-                "if_drops_total": sum(&|i| i.kernel.if_dropped),
-                "interfaces": ifaces.iter().map(InterfaceStats::to_json).collect::<Vec<_>>(),
-            },
-            "reload": { "ok_total": reloads.0, "failed_total": reloads.1 },
-        }
-    })
 }
 
 #[cfg(test)]
@@ -554,11 +575,32 @@ mod tests {
                 if_dropped: 0,
             },
         };
-        let v = periodic_stats(&[i], (2, 1), Duration::from_secs(7));
-        assert_eq!(v["event_type"], "stats");
-        assert_eq!(v["stats"]["periodic"], true);
-        assert_eq!(v["stats"]["capture"]["kernel_drops_total"], 1);
-        assert_eq!(v["stats"]["capture"]["interfaces"][0]["name"], "veth1");
-        assert_eq!(v["stats"]["reload"]["failed_total"], 1);
+        let live = LiveCounters::new(1);
+        live.publish_interfaces(vec![i], &[0, 2], 5);
+        live.count_reload(true);
+        live.count_reload(true);
+        live.count_reload(false);
+        let v = live.stats_json(true);
+        assert_eq!(v["periodic"], true);
+        assert_eq!(v["clock"], "wall");
+        assert!(v["uptime_seconds"].is_u64());
+        assert_eq!(v["capture"]["packets_total"], 3);
+        assert_eq!(v["capture"]["kernel_drops_total"], 1);
+        assert_eq!(v["capture"]["drops_total"], 1);
+        assert_eq!(v["capture"]["interfaces"][0]["name"], "veth1");
+        assert_eq!(v["reload"]["ok_total"], 2);
+        assert_eq!(v["reload"]["failed_total"], 1);
+        let name = DecodeError::ALL[1].counter_name();
+        assert_eq!(v["decoder"]["errors"][name], 2);
+    }
+
+    #[test]
+    fn decode_errors_are_summed_over_capture_threads() {
+        let slots: Vec<DecodeSlot> = (0..2).map(|_| Mutex::default()).collect();
+        slots[0].lock().unwrap()[0] = 3;
+        slots[1].lock().unwrap()[0] = 4;
+        slots[1].lock().unwrap()[1] = 1;
+        let sum = decode_sum(&slots);
+        assert_eq!(&sum[..2], &[7, 1]);
     }
 }

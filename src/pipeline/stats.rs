@@ -100,7 +100,21 @@ impl RunStats {
         self.reader.bytes_total as f64 / 1e6 / secs
     }
 
-    fn reassembly_json(&self) -> Value {
+    /// `stats.flow`: the flow table counters summed over workers.
+    pub(crate) fn flow_json(&self) -> Value {
+        json!({
+            "flows_total": self.flow.flows_total,
+            "timeouts_total": self.flow.timeouts_total,
+            "evicted_total": self.flow.evicted_total,
+            "reused_total": self.flow.reused_total,
+            "peak_flows": self.flow.peak_flows,
+            "emergency_entered_total": self.flow.emergency_entered_total,
+            "evicted_embryonic_total": self.flow.evicted_embryonic_total,
+        })
+    }
+
+    /// `stats.reassembly`: the reassembly counters summed over workers.
+    pub(crate) fn reassembly_json(&self) -> Value {
         let mut m: serde_json::Map<String, Value> = self
             .reassembly
             .counters()
@@ -171,15 +185,7 @@ impl RunStats {
                     "evicted_total": r.dns_names.evicted_total,
                     "named_packets_total": r.dns_names.named_packets_total,
                 },
-                "flow": {
-                    "flows_total": self.flow.flows_total,
-                    "timeouts_total": self.flow.timeouts_total,
-                    "evicted_total": self.flow.evicted_total,
-                    "reused_total": self.flow.reused_total,
-                    "peak_flows": self.flow.peak_flows,
-                    "emergency_entered_total": self.flow.emergency_entered_total,
-                    "evicted_embryonic_total": self.flow.evicted_embryonic_total,
-                },
+                "flow": self.flow_json(),
                 "reassembly": self.reassembly_json(),
                 "file_tracking": self.file_tracking_json(),
                 "detect": {

@@ -176,6 +176,24 @@ mod tests {
     }
 
     #[test]
+    fn failed_reopen_keeps_writing_to_the_moved_file() {
+        let d = tempfile::tempdir().unwrap();
+        let sub = d.path().join("logs");
+        fs::create_dir(&sub).unwrap();
+        let p = sub.join("eve.json");
+        let mut f = RotatingFile::open(&p, Rotation::default()).unwrap();
+        f.write_line(b"1").unwrap();
+        let moved = d.path().join("moved.json");
+        fs::rename(&p, &moved).unwrap();
+        fs::remove_dir(&sub).unwrap(); // the path cannot be created again
+        let e = f.reopen().unwrap_err();
+        assert!(e.to_string().contains("eve.json"), "{e}");
+        f.write_line(b"2").unwrap();
+        f.flush().unwrap();
+        assert_eq!(fs::read_to_string(&moved).unwrap(), "1\n2\n");
+    }
+
+    #[test]
     fn rotates_by_age() {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("eve.json");

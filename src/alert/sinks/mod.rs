@@ -232,7 +232,13 @@ impl SinkSet {
         }
         let default_stdout = entries.is_empty() && eve.is_none();
         let extra = match eve {
-            Some(p) => Some((Out::Eve(EveWriter::create(p)?), "eve", "file")),
+            // Truncated at start as before, then a file sink like the
+            // configured ones, so SIGHUP reopens it too (logrotate).
+            Some(p) => {
+                drop(EveWriter::create(p)?);
+                let f = RotatingFile::open(p, Rotation::default())?;
+                Some((Out::File(f), "eve", "file"))
+            }
             None if default_stdout => Some((Out::Eve(EveWriter::stdout()), "stdout", "stdout")),
             None => None,
         };
@@ -285,6 +291,10 @@ impl SinkSet {
         Ok(self.control.status())
     }
 
+    /// Reopens file sinks after SIGHUP. A file that cannot be reopened
+    /// (e.g. its directory is not writable by the user leakwatch runs as)
+    /// keeps its open descriptor, so events still reach the moved file:
+    /// logged loudly, never a reason to stop capture.
     fn check_reopen(&mut self) -> io::Result<()> {
         let g = self.control.0.reopen_gen.load(Ordering::Relaxed);
         if g == self.reopen_seen {
@@ -293,10 +303,14 @@ impl SinkSet {
         self.reopen_seen = g;
         for e in &mut self.entries {
             if let Out::File(f) = &mut e.out {
-                f.reopen()?;
+                match f.reopen() {
+                    Ok(()) => tracing::info!("event file reopened"),
+                    Err(err) => tracing::error!(
+                        "cannot reopen the event file, still writing to the old one: {err}"
+                    ),
+                }
             }
         }
-        tracing::info!("event files reopened");
         Ok(())
     }
 }
