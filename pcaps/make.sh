@@ -279,6 +279,7 @@ ensure_deps
 (cd "$TOOLS" && $PY content.py >/dev/null)
 build_scen() { bash "$HERE/make_scen.sh"; }   # impaired + policy scenarios (pcaps/scenarios/)
 build_files() { bash "$HERE/make_files.sh"; } # files_http, files_ftp (own script)
+build_records() { bash "$HERE/make_records.sh"; } # records_http (own script; `make.sh records`)
 STEPS=("$@")
 ((${#STEPS[@]})) || STEPS=(http decoys tiny bulk udp split broken udpfrag tunnels nettls mail files scen)
 for s in "${STEPS[@]}"; do "build_$s"; done
