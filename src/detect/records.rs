@@ -91,6 +91,11 @@ pub struct Records {
 }
 
 impl Records {
+    /// Stream offset the tracker has processed up to.
+    pub fn processed(&self) -> u64 {
+        self.pos
+    }
+
     /// The layout chosen for the current item.
     pub fn layout(&self) -> Layout {
         self.layout
