@@ -29,10 +29,7 @@ fn capture_of_csv_and_json_exports_matches_truth() {
     .expect("truth json");
     for workers in [1, 2] {
         let events = parse(&replay(&[pcap("records_http.pcap")], workers));
-        let dlp: Vec<&Value> = events
-            .iter()
-            .filter(|e| e["event_type"] == "dlp")
-            .collect();
+        let dlp: Vec<&Value> = events.iter().filter(|e| e["event_type"] == "dlp").collect();
         let want = truth["events"].as_array().expect("events");
         assert_eq!(dlp.len(), want.len(), "{dlp:#?}");
         for w in want {
@@ -63,7 +60,12 @@ fn capture_of_csv_and_json_exports_matches_truth() {
 
 /// A resident ID with a valid check character (synthetic).
 fn id18(n: u32) -> String {
-    let first17 = format!("110105199{:01}0{:02}{:04}", n % 10, n % 12 + 1, 1000 + n % 9000);
+    let first17 = format!(
+        "110105199{:01}0{:02}{:04}",
+        n % 10,
+        n % 12 + 1,
+        1000 + n % 9000
+    );
     let first17: String = first17.chars().take(17).collect();
     let w = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
     let s: u32 = first17
@@ -123,17 +125,29 @@ fn scan_counts_csv_rows_json_objects_ndjson_and_html_rows() {
     assert_eq!(distinct(&ev)["cn_mobile"], 20);
 
     let objs: Vec<String> = (0..75)
-        .map(|i| format!(r#"{{"id":"{}","tags":["a","{{"],"m":"{}"}}"#, id18(i), mobile(i)))
+        .map(|i| {
+            format!(
+                r#"{{"id":"{}","tags":["a","{{"],"m":"{}"}}"#,
+                id18(i),
+                mobile(i)
+            )
+        })
         .collect();
     let json = format!(r#"{{"total":75,"data":[{}],"page":1}}"#, objs.join(","));
     assert_eq!(scan(json.as_bytes())["records"], 75);
 
-    let ndjson: String = (0..30).map(|i| format!("{{\"m\":\"{}\"}}\n", mobile(i))).collect();
+    let ndjson: String = (0..30)
+        .map(|i| format!("{{\"m\":\"{}\"}}\n", mobile(i)))
+        .collect();
     assert_eq!(scan(ndjson.as_bytes())["records"], 30);
 
     let mut html = String::from("<html><body><table>\n<tr><th>手机</th></tr>\n");
     for i in 0..12 {
-        html.push_str(&format!("<tr>\n <td>{}</td>\n <td>{}</td>\n</tr>\n", i, mobile(i)));
+        html.push_str(&format!(
+            "<tr>\n <td>{}</td>\n <td>{}</td>\n</tr>\n",
+            i,
+            mobile(i)
+        ));
     }
     html.push_str("</table></body></html>\n");
     assert_eq!(scan(html.as_bytes())["records"], 12);
@@ -147,5 +161,8 @@ fn free_text_addresses_are_found_and_place_names_are_not() {
     let ev = scan(text.as_bytes());
     assert_eq!(distinct(&ev)["cn_address"], 2, "{ev}");
     assert_eq!(ev["records"], 2, "{ev}");
-    assert!(!ev.to_string().contains("中关村大街27号"), "clear value in {ev}");
+    assert!(
+        !ev.to_string().contains("中关村大街27号"),
+        "clear value in {ev}"
+    );
 }

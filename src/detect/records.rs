@@ -161,7 +161,12 @@ impl Records {
     }
 
     /// Ends the stream `st` (see [`Scanner::finish_stream`]).
-    pub fn finish(&mut self, scanner: &mut Scanner, st: &mut StreamState, sink: &mut dyn MatchSink) {
+    pub fn finish(
+        &mut self,
+        scanner: &mut Scanner,
+        st: &mut StreamState,
+        sink: &mut dyn MatchSink,
+    ) {
         let base = st.offset();
         self.sync(base);
         let mut t = Tracked {
@@ -330,7 +335,10 @@ impl Records {
             if b.get(p) == Some(&b'\n') {
                 self.boundary(p, end);
             } else {
-                let before = p.checked_sub(1).and_then(|k| b.get(k)).unwrap_or(&self.prev);
+                let before = p
+                    .checked_sub(1)
+                    .and_then(|k| b.get(k))
+                    .unwrap_or(&self.prev);
                 if matches!(before, b',' | b'\t' | b';' | b'|' | b'\n' | b'\r') {
                     self.quoted = true;
                     self.quote_from = self.pos + p as u64;
