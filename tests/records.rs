@@ -61,12 +61,12 @@ fn capture_of_csv_and_json_exports_matches_truth() {
 /// A resident ID with a valid check character (synthetic).
 fn id18(n: u32) -> String {
     let first17 = format!(
-        "110105199{:01}0{:02}{:04}",
-        n % 10,
+        "110105{}{:02}{:02}{:03}",
+        1990 + n % 10,
         n % 12 + 1,
-        1000 + n % 9000
+        n % 28 + 1,
+        100 + n % 900
     );
-    let first17: String = first17.chars().take(17).collect();
     let w = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
     let s: u32 = first17
         .chars()
