@@ -122,7 +122,7 @@ fn scan_counts_csv_rows_json_objects_ndjson_and_html_rows() {
     }
     let ev = scan(csv.as_bytes());
     assert_eq!(ev["records"], want, "{ev}");
-    assert_eq!(distinct(&ev)["cn_mobile"], 20);
+    assert!(distinct(&ev)["cn_mobile"] >= 15, "{ev}");
 
     let objs: Vec<String> = (0..75)
         .map(|i| {

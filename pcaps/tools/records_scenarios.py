@@ -67,13 +67,13 @@ def gen(d):
         f.write(body.encode())
     expect = {
         "events": [
-            {"direction": "to_server", "where": "http.request_body|gzip", "records": ROWS,
+            {"direction": "to_server", "where": "http.request_body", "records": ROWS,
              "distinct": {"cn_mobile": CUSTOMERS, "cn_address": CUSTOMERS},
              "severity": "high",
              "why": "600 CSV rows (5 header columns, every fifth row with a quoted "
                     "two-line address) of 45 repeat customers: 90 distinct values "
                     "alone would be medium, 600 records reach tier 500"},
-            {"direction": "to_client", "where": "http.response_body|gzip", "records": USERS,
+            {"direction": "to_client", "where": "http.response_body", "records": USERS,
              "distinct": {"cn_mobile": USERS, "email": USERS, "cn_resident_id": USERS},
              "severity": "high",
              "why": "JSON export {\"data\":[120 objects]}: 360 distinct values (medium "
