@@ -383,7 +383,7 @@ impl Records {
     }
 
     fn is_array(&self, d: u32) -> bool {
-        d >= 1 && d <= MAX_DEPTH && self.arrays & (1u64 << d) != 0
+        (1..=MAX_DEPTH).contains(&d) && self.arrays & (1u64 << d) != 0
     }
 
     fn open(&mut self, array: bool, i: usize, end: usize) {
