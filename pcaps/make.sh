@@ -280,7 +280,8 @@ ensure_deps
 build_scen() { bash "$HERE/make_scen.sh"; }   # impaired + policy scenarios (pcaps/scenarios/)
 build_files() { bash "$HERE/make_files.sh"; } # files_http, files_ftp (own script)
 build_httpev() { bash "$HERE/make_http_evasion.sh"; } # http_evasion, http_servers (own script)
+build_records() { bash "$HERE/make_records.sh"; } # records_http (own script)
 STEPS=("$@")
-((${#STEPS[@]})) || STEPS=(http decoys tiny bulk udp split broken udpfrag tunnels nettls mail files scen httpev)
+((${#STEPS[@]})) || STEPS=(http decoys tiny bulk udp split broken udpfrag tunnels nettls mail files scen httpev records)
 for s in "${STEPS[@]}"; do "build_$s"; done
 verify_all

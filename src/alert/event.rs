@@ -212,6 +212,9 @@ pub struct DlpEvent {
     pub direction: &'static str,
     /// What was found.
     pub findings: Vec<FindingOut>,
+    /// Records (CSV/TSV rows, JSON array objects, HTML `<tr>` rows, lines
+    /// of text) holding at least one finding; at least 1.
+    pub records: u64,
     /// Name of the flow's server (HTTP Host; later TLS SNI, DNS answers).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dest_name: Option<String>,

@@ -106,6 +106,7 @@ pub mod exclude;
 pub mod fields;
 mod keywords;
 pub mod normalize;
+pub mod records;
 mod regex;
 pub mod selftest;
 mod signature;

@@ -43,6 +43,8 @@ pub struct FileDlpEvent {
     pub file: FileOut,
     /// What was found.
     pub findings: Vec<FindingOut>,
+    /// Records (rows, array objects, lines) holding at least one finding.
+    pub records: u64,
 }
 
 /// Counters of one scan.
@@ -54,6 +56,8 @@ pub struct FileScanStats {
     pub distinct: u64,
     /// Events written (0 or 1).
     pub events: u64,
+    /// Records holding PI.
+    pub records: u64,
 }
 
 struct Collect<'a> {
@@ -86,6 +90,7 @@ pub fn scan_reader(
 ) -> io::Result<FileScanStats> {
     let mut scanner = sensor.engine.scanner();
     let mut state = crate::detect::StreamState::default();
+    let mut records = crate::detect::records::Records::default();
     let mut c = Collect {
         set: FindingSet::default(),
         sensor,
@@ -101,10 +106,12 @@ pub fn scan_reader(
             Err(e) => return Err(e),
         };
         stats.bytes += n as u64;
-        scanner.scan_stream(&mut state, buf.get(..n).unwrap_or_default(), &mut c);
+        let chunk = buf.get(..n).unwrap_or_default();
+        records.scan(&mut scanner, &mut state, chunk, &mut c);
     }
-    scanner.finish_stream(&mut state, &mut c);
+    records.finish(&mut scanner, &mut state, &mut c);
     stats.distinct = c.set.distinct();
+    stats.records = records.take();
     if c.set.is_empty() {
         return Ok(stats);
     }
@@ -117,6 +124,7 @@ pub fn scan_reader(
             size: stats.bytes,
         },
         findings: c.set.take(sensor.engine.detectors()),
+        records: stats.records,
     };
     let json = serde_json::to_string(&ev).map_err(io::Error::other)?;
     sink.write_event(&json)?;
@@ -175,7 +183,7 @@ mod tests {
             &mut sink,
         )
         .unwrap();
-        assert_eq!((st.events, st.distinct), (1, 2));
+        assert_eq!((st.events, st.distinct, st.records), (1, 2, 1));
         let ev = &sink.0[0];
         assert!(
             ev.contains("\"app_proto\":\"file\"") && ev.contains("\"where\":\"file\""),

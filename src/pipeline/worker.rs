@@ -1174,15 +1174,18 @@ impl Det {
         }
         let hashes = ds.findings.hashes();
         let findings = ds.findings.take(self.engine.detectors());
+        // Every finding sits in some record: at least 1.
+        let records = ds.norm.as_mut().map_or(0, |n| n.take_records()).max(1);
         let sender_is_lo = (dir == Direction::ToServer) == meta.client_is_lo;
         let ends = endpoints(&meta.key, sender_is_lo);
-        let verdict = self.judge(&findings, ends.0, ends.2, ts, app);
+        let verdict = self.judge(&findings, records, ends.0, ends.2, ts, app);
         let mut envelope = envelope(meta, ts, event_type::DLP, ends);
         envelope.app_proto = app.proto;
         let ev = DlpEvent {
             envelope,
             direction: dir.as_str(),
             findings,
+            records,
             dest_name: app.dest_name.map(str::to_string),
             verdict,
             http: app.http.map(http_out),
@@ -1217,6 +1220,7 @@ impl Det {
     fn judge(
         &self,
         findings: &[FindingOut],
+        records: u64,
         sender: IpAddr,
         receiver: IpAddr,
         ts: Timestamp,
@@ -1231,14 +1235,17 @@ impl Det {
                 confidence: f.level,
             })
             .collect();
-        self.policy.evaluate(&Transfer {
-            sender,
-            receiver,
-            dest_name: app.dest_name,
-            encrypted: app.encrypted,
-            findings: &per_type,
-            ts_ns: ts,
-        })
+        self.policy.evaluate_records(
+            &Transfer {
+                sender,
+                receiver,
+                dest_name: app.dest_name,
+                encrypted: app.encrypted,
+                findings: &per_type,
+                ts_ns: ts,
+            },
+            records,
+        )
     }
 
     /// Builds the `flow` event of an ended flow.

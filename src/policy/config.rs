@@ -205,6 +205,12 @@ pub struct SeverityConfig {
     /// Distinct values in one event at which severity is at least medium,
     /// high and critical.
     pub tiers: [u64; 3],
+    /// Records with PI in one event at which severity is at least medium,
+    /// high and critical (default: `tiers`).
+    pub records_tiers: Option<[u64; 3]>,
+    /// How the volume floor combines distinct values and records: `max`
+    /// (the higher floor of the two), `distinct` or `records` only.
+    pub volume: VolumeBasis,
     /// Steps a low-confidence finding loses.
     pub low_confidence_drop: u8,
     /// Steps added by each violation kind present.
@@ -217,10 +223,25 @@ impl Default for SeverityConfig {
             default: Severity::Low,
             types: BTreeMap::new(),
             tiers: [50, 500, 5000],
+            records_tiers: None,
+            volume: VolumeBasis::Max,
             low_confidence_drop: 1,
             raise: RaiseConfig::default(),
         }
     }
+}
+
+/// `[severity] volume`: what sets the volume floor.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VolumeBasis {
+    /// The higher of the distinct-value and the records floor.
+    #[default]
+    Max,
+    /// Distinct values only.
+    Distinct,
+    /// Records with PI only.
+    Records,
 }
 
 /// `[severity.raise]`: steps added per violation kind (the largest applies).

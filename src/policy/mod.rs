@@ -270,6 +270,10 @@ pub struct Verdict {
     pub violations: Vec<Violation>,
     /// Event severity.
     pub severity: Severity,
+    /// Why that severity: base type, volume (records and distinct values
+    /// against their tiers) and raise; omitted when empty.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub severity_reason: String,
     /// Suppressed violations; omitted when empty.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub allowed: Vec<Allowed>,
@@ -330,6 +334,13 @@ impl Policy {
     /// pass over the boundary rules per finding; allocates only the
     /// violations' reasons.
     pub fn evaluate(&self, t: &Transfer<'_>) -> Verdict {
+        self.evaluate_records(t, 0)
+    }
+
+    /// [`Policy::evaluate`] of a transfer whose PI sits in `records`
+    /// records (rows, array objects, lines; see `detect::records`), which
+    /// may raise the volume floor of the severity.
+    pub fn evaluate_records(&self, t: &Transfer<'_>, records: u64) -> Verdict {
         let from = self.zones.lookup(t.sender);
         let to = self.zones.lookup(t.receiver);
         let (sc, s_src) = self.locate_in(t.sender, from);
@@ -341,6 +352,7 @@ impl Policy {
             dest_country: rc,
             violations: Vec::new(),
             severity: Severity::Low,
+            severity_reason: String::new(),
             allowed: Vec::new(),
         };
         if t.findings.is_empty() {
@@ -381,7 +393,7 @@ impl Policy {
         for x in &v.violations {
             kinds[x.kind() as usize] = true;
         }
-        v.severity = self.severity.score(t.findings, kinds);
+        (v.severity, v.severity_reason) = self.severity.explain(t.findings, kinds, records);
         v
     }
 

@@ -9,6 +9,12 @@
 //! 2. Volume: the distinct values of all findings together set a floor:
 //!    at least medium, high and critical from `tiers` (50 / 500 / 5,000 by
 //!    default, the thresholds Chinese courts apply to PI infringement).
+//!    The records with PI (`records` on the event: rows of a CSV, objects
+//!    of a JSON array, `<tr>` rows, lines) set a second floor from
+//!    `records_tiers` (default: `tiers`); `volume = "max"` (default) takes
+//!    the higher, `"distinct"` or `"records"` only one. A 600-row export
+//!    whose rows each hold a name and a mobile number is 600 records
+//!    however few distinct values of one type it holds.
 //! 3. Violations raise it by `[severity.raise]` steps (the largest raise of
 //!    the kinds present; default boundary and cross_border 1, unencrypted 0),
 //!    capped at critical.
@@ -17,7 +23,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::config::SeverityConfig;
+use super::config::{SeverityConfig, VolumeBasis};
 use super::{Kind, TransferFinding};
 use crate::detect::Confidence;
 
@@ -75,6 +81,8 @@ pub struct SeverityModel {
     default: Severity,
     types: HashMap<Box<str>, Severity>,
     tiers: [u64; 3],
+    records_tiers: [u64; 3],
+    volume: VolumeBasis,
     low_drop: u8,
     raise: [u8; 3],
 }
@@ -86,12 +94,9 @@ impl SeverityModel {
     /// Tiers not strictly increasing or zero, naming `severity.tiers`.
     pub fn build(cfg: &SeverityConfig) -> Result<SeverityModel, super::PolicyError> {
         let t = cfg.tiers;
-        if t[0] == 0 || t[0] >= t[1] || t[1] >= t[2] {
-            return Err(super::PolicyError::new(
-                "severity.tiers",
-                format!("{t:?} must be three increasing counts above 0, like [50, 500, 5000]"),
-            ));
-        }
+        check_tiers("severity.tiers", t)?;
+        let rt = cfg.records_tiers.unwrap_or(t);
+        check_tiers("severity.records_tiers", rt)?;
         let mut types: HashMap<Box<str>, Severity> = DEFAULT_TYPES
             .iter()
             .map(|(k, v)| ((*k).into(), *v))
@@ -105,6 +110,8 @@ impl SeverityModel {
             default: cfg.default,
             types,
             tiers: t,
+            records_tiers: rt,
+            volume: cfg.volume,
             low_drop: cfg.low_confidence_drop,
             raise,
         })
@@ -127,33 +134,97 @@ impl SeverityModel {
 
     /// Floor set by the number of distinct values.
     pub fn volume_floor(&self, distinct: u64) -> Severity {
-        match self.tiers.iter().filter(|t| distinct >= **t).count() {
-            0 => Severity::Low,
-            1 => Severity::Medium,
-            2 => Severity::High,
-            _ => Severity::Critical,
-        }
+        floor(&self.tiers, distinct)
+    }
+
+    /// Floor set by the number of records with PI.
+    pub fn records_floor(&self, records: u64) -> Severity {
+        floor(&self.records_tiers, records)
     }
 
     /// Severity of an event with these findings and violation kinds present.
     pub fn score(&self, findings: &[TransferFinding<'_>], kinds: [bool; 3]) -> Severity {
-        let base = findings
-            .iter()
-            .map(|f| self.finding(f))
-            .max()
-            .unwrap_or(Severity::Low);
+        self.explain(findings, kinds, 0).0
+    }
+
+    /// Severity of an event with `records` records holding PI, and a short
+    /// explanation (types, counts and tiers; never values), e.g. `base
+    /// medium (cn_resident_id); volume high: 600 records >= 500; raised 1
+    /// by cross_border`.
+    pub fn explain(
+        &self,
+        findings: &[TransferFinding<'_>],
+        kinds: [bool; 3],
+        records: u64,
+    ) -> (Severity, String) {
+        let top = findings.iter().max_by_key(|f| self.finding(f));
+        let base = top.map_or(Severity::Low, |f| self.finding(f));
         let distinct = findings
             .iter()
             .fold(0u64, |a, f| a.saturating_add(f.distinct));
-        let raise = kinds
+        let d_floor = self.volume_floor(distinct);
+        let r_floor = self.records_floor(records);
+        let (floor, why) = match self.volume {
+            VolumeBasis::Distinct => (d_floor, self.why(distinct, "distinct values", &self.tiers)),
+            VolumeBasis::Records => (r_floor, self.why(records, "records", &self.records_tiers)),
+            VolumeBasis::Max if r_floor > d_floor => {
+                (r_floor, self.why(records, "records", &self.records_tiers))
+            }
+            VolumeBasis::Max => (d_floor, self.why(distinct, "distinct values", &self.tiers)),
+        };
+        let (raise, by) = kinds
             .iter()
             .zip(self.raise)
-            .filter(|(present, _)| **present)
-            .map(|(_, r)| r)
+            .enumerate()
+            .filter(|(_, (present, _))| **present)
+            .map(|(k, (_, r))| (r, k))
             .max()
-            .unwrap_or(0);
-        base.max(self.volume_floor(distinct)).step(i16::from(raise))
+            .unwrap_or((0, 0));
+        let sev = base.max(floor).step(i16::from(raise));
+        let mut reason = format!(
+            "base {} ({}); volume {}: {why}; {records} records, {distinct} distinct values",
+            base.as_str(),
+            top.map_or("none", |f| f.pi_type),
+            floor.as_str(),
+        );
+        if raise > 0 {
+            let kind = [Kind::Unencrypted, Kind::Boundary, Kind::CrossBorder]
+                .into_iter()
+                .find(|k| *k as usize == by)
+                .map_or("", Kind::as_str);
+            reason.push_str(&format!("; raised {raise} by {kind}"));
+        }
+        (sev, reason)
     }
+
+    /// `600 records >= 500` or `12 distinct values < 50`.
+    fn why(&self, n: u64, what: &str, tiers: &[u64; 3]) -> String {
+        match tiers.iter().rev().find(|t| n >= **t) {
+            Some(t) => format!("{n} {what} >= {t}"),
+            None => format!("{n} {what} < {}", tiers[0]),
+        }
+    }
+}
+
+/// Floor from three increasing tiers.
+fn floor(tiers: &[u64; 3], n: u64) -> Severity {
+    match tiers.iter().filter(|t| n >= **t).count() {
+        0 => Severity::Low,
+        1 => Severity::Medium,
+        2 => Severity::High,
+        _ => Severity::Critical,
+    }
+}
+
+/// Tiers must be three increasing counts above 0.
+fn check_tiers(key: &str, t: [u64; 3]) -> Result<(), super::PolicyError> {
+    if t[0] == 0 || t[0] >= t[1] || t[1] >= t[2] {
+        return Err(super::PolicyError::new(
+            key,
+            format!("{t:?} must be three increasing counts above 0, like [50, 500, 5000]"),
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -196,6 +267,41 @@ mod tests {
             m.score(&[f("email", "contact", 20, Confidence::Medium)], NONE),
             Severity::High
         );
+    }
+
+    #[test]
+    fn records_raise_the_floor() {
+        let m = model("");
+        let one = [f("cn_mobile", "contact", 40, Confidence::Medium)];
+        // 40 distinct values alone: low; in 600 records: high (tier 500).
+        assert_eq!(m.explain(&one, NONE, 1).0, Severity::Low);
+        let (sev, why) = m.explain(&one, NONE, 600);
+        assert_eq!(sev, Severity::High);
+        assert!(why.contains("600 records >= 500"), "{why}");
+        assert!(why.contains("40 distinct values"), "{why}");
+        // Distinct values win when higher.
+        let many = [f("cn_mobile", "contact", 5000, Confidence::Medium)];
+        let (sev, why) = m.explain(&many, NONE, 60);
+        assert_eq!(sev, Severity::Critical);
+        assert!(why.contains("5000 distinct values >= 5000"), "{why}");
+        // Own tiers, and a basis that ignores records.
+        let m = model("records_tiers = [5, 10, 20]");
+        assert_eq!(m.explain(&one, NONE, 10).0, Severity::High);
+        let m = model("volume = \"distinct\"");
+        assert_eq!(m.explain(&one, NONE, 6000).0, Severity::Low);
+        let m = model("volume = \"records\"");
+        assert_eq!(m.explain(&many, NONE, 1).0, Severity::Low);
+        // The raise is explained.
+        let (sev, why) = model("").explain(&one, [false, false, true], 600);
+        assert_eq!(sev, Severity::Critical);
+        assert!(why.ends_with("raised 1 by cross_border"), "{why}");
+    }
+
+    #[test]
+    fn bad_records_tiers_named() {
+        let c: SeverityConfig = toml::from_str("records_tiers = [5, 5, 6]").unwrap();
+        let e = SeverityModel::build(&c).unwrap_err();
+        assert_eq!(e.key(), "severity.records_tiers");
     }
 
     #[test]

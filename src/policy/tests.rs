@@ -271,6 +271,7 @@ fn verdict_json_shape() {
             "dest_country",
             "dest_zone",
             "severity",
+            "severity_reason",
             "src_country",
             "src_zone",
             "violations"

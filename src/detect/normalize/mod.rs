@@ -30,6 +30,7 @@ use std::sync::{Mutex, OnceLock};
 
 use serde::Deserialize;
 
+use super::records::Records;
 use super::{Match, MatchSink, Scanner, StreamState};
 
 pub mod base64;
@@ -444,6 +445,8 @@ struct Level {
     kids: [Option<Box<Level>>; 2],
     /// The child of each kind is inside an item.
     kid_open: [bool; 2],
+    /// Records estimate (root level only).
+    rec: Option<Box<Records>>,
 }
 
 impl Level {
@@ -462,6 +465,7 @@ impl Level {
             pend: [Pending::default(), Pending::default()],
             kids: [None, None],
             kid_open: [false, false],
+            rec: None,
         }
     }
 
@@ -494,6 +498,10 @@ impl Level {
         }
         self.b64 = cfg.base64.then(|| Base64Runs::new(cfg.base64_min));
         self.u16r = cfg.utf16.then(|| Utf16Runs::new(cfg.utf16_min));
+        if self.depth == 0 {
+            let at = self.stream.offset();
+            self.rec.get_or_insert_default().start(at);
+        }
         self.built = true;
     }
 
@@ -510,6 +518,7 @@ impl Level {
             stream,
             b64,
             pend,
+            rec,
             ..
         } = self;
         let [p64, _] = pend;
@@ -521,7 +530,7 @@ impl Level {
                 sink: &mut *cx.sink,
                 labels,
             };
-            cx.scanner.scan_stream(stream, d, &mut l);
+            scan_tracked(rec, cx.scanner, stream, d, &mut l);
         };
         feed(stages, data, &mut last);
         self.relabel(from, cx);
@@ -620,6 +629,7 @@ impl Level {
                 stream,
                 b64,
                 pend,
+                rec,
                 ..
             } = self;
             let [p64, _] = pend;
@@ -631,7 +641,7 @@ impl Level {
                     sink: &mut *cx.sink,
                     labels,
                 };
-                cx.scanner.scan_stream(stream, d, &mut l);
+                scan_tracked(rec, cx.scanner, stream, d, &mut l);
             };
             flush_all(stages, &mut last);
         }
@@ -648,7 +658,10 @@ impl Level {
             sink: &mut *cx.sink,
             labels: &self.labels,
         };
-        cx.scanner.finish_stream(&mut self.stream, &mut l);
+        match &mut self.rec {
+            Some(r) => r.finish(cx.scanner, &mut self.stream, &mut l),
+            None => cx.scanner.finish_stream(&mut self.stream, &mut l),
+        }
         self.derive(cx);
         for k in 0..2 {
             self.kid_end(cx, k);
@@ -660,6 +673,9 @@ impl Level {
     /// Bytes were lost: drop everything held, nothing joins across.
     fn gap(&mut self, scanner: &mut Scanner) {
         scanner.gap(&mut self.stream);
+        if let Some(r) = &mut self.rec {
+            r.gap(self.stream.offset());
+        }
         for s in &mut self.stages {
             s.flush(&mut |_| {});
         }
@@ -680,6 +696,20 @@ impl Level {
             }
             self.kid_open[k] = false;
         }
+    }
+}
+
+/// Scans `d` through the records tracker when there is one.
+fn scan_tracked(
+    rec: &mut Option<Box<Records>>,
+    scanner: &mut Scanner,
+    stream: &mut StreamState,
+    d: &[u8],
+    sink: &mut dyn MatchSink,
+) {
+    match rec {
+        Some(r) => r.scan(scanner, stream, d, sink),
+        None => scanner.scan_stream(stream, d, sink),
     }
 }
 
@@ -762,6 +792,12 @@ impl Normalizer {
             budget,
         };
         root.finish(&mut cx);
+    }
+
+    /// Records with PI (see [`super::records`]) in the items scanned
+    /// since the last call; resets the count.
+    pub fn take_records(&mut self) -> u64 {
+        self.root.rec.as_mut().map_or(0, |r| r.take())
     }
 
     /// Bytes of the current item were lost.

@@ -1,0 +1,143 @@
+#!/usr/bin/env python3
+"""Bulk-record captures for the records estimate (pcaps/make_records.sh).
+
+  gen DIR            write orders.csv.gz (600 order rows of 45 repeat
+                     customers: mobile + free-text address) and export.json
+                     (120 distinct user objects under {"data":[...]}), and
+                     DIR/expect.json with what each event must report
+  http-server DIR    serve GET /export.json (gzip) and accept POSTs on
+                     127.0.0.2:8080; prints "ready"
+  truth DIR PCAP ORIGIN OUT   ground truth next to the pcap
+
+All PI is synthetic (valid checksums from pcaps/synth_pi.py).
+"""
+import gzip
+import http.server
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from synth_pi import Synth  # noqa: E402
+
+SRV, PORT = "127.0.0.2", 8080
+ROWS, CUSTOMERS, USERS = 600, 45, 120
+PLACES = ["北京市海淀区", "上海市浦东新区", "广州市天河区", "深圳市南山区",
+          "杭州市西湖区", "成都市武侯区", "南京市鼓楼区", "武汉市洪山区"]
+ROADS = ["中关村大街", "文三路", "体育西路", "科技园路", "人民南路", "中山北路", "珞喻路"]
+SURNAMES = "张王李赵刘陈杨黄周吴"
+GIVEN = ["伟", "芳", "娜", "敏", "静", "磊", "洋", "勇", "艳", "杰"]
+
+
+def customers(s):
+    out, seen = [], set()
+    while len(out) < CUSTOMERS:
+        m = s.mobile()
+        addr = "%s%s%d号" % (s.r.choice(PLACES), s.r.choice(ROADS), s.r.randint(1, 999))
+        if m in seen or addr in {c[2] for c in out}:
+            continue
+        seen.add(m)
+        out.append((s.r.choice(SURNAMES) + s.r.choice(GIVEN), m, addr))
+    return out
+
+
+def gen(d):
+    s = Synth(20261122)
+    cs = customers(s)
+    lines = ["订单号,姓名,手机,住址,金额"]
+    for i in range(ROWS):
+        name, mobile, addr = cs[i % CUSTOMERS]
+        # Every fifth address is quoted with a comma and a newline inside
+        # (one CSV record over two lines).
+        cell = '"%s,\n%d单元"' % (addr, i % 6 + 1) if i % 5 == 0 else addr
+        lines.append("DD2026%08d,%s,%s,%s,%d.%02d" % (i, name, mobile, cell, 10 + i % 90, i % 100))
+    csv = ("\r\n".join(lines) + "\r\n").encode()
+    with open(os.path.join(d, "orders.csv.gz"), "wb") as f:
+        f.write(gzip.compress(csv, 9, mtime=0))
+    users, ids, mails, mobiles = [], set(), set(), set()
+    while len(users) < USERS:
+        u = {"uid": 100000 + len(users), "mobile": s.mobile(), "email": s.email(),
+             "idCard": s.resident_id(), "vip": len(users) % 3 == 0}
+        if u["mobile"] in mobiles or u["email"] in mails or u["idCard"] in ids:
+            continue
+        mobiles.add(u["mobile"]), mails.add(u["email"]), ids.add(u["idCard"])
+        users.append(u)
+    body = json.dumps({"code": 0, "total": USERS, "data": users}, separators=(",", ":"))
+    with open(os.path.join(d, "export.json"), "wb") as f:
+        f.write(body.encode())
+    expect = {
+        "events": [
+            {"direction": "to_server", "where": "http.request_body", "records": ROWS,
+             "distinct": {"cn_mobile": CUSTOMERS, "cn_address": CUSTOMERS},
+             "severity": "high",
+             "why": "600 CSV rows (5 header columns, every fifth row with a quoted "
+                    "two-line address) of 45 repeat customers: 90 distinct values "
+                    "alone would be medium, 600 records reach tier 500"},
+            {"direction": "to_client", "where": "http.response_body", "records": USERS,
+             "distinct": {"cn_mobile": USERS, "email": USERS, "cn_resident_id": USERS},
+             "severity": "medium",
+             "why": "JSON export {\"data\":[120 objects]}: 360 distinct values (medium "
+                    "tier 50; a download from a server located in CN: no raise) in 120 records"},
+        ],
+        "values": sorted([c[1] for c in cs] + [c[2] for c in cs] + list(mobiles) + list(mails)
+                         + list(ids)),
+    }
+    with open(os.path.join(d, "expect.json"), "w") as f:
+        json.dump(expect, f, ensure_ascii=False, indent=1)
+
+
+def http_server(d):
+    with open(os.path.join(d, "export.json"), "rb") as f:
+        export = gzip.compress(f.read(), 9, mtime=0)
+
+    class H(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _send(self, body, ctype, enc=None):
+            self.send_response(200)
+            self.send_header("Content-Type", ctype)
+            if enc:
+                self.send_header("Content-Encoding", enc)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_GET(self):
+            if self.path != "/export.json":
+                self.send_error(404)
+                return
+            self._send(export, "application/json; charset=utf-8", "gzip")
+
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            self._send(b'{"ok":true}', "application/json")
+
+        def log_message(self, *a):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer((SRV, PORT), H)
+    print("ready", flush=True)
+    httpd.serve_forever()
+
+
+def truth(d, pcap, origin, out):
+    with open(os.path.join(d, "expect.json")) as f:
+        e = json.load(f)
+    t = {"pcap": pcap, "origin": origin, "client_ip": "10.20.1.15",
+         "server_ip": "198.51.100.80", "events": e["events"],
+         "value_count": len(e["values"])}
+    with open(out, "w") as f:
+        json.dump(t, f, ensure_ascii=False, indent=1)
+        f.write("\n")
+
+
+if __name__ == "__main__":
+    cmd = sys.argv[1]
+    if cmd == "gen":
+        gen(sys.argv[2])
+    elif cmd == "http-server":
+        http_server(sys.argv[2])
+    elif cmd == "truth":
+        truth(*sys.argv[2:6])
+    else:
+        sys.exit("unknown command " + cmd)
