@@ -279,7 +279,8 @@ ensure_deps
 (cd "$TOOLS" && $PY content.py >/dev/null)
 build_scen() { bash "$HERE/make_scen.sh"; }   # impaired + policy scenarios (pcaps/scenarios/)
 build_files() { bash "$HERE/make_files.sh"; } # files_http, files_ftp (own script)
+build_filesdns() { bash "$HERE/make_filesdns.sh"; } # filesdns_files, filesdns_dns_tcp (own script)
 STEPS=("$@")
-((${#STEPS[@]})) || STEPS=(http decoys tiny bulk udp split broken udpfrag tunnels nettls mail files scen)
+((${#STEPS[@]})) || STEPS=(http decoys tiny bulk udp split broken udpfrag tunnels nettls mail files filesdns scen)
 for s in "${STEPS[@]}"; do "build_$s"; done
 verify_all

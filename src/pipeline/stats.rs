@@ -170,6 +170,9 @@ impl RunStats {
                     "inserted_total": r.dns_names.inserted_total,
                     "evicted_total": r.dns_names.evicted_total,
                     "named_packets_total": r.dns_names.named_packets_total,
+                    "tcp_messages_total": r.dns_names.tcp.messages_total,
+                    "tcp_abandoned_total": r.dns_names.tcp.abandoned_total,
+                    "tcp_evicted_total": r.dns_names.tcp.evicted_total,
                 },
                 "flow": {
                     "flows_total": self.flow.flows_total,

@@ -11,7 +11,7 @@ use crate::alert::{mask_text, FindingSet};
 use crate::app::ftp::{is_transfer, FtpTx};
 use crate::app::{location, proto_name as app_proto, FileMeta};
 use crate::capture::Timestamp;
-use crate::files::{FileReport, FileTrack, FileType, FilesConfig};
+use crate::files::{FileReport, FileTrack, FileType, FilesConfig, MemCap};
 use crate::flow::{Direction, FlowKey};
 use crate::pipeline::output::{OutEvent, SortKey};
 
@@ -124,6 +124,8 @@ pub(super) struct Files {
     /// Data flow id -> (control flow id, passive).
     data: HashMap<u64, (u64, bool, u64)>,
     seq: u64,
+    /// Buffer bound over all open files of this worker.
+    mem: MemCap,
 }
 
 impl Files {
@@ -135,6 +137,7 @@ impl Files {
             sessions: HashMap::new(),
             data: HashMap::new(),
             seq: 0,
+            mem: MemCap::new(cfg.memcap),
         }
     }
 
@@ -316,7 +319,7 @@ impl AppSink<'_> {
         }
         self.det.files.stats.files_total += 1;
         ds.file = Some(Box::new(FileState {
-            track: FileTrack::new(meta),
+            track: FileTrack::with_memcap(meta, self.det.files.mem.clone()),
             base: None,
             findings: FindingSet::default(),
             ftp,
