@@ -33,7 +33,11 @@ fn legacy_office_and_gbk_uploads() {
         let stats = check_against_truth("filesdns_files", w);
         assert_eq!(
             stats["file_tracking"]["extracted_total"].as_u64(),
-            Some(truth.json["files"].as_array().map_or(0, |f| f.len() as u64 - 1)),
+            Some(
+                truth.json["files"]
+                    .as_array()
+                    .map_or(0, |f| f.len() as u64 - 1)
+            ),
             "xls and doc unpacked"
         );
     }
@@ -136,7 +140,10 @@ fn ja4s_on_flow_events() {
     // the encrypted extensions, so `00`) _ cipher _ hash.
     let parts: Vec<&str> = ja4s.split('_').collect();
     assert_eq!(parts.len(), 3, "{ja4s}");
-    assert!(parts[0].starts_with("t13") && parts[0].ends_with("00"), "{ja4s}");
+    assert!(
+        parts[0].starts_with("t13") && parts[0].ends_with("00"),
+        "{ja4s}"
+    );
     assert_eq!(format!("0x{}", parts[1]), cipher);
     assert_eq!(parts[2].len(), 12);
 }

@@ -277,8 +277,18 @@ impl Extractor<'_> {
     }
 
     /// Text of the streams read from a compound file.
-    fn ole_streams(&mut self, kind: FileType, streams: &[(String, Vec<u8>)], out: &mut TextOut<'_>) {
-        let get = |n: &str| streams.iter().find(|(s, _)| s == n).map(|(_, b)| b.as_slice());
+    fn ole_streams(
+        &mut self,
+        kind: FileType,
+        streams: &[(String, Vec<u8>)],
+        out: &mut TextOut<'_>,
+    ) {
+        let get = |n: &str| {
+            streams
+                .iter()
+                .find(|(s, _)| s == n)
+                .map(|(_, b)| b.as_slice())
+        };
         for (name, body) in streams {
             let max = usize::try_from(self.budget).unwrap_or(usize::MAX);
             let mut text = Vec::new();

@@ -435,7 +435,19 @@ mod tests {
 
     #[test]
     fn memcap_is_shared_and_given_back() {
-        let doc = make_docx(&["tel 13800138000"]);
+        // Stored (not deflated) so that it is longer than the sniffed head.
+        let body = format!(
+            "<w:document><w:body><w:p><w:r><w:t>tel 13800138000</w:t></w:r></w:p>{}</w:body></w:document>",
+            "<w:p/>".repeat(300)
+        );
+        let doc = make_zip(
+            &[
+                ("[Content_Types].xml", b"<Types/>"),
+                ("word/document.xml", body.as_bytes()),
+            ],
+            false,
+        );
+        assert!(doc.len() > magic::SNIFF_LEN);
         let cfg = FilesConfig::default();
         let cap = MemCap::new(doc.len() + 10);
         let meta = FileMeta::default();

@@ -65,9 +65,12 @@ impl Text<'_> {
     }
 
     fn utf16(&mut self, b: &[u8]) {
-        let units = b
-            .chunks_exact(2)
-            .map(|u| u16::from_le_bytes([u.first().copied().unwrap_or(0), u.get(1).copied().unwrap_or(0)]));
+        let units = b.chunks_exact(2).map(|u| {
+            u16::from_le_bytes([
+                u.first().copied().unwrap_or(0),
+                u.get(1).copied().unwrap_or(0),
+            ])
+        });
         for c in char::decode_utf16(units) {
             self.push_char(c.unwrap_or(char::REPLACEMENT_CHARACTER));
         }
@@ -274,7 +277,10 @@ impl<'a> Segments<'a> {
             let b = cur.get(self.pos..self.pos + n * width)?;
             if high {
                 let units = b.chunks_exact(2).map(|u| {
-                    u16::from_le_bytes([u.first().copied().unwrap_or(0), u.get(1).copied().unwrap_or(0)])
+                    u16::from_le_bytes([
+                        u.first().copied().unwrap_or(0),
+                        u.get(1).copied().unwrap_or(0),
+                    ])
                 });
                 out.extend(char::decode_utf16(units).map(|c| c.unwrap_or('\u{fffd}')));
             } else {
@@ -305,10 +311,7 @@ fn shared_strings(wb: &[u8], max: usize) -> Vec<String> {
         return Vec::new();
     };
     let mut parts = vec![first.get(8..).unwrap_or_default()];
-    parts.extend(
-        it.take_while(|(t, _)| *t == rec::CONTINUE)
-            .map(|(_, d)| d),
-    );
+    parts.extend(it.take_while(|(t, _)| *t == rec::CONTINUE).map(|(_, d)| d));
     let unique = usize_at(first, 4).unwrap_or(0);
     let mut seg = Segments {
         parts,

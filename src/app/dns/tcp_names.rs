@@ -177,7 +177,8 @@ impl TcpAnswers {
         let before = s.held.len();
         let read = if s.held.is_empty() {
             let used = frames(payload, msg);
-            s.held.extend_from_slice(payload.get(used..).unwrap_or_default());
+            s.held
+                .extend_from_slice(payload.get(used..).unwrap_or_default());
             count(payload.get(..used).unwrap_or_default())
         } else {
             s.held.extend_from_slice(payload);
