@@ -281,7 +281,8 @@ build_scen() { bash "$HERE/make_scen.sh"; }   # impaired + policy scenarios (pca
 build_files() { bash "$HERE/make_files.sh"; } # files_http, files_ftp (own script)
 build_httpev() { bash "$HERE/make_http_evasion.sh"; } # http_evasion, http_servers (own script)
 build_records() { bash "$HERE/make_records.sh"; } # records_http (own script)
+build_filesdns() { bash "$HERE/make_filesdns.sh"; } # filesdns_files, filesdns_dns_tcp (own script)
 STEPS=("$@")
-((${#STEPS[@]})) || STEPS=(http decoys tiny bulk udp split broken udpfrag tunnels nettls mail files scen httpev records)
+((${#STEPS[@]})) || STEPS=(http decoys tiny bulk udp split broken udpfrag tunnels nettls mail files filesdns scen httpev records)
 for s in "${STEPS[@]}"; do "build_$s"; done
 verify_all

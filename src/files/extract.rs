@@ -1,5 +1,6 @@
 //! Unpacking files for scanning: ZIP (and the OOXML text of docx, xlsx and
-//! pptx), gzip, tar and text-based PDFs, nested up to a depth.
+//! pptx), gzip, tar, text-based PDFs and OLE2 compound files (the text of
+//! legacy doc, xls and ppt: [`super::ole`]), nested up to a depth.
 //!
 //! Every decompressed byte counts against one budget per file
 //! ([`FilesConfig::max_decompressed`]); a member may not inflate more than
@@ -16,7 +17,7 @@ use std::io::{Cursor, Read};
 use super::magic::{sniff, FileType};
 use super::xml::{self, Mode};
 use super::FilesConfig;
-use crate::files::pdf;
+use crate::files::{ole, pdf};
 
 /// Receives extracted content: `path` is the chain of containers it came
 /// out of (outermost first), `data` one whole item.
@@ -77,6 +78,7 @@ impl Extractor<'_> {
             FileType::Gzip => self.gzip(data, out),
             FileType::Tar => self.tar(data, out),
             FileType::Pdf => self.pdf(data, out),
+            FileType::Ole | FileType::Doc | FileType::Xls | FileType::Ppt => self.ole(data, out),
             _ => {}
         }
         self.path.pop();
@@ -224,6 +226,90 @@ impl Extractor<'_> {
         self.budget = self.budget.saturating_sub(text.len() as u64);
         if !text.is_empty() {
             out(&self.path, &text);
+        }
+    }
+}
+
+impl Extractor<'_> {
+    /// An OLE2 compound file: its streams are read (bounded by the entry
+    /// count and the budget); Word, Excel and PowerPoint streams are turned
+    /// into text, other streams handed on as members (the normalisation
+    /// chain reads UTF-16 runs in them; an embedded archive is unpacked).
+    fn ole(&mut self, data: &[u8], out: &mut TextOut<'_>) {
+        // `cfb` validates the sector chains it follows; a panic on a
+        // malformed file is still contained as an extraction error.
+        let opened = std::panic::catch_unwind(|| cfb::CompoundFile::open(Cursor::new(data)));
+        let Ok(Ok(mut cf)) = opened else {
+            self.note("extract_error");
+            return;
+        };
+        let entries: Vec<(std::path::PathBuf, String)> = cf
+            .walk()
+            .filter(|e| e.is_stream())
+            .take(self.cfg.max_entries.saturating_add(1))
+            .map(|e| (e.path().to_path_buf(), e.name().to_string()))
+            .collect();
+        let kind = ole::flavour(entries.iter().map(|(_, n)| n.as_str()));
+        if let Some(last) = self.path.last_mut() {
+            *last = kind;
+        }
+        if self.path.len() == 1 {
+            self.refined = Some(kind);
+        }
+        let mut streams: Vec<(String, Vec<u8>)> = Vec::new();
+        for (path, name) in entries {
+            if ole::skipped(&name) && !matches!(name.as_str(), "0Table" | "1Table") {
+                continue;
+            }
+            if !self.next_entry() {
+                break;
+            }
+            let Ok(mut s) = cf.open_stream(&path) else {
+                self.note("extract_error");
+                continue;
+            };
+            let len = s.len();
+            if let Some(body) = self.inflate(&mut s, len) {
+                streams.push((name, body));
+            }
+        }
+        self.ole_streams(kind, &streams, out);
+    }
+
+    /// Text of the streams read from a compound file.
+    fn ole_streams(
+        &mut self,
+        kind: FileType,
+        streams: &[(String, Vec<u8>)],
+        out: &mut TextOut<'_>,
+    ) {
+        let get = |n: &str| {
+            streams
+                .iter()
+                .find(|(s, _)| s == n)
+                .map(|(_, b)| b.as_slice())
+        };
+        for (name, body) in streams {
+            let max = usize::try_from(self.budget).unwrap_or(usize::MAX);
+            let mut text = Vec::new();
+            let done = match (kind, name.as_str()) {
+                (FileType::Doc, "WordDocument") => ole::word_table_name(body)
+                    .and_then(get)
+                    .is_some_and(|t| ole::word_text(body, t, &mut text, max)),
+                (FileType::Xls, "Workbook" | "Book") => ole::xls_text(body, &mut text, max),
+                (FileType::Ppt, "PowerPoint Document") => {
+                    ole::ppt_text(body, &mut text, max);
+                    true
+                }
+                (_, n) if ole::skipped(n) => continue,
+                _ => false,
+            };
+            self.budget = self.budget.saturating_sub(text.len() as u64);
+            if !done {
+                self.member(body, out);
+            } else if !text.is_empty() {
+                out(&self.path, &text);
+            }
         }
     }
 }

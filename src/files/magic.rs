@@ -23,8 +23,14 @@ pub enum FileType {
     Jpeg,
     /// GIF image.
     Gif,
-    /// OLE2 compound file (legacy doc/xls/ppt).
+    /// OLE2 compound file (legacy Office) of no known flavour.
     Ole,
+    /// Word 97-2003 document (OLE with a `WordDocument` stream).
+    Doc,
+    /// Excel 97-2003 workbook (OLE with a `Workbook` stream).
+    Xls,
+    /// PowerPoint 97-2003 (OLE with a `PowerPoint Document` stream).
+    Ppt,
     /// JSON text.
     Json,
     /// XML or HTML text.
@@ -52,6 +58,9 @@ impl FileType {
             FileType::Jpeg => "jpeg",
             FileType::Gif => "gif",
             FileType::Ole => "ole",
+            FileType::Doc => "doc",
+            FileType::Xls => "xls",
+            FileType::Ppt => "ppt",
             FileType::Json => "json",
             FileType::Xml => "xml",
             FileType::Csv => "csv",
@@ -72,6 +81,10 @@ impl FileType {
                 | FileType::Pptx
                 | FileType::Gzip
                 | FileType::Tar
+                | FileType::Ole
+                | FileType::Doc
+                | FileType::Xls
+                | FileType::Ppt
         )
     }
 

@@ -14,8 +14,15 @@
 //!   unpacks it at its end ([`extract`]). A file past the bound is noted
 //!   (`file_buffer`) and scanned raw from then on.
 //!
+//! Buffers of all open files of a worker share one bound
+//! ([`FilesConfig::memcap`], through a [`MemCap`]); a file whose buffer
+//! would pass it is scanned raw from there (noted `memcap`).
+//!
 //! The [`FileReport`] says whether the file is complete: no gap, and as
 //! long as its declared size when one was declared.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use md5::{Digest, Md5};
 use serde::Deserialize;
@@ -25,6 +32,7 @@ use crate::app::FileMeta;
 
 pub mod extract;
 pub mod magic;
+pub mod ole;
 pub mod pdf;
 pub mod xml;
 
@@ -55,6 +63,9 @@ pub struct FilesConfig {
     /// Seconds (packet time) an announced FTP data connection is awaited,
     /// and a linked one may stay idle before its routing is forgotten.
     pub ftp_expect_timeout: u64,
+    /// Bytes buffered over all open files of one worker; a file whose
+    /// buffer would pass it is scanned raw (noted `memcap`).
+    pub memcap: usize,
 }
 
 impl Default for FilesConfig {
@@ -68,6 +79,7 @@ impl Default for FilesConfig {
             ratio_floor: 1 << 20,
             ftp_max_expectations: 4096,
             ftp_expect_timeout: 120,
+            memcap: 64 << 20,
         }
     }
 }
@@ -86,6 +98,12 @@ impl FilesConfig {
         }
         if self.max_ratio == 0 {
             return Err("files.max_ratio must be at least 1".into());
+        }
+        if self.memcap < magic::SNIFF_LEN {
+            return Err(format!(
+                "files.memcap must be at least {} bytes",
+                magic::SNIFF_LEN
+            ));
         }
         Ok(())
     }
@@ -112,6 +130,80 @@ pub struct FileReport {
     pub limits_hit: Vec<&'static str>,
 }
 
+/// The buffer bound shared by the open files of one worker (cloned into
+/// each [`FileTrack`]; atomic only so that tracks stay `Send`).
+#[derive(Clone, Debug)]
+pub struct MemCap {
+    held: Arc<AtomicUsize>,
+    cap: usize,
+}
+
+impl MemCap {
+    /// A bound of `cap` bytes.
+    pub fn new(cap: usize) -> MemCap {
+        MemCap {
+            held: Arc::new(AtomicUsize::new(0)),
+            cap,
+        }
+    }
+
+    /// Bytes held now by all tracks.
+    pub fn held(&self) -> usize {
+        self.held.load(Ordering::Relaxed)
+    }
+
+    /// Takes `n` bytes if they fit.
+    fn take(&self, n: usize) -> bool {
+        self.held
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |h| {
+                h.checked_add(n).filter(|t| *t <= self.cap)
+            })
+            .is_ok()
+    }
+
+    fn give(&self, n: usize) {
+        let _ = self
+            .held
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |h| {
+                Some(h.saturating_sub(n))
+            });
+    }
+}
+
+/// Bytes a track holds of its [`MemCap`], given back when dropped (also
+/// when a flow ends without finishing its file).
+#[derive(Debug, Default)]
+struct Reservation {
+    cap: Option<MemCap>,
+    bytes: usize,
+}
+
+impl Reservation {
+    /// Takes `n` more bytes; false when the cap would be passed.
+    fn grow(&mut self, n: usize) -> bool {
+        match &self.cap {
+            Some(c) if !c.take(n) => false,
+            _ => {
+                self.bytes += n;
+                true
+            }
+        }
+    }
+
+    fn release(&mut self) {
+        if let Some(c) = &self.cap {
+            c.give(self.bytes);
+        }
+        self.bytes = 0;
+    }
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        self.release();
+    }
+}
+
 /// One file being received.
 pub struct FileTrack {
     meta: FileMeta,
@@ -124,6 +216,7 @@ pub struct FileTrack {
     gap_bytes: u64,
     gaps: u32,
     limits: Vec<&'static str>,
+    reserved: Reservation,
 }
 
 impl FileTrack {
@@ -140,6 +233,18 @@ impl FileTrack {
             gap_bytes: 0,
             gaps: 0,
             limits: Vec::new(),
+            reserved: Reservation::default(),
+        }
+    }
+
+    /// Starts tracking a file whose buffer counts against `cap`.
+    pub fn with_memcap(meta: FileMeta, cap: MemCap) -> FileTrack {
+        FileTrack {
+            reserved: Reservation {
+                cap: Some(cap),
+                bytes: 0,
+            },
+            ..FileTrack::new(meta)
         }
     }
 
@@ -162,7 +267,10 @@ impl FileTrack {
             }
             Some(_) if self.buffering => {
                 if self.buf.len().saturating_add(data.len()) > cfg.max_buffer {
-                    self.overflow(raw);
+                    self.overflow("file_buffer", raw);
+                    raw(data);
+                } else if !self.reserved.grow(data.len()) {
+                    self.overflow("memcap", raw);
                     raw(data);
                 } else {
                     self.buf.extend_from_slice(data);
@@ -183,24 +291,26 @@ impl FileTrack {
         let head = self.buf.get(..magic::SNIFF_LEN).unwrap_or(&self.buf);
         let kind = sniff(head);
         self.kind = Some(kind);
-        if kind.needs_extraction() && self.buf.len() <= cfg.max_buffer {
+        let fits = self.buf.len() <= cfg.max_buffer;
+        if kind.needs_extraction() && fits && self.reserved.grow(self.buf.len()) {
             self.buffering = true;
         } else {
             if kind.needs_extraction() {
-                self.note("file_buffer");
+                self.note(if fits { "memcap" } else { "file_buffer" });
             }
             raw(&self.buf);
             self.buf = Vec::new();
         }
     }
 
-    /// The buffer bound was hit: what is held is scanned raw, and so is
-    /// the rest.
-    fn overflow(&mut self, raw: &mut dyn FnMut(&[u8])) {
-        self.note("file_buffer");
+    /// A buffer bound (`limit`) was hit: what is held is scanned raw, and
+    /// so is the rest.
+    fn overflow(&mut self, limit: &'static str, raw: &mut dyn FnMut(&[u8])) {
+        self.note(limit);
         self.buffering = false;
         raw(&self.buf);
         self.buf = Vec::new();
+        self.reserved.release();
     }
 
     fn note(&mut self, limit: &'static str) {
@@ -223,6 +333,8 @@ impl FileTrack {
         let mut magic = self.kind.unwrap_or(FileType::Binary);
         if self.buffering {
             let (limits, refined) = extract::extract(&self.buf, magic, cfg, text);
+            self.buf = Vec::new();
+            self.reserved.release();
             magic = refined;
             for l in limits {
                 self.note(l);
@@ -319,6 +431,49 @@ mod tests {
         assert!(texts.is_empty());
         assert_eq!(r.limits_hit, vec!["file_buffer"]);
         assert!(r.complete);
+    }
+
+    #[test]
+    fn memcap_is_shared_and_given_back() {
+        // Stored (not deflated) so that it is longer than the sniffed head.
+        let body = format!(
+            "<w:document><w:body><w:p><w:r><w:t>tel 13800138000</w:t></w:r></w:p>{}</w:body></w:document>",
+            "<w:p/>".repeat(300)
+        );
+        let doc = make_zip(
+            &[
+                ("[Content_Types].xml", b"<Types/>"),
+                ("word/document.xml", body.as_bytes()),
+            ],
+            false,
+        );
+        assert!(doc.len() > magic::SNIFF_LEN);
+        let cfg = FilesConfig::default();
+        let cap = MemCap::new(doc.len() + 10);
+        let meta = FileMeta::default();
+        let mut a = FileTrack::with_memcap(meta.clone(), cap.clone());
+        let mut b = FileTrack::with_memcap(meta.clone(), cap.clone());
+        let (mut raw_a, mut raw_b) = (Vec::new(), Vec::new());
+        a.push(&doc, &cfg, &mut |d| raw_a.extend_from_slice(d));
+        assert_eq!(cap.held(), doc.len());
+        for p in doc.chunks(300) {
+            b.push(p, &cfg, &mut |d| raw_b.extend_from_slice(d));
+        }
+        assert!(raw_a.is_empty());
+        assert_eq!(raw_b, doc, "no room left: scanned raw");
+        assert_eq!(cap.held(), doc.len(), "b gave back what it held");
+        let mut texts = Vec::new();
+        let ra = a.finish(&cfg, &mut |_| {}, &mut |_, d| texts.push(d.to_vec()));
+        let rb = b.finish(&cfg, &mut |_| {}, &mut |_, _| {});
+        assert!(ra.limits_hit.is_empty() && !texts.is_empty());
+        assert_eq!(rb.limits_hit, vec!["memcap"]);
+        assert_eq!(cap.held(), 0);
+        // A track dropped unfinished (flow evicted) gives back too.
+        let mut c = FileTrack::with_memcap(meta, cap.clone());
+        c.push(&doc, &cfg, &mut |_| {});
+        assert_eq!(cap.held(), doc.len());
+        drop(c);
+        assert_eq!(cap.held(), 0);
     }
 
     proptest! {

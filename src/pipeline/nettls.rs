@@ -11,7 +11,7 @@ use crate::app::tls::TlsInfo;
 const MAX_RRNAME: usize = 255;
 
 /// The `tls` object: `sni`, `version`, `client_versions`, `alpn`, `ja4`,
-/// `cipher` (hex, the server's choice). The SNI is a host name, not PI.
+/// `ja4s`, `cipher` (hex, the server's choice). The SNI is a host name, not PI.
 pub fn tls_out(t: &TlsInfo) -> Value {
     let mut v = json!({
         "sni": t.sni,
@@ -19,6 +19,7 @@ pub fn tls_out(t: &TlsInfo) -> Value {
         "client_versions": t.client_versions,
         "alpn": t.alpn,
         "ja4": t.ja4,
+        "ja4s": t.ja4s,
     });
     if let (Some(c), Some(o)) = (t.cipher, v.as_object_mut()) {
         o.insert("cipher".into(), json!(format!("0x{c:04x}")));

@@ -15,6 +15,7 @@ use super::counters::{LiveCounters, StatsTicker, PUBLISH_EVERY};
 use super::ftp_route::{FtpRouteStats, FtpRouter};
 use super::output::OutMsg;
 use crate::app::dns::cache::{NameCache, NameCacheConfig, NameCacheStats};
+use crate::app::dns::tcp_names::Segment;
 use crate::capture::{CaptureError, FrameInfo, FrameSource, LinkType, Timestamp};
 use crate::decode::checksum::{self, ChecksumStats};
 use crate::decode::{
@@ -391,6 +392,15 @@ fn route_packet(
     if d.proto == proto::TCP {
         let payload = frame.get(d.payload.clone()).unwrap_or_default();
         w = ftp.route(ts, &d, payload, w);
+        if let (53, Some(tcp)) = (d.sport, &d.tcp) {
+            let seg = Segment {
+                src: (d.src, d.sport),
+                dst: (d.dst, d.dport),
+                tcp,
+                payload,
+            };
+            names.observe_tcp(ts, &seg);
+        }
     }
     let (Some(batch), Some(link)) = (pending.get_mut(w), links.get(w)) else {
         return true;

@@ -17,14 +17,16 @@
 //! with the oldest packet time (counted). Entries older than `max_age`
 //! (packet time) are not used: DNS TTLs are ignored on purpose, as a
 //! capture may be replayed long after it was taken. Only UDP datagrams
-//! from port 53 or 5353 are parsed, allocation-free; a name is allocated
-//! only when an answer brings a new address.
+//! from port 53 or 5353 and TCP segments from port 53 (in-order answers,
+//! bounded: [`super::tcp_names`]) are parsed, allocation-free; a name is
+//! allocated only when an answer brings a new address.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 use std::sync::Arc;
 
 use super::parser::{walk, Header, Name, RData, Record, Visitor};
+use super::tcp_names::{Segment, TcpAnswers, TcpNameStats};
 use crate::capture::Timestamp;
 
 /// Bounds of the cache.
@@ -58,6 +60,8 @@ pub struct NameCacheStats {
     pub evicted_total: u64,
     /// Packets given a name.
     pub named_packets_total: u64,
+    /// DNS over TCP answers (see [`super::tcp_names`]).
+    pub tcp: TcpNameStats,
 }
 
 struct Entry {
@@ -75,6 +79,8 @@ pub struct NameCache {
     stats: NameCacheStats,
     /// Answers of the datagram being read (reused: no allocation).
     scratch: Vec<(IpAddr, Arc<str>)>,
+    /// DNS over TCP streams followed.
+    tcp: TcpAnswers,
 }
 
 /// Most CNAME hops followed from the question to an address.
@@ -147,12 +153,16 @@ impl NameCache {
             order: VecDeque::new(),
             stats: NameCacheStats::default(),
             scratch: Vec::new(),
+            tcp: TcpAnswers::default(),
         }
     }
 
     /// Counters.
     pub fn stats(&self) -> NameCacheStats {
-        self.stats
+        NameCacheStats {
+            tcp: self.tcp.stats,
+            ..self.stats
+        }
     }
 
     /// Addresses currently remembered.
@@ -170,6 +180,22 @@ impl NameCache {
         if self.cfg.max_entries == 0 || (sport != 53 && sport != 5353) {
             return;
         }
+        self.observe_message(ts, payload);
+    }
+
+    /// Learns from the answers of a TCP segment from port 53 (read in
+    /// order, see [`super::tcp_names`]).
+    pub fn observe_tcp(&mut self, ts: Timestamp, seg: &Segment<'_>) {
+        if self.cfg.max_entries == 0 || seg.src.1 != 53 {
+            return;
+        }
+        let mut tcp = std::mem::take(&mut self.tcp);
+        tcp.observe(seg, &mut |msg| self.observe_message(ts, msg));
+        self.tcp = tcp;
+    }
+
+    /// Learns from one DNS message (a response names addresses).
+    fn observe_message(&mut self, ts: Timestamp, payload: &[u8]) {
         let mut pending = std::mem::take(&mut self.scratch);
         let mut last: Option<Arc<str>> = None;
         let map = &self.map;

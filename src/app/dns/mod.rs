@@ -11,6 +11,7 @@
 pub mod cache;
 pub mod labels;
 pub mod parser;
+pub mod tcp_names;
 
 use self::labels::Encoding;
 use self::parser::{walk, Header, Name, RData, Record, Visitor, HEADER_LEN};

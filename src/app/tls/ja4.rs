@@ -18,7 +18,27 @@
 
 use sha2::{Digest, Sha256};
 
-use super::parser::{is_grease, ClientHello};
+use super::parser::{is_grease, ClientHello, ServerHello};
+
+/// The JA4S server fingerprint of a TCP ServerHello (FoxIO
+/// `technical_details/JA4S.md`): `t`, version, 2-digit extension count,
+/// ALPN code (as JA4), `_`, the selected cipher as 4 hex digits, `_`, the
+/// first 12 hex digits of SHA-256 over the extensions in the order sent
+/// (`000000000000` if none).
+pub fn ja4s(sh: &ServerHello) -> String {
+    let a = format!(
+        "t{}{:02}{}",
+        version_str(sh.version()),
+        sh.extensions.len().min(99),
+        alpn_code(sh.alpn.as_deref()),
+    );
+    let c = if sh.extensions.is_empty() {
+        "000000000000".to_string()
+    } else {
+        hash12(&hex_list(&sh.extensions))
+    };
+    format!("{a}_{:04x}_{c}", sh.cipher)
+}
 
 /// The JA4 fingerprint of a TCP ClientHello.
 pub fn ja4(ch: &ClientHello) -> String {
@@ -74,6 +94,10 @@ fn version_code(ch: &ClientHello) -> &'static str {
         .filter(|v| !is_grease(*v))
         .max()
         .unwrap_or(ch.legacy_version);
+    version_str(v)
+}
+
+fn version_str(v: u16) -> &'static str {
     match v {
         0x0304 => "13",
         0x0303 => "12",
@@ -171,5 +195,28 @@ mod tests {
         assert_eq!(alpn_code(Some(b"http/1.1")), "h1");
         assert_eq!(alpn_code(Some(&[0xab, 0x01])), "a1");
         assert_eq!(alpn_code(None), "00");
+    }
+
+    #[test]
+    fn ja4s_published_example() {
+        // FoxIO's published JA4S `t130200_1301_234ea6891581`
+        // (JA4S_r `t130200_1301_0033,002b`): TLS 1.3 selected by
+        // supported_versions, key_share then supported_versions, no ALPN.
+        let sh = ServerHello {
+            legacy_version: 0x0303,
+            cipher: 0x1301,
+            selected_version: Some(0x0304),
+            extensions: vec![0x0033, 0x002b],
+            alpn: None,
+        };
+        assert_eq!(ja4s(&sh), "t130200_1301_234ea6891581");
+        let tls12 = ServerHello {
+            legacy_version: 0x0303,
+            cipher: 0xc030,
+            extensions: vec![],
+            alpn: Some(b"h2".to_vec()),
+            ..ServerHello::default()
+        };
+        assert_eq!(ja4s(&tls12), "t1200h2_c030_000000000000");
     }
 }

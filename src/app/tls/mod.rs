@@ -47,6 +47,8 @@ pub struct TlsInfo {
     pub cipher: Option<u16>,
     /// JA4 client fingerprint.
     pub ja4: Option<String>,
+    /// JA4S server fingerprint (from the ServerHello).
+    pub ja4s: Option<String>,
 }
 
 impl TlsInfo {
@@ -73,6 +75,7 @@ impl TlsInfo {
             cipher_suites: ch.ciphers.len(),
             cipher: None,
             ja4: Some(ja4::ja4(ch)),
+            ja4s: None,
         }
     }
 }
@@ -225,7 +228,9 @@ impl TlsParser {
                 Some(ch) => {
                     let cipher = self.info.cipher;
                     let version = self.info.version;
+                    let ja4s = self.info.ja4s.take();
                     self.info = TlsInfo::from_client_hello(&ch);
+                    self.info.ja4s = ja4s;
                     // A ServerHello parsed first (midstream order) wins.
                     self.info.cipher = cipher.or(self.info.cipher);
                     if cipher.is_some() {
@@ -243,6 +248,7 @@ impl TlsParser {
                 Some(sh) => {
                     self.info.version = version_name(sh.version()).or(self.info.version);
                     self.info.cipher = Some(sh.cipher);
+                    self.info.ja4s = Some(ja4::ja4s(&sh));
                 }
                 None => self.malformed += 1,
             },

@@ -105,6 +105,10 @@ pub struct ServerHello {
     pub cipher: u16,
     /// `supported_versions` selected version (TLS 1.3), if present.
     pub selected_version: Option<u16>,
+    /// Extension types in the order sent (bounded).
+    pub extensions: Vec<u16>,
+    /// The ALPN protocol selected, if any.
+    pub alpn: Option<Vec<u8>>,
 }
 
 impl ServerHello {
@@ -203,8 +207,15 @@ pub fn parse_server_hello(body: &[u8]) -> Option<ServerHello> {
     while !exts.rest().is_empty() {
         let ty = exts.u16()?;
         let data = exts.block16()?;
+        push_bounded(&mut sh.extensions, ty);
         if ty == ext::SUPPORTED_VERSIONS {
             sh.selected_version = Cursor::new(data).u16();
+        } else if ty == ext::ALPN {
+            let mut list = Cursor::new(data);
+            sh.alpn = list
+                .block16()
+                .and_then(|l| Cursor::new(l).block8())
+                .map(<[u8]>::to_vec);
         }
     }
     Some(sh)

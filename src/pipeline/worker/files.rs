@@ -11,7 +11,8 @@ use crate::alert::{mask_text, FindingSet};
 use crate::app::ftp::{is_transfer, FtpTx};
 use crate::app::{location, proto_name as app_proto, FileMeta};
 use crate::capture::Timestamp;
-use crate::files::{FileReport, FileTrack, FileType, FilesConfig};
+use crate::detect::normalize::{Chain, Step};
+use crate::files::{FileReport, FileTrack, FileType, FilesConfig, MemCap};
 use crate::flow::{Direction, FlowKey};
 use crate::pipeline::output::{OutEvent, SortKey};
 
@@ -95,6 +96,32 @@ pub(super) struct FileState {
     base: Option<&'static str>,
     findings: FindingSet,
     ftp: Option<FtpOut>,
+    charset: FileCharset,
+}
+
+/// Transcoding of a text file's raw bytes: decided on its first bytes
+/// (text by magic, not UTF-8, valid GBK/GB18030), then streaming, so that
+/// Chinese context words and field names around values are read as
+/// UTF-8 (hashes are taken before, on the file's own bytes).
+#[derive(Default)]
+struct FileCharset {
+    decided: bool,
+    gbk: Option<Box<encoding_rs::Decoder>>,
+}
+
+/// Whether `head` (a file's first bytes) is GBK-family text.
+fn looks_gbk(head: &[u8]) -> bool {
+    let not_utf8 = matches!(std::str::from_utf8(head), Err(e) if e.error_len().is_some());
+    if !not_utf8 || !crate::files::sniff(head).is_text() {
+        return false;
+    }
+    let mut d = encoding_rs::GB18030.new_decoder_without_bom_handling();
+    let cap = d
+        .max_utf8_buffer_length_without_replacement(head.len())
+        .unwrap_or(0);
+    let mut out = String::with_capacity(cap);
+    let (res, _) = d.decode_to_string_without_replacement(head, &mut out, false);
+    !matches!(res, encoding_rs::DecoderResult::Malformed(..))
 }
 
 /// The last transfer command of an FTP control session.
@@ -124,6 +151,8 @@ pub(super) struct Files {
     /// Data flow id -> (control flow id, passive).
     data: HashMap<u64, (u64, bool, u64)>,
     seq: u64,
+    /// Buffer bound over all open files of this worker.
+    mem: MemCap,
 }
 
 impl Files {
@@ -135,6 +164,7 @@ impl Files {
             sessions: HashMap::new(),
             data: HashMap::new(),
             seq: 0,
+            mem: MemCap::new(cfg.memcap),
         }
     }
 
@@ -316,10 +346,11 @@ impl AppSink<'_> {
         }
         self.det.files.stats.files_total += 1;
         ds.file = Some(Box::new(FileState {
-            track: FileTrack::new(meta),
+            track: FileTrack::with_memcap(meta, self.det.files.mem.clone()),
             base: None,
             findings: FindingSet::default(),
             ftp,
+            charset: FileCharset::default(),
         }));
     }
 
@@ -333,10 +364,13 @@ impl AppSink<'_> {
         let cfg = self.det.files.cfg;
         let (det, ts) = (&mut *self.det, self.ts);
         let FileState {
-            track, findings, ..
+            track,
+            findings,
+            charset,
+            ..
         } = &mut *f;
         track.push(data, &cfg, &mut |raw| {
-            det.scan_into(ds, Some(findings), raw, base, ts)
+            det.scan_file_raw(ds, findings, charset, raw, base, ts, false)
         });
         ds.file = Some(f);
     }
@@ -383,6 +417,42 @@ pub(super) fn flow_ends(key: &FlowKey) -> [(IpAddr, u16); 2] {
 }
 
 impl Det {
+    /// Scans raw bytes of a file, transcoded from GBK when its first bytes
+    /// say so (see [`FileCharset`]).
+    #[allow(clippy::too_many_arguments)]
+    fn scan_file_raw(
+        &mut self,
+        ds: &mut DirState,
+        findings: &mut FindingSet,
+        cs: &mut FileCharset,
+        raw: &[u8],
+        base: &'static str,
+        ts: Timestamp,
+        last: bool,
+    ) {
+        if !cs.decided && !raw.is_empty() {
+            cs.decided = true;
+            if looks_gbk(raw) {
+                cs.gbk = Some(Box::new(
+                    encoding_rs::GB18030.new_decoder_without_bom_handling(),
+                ));
+            }
+        }
+        let Some(dec) = cs.gbk.as_mut() else {
+            return self.scan_into(ds, Some(findings), raw, base, ts);
+        };
+        let cap = dec
+            .max_utf8_buffer_length(raw.len())
+            .unwrap_or(raw.len().saturating_mul(3));
+        let mut text = String::with_capacity(cap);
+        let _ = dec.decode_to_string(raw, &mut text, last);
+        if ds.location.is_some_and(|l| l != base) {
+            self.finish_item_into(ds, None, ts);
+        }
+        let chain = Chain::EMPTY.with(Step::Gbk);
+        self.scan_with(ds, Some(findings), text.as_bytes(), base, chain, ts, false);
+    }
+
     /// Finishes a file: the raw tail and extracted contents are scanned
     /// (into the direction's findings and the file's), then reported.
     #[allow(clippy::too_many_arguments)]
@@ -401,6 +471,7 @@ impl Det {
             base,
             mut findings,
             ftp,
+            mut charset,
         } = *f;
         let base = base.unwrap_or(location::TCP_STREAM);
         let cfg = self.files.cfg;
@@ -411,7 +482,7 @@ impl Det {
             &mut |raw| raw_tail.extend_from_slice(raw),
             &mut |path, text| texts.push((label(base, path), text.to_vec())),
         );
-        self.scan_into(ds, Some(&mut findings), &raw_tail, base, ts);
+        self.scan_file_raw(ds, &mut findings, &mut charset, &raw_tail, base, ts, true);
         self.finish_item_into(ds, Some(&mut findings), ts);
         if !texts.is_empty() {
             self.files.stats.extracted_total += 1;
