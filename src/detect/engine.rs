@@ -600,12 +600,14 @@ impl Scanner {
         if eng.has_suppress {
             self.apply_suppressors();
         }
-        for m in &self.found {
+        for (i, m) in self.found.iter().enumerate() {
             let val = self
                 .vals
                 .get(m.val.0 as usize..m.val.1 as usize)
                 .unwrap_or_default();
-            if self.report_all || (!m.suppress && m.confidence >= eng.min_conf) {
+            if self.report_all
+                || (!m.suppress && m.confidence >= eng.min_conf && !self.shadowed(eng, i))
+            {
                 sink.on_match(&Match {
                     detector: m.detector,
                     value: val,
@@ -662,6 +664,33 @@ impl Scanner {
             f.pat = f.pat.min(first[3]);
             f.field = f.field.min(first[4]);
         }
+    }
+
+    /// Whether match `i` lies inside another reported match of the same PI
+    /// type (e.g. a free-text address inside an `地址` field's value), so
+    /// one value is not counted twice. Looks at close neighbours only
+    /// (found is sorted by offset); identical spans keep the first.
+    fn shadowed(&self, eng: &Engine, i: usize) -> bool {
+        let Some(m) = self.found.get(i) else {
+            return false;
+        };
+        let ty = |d: DetectorId| {
+            eng.detectors
+                .get(usize::from(d))
+                .map(|x| x.pi_type.as_str())
+        };
+        let (lo, hi) = (i.saturating_sub(8), (i + 8).min(self.found.len()));
+        (lo..hi).any(|j| {
+            self.found.get(j).is_some_and(|o| {
+                j != i
+                    && !o.suppress
+                    && o.confidence >= eng.min_conf
+                    && o.offset <= m.offset
+                    && o.end >= m.end
+                    && (o.offset < m.offset || o.end > m.end || j < i)
+                    && ty(o.detector) == ty(m.detector)
+            })
+        })
     }
 
     /// Drops matches that start inside a suppressor's span (found is
