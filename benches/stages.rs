@@ -97,9 +97,12 @@ fn gzip(data: &[u8]) -> Vec<u8> {
     e.finish().expect("gzip")
 }
 
-/// `n` keep-alive exchanges (request bytes, response bytes) and the decoded
-/// body bytes. Responses alternate gzip + Content-Length and chunked.
-fn http_stream(n: usize) -> (Vec<(Vec<u8>, Vec<u8>)>, u64) {
+/// Request bytes and response bytes of one exchange.
+type Exchange = (Vec<u8>, Vec<u8>);
+
+/// `n` keep-alive exchanges and the decoded body bytes. Responses
+/// alternate gzip + Content-Length and chunked.
+fn http_stream(n: usize) -> (Vec<Exchange>, u64) {
     let mut r = Rng(7);
     let (mut out, mut body_bytes) = (Vec::new(), 0u64);
     for i in 0..n {
