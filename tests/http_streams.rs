@@ -5,7 +5,6 @@
 //! the diff!). Also: split invariance, and brotli/zstd bodies built here
 //! (Python's standard library cannot write them).
 
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use leakwatch::app::http::{HttpConfig, HttpParser};
@@ -14,93 +13,36 @@ use leakwatch::flow::Direction::{self, ToClient, ToServer};
 use proptest::prelude::*;
 
 mod common;
-use common::transcript::{load, show, Step};
+use common::transcript::{feed, load, Recorder, Step};
 
-/// Records what the parser extracts, one line per item or transaction.
-#[derive(Default)]
-struct Recorder {
-    open: [Option<(&'static str, Vec<u8>)>; 2],
-    log: String,
-}
-
-fn arrow(dir: Direction) -> &'static str {
-    if dir == ToServer {
-        ">"
-    } else {
-        "<"
-    }
-}
-
-impl Recorder {
-    fn close(&mut self, dir: Direction) {
-        if let Some((loc, data)) = self.open[dir.index()].take() {
-            let _ = writeln!(self.log, "{} {loc} {}", arrow(dir), show(&data));
-        }
-    }
-}
-
-impl ContentSink for Recorder {
-    fn on_content(&mut self, dir: Direction, location: &'static str, data: &[u8]) {
-        match &mut self.open[dir.index()] {
-            Some((l, d)) if *l == location => d.extend_from_slice(data),
-            _ => {
-                self.close(dir);
-                self.open[dir.index()] = Some((location, data.to_vec()));
-            }
-        }
-    }
-
-    fn end_content(&mut self, dir: Direction) {
-        self.close(dir);
-    }
-
-    fn end_transaction(&mut self, dir: Direction, meta: &TxMeta) {
-        self.close(dir);
-        let TxMeta::Http(tx) = meta else {
-            return;
-        };
-        let url = tx
-            .url
-            .as_deref()
-            .map(|u| String::from_utf8_lossy(u).into_owned());
-        let _ = writeln!(
-            self.log,
-            "{} TX method={:?} url={:?} host={:?} status={:?} ua={:?} req_ct={:?} resp_ct={:?} parts={:?} limits={:?}",
-            arrow(dir),
-            tx.method,
-            url,
-            tx.hostname,
-            tx.status,
-            tx.user_agent,
-            tx.request_content_type,
-            tx.response_content_type,
-            tx.parts.iter().map(|p| (&p.name, &p.filename, &p.content_type)).collect::<Vec<_>>(),
-            tx.limits_hit
-        );
-    }
+/// The log line of an HTTP transaction.
+fn tx_line(meta: &TxMeta) -> Option<String> {
+    let TxMeta::Http(tx) = meta else {
+        return None;
+    };
+    let url = tx
+        .url
+        .as_deref()
+        .map(|u| String::from_utf8_lossy(u).into_owned());
+    Some(format!(
+        "TX method={:?} url={:?} host={:?} status={:?} ua={:?} req_ct={:?} resp_ct={:?} parts={:?} limits={:?}",
+        tx.method,
+        url,
+        tx.hostname,
+        tx.status,
+        tx.user_agent,
+        tx.request_content_type,
+        tx.response_content_type,
+        tx.parts.iter().map(|p| (&p.name, &p.filename, &p.content_type)).collect::<Vec<_>>(),
+        tx.limits_hit
+    ))
 }
 
 /// Runs `steps`, each data block cut into pieces of `piece(i)` bytes.
-fn run(steps: &[Step], cfg: HttpConfig, mut piece: impl FnMut() -> usize) -> String {
+fn run(steps: &[Step], cfg: HttpConfig, piece: impl FnMut() -> usize) -> String {
     let mut p = HttpParser::new(cfg);
-    let mut r = Recorder::default();
-    for s in steps {
-        match s {
-            Step::Data(dir, d) => {
-                let mut rest = d.as_slice();
-                while !rest.is_empty() {
-                    let (a, b) = rest.split_at(piece().clamp(1, rest.len()));
-                    p.on_data(*dir, a, &mut r);
-                    rest = b;
-                }
-            }
-            Step::Gap(dir, n) => p.on_gap(*dir, *n, &mut r),
-        }
-    }
-    p.on_close(ToServer, &mut r);
-    p.on_close(ToClient, &mut r);
-    r.close(ToServer);
-    r.close(ToClient);
+    let mut r = Recorder::new(tx_line, false);
+    feed(&mut p, steps, piece, &mut r);
     r.log
 }
 
@@ -262,7 +204,7 @@ proptest! {
     fn arbitrary_bytes_never_panic(c in proptest::collection::vec(any::<u8>(), 0..400),
                                    s in proptest::collection::vec(any::<u8>(), 0..400)) {
         let mut p = HttpParser::default();
-        let mut r = Recorder::default();
+        let mut r = Recorder::new(tx_line, false);
         let mut sc = b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Encoding: gzip\r\n\r\n".to_vec();
         sc.extend_from_slice(&c);
         p.on_data(ToServer, &sc, &mut r);

@@ -9,12 +9,12 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use leakwatch::app::mail::{ImapParser, Pop3Parser, SmtpParser};
-use leakwatch::app::{AppParser, ContentSink, FileMeta, TxMeta};
+use leakwatch::app::{AppParser, ContentSink, TxMeta};
 use leakwatch::flow::Direction::{self, ToClient, ToServer};
 use proptest::prelude::*;
 
 mod common;
-use common::transcript::{load, show, Step};
+use common::transcript::{feed, load, Recorder, Step};
 
 const PROTOS: [&str; 3] = ["smtp", "pop3", "imap"];
 
@@ -26,101 +26,32 @@ fn parser(proto: &str) -> Box<dyn AppParser> {
     }
 }
 
-/// Records what the parser extracts, one line per item, file or transaction.
-#[derive(Default)]
-struct Recorder {
-    open: [Option<(&'static str, Vec<u8>)>; 2],
-    log: String,
-}
-
-fn arrow(dir: Direction) -> &'static str {
-    if dir == ToServer {
-        ">"
-    } else {
-        "<"
-    }
-}
-
-impl Recorder {
-    fn close(&mut self, dir: Direction) {
-        if let Some((loc, data)) = self.open[dir.index()].take() {
-            let _ = writeln!(self.log, "{} {loc} {}", arrow(dir), show(&data));
-        }
-    }
-}
-
-impl ContentSink for Recorder {
-    fn on_content(&mut self, dir: Direction, location: &'static str, data: &[u8]) {
-        match &mut self.open[dir.index()] {
-            Some((l, d)) if *l == location => d.extend_from_slice(data),
-            _ => {
-                self.close(dir);
-                self.open[dir.index()] = Some((location, data.to_vec()));
-            }
-        }
-    }
-
-    fn end_content(&mut self, dir: Direction) {
-        self.close(dir);
-    }
-
-    fn begin_file(&mut self, dir: Direction, f: &FileMeta) {
-        self.close(dir);
-        let _ = writeln!(
-            self.log,
-            "{} FILE name={:?} type={:?}",
-            arrow(dir),
-            f.name,
-            f.content_type
-        );
-    }
-
-    fn end_transaction(&mut self, dir: Direction, meta: &TxMeta) {
-        self.close(dir);
-        let TxMeta::Mail(tx) = meta else {
-            let _ = writeln!(self.log, "{} TX not mail", arrow(dir));
-            return;
-        };
-        let _ = writeln!(
-            self.log,
-            "{} TX helo={:?} from={:?} rcpt={:?} subject={:?} hfrom={:?} to={:?} files={:?} server={:?} login={} limits={:?}",
-            arrow(dir),
-            tx.helo,
-            tx.mail_from,
-            tx.rcpt_to,
-            tx.subject,
-            tx.from,
-            tx.to,
-            tx.files.iter().map(|f| (&f.name, &f.content_type)).collect::<Vec<_>>(),
-            tx.server_name,
-            tx.login,
-            tx.limits_hit
-        );
-    }
+/// The log line of a mail transaction.
+fn tx_line(meta: &TxMeta) -> Option<String> {
+    let TxMeta::Mail(tx) = meta else {
+        return Some("TX not mail".to_string());
+    };
+    Some(format!(
+        "TX helo={:?} from={:?} rcpt={:?} subject={:?} hfrom={:?} to={:?} files={:?} server={:?} login={} limits={:?}",
+        tx.helo,
+        tx.mail_from,
+        tx.rcpt_to,
+        tx.subject,
+        tx.from,
+        tx.to,
+        tx.files.iter().map(|f| (&f.name, &f.content_type)).collect::<Vec<_>>(),
+        tx.server_name,
+        tx.login,
+        tx.limits_hit
+    ))
 }
 
 /// Runs `steps` through `proto`'s parser, each data block cut into pieces
 /// of `piece()` bytes; the log ends with the parser's encryption state.
-fn run(proto: &str, steps: &[Step], mut piece: impl FnMut() -> usize) -> String {
+fn run(proto: &str, steps: &[Step], piece: impl FnMut() -> usize) -> String {
     let mut p = parser(proto);
-    let mut r = Recorder::default();
-    for s in steps {
-        match s {
-            Step::Data(dir, d) => {
-                let mut rest = d.as_slice();
-                while !rest.is_empty() {
-                    let (a, b) = rest.split_at(piece().clamp(1, rest.len()));
-                    p.on_data(*dir, a, &mut r);
-                    rest = b;
-                }
-            }
-            Step::Gap(dir, n) => p.on_gap(*dir, *n, &mut r),
-        }
-    }
-    p.on_close(ToServer, &mut r);
-    p.on_close(ToClient, &mut r);
-    r.close(ToServer);
-    r.close(ToClient);
+    let mut r = Recorder::new(tx_line, true);
+    feed(p.as_mut(), steps, piece, &mut r);
     let _ = writeln!(
         r.log,
         "= encrypted={} server_name={:?}",
@@ -262,7 +193,7 @@ proptest! {
                                    which in 0usize..3) {
         let proto = PROTOS[which];
         let mut p = parser(proto);
-        let mut r = Recorder::default();
+        let mut r = Recorder::new(tx_line, true);
         let prefix: &[u8] = match proto {
             "smtp" => b"EHLO x\r\nMAIL FROM:<a@b>\r\nDATA\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Transfer-Encoding: base64\r\n\r\n",
             "pop3" => b"RETR 1\r\n",
