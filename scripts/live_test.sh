@@ -164,7 +164,7 @@ compare() {
   fi
 }
 
-printf '[live]\nstats_interval = 1\n%s\n' "${BENCH_BLOCKS:+block_count = $BENCH_BLOCKS}" >"$WORK/base.toml"
+printf '[output]\nstats_interval = 1\n[live]\n%s\n' "${BENCH_BLOCKS:+block_count = $BENCH_BLOCKS}" >"$WORK/base.toml"
 chmod 644 "$WORK/base.toml"
 
 RATES=("" "--mbps=20" "--topspeed")
@@ -186,10 +186,10 @@ for backend in $BACKENDS; do
 
   # 2. SIGHUP: a bad config is refused, a good one takes over.
   # Dedup off: the same pcap is injected twice.
-  printf '[live]\nstats_interval = 1\n[dedup]\nenabled = false\n' >"$WORK/reload.toml"
+  printf '[output]\nstats_interval = 1\n[live]\n[dedup]\nenabled = false\n' >"$WORK/reload.toml"
   chmod 644 "$WORK/reload.toml"
   start_live "$backend" "$WORK/reload.toml" "$WORK/hup.json" || continue
-  printf '[live]\nstats_interval = 1\n[flow]\nmax_flow = 3\n' >"$WORK/reload.toml"
+  printf '[output]\nstats_interval = 1\n[live]\n[flow]\nmax_flow = 3\n' >"$WORK/reload.toml"
   kill -HUP "$LWPID"; sleep 1
   if grep -q "reload failed.*reload.toml.*line 4" "$WORK/live.err" && kill -0 "$LWPID"; then
     ok "$backend SIGHUP with a bad config: refused with file and line, still running"
@@ -197,7 +197,7 @@ for backend in $BACKENDS; do
     cat "$WORK/live.err" >&2; fail "$backend SIGHUP with a bad config"
   fi
   inject "$WORK/demo.pcap" --topspeed; sleep 1.2
-  printf '[live]\nstats_interval = 1\n[dedup]\nenabled = false\n[zones.lab]\ncidrs = ["127.0.0.0/8"]\n' >"$WORK/reload.toml"
+  printf '[output]\nstats_interval = 1\n[live]\n[dedup]\nenabled = false\n[zones.lab]\ncidrs = ["127.0.0.0/8"]\n' >"$WORK/reload.toml"
   kill -HUP "$LWPID"; sleep 1
   grep -q "reloaded signatures" "$WORK/live.err" || fail "$backend SIGHUP with a good config: no reload logged"
   inject "$WORK/demo.pcap" --topspeed; sleep 1.2

@@ -216,9 +216,10 @@ pub struct OutputConfig {
     pub dump_streams: Option<PathBuf>,
     /// Sensor name in `event_id`s (default: the host name).
     pub sensor_id: Option<String>,
-    /// Seconds between periodic `stats` events (packet time in replay,
-    /// wall time in live capture; 0 = only the final one).
-    pub stats_interval: u64,
+    /// Seconds between periodic `stats` events: packet time in replay,
+    /// wall time in `live` and `replay --realtime`; 0 = only the final
+    /// one. Unset: 0 in replay, 60 in live (see [`Config::stats_interval`]).
+    pub stats_interval: Option<u64>,
     /// `[[output.sinks]]`: where events go (default: stdout).
     pub sinks: Vec<crate::alert::sinks::config::SinkConfig>,
 }
@@ -236,7 +237,7 @@ impl Default for OutputConfig {
             anomaly_rate: 100,
             dump_streams: None,
             sensor_id: None,
-            stats_interval: 0,
+            stats_interval: None,
             sinks: Vec::new(),
         }
     }
@@ -381,6 +382,12 @@ impl Config {
             format!("{at}{}", e.message())
         })?;
         cfg.validate()?;
+        if cfg.live.stats_interval.is_some() {
+            tracing::warn!(
+                "config: [live] stats_interval is deprecated; use [output] stats_interval \
+                 (one key for replay and live)"
+            );
+        }
         Ok(cfg)
     }
 
@@ -419,6 +426,17 @@ impl Config {
             );
         }
         Ok(())
+    }
+
+    /// Seconds between periodic `stats` events: `[output] stats_interval`
+    /// (or the deprecated `[live]` one); unset, 60 in live capture and 0
+    /// (off) in an offline replay.
+    pub fn stats_interval(&self, live: bool) -> u64 {
+        let default = if live { 60 } else { 0 };
+        self.output
+            .stats_interval
+            .or(self.live.stats_interval)
+            .unwrap_or(default)
     }
 
     /// The sensor name in event ids.
@@ -463,6 +481,20 @@ mod tests {
         assert_eq!(c.flow.max_flows, 1_000_000);
         assert_eq!(c.output.values_cap, 1000);
         assert!(c.hash_key.is_none());
+    }
+
+    #[test]
+    fn stats_interval_is_one_key_with_a_default_per_mode() {
+        let c = Config::parse("").unwrap();
+        assert_eq!((c.stats_interval(false), c.stats_interval(true)), (0, 60));
+        let c = Config::parse("[output]\nstats_interval = 5\n").unwrap();
+        assert_eq!((c.stats_interval(false), c.stats_interval(true)), (5, 5));
+        // The deprecated [live] key still loads; [output] wins over it.
+        let c = Config::parse("[live]\nstats_interval = 7\n").unwrap();
+        assert_eq!(c.stats_interval(true), 7);
+        let c =
+            Config::parse("[output]\nstats_interval = 0\n[live]\nstats_interval = 7\n").unwrap();
+        assert_eq!(c.stats_interval(true), 0);
     }
 
     #[test]

@@ -330,7 +330,7 @@ fn replay(args: ReplayArgs) -> Result<()> {
         let opts = LiveOptions {
             control: &control,
             reloader: &reloader,
-            stats_interval: Duration::from_secs(cfg.live.stats_interval),
+            stats_interval: Duration::from_secs(cfg.stats_interval(true)),
             on_hup: Some(&|| sink_ctl.reopen()),
             hooks: RunHooks {
                 counters: Some(counters.clone()),
@@ -518,7 +518,7 @@ fn live(args: LiveArgs) -> Result<()> {
     let opts = LiveOptions {
         control: &control,
         reloader: &reloader,
-        stats_interval: Duration::from_secs(cfg.live.stats_interval),
+        stats_interval: Duration::from_secs(cfg.stats_interval(true)),
         on_hup: Some(&reopen),
         hooks: RunHooks {
             counters: None,
@@ -572,7 +572,7 @@ fn live_config(args: &LiveArgs) -> Result<Config> {
         l.promisc = false;
     }
     if let Some(n) = args.stats_interval {
-        l.stats_interval = n;
+        cfg.output.stats_interval = Some(n);
     }
     Ok(cfg)
 }

@@ -79,7 +79,7 @@ fn sighup_after_a_move_reopens_the_file_and_loses_nothing() {
     let pcap = dir.path().join("spread.pcap");
     spread_pcap(&pcap);
     let cfg = dir.path().join("c.toml");
-    std::fs::write(&cfg, "[live]\nstats_interval = 1\n").unwrap();
+    std::fs::write(&cfg, "[output]\nstats_interval = 1\n[live]\n").unwrap();
     let eve = dir.path().join("eve.json");
     let moved = dir.path().join("eve.json.1");
     let p = pcap.to_str().unwrap();
@@ -123,7 +123,7 @@ fn realtime_writes_periodic_stats_in_the_one_schema() {
     let pcap = dir.path().join("spread.pcap");
     spread_pcap(&pcap);
     let cfg = dir.path().join("c.toml");
-    std::fs::write(&cfg, "[live]\nstats_interval = 1\n").unwrap();
+    std::fs::write(&cfg, "[output]\nstats_interval = 1\n[live]\n").unwrap();
     let eve = dir.path().join("eve.json");
     let p = pcap.to_str().unwrap();
     let child = start(

@@ -272,7 +272,7 @@ pub fn replay_until(
 }
 
 /// [`replay`] with reporting hooks: live counters, periodic `stats` events
-/// every `output.stats_interval` seconds of packet time, a stop flag.
+/// every `stats_interval` seconds of packet time, a stop flag.
 ///
 /// # Errors
 /// As [`replay`].
@@ -292,7 +292,7 @@ pub fn replay_with(
         .collect();
     let workers = cfg.worker_count();
     let mut setup = worker_setup(cfg, sensor, workers);
-    let counters = match (&hooks.counters, cfg.output.stats_interval) {
+    let counters = match (&hooks.counters, cfg.stats_interval(false)) {
         (Some(c), _) => Some(Arc::clone(c)),
         (None, 0) => None,
         (None, _) => Some(counters::LiveCounters::new(workers)),
@@ -317,7 +317,7 @@ pub fn replay_with(
                 .spawn_scoped(s, move || worker::run(setup, rx, pool_tx, out_tx));
             handles.push(h);
         }
-        let ticker = match (&counters, cfg.output.stats_interval) {
+        let ticker = match (&counters, cfg.stats_interval(false)) {
             (Some(c), n) if n > 0 => Some(counters::StatsTicker::new(
                 n,
                 Arc::clone(c),

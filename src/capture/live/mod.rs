@@ -89,8 +89,9 @@ pub struct LiveConfig {
     pub block_timeout_ms: u32,
     /// afpacket: sockets (reader threads) per interface; 0 = one per worker.
     pub fanout: usize,
-    /// Seconds between periodic `stats` events (0 = only at exit).
-    pub stats_interval: u64,
+    /// Deprecated alias of `[output] stats_interval`, still read so that
+    /// old configs load; `[output]` wins when both are set.
+    pub stats_interval: Option<u64>,
 }
 
 impl Default for LiveConfig {
@@ -106,7 +107,7 @@ impl Default for LiveConfig {
             block_count: 32,
             block_timeout_ms: 50,
             fanout: 0,
-            stats_interval: 60,
+            stats_interval: None,
         }
     }
 }
