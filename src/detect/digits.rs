@@ -1,9 +1,11 @@
-//! SIMD byte classification for the digit-run scanner.
+//! SIMD byte classification for the digit-run scanner and the base64
+//! blob finder.
 //!
 //! [`DigitMap`] classifies 64 bytes at a time (AVX2 chosen at run time,
 //! SSE2 otherwise on x86_64, a scalar loop elsewhere) into a digit bitmap;
 //! finding the next run, the next run of two or more digits and the end of
-//! a run are then bit operations.
+//! a run are then bit operations. [`Gate`] filters digit-chain candidates
+//! the same way, and [`B64Map`] finds runs of base64 characters.
 #![allow(unsafe_code)]
 
 /// Digit bitmap of `h`, 64 bytes at a time: finding the next digit and the
@@ -269,6 +271,191 @@ impl<'a> Gate<'a> {
     }
 }
 
+/// Base64 runs of `h` (standard and URL-safe alphabets), 64 bytes at a
+/// time: the first position starting `m` base64 characters in a row, and
+/// whether those are all hex digits, are bit operations on block masks.
+pub struct B64Map<'a> {
+    h: &'a [u8],
+    m: u32,
+    /// Start of the cached block (`usize::MAX`: none).
+    block: usize,
+    /// (base64, hex) masks of the cached block and of the next one.
+    cur: (u64, u64),
+    next: (u64, u64),
+    /// Bit i: `m` base64 characters start at `block + i`.
+    win: u64,
+    /// Bit i: `m` hex digits start at `block + i` (once `hex_done`).
+    hex_win: u64,
+    hex_done: bool,
+    avx2: bool,
+}
+
+impl<'a> B64Map<'a> {
+    /// A map over `h` for windows of `m` characters (capped at 64).
+    pub fn new(h: &'a [u8], m: usize) -> Self {
+        B64Map {
+            h,
+            m: m.clamp(1, 64) as u32,
+            block: usize::MAX,
+            cur: (0, 0),
+            next: (0, 0),
+            win: 0,
+            hex_win: 0,
+            hex_done: false,
+            avx2: has_avx2(),
+        }
+    }
+
+    /// (base64, hex) masks of the 64 bytes at `b` (zero past the end).
+    #[inline]
+    fn classify(&self, b: usize) -> (u64, u64) {
+        if b + 64 <= self.h.len() {
+            #[cfg(target_arch = "x86_64")]
+            {
+                if self.avx2 {
+                    // SAFETY: AVX2 was detected at run time; b + 64 <= len.
+                    return unsafe { x86::b64_hex64_avx2(self.h, b) };
+                }
+                // SAFETY: SSE2 is baseline on x86_64; b + 64 <= len.
+                return unsafe { x86::b64_hex64_sse2(self.h, b) };
+            }
+        }
+        let tail = self.h.get(b..).unwrap_or_default();
+        let (mut m, mut x) = (0u64, 0u64);
+        for (i, &c) in tail.iter().take(64).enumerate() {
+            m |= u64::from(is_b64(c)) << i;
+            x |= u64::from(c.is_ascii_hexdigit()) << i;
+        }
+        (m, x)
+    }
+
+    #[inline]
+    fn load(&mut self, b: usize) {
+        if self.block != usize::MAX && b == self.block + 64 {
+            self.cur = self.next;
+        } else {
+            self.cur = self.classify(b);
+        }
+        self.next = self.classify(b + 64);
+        self.block = b;
+        self.win = consecutive(self.cur.0, self.next.0, self.m);
+        self.hex_done = false;
+    }
+
+    /// First position ≥ `pos` starting `m` base64 characters, or `h.len()`.
+    #[inline]
+    pub fn next_window(&mut self, pos: usize) -> usize {
+        let len = self.h.len();
+        if pos >= len {
+            return len;
+        }
+        let mut b = pos & !63;
+        if b != self.block {
+            self.load(b);
+        }
+        let mut w = self.win & (u64::MAX << (pos - b));
+        loop {
+            if w != 0 {
+                return (b + w.trailing_zeros() as usize).min(len);
+            }
+            b += 64;
+            if b >= len {
+                return len;
+            }
+            self.load(b);
+            w = self.win;
+        }
+    }
+
+    /// Whether the `m` characters at `p` are all hex digits (`p` as last
+    /// returned by [`B64Map::next_window`]).
+    #[inline]
+    pub fn hex_window(&mut self, p: usize) -> bool {
+        let b = p & !63;
+        if b != self.block {
+            self.load(b);
+        }
+        if !self.hex_done {
+            self.hex_win = consecutive(self.cur.1, self.next.1, self.m);
+            self.hex_done = true;
+        }
+        p < self.h.len() && self.hex_win >> (p - b) & 1 == 1
+    }
+
+    /// First position ≥ `pos` that is not a base64 character, or `h.len()`.
+    #[inline]
+    pub fn run_end(&mut self, pos: usize) -> usize {
+        let len = self.h.len();
+        if pos >= len {
+            return len;
+        }
+        let mut b = pos & !63;
+        if b != self.block {
+            self.load(b);
+        }
+        let mut m = !self.cur.0 & (u64::MAX << (pos - b));
+        loop {
+            if m != 0 {
+                return (b + m.trailing_zeros() as usize).min(len);
+            }
+            b += 64;
+            if b >= len {
+                return len;
+            }
+            self.load(b);
+            m = !self.cur.0;
+        }
+    }
+}
+
+/// JSON structure of the 64 bytes of `h` at `b` (zero past the end):
+/// masks of quotes, backslashes and brackets (`{}[]`).
+#[inline]
+pub fn json_masks64(h: &[u8], b: usize) -> [u64; 3] {
+    if b + 64 <= h.len() {
+        #[cfg(target_arch = "x86_64")]
+        {
+            let set = [b'"', b'\\', b'{', b'}', b'[', b']'];
+            let (q, e, o) = if has_avx2() {
+                // SAFETY: AVX2 was detected at run time; b + 64 <= len.
+                unsafe { x86::eq_each64_avx2(h, b, &set) }
+            } else {
+                // SAFETY: SSE2 is baseline on x86_64; b + 64 <= len.
+                unsafe { x86::eq_each64_sse2(h, b, &set) }
+            };
+            return [q, e, o];
+        }
+    }
+    let mut m = [0u64; 3];
+    for (i, &c) in h.get(b..).unwrap_or_default().iter().take(64).enumerate() {
+        let k = match c {
+            b'"' => 0,
+            b'\\' => 1,
+            b'{' | b'}' | b'[' | b']' => 2,
+            _ => continue,
+        };
+        if let Some(w) = m.get_mut(k) {
+            *w |= 1u64 << i;
+        }
+    }
+    m
+}
+
+/// Bit i set: an odd number of bits set in `x` at positions `0..=i`.
+#[inline]
+pub fn prefix_xor(mut x: u64) -> u64 {
+    for s in [1, 2, 4, 8, 16, 32] {
+        x ^= x << s;
+    }
+    x
+}
+
+/// A base64 character of either alphabet.
+#[inline]
+pub const fn is_b64(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'-' | b'_')
+}
+
 /// Bit i set: bits i..i + m of the 128-bit `hi:lo` are all set (bits of
 /// `lo` only; `m <= 64`). Common `m` get shifts fixed at compile time.
 #[inline]
@@ -283,6 +470,7 @@ fn consecutive(lo: u64, hi: u64, m: u32) -> u64 {
         10 => consecutive_n::<10>(lo, hi),
         12 => consecutive_n::<12>(lo, hi),
         13 => consecutive_n::<13>(lo, hi),
+        16 => consecutive_n::<16>(lo, hi),
         _ => consecutive_n_dyn(lo, hi, m),
     }
 }
@@ -369,6 +557,105 @@ mod x86 {
         (d, s)
     }
 
+    /// `(b | 0x20) + 0x1F` maps 'a'..='z' (and 'A'..='Z') to 0x80..=0x99,
+    /// the only bytes below -102 as signed i8; 'a'..='f' end below -122.
+    const LETTER_BIAS: i8 = 0x1F;
+    const LETTER_LIMIT: i8 = -102;
+    const HEX_LIMIT: i8 = -122;
+    const B64_SPECIALS: [u8; 4] = [b'+', b'/', b'-', b'_'];
+
+    /// (base64, hex) masks of `h[b..b + 64]`. Caller guarantees `b + 64 <= h.len()`.
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn b64_hex64_avx2(h: &[u8], b: usize) -> (u64, u64) {
+        let (bias, limit) = (_mm256_set1_epi8(BIAS), _mm256_set1_epi8(LIMIT));
+        let case = _mm256_set1_epi8(0x20);
+        let lbias = _mm256_set1_epi8(LETTER_BIAS);
+        let (llimit, hlimit) = (_mm256_set1_epi8(LETTER_LIMIT), _mm256_set1_epi8(HEX_LIMIT));
+        let (mut m, mut x) = (0u64, 0u64);
+        for k in 0..2 {
+            // SAFETY: caller guarantees b + 64 <= h.len(); k * 32 + 32 <= 64.
+            let v = unsafe { _mm256_loadu_si256(h.as_ptr().add(b + k * 32).cast()) };
+            let digit = _mm256_cmpgt_epi8(limit, _mm256_add_epi8(v, bias));
+            let l = _mm256_add_epi8(_mm256_or_si256(v, case), lbias);
+            let letter = _mm256_cmpgt_epi8(llimit, l);
+            let hexl = _mm256_cmpgt_epi8(hlimit, l);
+            let mut b64 = _mm256_or_si256(digit, letter);
+            for c in B64_SPECIALS {
+                b64 = _mm256_or_si256(b64, _mm256_cmpeq_epi8(v, _mm256_set1_epi8(c as i8)));
+            }
+            let hex = _mm256_or_si256(digit, hexl);
+            m |= u64::from(_mm256_movemask_epi8(b64) as u32) << (k * 32);
+            x |= u64::from(_mm256_movemask_epi8(hex) as u32) << (k * 32);
+        }
+        (m, x)
+    }
+
+    /// SSE2 version of [`b64_hex64_avx2`]. Caller guarantees `b + 64 <= h.len()`.
+    #[target_feature(enable = "sse2")]
+    pub unsafe fn b64_hex64_sse2(h: &[u8], b: usize) -> (u64, u64) {
+        let (bias, limit) = (_mm_set1_epi8(BIAS), _mm_set1_epi8(LIMIT));
+        let case = _mm_set1_epi8(0x20);
+        let lbias = _mm_set1_epi8(LETTER_BIAS);
+        let (llimit, hlimit) = (_mm_set1_epi8(LETTER_LIMIT), _mm_set1_epi8(HEX_LIMIT));
+        let (mut m, mut x) = (0u64, 0u64);
+        for k in 0..4 {
+            // SAFETY: caller guarantees b + 64 <= h.len(); k * 16 + 16 <= 64.
+            let v = unsafe { _mm_loadu_si128(h.as_ptr().add(b + k * 16).cast()) };
+            let digit = _mm_cmplt_epi8(_mm_add_epi8(v, bias), limit);
+            let l = _mm_add_epi8(_mm_or_si128(v, case), lbias);
+            let letter = _mm_cmplt_epi8(l, llimit);
+            let hexl = _mm_cmplt_epi8(l, hlimit);
+            let mut b64 = _mm_or_si128(digit, letter);
+            for c in B64_SPECIALS {
+                b64 = _mm_or_si128(b64, _mm_cmpeq_epi8(v, _mm_set1_epi8(c as i8)));
+            }
+            let hex = _mm_or_si128(digit, hexl);
+            m |= u64::from(_mm_movemask_epi8(b64) as u32 & 0xffff) << (k * 16);
+            x |= u64::from(_mm_movemask_epi8(hex) as u32 & 0xffff) << (k * 16);
+        }
+        (m, x)
+    }
+
+    /// Masks of the bytes of `h[b..b + 64]` equal to `set[0]`, to `set[1]`,
+    /// and to any of `set[2..]`. Caller guarantees `b + 64 <= h.len()`.
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn eq_each64_avx2(h: &[u8], b: usize, set: &[u8; 6]) -> (u64, u64, u64) {
+        let (mut q, mut e, mut o) = (0u64, 0u64, 0u64);
+        for k in 0..2 {
+            // SAFETY: caller guarantees b + 64 <= h.len(); k * 32 + 32 <= 64.
+            let v = unsafe { _mm256_loadu_si256(h.as_ptr().add(b + k * 32).cast()) };
+            let eq = |c: u8| _mm256_cmpeq_epi8(v, _mm256_set1_epi8(c as i8));
+            let rest = _mm256_or_si256(
+                _mm256_or_si256(eq(set[2]), eq(set[3])),
+                _mm256_or_si256(eq(set[4]), eq(set[5])),
+            );
+            q |= u64::from(_mm256_movemask_epi8(eq(set[0])) as u32) << (k * 32);
+            e |= u64::from(_mm256_movemask_epi8(eq(set[1])) as u32) << (k * 32);
+            o |= u64::from(_mm256_movemask_epi8(rest) as u32) << (k * 32);
+        }
+        (q, e, o)
+    }
+
+    /// SSE2 version of [`eq_each64_avx2`]. Caller guarantees `b + 64 <= h.len()`.
+    #[target_feature(enable = "sse2")]
+    pub unsafe fn eq_each64_sse2(h: &[u8], b: usize, set: &[u8; 6]) -> (u64, u64, u64) {
+        let (mut q, mut e, mut o) = (0u64, 0u64, 0u64);
+        for k in 0..4 {
+            // SAFETY: caller guarantees b + 64 <= h.len(); k * 16 + 16 <= 64.
+            let v = unsafe { _mm_loadu_si128(h.as_ptr().add(b + k * 16).cast()) };
+            let eq = |c: u8| _mm_cmpeq_epi8(v, _mm_set1_epi8(c as i8));
+            let rest = _mm_or_si128(
+                _mm_or_si128(eq(set[2]), eq(set[3])),
+                _mm_or_si128(eq(set[4]), eq(set[5])),
+            );
+            let mm = |x| u64::from(_mm_movemask_epi8(x) as u32 & 0xffff) << (k * 16);
+            q |= mm(eq(set[0]));
+            e |= mm(eq(set[1]));
+            o |= mm(rest);
+        }
+        (q, e, o)
+    }
+
     /// SSE2 version of [`classify64_avx2`]. Caller guarantees
     /// `b + 64 <= h.len()`.
     #[target_feature(enable = "sse2")]
@@ -440,7 +727,65 @@ mod tests {
             .unwrap_or(h.len())
     }
 
+    fn b64_window_scalar(h: &[u8], from: usize, m: usize) -> usize {
+        (from..h.len())
+            .find(|&p| p + m <= h.len() && h[p..p + m].iter().all(|&c| is_b64(c)))
+            .unwrap_or(h.len())
+    }
+
+    #[test]
+    fn b64_map_classifies_every_byte() {
+        // Every byte value at every lane of both 64-byte halves.
+        let h: Vec<u8> = (0..=255u8).chain(0..=255u8).collect();
+        let mut map = B64Map::new(&h, 1);
+        for (i, &c) in h.iter().enumerate() {
+            let b64 = map.next_window(i) == i;
+            assert_eq!(b64, is_b64(c), "byte {c:#x}");
+            if b64 {
+                assert_eq!(map.hex_window(i), c.is_ascii_hexdigit(), "byte {c:#x}");
+            }
+            assert_eq!(map.run_end(i) == i, !is_b64(c), "byte {c:#x}");
+        }
+    }
+
     proptest! {
+        #[test]
+        fn json_masks_equal_scalar(h in proptest::collection::vec(prop_oneof![Just(b'"'), Just(b'\\'), Just(b'{'), Just(b']'), any::<u8>()], 0..200), from in 0usize..200) {
+            let got = json_masks64(&h, from);
+            let mut want = [0u64; 3];
+            for (i, &c) in h.iter().enumerate().skip(from).take(64) {
+                let bit = 1u64 << (i - from);
+                match c {
+                    b'"' => want[0] |= bit,
+                    b'\\' => want[1] |= bit,
+                    b'{' | b'}' | b'[' | b']' => want[2] |= bit,
+                    _ => {}
+                }
+            }
+            prop_assert_eq!(got, want);
+        }
+
+        #[test]
+        fn prefix_xor_is_running_parity(x in any::<u64>()) {
+            let p = prefix_xor(x);
+            for i in 0..64 {
+                prop_assert_eq!(p >> i & 1, u64::from((x & (u64::MAX >> (63 - i))).count_ones() % 2));
+            }
+        }
+
+        #[test]
+        fn b64_map_equals_scalar(h in proptest::collection::vec(prop_oneof![Just(b'a'), Just(b'F'), Just(b'7'), Just(b'/'), Just(b' '), Just(b'g'), any::<u8>()], 0..300), from in 0usize..310, m in 1usize..70) {
+            let mut map = B64Map::new(&h, m);
+            let w = m.min(64);
+            let p = map.next_window(from);
+            prop_assert_eq!(p, b64_window_scalar(&h, from, w));
+            if p < h.len() {
+                prop_assert_eq!(map.hex_window(p), h[p..p + w].iter().all(u8::is_ascii_hexdigit));
+                let e = (p..h.len()).find(|&i| !is_b64(h[i])).unwrap_or(h.len());
+                prop_assert_eq!(map.run_end(p), e);
+            }
+        }
+
         #[test]
         fn gate_never_misses(h in proptest::collection::vec(prop_oneof![Just(b'5'), Just(b'5'), Just(b' '), Just(b'-'), Just(b'a'), any::<u8>()], 0..300), from in 0usize..310, m in 2usize..20) {
             let mut g = Gate::new(&h, b" -", m);

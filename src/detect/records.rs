@@ -27,6 +27,7 @@
 //! to each match and keeps a 256-bit window of recent boundaries for the
 //! late ones, so the count is the same however the item is chunked.
 
+use super::digits::{json_masks64, prefix_xor};
 use super::{Match, MatchSink, Scanner, StreamState};
 
 /// Longest CSV quoted field followed (bytes); past it, quoting is dropped.
@@ -351,34 +352,47 @@ impl Records {
     fn json(&mut self, b: &[u8], mut i: usize) {
         let end = b.len();
         while i < end {
-            if self.in_str {
-                if self.esc {
-                    self.esc = false;
-                    i += 1;
-                    continue;
-                }
-                let rest = b.get(i..).unwrap_or_default();
-                match memchr::memchr2(b'"', b'\\', rest) {
-                    Some(j) => {
-                        if rest.get(j) == Some(&b'\\') {
-                            self.esc = true;
-                        } else {
-                            self.in_str = false;
-                        }
-                        i += j + 1;
+            let [q, e, o] = json_masks64(b, i);
+            let n = (end - i).min(64);
+            if e != 0 || self.esc {
+                // Escapes are rare: this block goes byte by byte.
+                self.json_bytes(b, i, i + n);
+            } else {
+                // Brackets outside strings, from the quote parity.
+                let open_str = if self.in_str { u64::MAX } else { 0 };
+                let mut m = o & !(prefix_xor(q) ^ open_str);
+                while m != 0 {
+                    let p = i + m.trailing_zeros() as usize;
+                    m &= m - 1;
+                    let c = b.get(p).copied().unwrap_or(0);
+                    if matches!(c, b'{' | b'[') {
+                        self.open(c == b'[', p, end);
+                    } else {
+                        self.close(p, end);
                     }
-                    None => i = end,
                 }
+                self.in_str ^= q.count_ones() % 2 == 1;
+            }
+            i += n;
+        }
+    }
+
+    /// The JSON state machine over `b[i..to]`, one byte at a time.
+    fn json_bytes(&mut self, b: &[u8], i: usize, to: usize) {
+        let end = b.len();
+        for (p, &c) in b.iter().enumerate().take(to).skip(i) {
+            if self.esc {
+                self.esc = false;
                 continue;
             }
-            let c = b.get(i).copied().unwrap_or(0);
-            match c {
-                b'"' => self.in_str = true,
-                b'{' | b'[' => self.open(c == b'[', i, end),
-                b'}' | b']' => self.close(i, end),
+            match (self.in_str, c) {
+                (true, b'\\') => self.esc = true,
+                (true, b'"') => self.in_str = false,
+                (false, b'"') => self.in_str = true,
+                (false, b'{' | b'[') => self.open(c == b'[', p, end),
+                (false, b'}' | b']') => self.close(p, end),
                 _ => {}
             }
-            i += 1;
         }
     }
 
@@ -631,6 +645,24 @@ mod tests {
             cuts in prop::collection::vec(0usize..600, 0..8),
         ) {
             prop_assert_eq!(count(&doc, &cuts), count(&doc, &[]));
+        }
+
+        #[test]
+        fn json_blocks_equal_byte_by_byte(
+            doc in prop::collection::vec(prop_oneof![
+                Just(b'"'), Just(b'\\'), Just(b'{'), Just(b'}'), Just(b'['), Just(b']'), Just(b'a'), Just(b',')
+            ], 0..400),
+        ) {
+            let mut blocks = Records::default();
+            blocks.layout = Layout::Json;
+            blocks.json(&doc, 0);
+            let mut bytes = Records::default();
+            bytes.layout = Layout::Json;
+            bytes.json_bytes(&doc, 0, doc.len());
+            prop_assert_eq!(
+                (blocks.seg, blocks.depth, blocks.in_str, blocks.esc, blocks.recent),
+                (bytes.seg, bytes.depth, bytes.in_str, bytes.esc, bytes.recent)
+            );
         }
 
         #[test]

@@ -2,14 +2,14 @@
 //!
 //! A blob is a run of at least `min_run` base64 characters (standard or
 //! URL-safe alphabet, ended by `=` padding or any other byte; CRLF line
-//! breaks after long lines, as in MIME, continue it). Runs are found with a
-//! skip search: a run of `L` or more characters must cover every `L`-th
-//! byte, so on ordinary text only one byte in `L` is looked at. A run whose
-//! first `L` characters are all hex digits (hashes, GUIDs, IDs) or hold no
-//! digit, `+` or `/` and read as words (at most two capitals, or `-`/`_`)
-//! is skipped,
-//! and a blob whose first decoded bytes are not text-like (control bytes)
+//! breaks after long lines, as in MIME, continue it). Runs are found 64
+//! bytes at a time with SIMD masks ([`B64Map`]). A run whose first `L`
+//! characters are all hex digits (hashes, GUIDs, IDs; decided on the masks
+//! too) or hold no digit, `+` or `/` and read as words (at most two
+//! capitals, or `-`/`_`) is skipped, and a blob whose first decoded bytes are not text-like (control bytes)
 //! is dropped, so tokens and binary are not scanned twice.
+
+use crate::detect::digits::{is_b64 as is_b64_char, B64Map};
 
 /// Decoded bytes looked at to decide whether a blob is text.
 const PROBE: usize = 32;
@@ -37,13 +37,12 @@ fn val(b: u8) -> Option<u8> {
 }
 
 /// Base64 characters (both alphabets) as a table: the run loops below
-/// touch every byte of alphanumeric text, so this is hot.
+/// touch every byte of a blob, so this is hot.
 static B64: [bool; 256] = {
     let mut t = [false; 256];
     let mut i = 0;
     while i < 256 {
-        let b = i as u8;
-        t[i] = b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_');
+        t[i] = is_b64_char(i as u8);
         i += 1;
     }
     t
@@ -156,20 +155,18 @@ impl Base64Runs {
             i = self.cont(data, ev);
         }
         let l = self.min_run;
-        while i + l <= data.len() {
-            let probe = i + l - 1;
-            if !data.get(probe).copied().is_some_and(is_b64) {
-                i = probe + 1;
-                continue;
+        // Runs of `l` or more characters, found 64 bytes at a time.
+        let mut map = B64Map::new(data, l);
+        loop {
+            let s = map.next_window(i);
+            if s >= data.len() {
+                break;
             }
-            let mut s = probe;
-            while s > i && data.get(s - 1).copied().is_some_and(is_b64) {
-                s -= 1;
-            }
-            // Most runs in text are words and numbers shorter than the
-            // minimum: step over them without entering a state.
-            let e = run_end(data, probe);
-            if e - s < l && e < data.len() {
+            let e = map.run_end(s);
+            if e < data.len() && (e - s < l || self.skippable(data, &mut map, s, e)) {
+                // Most runs in text are shorter than the minimum, or hex
+                // tokens (hashes, order numbers) ended in this chunk: step
+                // over them without entering a state.
                 i = e + 1;
                 continue;
             }
@@ -191,6 +188,15 @@ impl Base64Runs {
                 self.cont(data.get(s..).unwrap_or_default(), ev);
             }
         }
+    }
+
+    /// Whether the run `s..e`, ended by `data[e]`, is a hex token that the
+    /// state machine would skip whole: its first `min_run` (at most 64)
+    /// characters are hex digits, and no line break could continue it.
+    fn skippable(&self, data: &[u8], map: &mut B64Map<'_>, s: usize, e: usize) -> bool {
+        self.min_run <= 64
+            && map.hex_window(s)
+            && (e - s < LONG_LINE || !matches!(data.get(e), Some(b'\r' | b'\n')))
     }
 
     /// Continues the open run over `data`; returns bytes consumed (the run
