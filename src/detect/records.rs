@@ -653,11 +653,9 @@ mod tests {
                 Just(b'"'), Just(b'\\'), Just(b'{'), Just(b'}'), Just(b'['), Just(b']'), Just(b'a'), Just(b',')
             ], 0..400),
         ) {
-            let mut blocks = Records::default();
-            blocks.layout = Layout::Json;
+            let mut blocks = Records { layout: Layout::Json, ..Records::default() };
             blocks.json(&doc, 0);
-            let mut bytes = Records::default();
-            bytes.layout = Layout::Json;
+            let mut bytes = Records { layout: Layout::Json, ..Records::default() };
             bytes.json_bytes(&doc, 0, doc.len());
             prop_assert_eq!(
                 (blocks.seg, blocks.depth, blocks.in_str, blocks.esc, blocks.recent),
