@@ -95,9 +95,8 @@ pub struct Scanner {
     rxs: RegexScratch,
     kws: KwScratch,
     occ: Vec<Occ>,
-    /// Field family buffers: the normalised key, the next rare candidates.
+    /// Field family buffer: the normalised key.
     field_key: Vec<u8>,
-    rare: Vec<Option<usize>>,
     /// Report every match: low ones and suppressors too (examples).
     report_all: bool,
     /// Use the block gate and the lone-run filter (tests compare with
@@ -337,7 +336,6 @@ impl Engine {
             kws: self.kws.scratch(),
             occ: Vec::new(),
             field_key: Vec::new(),
-            rare: Vec::new(),
             report_all: false,
             fast: true,
         }

@@ -345,13 +345,16 @@ pub struct FieldIndex {
     /// Bit per (last two bytes of a normalised name): a cheap first test,
     /// so most keys (`ts`, `price`, `status` ...) cost a few instructions.
     tails: Vec<u64>,
+    /// Shortest name per last two bytes, sorted: a key shorter than every
+    /// name ending like it matches none, and skips the hash lookups.
+    tail_min: Vec<(u16, usize)>,
     /// Distinct lengths of names usable as suffixes.
     suffix_lens: Vec<usize>,
     /// Auth schemes (`Basic`, `Bearer`) by detector.
     pub schemes: Vec<(Vec<u8>, u16)>,
-    /// Searchers for the full-width colon (first) and each scheme, built
-    /// once (building one per scan call showed in profiles).
-    pub rare: Vec<memchr::memmem::Finder<'static>>,
+    /// One searcher for the full-width colon (pattern 0) and each scheme
+    /// (pattern 1 + i), built once.
+    pub rare: Option<aho_corasick::AhoCorasick>,
 }
 
 impl Default for FieldIndex {
@@ -359,9 +362,10 @@ impl Default for FieldIndex {
         FieldIndex {
             exact: HashMap::default(),
             tails: vec![0; 1024],
+            tail_min: Vec::new(),
             suffix_lens: Vec::new(),
             schemes: Vec::new(),
-            rare: Vec::new(),
+            rare: None,
         }
     }
 }
@@ -394,6 +398,15 @@ impl FieldIndex {
             if let Some(w) = self.tails.get_mut(bit / 64) {
                 *w |= 1u64 << (bit % 64);
             }
+            let t = bit as u16;
+            match self.tail_min.binary_search_by_key(&t, |e| e.0) {
+                Ok(i) => {
+                    if let Some(e) = self.tail_min.get_mut(i) {
+                        e.1 = e.1.min(k.len());
+                    }
+                }
+                Err(i) => self.tail_min.insert(i, (t, k.len())),
+            }
             if k.len() >= 4 && !self.suffix_lens.contains(&k.len()) {
                 self.suffix_lens.push(k.len());
             }
@@ -408,6 +421,14 @@ impl FieldIndex {
 
     /// Detectors for a normalised key.
     pub fn lookup(&self, key: &[u8]) -> &[(u16, ValueCheck)] {
+        let t = tail_bit(key) as u16;
+        let shortest = match self.tail_min.binary_search_by_key(&t, |e| e.0) {
+            Ok(i) => self.tail_min.get(i).map_or(usize::MAX, |e| e.1),
+            Err(_) => usize::MAX,
+        };
+        if key.len() < shortest {
+            return &[];
+        }
         if let Some(v) = self.exact.get(key) {
             return v;
         }

@@ -18,10 +18,16 @@ pub(super) fn index(dets: &[Detector]) -> FieldIndex {
             }
         }
     }
-    ix.rare = std::iter::once(FW_COLON)
+    let rare: Vec<&[u8]> = std::iter::once(FW_COLON)
         .chain(ix.schemes.iter().map(|(s, _)| s.as_slice()))
-        .map(|n| memchr::memmem::Finder::new(n).into_owned())
         .collect();
+    // One pass for all of them (Teddy SIMD for such small sets). Building
+    // from a few short literals cannot fail; if it did, fields would only
+    // lose the rare candidates.
+    ix.rare = aho_corasick::AhoCorasick::builder()
+        .match_kind(aho_corasick::MatchKind::LeftmostFirst)
+        .build(rare)
+        .ok();
     ix
 }
 
@@ -37,55 +43,57 @@ struct Cand {
 
 const FW_COLON: &[u8] = "：".as_bytes();
 
-/// Next positions of the rarer candidates (full-width colon first, then
-/// the schemes, as in [`FieldIndex::rare`]), searched once and again only
-/// when the scan passes them.
+/// Next rare candidate (full-width colon, pattern 0, or a scheme, pattern
+/// `1 + i` of [`FieldIndex::schemes`]): searched once, and again only when
+/// the scan passes it.
 struct Rare {
-    slots: Vec<Option<usize>>,
+    next: Option<(usize, usize)>,
     from: usize,
 }
 
 impl Rare {
-    fn new(h: &[u8], pos: usize, ix: &FieldIndex, mut slots: Vec<Option<usize>>) -> Rare {
-        slots.clear();
-        let tail = h.get(pos..).unwrap_or_default();
-        slots.extend(ix.rare.iter().map(|f| f.find(tail).map(|i| pos + i)));
-        Rare { slots, from: pos }
+    fn new(h: &[u8], pos: usize, ix: &FieldIndex) -> Rare {
+        Rare {
+            next: Self::find(h, pos, ix),
+            from: pos,
+        }
     }
 
-    /// Re-searches the entries before `pos`.
+    fn find(h: &[u8], pos: usize, ix: &FieldIndex) -> Option<(usize, usize)> {
+        let ac = ix.rare.as_ref()?;
+        let input = aho_corasick::Input::new(h).span(pos.min(h.len())..h.len());
+        ac.find(input).map(|m| (m.start(), m.pattern().as_usize()))
+    }
+
+    /// Searches again if the scan passed the candidate.
     fn advance(&mut self, h: &[u8], pos: usize, ix: &FieldIndex) {
         if pos <= self.from {
             return;
         }
         self.from = pos;
-        let tail = h.get(pos..).unwrap_or_default();
-        for (slot, f) in self.slots.iter_mut().zip(&ix.rare) {
-            if slot.is_some_and(|p| p < pos) {
-                *slot = f.find(tail).map(|i| pos + i);
-            }
+        if self.next.is_some_and(|(p, _)| p < pos) {
+            self.next = Self::find(h, pos, ix);
         }
     }
 
-    /// The earliest rare candidate.
+    /// The next rare candidate.
     fn first(&self, ix: &FieldIndex) -> Option<Cand> {
-        let mut best = self.slots.first().copied().flatten().map(|p| Cand {
-            p,
-            len: FW_COLON.len(),
-            sep: b':',
-            det: 0,
-        });
-        for (slot, (s, d)) in self.slots.iter().skip(1).zip(&ix.schemes) {
-            if let Some(p) = slot.filter(|&p| best.is_none_or(|c| p < c.p)) {
-                best = Some(Cand {
-                    p,
-                    len: s.len(),
-                    sep: 0,
-                    det: *d,
-                });
-            }
+        let (p, k) = self.next?;
+        if k == 0 {
+            return Some(Cand {
+                p,
+                len: FW_COLON.len(),
+                sep: b':',
+                det: 0,
+            });
         }
-        best
+        let (s, d) = ix.schemes.get(k - 1)?;
+        Some(Cand {
+            p,
+            len: s.len(),
+            sep: 0,
+            det: *d,
+        })
     }
 }
 
@@ -110,10 +118,9 @@ impl Scanner {
         }
         let mut pos = from;
         let mut key = std::mem::take(&mut self.field_key);
-        let mut rare = Rare::new(h, pos, &eng.fields, std::mem::take(&mut self.rare));
+        let mut rare = Rare::new(h, pos, &eng.fields);
         let frontier = self.field_loop(w, &mut pos, &mut key, &mut rare);
         self.field_key = key;
-        self.rare = rare.slots;
         frontier
     }
 
