@@ -345,9 +345,10 @@ pub struct FieldIndex {
     /// Bit per (last two bytes of a normalised name): a cheap first test,
     /// so most keys (`ts`, `price`, `status` ...) cost a few instructions.
     tails: Vec<u64>,
-    /// Shortest name per last two bytes, sorted: a key shorter than every
-    /// name ending like it matches none, and skips the hash lookups.
-    tail_min: Vec<(u16, usize)>,
+    /// Shortest name length (capped at 255) per last two bytes, indexed
+    /// like `tails`: a key shorter than every name ending like it matches
+    /// none, and skips the hash lookups.
+    tail_min: Vec<u8>,
     /// Distinct lengths of names usable as suffixes.
     suffix_lens: Vec<usize>,
     /// Auth schemes (`Basic`, `Bearer`) by detector.
@@ -362,7 +363,7 @@ impl Default for FieldIndex {
         FieldIndex {
             exact: HashMap::default(),
             tails: vec![0; 1024],
-            tail_min: Vec::new(),
+            tail_min: vec![u8::MAX; 1 << 16],
             suffix_lens: Vec::new(),
             schemes: Vec::new(),
             rare: None,
@@ -398,14 +399,8 @@ impl FieldIndex {
             if let Some(w) = self.tails.get_mut(bit / 64) {
                 *w |= 1u64 << (bit % 64);
             }
-            let t = bit as u16;
-            match self.tail_min.binary_search_by_key(&t, |e| e.0) {
-                Ok(i) => {
-                    if let Some(e) = self.tail_min.get_mut(i) {
-                        e.1 = e.1.min(k.len());
-                    }
-                }
-                Err(i) => self.tail_min.insert(i, (t, k.len())),
+            if let Some(m) = self.tail_min.get_mut(bit) {
+                *m = (*m).min(u8::try_from(k.len()).unwrap_or(u8::MAX));
             }
             if k.len() >= 4 && !self.suffix_lens.contains(&k.len()) {
                 self.suffix_lens.push(k.len());
@@ -421,12 +416,8 @@ impl FieldIndex {
 
     /// Detectors for a normalised key.
     pub fn lookup(&self, key: &[u8]) -> &[(u16, ValueCheck)] {
-        let t = tail_bit(key) as u16;
-        let shortest = match self.tail_min.binary_search_by_key(&t, |e| e.0) {
-            Ok(i) => self.tail_min.get(i).map_or(usize::MAX, |e| e.1),
-            Err(_) => usize::MAX,
-        };
-        if key.len() < shortest {
+        let shortest = self.tail_min.get(tail_bit(key)).copied().unwrap_or(0);
+        if key.len() < usize::from(shortest) {
             return &[];
         }
         if let Some(v) = self.exact.get(key) {
