@@ -36,38 +36,32 @@ impl<'a> DigitMap<'a> {
 
     fn load(&mut self, b: usize) {
         self.block = b;
-        self.mask = if b + 64 <= self.h.len() {
-            self.full_block(b)
-        } else {
-            let tail = self.h.get(b..).unwrap_or_default();
-            tail.iter()
-                .enumerate()
-                .fold(0u64, |m, (i, c)| m | (u64::from(c.is_ascii_digit()) << i))
-        };
+        self.mask = self.block_mask(b);
         let next = u64::from(self.h.get(b + 64).is_some_and(u8::is_ascii_digit));
         self.pairs = self.mask & ((self.mask >> 1) | (next << 63));
     }
 
+    /// Digit mask of the 64 bytes at `b` (zero past the end).
     #[inline]
-    fn full_block(&self, b: usize) -> u64 {
+    fn block_mask(&self, b: usize) -> u64 {
+        let mut buf = [0u8; 64];
+        let (src, at, valid) = block64(self.h, b, &mut buf);
+        if valid == 0 {
+            return 0;
+        }
         #[cfg(target_arch = "x86_64")]
         {
             if self.avx2 {
-                // SAFETY: AVX2 was detected in `new`; `load` checked b + 64 <= len.
-                return unsafe { x86::mask64_avx2(self.h, b) };
+                // SAFETY: AVX2 was detected in `new`; block64 gives 64 bytes at `at`.
+                return unsafe { x86::mask64_avx2(src, at) } & valid;
             }
-            // SAFETY: SSE2 is baseline on x86_64; `load` checked b + 64 <= len.
-            unsafe { x86::mask64_sse2(self.h, b) }
+            // SAFETY: SSE2 is baseline on x86_64; block64 gives 64 bytes at `at`.
+            unsafe { x86::mask64_sse2(src, at) & valid }
         }
         #[cfg(not(target_arch = "x86_64"))]
         {
             let _ = self.avx2;
-            self.h
-                .get(b..b + 64)
-                .unwrap_or_default()
-                .iter()
-                .enumerate()
-                .fold(0u64, |m, (i, c)| m | (u64::from(c.is_ascii_digit()) << i))
+            scalar_mask(src, at, u8::is_ascii_digit) & valid
         }
     }
 
@@ -197,27 +191,25 @@ impl<'a> Gate<'a> {
     /// (digit, separator) masks of the 64 bytes at `b` (zero past the end).
     #[inline]
     fn classify(&self, b: usize) -> (u64, u64) {
-        if b + 64 <= self.h.len() {
-            #[cfg(target_arch = "x86_64")]
-            {
-                let (d, s) = if self.avx2 {
-                    // SAFETY: AVX2 was detected at run time; b + 64 <= len.
-                    unsafe { x86::classify64_avx2(self.h, b, &self.seps) }
-                } else {
-                    // SAFETY: SSE2 is baseline on x86_64; b + 64 <= len.
-                    unsafe { x86::classify64_sse2(self.h, b, &self.seps) }
-                };
-                return (d, if self.any_sep { u64::MAX } else { s });
-            }
+        let mut buf = [0u8; 64];
+        let (src, at, valid) = block64(self.h, b, &mut buf);
+        if valid == 0 {
+            return (0, 0);
         }
-        let tail = self.h.get(b..).unwrap_or_default();
-        let mut d = 0u64;
-        let mut s = 0u64;
-        for (i, c) in tail.iter().take(64).enumerate() {
-            d |= u64::from(c.is_ascii_digit()) << i;
-            s |= u64::from(self.any_sep || self.seps.contains(c)) << i;
-        }
-        (d, s)
+        #[cfg(target_arch = "x86_64")]
+        let (d, s) = if self.avx2 {
+            // SAFETY: AVX2 was detected at run time; block64 gives 64 bytes at `at`.
+            unsafe { x86::classify64_avx2(src, at, &self.seps) }
+        } else {
+            // SAFETY: SSE2 is baseline on x86_64; block64 gives 64 bytes at `at`.
+            unsafe { x86::classify64_sse2(src, at, &self.seps) }
+        };
+        #[cfg(not(target_arch = "x86_64"))]
+        let (d, s) = (
+            scalar_mask(src, at, u8::is_ascii_digit),
+            scalar_mask(src, at, |c| self.seps.contains(c)),
+        );
+        (d & valid, if self.any_sep { valid } else { s & valid })
     }
 
     #[inline]
@@ -309,24 +301,25 @@ impl<'a> B64Map<'a> {
     /// (base64, hex) masks of the 64 bytes at `b` (zero past the end).
     #[inline]
     fn classify(&self, b: usize) -> (u64, u64) {
-        if b + 64 <= self.h.len() {
-            #[cfg(target_arch = "x86_64")]
-            {
-                if self.avx2 {
-                    // SAFETY: AVX2 was detected at run time; b + 64 <= len.
-                    return unsafe { x86::b64_hex64_avx2(self.h, b) };
-                }
-                // SAFETY: SSE2 is baseline on x86_64; b + 64 <= len.
-                return unsafe { x86::b64_hex64_sse2(self.h, b) };
-            }
+        let mut buf = [0u8; 64];
+        let (src, at, valid) = block64(self.h, b, &mut buf);
+        if valid == 0 {
+            return (0, 0);
         }
-        let tail = self.h.get(b..).unwrap_or_default();
-        let (mut m, mut x) = (0u64, 0u64);
-        for (i, &c) in tail.iter().take(64).enumerate() {
-            m |= u64::from(is_b64(c)) << i;
-            x |= u64::from(c.is_ascii_hexdigit()) << i;
-        }
-        (m, x)
+        #[cfg(target_arch = "x86_64")]
+        let (m, x) = if self.avx2 {
+            // SAFETY: AVX2 was detected at run time; block64 gives 64 bytes at `at`.
+            unsafe { x86::b64_hex64_avx2(src, at) }
+        } else {
+            // SAFETY: SSE2 is baseline on x86_64; block64 gives 64 bytes at `at`.
+            unsafe { x86::b64_hex64_sse2(src, at) }
+        };
+        #[cfg(not(target_arch = "x86_64"))]
+        let (m, x) = (
+            scalar_mask(src, at, |c| is_b64(*c)),
+            scalar_mask(src, at, u8::is_ascii_hexdigit),
+        );
+        (m & valid, x & valid)
     }
 
     #[inline]
@@ -412,33 +405,57 @@ impl<'a> B64Map<'a> {
 /// masks of quotes, backslashes and brackets (`{}[]`).
 #[inline]
 pub fn json_masks64(h: &[u8], b: usize) -> [u64; 3] {
-    if b + 64 <= h.len() {
-        #[cfg(target_arch = "x86_64")]
-        {
-            let set = [b'"', b'\\', b'{', b'}', b'[', b']'];
-            let (q, e, o) = if has_avx2() {
-                // SAFETY: AVX2 was detected at run time; b + 64 <= len.
-                unsafe { x86::eq_each64_avx2(h, b, &set) }
-            } else {
-                // SAFETY: SSE2 is baseline on x86_64; b + 64 <= len.
-                unsafe { x86::eq_each64_sse2(h, b, &set) }
-            };
-            return [q, e, o];
-        }
+    let mut buf = [0u8; 64];
+    let (src, at, valid) = block64(h, b, &mut buf);
+    if valid == 0 {
+        return [0; 3];
     }
-    let mut m = [0u64; 3];
-    for (i, &c) in h.get(b..).unwrap_or_default().iter().take(64).enumerate() {
-        let k = match c {
-            b'"' => 0,
-            b'\\' => 1,
-            b'{' | b'}' | b'[' | b']' => 2,
-            _ => continue,
+    #[cfg(target_arch = "x86_64")]
+    {
+        let set = [b'"', b'\\', b'{', b'}', b'[', b']'];
+        let (q, e, o) = if has_avx2() {
+            // SAFETY: AVX2 was detected at run time; block64 gives 64 bytes at `at`.
+            unsafe { x86::eq_each64_avx2(src, at, &set) }
+        } else {
+            // SAFETY: SSE2 is baseline on x86_64; block64 gives 64 bytes at `at`.
+            unsafe { x86::eq_each64_sse2(src, at, &set) }
         };
-        if let Some(w) = m.get_mut(k) {
-            *w |= 1u64 << i;
-        }
+        [q & valid, e & valid, o & valid]
     }
-    m
+    #[cfg(not(target_arch = "x86_64"))]
+    [
+        scalar_mask(src, at, |c| *c == b'"') & valid,
+        scalar_mask(src, at, |c| *c == b'\\') & valid,
+        scalar_mask(src, at, |c| matches!(*c, b'{' | b'}' | b'[' | b']')) & valid,
+    ]
+}
+
+/// The 64 bytes at `b` as a block the SIMD classifiers can load: `h`
+/// itself when all 64 are there, else the tail copied into `buf` (zero
+/// padded), so short tails take the SIMD path too. Returns the slice, the
+/// block's offset in it and the mask of real bytes (zero past the end).
+#[inline]
+fn block64<'s>(h: &'s [u8], b: usize, buf: &'s mut [u8; 64]) -> (&'s [u8], usize, u64) {
+    if b + 64 <= h.len() {
+        return (h, b, u64::MAX);
+    }
+    let tail = h.get(b..).unwrap_or_default();
+    let n = tail.len().min(63);
+    if let (Some(d), Some(t)) = (buf.get_mut(..n), tail.get(..n)) {
+        d.copy_from_slice(t);
+    }
+    (buf.as_slice(), 0, (1u64 << n) - 1)
+}
+
+/// Mask of the 64 bytes at `at` that satisfy `f` (portable fallback).
+#[cfg(not(target_arch = "x86_64"))]
+fn scalar_mask(src: &[u8], at: usize, f: impl Fn(&u8) -> bool) -> u64 {
+    src.get(at..)
+        .unwrap_or_default()
+        .iter()
+        .take(64)
+        .enumerate()
+        .fold(0u64, |m, (i, c)| m | (u64::from(f(c)) << i))
 }
 
 /// Bit i set: an odd number of bits set in `x` at positions `0..=i`.
