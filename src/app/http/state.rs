@@ -548,8 +548,6 @@ fn is_auth(n: &[u8]) -> bool {
     n.eq_ignore_ascii_case(b"authorization") || n.eq_ignore_ascii_case(b"proxy-authorization")
 }
 
-/// Header lines as one content item (`Name: value` per line); request
-/// cookies and credentials each as their own decoded item after it.
 thread_local! {
     /// A header block joined for the detectors (see `emit_headers`).
     static HEADER_BLOCK: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
@@ -558,6 +556,8 @@ thread_local! {
 /// Largest header-block buffer kept between messages (bytes).
 const HEADER_BLOCK_KEEP: usize = 64 * 1024;
 
+/// Header lines as one content item (`Name: value` per line); request
+/// cookies and credentials each as their own decoded item after it.
 fn emit_headers<'b>(
     headers: impl Iterator<Item = super::parser::Header<'b>> + Clone,
     dir: Direction,
