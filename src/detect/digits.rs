@@ -68,52 +68,14 @@ impl<'a> DigitMap<'a> {
     /// First position ≥ `pos` starting two digits in a row, or `h.len()`.
     #[inline]
     pub fn next_pair(&mut self, pos: usize) -> usize {
-        let len = self.h.len();
-        if pos >= len {
-            return len;
-        }
-        let mut b = pos & !63;
-        if b != self.block {
-            self.load(b);
-        }
-        let mut m = self.pairs & (u64::MAX << (pos - b));
-        loop {
-            if m != 0 {
-                return (b + m.trailing_zeros() as usize).min(len);
-            }
-            b += 64;
-            if b >= len {
-                return len;
-            }
-            self.load(b);
-            m = self.pairs;
-        }
+        next_set(self, pos, |m| m.pairs)
     }
 
     /// First position ≥ `pos` whose digit-ness equals `digit`, or `h.len()`.
     #[inline]
     fn next(&mut self, pos: usize, digit: bool) -> usize {
-        let len = self.h.len();
-        if pos >= len {
-            return len;
-        }
-        let mut b = pos & !63;
-        if b != self.block {
-            self.load(b);
-        }
         let flip = if digit { 0 } else { u64::MAX };
-        let mut m = (self.mask ^ flip) & (u64::MAX << (pos - b));
-        loop {
-            if m != 0 {
-                return (b + m.trailing_zeros() as usize).min(len);
-            }
-            b += 64;
-            if b >= len {
-                return len;
-            }
-            self.load(b);
-            m = self.mask ^ flip;
-        }
+        next_set(self, pos, |m| m.mask ^ flip)
     }
 
     /// First ASCII digit at or after `pos`, or `h.len()`.
@@ -240,26 +202,7 @@ impl<'a> Gate<'a> {
     /// First candidate position ≥ `pos`, or `h.len()`.
     #[inline]
     pub fn next(&mut self, pos: usize) -> usize {
-        let len = self.h.len();
-        if pos >= len {
-            return len;
-        }
-        let mut b = pos & !63;
-        if b != self.block {
-            self.load(b);
-        }
-        let mut m = self.cand & (u64::MAX << (pos - b));
-        loop {
-            if m != 0 {
-                return (b + m.trailing_zeros() as usize).min(len);
-            }
-            b += 64;
-            if b >= len {
-                return len;
-            }
-            self.load(b);
-            m = self.cand;
-        }
+        next_set(self, pos, |m| m.cand)
     }
 }
 
@@ -338,26 +281,7 @@ impl<'a> B64Map<'a> {
     /// First position ≥ `pos` starting `m` base64 characters, or `h.len()`.
     #[inline]
     pub fn next_window(&mut self, pos: usize) -> usize {
-        let len = self.h.len();
-        if pos >= len {
-            return len;
-        }
-        let mut b = pos & !63;
-        if b != self.block {
-            self.load(b);
-        }
-        let mut w = self.win & (u64::MAX << (pos - b));
-        loop {
-            if w != 0 {
-                return (b + w.trailing_zeros() as usize).min(len);
-            }
-            b += 64;
-            if b >= len {
-                return len;
-            }
-            self.load(b);
-            w = self.win;
-        }
+        next_set(self, pos, |m| m.win)
     }
 
     /// Whether the `m` characters at `p` are all hex digits (`p` as last
@@ -378,28 +302,67 @@ impl<'a> B64Map<'a> {
     /// First position ≥ `pos` that is not a base64 character, or `h.len()`.
     #[inline]
     pub fn run_end(&mut self, pos: usize) -> usize {
-        let len = self.h.len();
-        if pos >= len {
-            return len;
-        }
-        let mut b = pos & !63;
-        if b != self.block {
-            self.load(b);
-        }
-        let mut m = !self.cur.0 & (u64::MAX << (pos - b));
-        loop {
-            if m != 0 {
-                return (b + m.trailing_zeros() as usize).min(len);
-            }
-            b += 64;
-            if b >= len {
-                return len;
-            }
-            self.load(b);
-            m = !self.cur.0;
-        }
+        next_set(self, pos, |m| !m.cur.0)
     }
 }
+
+/// A bitmap over a haystack, computed 64 bytes (one block) at a time.
+trait Blocks {
+    /// Haystack length.
+    fn len(&self) -> usize;
+    /// Start of the cached block (`usize::MAX`: none).
+    fn block(&self) -> usize;
+    /// Computes the masks of the block at `b`.
+    fn load(&mut self, b: usize);
+}
+
+/// First position ≥ `pos` whose bit is set in `mask` of its block, or
+/// the haystack length.
+#[inline(always)]
+fn next_set<M: Blocks>(m: &mut M, pos: usize, mask: impl Fn(&M) -> u64) -> usize {
+    let len = m.len();
+    if pos >= len {
+        return len;
+    }
+    let mut b = pos & !63;
+    if b != m.block() {
+        m.load(b);
+    }
+    let mut w = mask(m) & (u64::MAX << (pos - b));
+    loop {
+        if w != 0 {
+            return (b + w.trailing_zeros() as usize).min(len);
+        }
+        b += 64;
+        if b >= len {
+            return len;
+        }
+        m.load(b);
+        w = mask(m);
+    }
+}
+
+macro_rules! impl_blocks {
+    ($t:ident) => {
+        impl Blocks for $t<'_> {
+            #[inline(always)]
+            fn len(&self) -> usize {
+                self.h.len()
+            }
+            #[inline(always)]
+            fn block(&self) -> usize {
+                self.block
+            }
+            #[inline(always)]
+            fn load(&mut self, b: usize) {
+                $t::load(self, b)
+            }
+        }
+    };
+}
+impl_blocks!(DigitMap);
+impl_blocks!(Gate);
+impl_blocks!(B64Map);
 
 /// JSON structure of the 64 bytes of `h` at `b` (zero past the end):
 /// masks of quotes, backslashes and brackets (`{}[]`).
