@@ -287,15 +287,10 @@ impl Records {
 
     /// Skips leading white space and BOM bytes; sets the layout.
     fn sniff(&mut self, b: &[u8]) -> usize {
-        let skip = |c: &u8| matches!(c, b' ' | b'\t' | b'\r' | b'\n' | 0xEF | 0xBB | 0xBF);
-        let Some(i) = b.iter().position(|c| !skip(c)) else {
+        let Some((i, layout)) = sniff_layout(b) else {
             return b.len();
         };
-        self.layout = match b.get(i) {
-            Some(b'{' | b'[') => Layout::Json,
-            Some(b'<') => Layout::Html,
-            _ => Layout::Lines,
-        };
+        self.layout = layout;
         i
     }
 
@@ -468,6 +463,20 @@ impl Records {
             _ => {}
         }
     }
+}
+
+/// The layout of an item from its first byte that is not white space or
+/// a UTF-8 BOM byte, with that byte's index (`None`: no such byte yet).
+/// Shared with the column mapping (`columns.rs`).
+pub fn sniff_layout(b: &[u8]) -> Option<(usize, Layout)> {
+    let skip = |c: &u8| matches!(c, b' ' | b'\t' | b'\r' | b'\n' | 0xEF | 0xBB | 0xBF);
+    let i = b.iter().position(|c| !skip(c))?;
+    let layout = match b.get(i) {
+        Some(b'{' | b'[') => Layout::Json,
+        Some(b'<') => Layout::Html,
+        _ => Layout::Lines,
+    };
+    Some((i, layout))
 }
 
 /// Passes matches on after noting their record.
