@@ -36,7 +36,8 @@ use super::super::context::KwScratch;
 use super::super::fields::{self, ValueCheck, VALUE_MAX};
 use super::super::records::{self, Layout, MAX_QUOTED};
 use super::super::signature::Family;
-use super::{DetectorId, Engine, Scanner, Work};
+use super::{DetectorId, Engine, Scanner, StreamState, Work};
+use crate::detect::MatchSink;
 
 /// Most columns mapped per header; later ones are ignored (counted).
 pub const MAX_COLUMNS: usize = 64;
@@ -82,9 +83,11 @@ pub struct ColumnStats {
     pub span_limit_total: u64,
 }
 
-/// Column state of one stream.
-#[derive(Debug, Default)]
-pub(super) enum Slot {
+/// Column state of one content item, kept by the caller next to the
+/// item's [`StreamState`](super::StreamState) (the records tracker does)
+/// and passed to [`Scanner::scan_stream_columns`]; a fresh one per item.
+#[derive(Clone, Debug, Default)]
+pub enum Slot {
     /// Nothing meaningful seen yet.
     #[default]
     Fresh,
@@ -92,6 +95,15 @@ pub(super) enum Slot {
     Off,
     /// Tabular (or HTML, which may hold tables).
     On(Box<Columns>),
+}
+
+impl Slot {
+    /// Bytes of the item were lost (the stream is now at offset `now`).
+    pub fn gap(&mut self, now: u64) {
+        if let Slot::On(c) = self {
+            c.gap(now);
+        }
+    }
 }
 
 /// What a header cell maps its column to.
@@ -118,7 +130,7 @@ enum Mode {
 }
 
 /// The cell being read.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 struct Cell {
     open: bool,
     header: bool,
@@ -148,9 +160,9 @@ struct Hit {
     val: (u32, u32),
 }
 
-/// Column mapping state (boxed in a [`Slot`]; reused per scanner).
-#[derive(Debug, Default)]
-pub(super) struct Columns {
+/// Column mapping state (boxed in a [`Slot`]).
+#[derive(Clone, Debug, Default)]
+pub struct Columns {
     mode: Mode,
     /// Stream offset of the next byte.
     pos: u64,
@@ -783,11 +795,31 @@ impl Scanner {
         }
     }
 
-    /// Bytes of the stream of `slot` were lost (stream now at `now`).
-    pub(super) fn columns_gap(slot: &mut Slot, now: u64) {
-        if let Slot::On(c) = slot {
-            c.gap(now);
-        }
+    /// [`Scanner::scan_stream`] with column mapping; `slot` is the column
+    /// state of the item (see [`Slot`]).
+    pub fn scan_stream_columns(
+        &mut self,
+        st: &mut StreamState,
+        slot: &mut Slot,
+        data: &[u8],
+        sink: &mut dyn MatchSink,
+    ) {
+        self.cols = std::mem::take(slot);
+        self.scan_stream(st, data, sink);
+        *slot = std::mem::replace(&mut self.cols, Slot::Off);
+    }
+
+    /// [`Scanner::finish_stream`] with column mapping (the item ends).
+    pub fn finish_stream_columns(
+        &mut self,
+        st: &mut StreamState,
+        slot: &mut Slot,
+        sink: &mut dyn MatchSink,
+    ) {
+        self.cols = std::mem::take(slot);
+        self.finish_stream(st, sink);
+        let mut done = std::mem::replace(&mut self.cols, Slot::Off);
+        self.columns_recycle(&mut done);
     }
 
     /// The column frontier relative to `base` (`usize::MAX`: none).
@@ -902,16 +934,18 @@ mod tests {
     ) -> Vec<(u64, String, String, Confidence)> {
         let mut s = e.scanner();
         let mut st = StreamState::default();
+        let mut slot = Slot::default();
         let mut a = All(Vec::new(), Some(Arc::clone(e)));
         let mut points: Vec<usize> = cuts.iter().map(|c| c % (data.len() + 1)).collect();
         points.sort_unstable();
         points.push(data.len());
         let mut at = 0;
         for p in points {
-            s.scan_stream(&mut st, data.get(at..p).unwrap_or_default(), &mut a);
+            let chunk = data.get(at..p).unwrap_or_default();
+            s.scan_stream_columns(&mut st, &mut slot, chunk, &mut a);
             at = p;
         }
-        s.finish_stream(&mut st, &mut a);
+        s.finish_stream_columns(&mut st, &mut slot, &mut a);
         assert!(st.heap_bytes() <= 512, "{}", st.heap_bytes());
         a.0
     }
@@ -984,12 +1018,15 @@ mod tests {
         let mut s = e.scanner();
         let mut st = StreamState::default();
         let mut a = All::default();
-        s.scan_stream(&mut st, "备注,说明\n张伟,王芳\n".as_bytes(), &mut a);
-        assert!(matches!(st.cols, Slot::Off));
+        let mut slot = Slot::default();
+        let t = "备注,说明\n张伟,王芳\n".as_bytes();
+        s.scan_stream_columns(&mut st, &mut slot, t, &mut a);
+        assert!(matches!(slot, Slot::Off));
         assert!(a.0.is_empty());
         let mut st = StreamState::default();
-        s.scan_stream(&mut st, br#"{"a": "b,c"}"#, &mut a);
-        assert!(matches!(st.cols, Slot::Off));
+        let mut slot = Slot::default();
+        s.scan_stream_columns(&mut st, &mut slot, br#"{"a": "b,c"}"#, &mut a);
+        assert!(matches!(slot, Slot::Off));
         // Names alone are never a guess without a column.
         assert!(whole(&e, "张伟,王芳\n李娜,陈静\n".as_bytes()).is_empty());
     }
@@ -1090,10 +1127,13 @@ mod tests {
         let mut st = StreamState::default();
         let mut a = All(Vec::new(), Some(Arc::clone(&e)));
         let first = format!("姓名,备注\n张伟,x\n{},y\n王", "z".repeat(80));
-        s.scan_stream(&mut st, first.as_bytes(), &mut a);
+        let mut slot = Slot::default();
+        s.scan_stream_columns(&mut st, &mut slot, first.as_bytes(), &mut a);
         s.gap(&mut st);
-        s.scan_stream(&mut st, "芳,y\n李娜,z\n".as_bytes(), &mut a);
-        s.finish_stream(&mut st, &mut a);
+        slot.gap(st.offset());
+        let t = "芳,y\n李娜,z\n".as_bytes();
+        s.scan_stream_columns(&mut st, &mut slot, t, &mut a);
+        s.finish_stream_columns(&mut st, &mut slot, &mut a);
         let names: Vec<_> = a.0.iter().map(|m| m.2.as_str()).collect();
         assert_eq!(names, ["张伟", "李娜"]);
     }

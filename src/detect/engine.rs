@@ -101,8 +101,9 @@ pub struct Scanner {
     /// Field family buffers: the normalised key, the next rare candidates.
     field_key: Vec<u8>,
     rare: Vec<Option<usize>>,
-    /// Column mapping: the current stream's slot (moved in for a call), a
-    /// spare box, counters.
+    /// Column mapping: the current item's slot (moved in for a call by
+    /// [`Scanner::scan_stream_columns`]; `Off` otherwise), a spare box,
+    /// counters.
     cols: columns::Slot,
     col_spare: Option<Box<columns::Columns>>,
     col_stats: columns::ColumnStats,
@@ -134,8 +135,6 @@ pub struct StreamState {
     field_from: u8,
     /// The carry starts right after a gap (not a boundary).
     after_gap: bool,
-    /// Column mapping (boxed only for tabular items).
-    cols: columns::Slot,
 }
 
 impl StreamState {
@@ -350,7 +349,7 @@ impl Engine {
             occ: Vec::new(),
             field_key: Vec::new(),
             rare: Vec::new(),
-            cols: columns::Slot::default(),
+            cols: columns::Slot::Off,
             col_spare: None,
             col_stats: columns::ColumnStats::default(),
             report_all: false,
@@ -504,7 +503,6 @@ impl Scanner {
             &buf
         };
         let eng = Arc::clone(&self.engine);
-        self.cols = std::mem::take(&mut st.cols);
         self.columns_push(&eng, data, st.end);
         let w = Work {
             eng: &eng,
@@ -515,7 +513,6 @@ impl Scanner {
             rec: &st.ctx,
         };
         let f = self.scan_work(&w, froms(st), sink);
-        st.cols = std::mem::take(&mut self.cols);
         let cut = f.num.min(f.email_need).min(f.pat).min(f.field);
         let cut = cut.min(f.col).min(h.len());
         self.record_context(&eng, h, base, cut, &mut st.ctx);
@@ -545,7 +542,6 @@ impl Scanner {
 
     /// Ends a stream: decides what was carried as if the stream ended here.
     pub fn finish_stream(&mut self, st: &mut StreamState, sink: &mut dyn MatchSink) {
-        self.cols = std::mem::take(&mut st.cols);
         self.columns_finish(&Arc::clone(&self.engine));
         if !st.carry.is_empty() {
             let carry = std::mem::take(&mut st.carry);
@@ -561,8 +557,6 @@ impl Scanner {
             self.scan_work(&w, froms(st), sink);
             st.carry = carry;
         }
-        let mut slot = std::mem::take(&mut self.cols);
-        self.columns_recycle(&mut slot);
         self.reset(st);
     }
 
@@ -570,7 +564,6 @@ impl Scanner {
     pub fn gap(&mut self, st: &mut StreamState) {
         self.reset(st);
         st.after_gap = true;
-        Scanner::columns_gap(&mut st.cols, st.end);
     }
 
     fn reset(&mut self, st: &mut StreamState) {
@@ -597,7 +590,7 @@ impl Scanner {
             rec: &[],
         };
         self.scan_work(&w, [0; 4], sink);
-        let mut slot = std::mem::take(&mut self.cols);
+        let mut slot = std::mem::replace(&mut self.cols, columns::Slot::Off);
         self.columns_recycle(&mut slot);
     }
 

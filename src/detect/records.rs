@@ -27,6 +27,7 @@
 //! to each match and keeps a 256-bit window of recent boundaries for the
 //! late ones, so the count is the same however the item is chunked.
 
+use super::columns::Slot;
 use super::{Match, MatchSink, Scanner, StreamState};
 
 /// Longest CSV quoted field followed (bytes); past it, quoting is dropped.
@@ -88,6 +89,8 @@ pub struct Records {
     pub late_total: u64,
     /// CSV quoted fields given up at [`MAX_QUOTED`].
     pub quote_limit_total: u64,
+    /// Column mapping of the item (`columns.rs`), scanned along.
+    cols: Slot,
 }
 
 impl Records {
@@ -136,6 +139,7 @@ impl Records {
         self.in_tag = false;
         self.seg = self.seg.saturating_add(1);
         self.last = None;
+        self.cols.gap(now);
     }
 
     /// Scans `data` (the next bytes of the stream `st`) with `scanner`,
@@ -149,13 +153,15 @@ impl Records {
     ) {
         let base = st.offset();
         self.sync(base);
+        let mut cols = std::mem::take(&mut self.cols);
         let mut t = Tracked {
             rec: self,
             chunk: data,
             base,
             inner: sink,
         };
-        scanner.scan_stream(st, data, &mut t);
+        scanner.scan_stream_columns(st, &mut cols, data, &mut t);
+        self.cols = cols;
         let from = self.pos.saturating_sub(base) as usize;
         self.advance(data.get(from..).unwrap_or_default());
     }
@@ -169,13 +175,15 @@ impl Records {
     ) {
         let base = st.offset();
         self.sync(base);
+        let mut cols = std::mem::take(&mut self.cols);
         let mut t = Tracked {
             rec: self,
             chunk: &[],
             base,
             inner: sink,
         };
-        scanner.finish_stream(st, &mut t);
+        scanner.finish_stream_columns(st, &mut cols, &mut t);
+        self.cols = cols;
     }
 
     /// Keeps `pos` on the stream's offset (bytes this tracker never saw,
