@@ -128,10 +128,7 @@ fn csv_export_columns() {
         "{all:?}"
     );
     assert_eq!(count(&ev, "cn_mobile", "high"), u64::from(ROWS), "{all:?}");
-    assert!(
-        all.iter().all(|f| f.1 == "high"),
-        "nothing medium: {all:?}"
-    );
+    assert!(all.iter().all(|f| f.1 == "high"), "nothing medium: {all:?}");
     assert_eq!(ev["records"], ROWS, "{ev}");
 }
 

@@ -45,11 +45,13 @@ fuzz_target!(|data: &[u8]| {
     let (a, b) = (a.min(b), a.max(b));
     let mut s = e.scanner();
     let mut st = StreamState::default();
+    // Column mapping, as `scan_buffer` does it.
+    let mut cols = leakwatch::detect::columns::Slot::default();
     let mut pieces = Collect::default();
-    s.scan_stream(&mut st, &rest[..a], &mut pieces);
-    s.scan_stream(&mut st, &rest[a..b], &mut pieces);
-    s.scan_stream(&mut st, &rest[b..], &mut pieces);
+    s.scan_stream_columns(&mut st, &mut cols, &rest[..a], &mut pieces);
+    s.scan_stream_columns(&mut st, &mut cols, &rest[a..b], &mut pieces);
+    s.scan_stream_columns(&mut st, &mut cols, &rest[b..], &mut pieces);
     assert!(st.heap_bytes() <= 512);
-    s.finish_stream(&mut st, &mut pieces);
+    s.finish_stream_columns(&mut st, &mut cols, &mut pieces);
     assert_eq!(whole.0, pieces.0);
 });
