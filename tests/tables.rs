@@ -5,9 +5,6 @@
 
 mod common;
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-
 use common::*;
 use serde_json::Value;
 
@@ -37,30 +34,6 @@ fn id18(n: u32) -> String {
         .sum();
     let chk = b"10X98765432"[(s % 11) as usize] as char;
     format!("{first17}{chk}")
-}
-
-/// `leakwatch scan -` of `input`: the one event.
-fn scan(input: &[u8]) -> Value {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_leakwatch"))
-        .args(["scan", "--signatures"])
-        .arg(root().join("signatures"))
-        .arg("-")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(input)
-        .expect("write");
-    let o = child.wait_with_output().expect("wait");
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let out = String::from_utf8_lossy(&o.stdout).to_string();
-    assert_eq!(out.lines().count(), 1, "{out}");
-    serde_json::from_str(out.trim()).expect("json")
 }
 
 /// (detector, confidence, count) of each finding.
@@ -113,7 +86,7 @@ fn csv_export_columns() {
         ));
     }
     assert!(csv.len() > 30_000);
-    let ev = scan(csv.as_bytes());
+    let ev = scan_stdin(csv.as_bytes());
     let all = findings(&ev);
     // Every name of the 姓名 column, none of the note column.
     assert_eq!(count(&ev, "cn_name", "high"), u64::from(ROWS), "{all:?}");
@@ -146,7 +119,7 @@ fn csv_without_named_columns_finds_no_names() {
             i + 1
         ));
     }
-    let ev = scan(csv.as_bytes());
+    let ev = scan_stdin(csv.as_bytes());
     let all = findings(&ev);
     assert!(!all.iter().any(|f| f.0 == "cn_name"), "{all:?}");
     assert_eq!(count(&ev, "cn_resident_id.18", "medium"), 50, "{all:?}");
@@ -172,7 +145,7 @@ fn html_table_columns() {
         ));
     }
     html.push_str("</tbody></table></body></html>\n");
-    let ev = scan(html.as_bytes());
+    let ev = scan_stdin(html.as_bytes());
     let all = findings(&ev);
     assert_eq!(count(&ev, "cn_name", "high"), 60, "{all:?}");
     assert_eq!(count(&ev, "sensitive_attr", "high"), 5, "{all:?}");

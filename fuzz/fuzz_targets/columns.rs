@@ -4,36 +4,12 @@
 //! matches as one buffer.
 #![no_main]
 
-use std::path::Path;
-use std::sync::{Arc, OnceLock};
+mod detect_common;
 
+use detect_common::{engine, Collect};
 use leakwatch::detect::columns::Slot;
-use leakwatch::detect::{
-    Confidence, DetectorId, Engine, EngineOptions, Match, MatchSink, StreamState,
-};
+use leakwatch::detect::StreamState;
 use libfuzzer_sys::fuzz_target;
-
-#[derive(Default)]
-struct Collect(Vec<(DetectorId, Vec<u8>, u64, Confidence)>);
-impl MatchSink for Collect {
-    fn on_match(&mut self, m: &Match<'_>) {
-        self.0
-            .push((m.detector, m.value.to_vec(), m.offset, m.confidence));
-    }
-}
-
-fn engine() -> &'static Arc<Engine> {
-    static E: OnceLock<Arc<Engine>> = OnceLock::new();
-    E.get_or_init(|| {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../signatures");
-        let opts = EngineOptions {
-            report_low: true,
-            today: chrono::NaiveDate::from_ymd_opt(2026, 1, 1),
-            ..EngineOptions::default()
-        };
-        Arc::new(Engine::load_dir(&dir, &opts).expect("signatures"))
-    })
-}
 
 const HEADS: [&str; 5] = [
     "序号,姓名,身份证号,手机,住址,民族\n",

@@ -585,13 +585,7 @@ impl Columns {
             let rest = b.get(i..).unwrap_or_default();
             if self.in_tag && !self.name_done {
                 let c = rest.first().copied().unwrap_or(0);
-                if (c.is_ascii_alphanumeric() || (c == b'/' && self.tag_len == 0))
-                    && self.tag_len < TAG_MAX
-                {
-                    if let Some(s) = self.tag.get_mut(self.tag_len) {
-                        *s = c.to_ascii_lowercase();
-                    }
-                    self.tag_len += 1;
+                if records::tag_name_byte(&mut self.tag, &mut self.tag_len, c) {
                     i += 1;
                     continue;
                 }

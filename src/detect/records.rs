@@ -424,13 +424,7 @@ impl Records {
         while i < end {
             if self.in_tag {
                 let c = b.get(i).copied().unwrap_or(0);
-                if (c.is_ascii_alphanumeric() || (c == b'/' && self.tag_len == 0))
-                    && self.tag_len < TAG_MAX
-                {
-                    if let Some(s) = self.tag.get_mut(self.tag_len) {
-                        *s = c.to_ascii_lowercase();
-                    }
-                    self.tag_len += 1;
+                if tag_name_byte(&mut self.tag, &mut self.tag_len, c) {
                     i += 1;
                     continue;
                 }
@@ -485,6 +479,21 @@ pub fn sniff_layout(b: &[u8]) -> Option<(usize, Layout)> {
         _ => Layout::Lines,
     };
     Some((i, layout))
+}
+
+/// Adds `c` to the HTML tag name read so far (`name[..len]`, lowercased)
+/// when it may continue it (alphanumeric, or `/` first) and there is room;
+/// `false`: the name ended before `c`. Shared with `columns.rs`.
+pub fn tag_name_byte(name: &mut [u8], len: &mut usize, c: u8) -> bool {
+    let ok = c.is_ascii_alphanumeric() || (c == b'/' && *len == 0);
+    match name.get_mut(*len) {
+        Some(s) if ok => {
+            *s = c.to_ascii_lowercase();
+            *len += 1;
+            true
+        }
+        _ => false,
+    }
 }
 
 /// Passes matches on after noting their record.
