@@ -333,19 +333,24 @@ impl Columns {
     /// is complete. Returns the bytes consumed.
     fn head_line(&mut self, cx: &mut Cx<'_>, b: &[u8]) -> usize {
         let nl = memchr::memchr(b'\n', b);
-        let take = nl.unwrap_or(b.len());
-        if self.head.len() + take > MAX_HEADER_LINE {
+        if self.head.len() + nl.unwrap_or(b.len()) > MAX_HEADER_LINE {
             cx.stats.header_line_limit_total += 1;
             self.mode = Mode::Off;
             return b.len();
         }
-        self.head
-            .extend_from_slice(b.get(..take).unwrap_or_default());
         let Some(j) = nl else {
+            self.head.extend_from_slice(b);
             return b.len();
         };
-        let head = std::mem::take(&mut self.head);
-        let line = head.strip_suffix(b"\r").unwrap_or(&head);
+        // The whole line in this chunk (the usual case): no copy.
+        let mut head = std::mem::take(&mut self.head);
+        let line = if head.is_empty() {
+            b.get(..j).unwrap_or_default()
+        } else {
+            head.extend_from_slice(b.get(..j).unwrap_or_default());
+            &head
+        };
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
         self.mode = match delimiter(line) {
             Some(d) if self.map_line(cx, line, d) => {
                 cx.stats.tables_total += 1;
@@ -353,8 +358,8 @@ impl Columns {
             }
             _ => Mode::Off,
         };
+        head.clear();
         self.head = head;
-        self.head.clear();
         self.row_start(self.pos + j as u64 + 1);
         j + 1
     }
