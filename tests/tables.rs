@@ -19,21 +19,13 @@ const GIVEN: [&str; 20] = [
 
 /// A resident ID with a valid check character (synthetic).
 fn id18(n: u32) -> String {
-    let first17 = format!(
+    craft::resident_id(&format!(
         "110105{}{:02}{:02}{:03}",
         1960 + n % 40,
         n % 12 + 1,
         n % 28 + 1,
         n % 1000
-    );
-    let w = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-    let s: u32 = first17
-        .chars()
-        .zip(w)
-        .map(|(c, w)| c.to_digit(10).unwrap_or(0) * w)
-        .sum();
-    let chk = b"10X98765432"[(s % 11) as usize] as char;
-    format!("{first17}{chk}")
+    ))
 }
 
 /// (detector, confidence, count) of each finding.
