@@ -6,7 +6,6 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::process::Command;
 
 use common::*;
 use serde_json::Value;
@@ -84,27 +83,7 @@ fn mobile(n: u32) -> String {
 
 /// `leakwatch scan -` of `input`: the one event.
 fn scan(input: &[u8]) -> Value {
-    use std::io::Write;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_leakwatch"))
-        .args(["scan", "--signatures"])
-        .arg(root().join("signatures"))
-        .arg("-")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(input)
-        .expect("write");
-    let o = child.wait_with_output().expect("wait");
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let out = String::from_utf8_lossy(&o.stdout).to_string();
-    assert_eq!(out.lines().count(), 1, "{out}");
-    serde_json::from_str(out.trim()).expect("json")
+    scan_stdin(input)
 }
 
 #[test]

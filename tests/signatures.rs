@@ -53,11 +53,13 @@ fn scan_pieces(
 ) -> Vec<(DetectorId, Vec<u8>, u64, Confidence)> {
     let mut s = e.scanner();
     let mut st = StreamState::default();
+    // Column mapping, as `scan_buffer` does it.
+    let mut cols = leakwatch::detect::columns::Slot::default();
     let mut c = Collect::default();
     let mut last = 0;
     for &cut in cuts.iter().chain(std::iter::once(&data.len())) {
         let cut = cut.clamp(last, data.len());
-        s.scan_stream(&mut st, &data[last..cut], &mut c);
+        s.scan_stream_columns(&mut st, &mut cols, &data[last..cut], &mut c);
         assert!(
             st.heap_bytes() <= 512,
             "stream state grew to {}",
@@ -65,7 +67,7 @@ fn scan_pieces(
         );
         last = cut;
     }
-    s.finish_stream(&mut st, &mut c);
+    s.finish_stream_columns(&mut st, &mut cols, &mut c);
     c.0
 }
 

@@ -52,7 +52,7 @@ def make_files(d):
     ws = wb.add_sheet("员工")
     for c, h in enumerate(["姓名", "手机号码", "身份证号", "email"]):
         ws.write(0, c, h)
-    ws.write(1, 0, "王芳")
+    ws.write(1, 0, plant("cn_name", "王芳", "staff.xls", "http.request_body|xls"))
     ws.write(1, 1, int(plant("cn_mobile", s.mobile(), "staff.xls", "http.request_body|xls")))
     ws.write(1, 2, plant("cn_resident_id", s.resident_id(), "staff.xls", "http.request_body|xls"))
     ws.write(1, 3, plant("email", s.email(), "staff.xls", "http.request_body|xls"))

@@ -222,6 +222,8 @@ def truth(name, pcap, origin, out):
         up("bank_card", v["card1"], "mail.body")
         up("cn_resident_id", v["id2"], "mail.attachment")
         up("cn_mobile", v["m3"], "mail.attachment")
+        # The CSV attachment's 姓名 column (column mapping).
+        up("cn_name", "张伟", "mail.attachment")
         # Inside the deflated docx: found once files (docx unpacking) is merged.
         pending.append(f("cn_resident_id", v["id3"], "to_server", "mail.attachment", 42001, SMTP_PORT))
         unseen = [v["id5"], v["m8"]]
@@ -237,6 +239,7 @@ def truth(name, pcap, origin, out):
             down("cn_resident_id", v["id6"], "mail.body")
             down("bank_card", v["card2"], "mail.body")
             down("cn_mobile", v["m6"], "mail.attachment")
+            down("cn_name", "李四", "mail.attachment")
         unseen = []
     t = {"pcap": pcap, "origin": origin, "client_ip": "10.20.1.15", "server_ip": "198.51.100.80",
          "flow_ports": "src_port = client port, dest_port = server port (flow orientation; "

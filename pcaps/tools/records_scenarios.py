@@ -68,11 +68,13 @@ def gen(d):
     expect = {
         "events": [
             {"direction": "to_server", "where": "http.request_body", "records": ROWS,
-             "distinct": {"cn_mobile": CUSTOMERS, "cn_address": CUSTOMERS},
+             "distinct": {"cn_mobile": CUSTOMERS, "cn_address": CUSTOMERS,
+                          "cn_name": len({c[0] for c in cs})},
              "severity": "high",
              "why": "600 CSV rows (5 header columns, every fifth row with a quoted "
-                    "two-line address) of 45 repeat customers: 90 distinct values "
-                    "alone would be medium, 600 records reach tier 500"},
+                    "two-line address) of 45 repeat customers (36 distinct names, "
+                    "found through the 姓名 column): 126 distinct values alone "
+                    "would be medium, 600 records reach tier 500"},
             {"direction": "to_client", "where": "http.response_body", "records": USERS,
              "distinct": {"cn_mobile": USERS, "email": USERS, "cn_resident_id": USERS},
              "severity": "medium",

@@ -51,6 +51,9 @@ const _: () = assert!(super::fields::FIELD_AHEAD + LB + 8 <= MAX_CARRY);
 #[path = "fields_scan.rs"]
 mod fields_scan;
 
+#[path = "columns.rs"]
+pub mod columns;
+
 /// Compiled detectors, shared read-only by all workers (`Arc<Engine>`).
 pub struct Engine {
     detectors: Vec<DetectorInfo>,
@@ -97,6 +100,12 @@ pub struct Scanner {
     occ: Vec<Occ>,
     /// Field family buffer: the normalised key.
     field_key: Vec<u8>,
+    /// Column mapping: the current item's slot (moved in for a call by
+    /// [`Scanner::scan_stream_columns`]; `Off` otherwise), a spare box,
+    /// counters.
+    cols: columns::Slot,
+    col_spare: Option<Box<columns::Columns>>,
+    col_stats: columns::ColumnStats,
     /// Report every match: low ones and suppressors too (examples).
     report_all: bool,
     /// Use the block gate and the lone-run filter (tests compare with
@@ -164,6 +173,8 @@ struct Frontiers {
     pat: usize,
     /// Field family (also the earliest byte it needs, less the key).
     field: usize,
+    /// Column mapping: start of an undecided cell (`usize::MAX`: none).
+    col: usize,
 }
 
 /// Result of trying the digit forms at one run.
@@ -336,6 +347,9 @@ impl Engine {
             kws: self.kws.scratch(),
             occ: Vec::new(),
             field_key: Vec::new(),
+            cols: columns::Slot::Off,
+            col_spare: None,
+            col_stats: columns::ColumnStats::default(),
             report_all: false,
             fast: true,
         }
@@ -487,6 +501,7 @@ impl Scanner {
             &buf
         };
         let eng = Arc::clone(&self.engine);
+        self.columns_push(&eng, data, st.end);
         let w = Work {
             eng: &eng,
             h,
@@ -496,7 +511,8 @@ impl Scanner {
             rec: &st.ctx,
         };
         let f = self.scan_work(&w, froms(st), sink);
-        let cut = f.num.min(f.email_need).min(f.pat).min(f.field).min(h.len());
+        let cut = f.num.min(f.email_need).min(f.pat).min(f.field);
+        let cut = cut.min(f.col).min(h.len());
         self.record_context(&eng, h, base, cut, &mut st.ctx);
         let keep = cut.saturating_sub(LB);
         st.end += data.len() as u64;
@@ -524,6 +540,7 @@ impl Scanner {
 
     /// Ends a stream: decides what was carried as if the stream ended here.
     pub fn finish_stream(&mut self, st: &mut StreamState, sink: &mut dyn MatchSink) {
+        self.columns_finish(&Arc::clone(&self.engine));
         if !st.carry.is_empty() {
             let carry = std::mem::take(&mut st.carry);
             let eng = Arc::clone(&self.engine);
@@ -559,6 +576,9 @@ impl Scanner {
     /// Scans one whole buffer on a fresh state.
     pub fn scan_buffer(&mut self, data: &[u8], sink: &mut dyn MatchSink) {
         let eng = Arc::clone(&self.engine);
+        self.cols = columns::Slot::Fresh;
+        self.columns_push(&eng, data, 0);
+        self.columns_finish(&eng);
         let w = Work {
             eng: &eng,
             h: data,
@@ -568,6 +588,8 @@ impl Scanner {
             rec: &[],
         };
         self.scan_work(&w, [0; 4], sink);
+        let mut slot = std::mem::replace(&mut self.cols, columns::Slot::Off);
+        self.columns_recycle(&mut slot);
     }
 
     /// Runs both families over `w`, emits decided matches in offset order.
@@ -589,10 +611,13 @@ impl Scanner {
             email_need,
             pat,
             field,
+            col: self.columns_cut(w.base),
         };
         if !w.eof {
             self.defer_after_undecided(w, &mut f);
         }
+        let all_cut = f.num.min(f.email_need).min(f.pat).min(f.field).min(f.col);
+        self.columns_release(w, all_cut);
         self.found.sort_by_key(|m| m.offset);
         let eng = w.eng;
         if eng.has_suppress {
@@ -628,6 +653,8 @@ impl Scanner {
         loop {
             let (num_cut, email_cut, pat_cut, field_cut) = (f.num, f.email_need, f.pat, f.field);
             let all_cut = num_cut.min(email_cut).min(pat_cut).min(field_cut);
+            // An open cell of a field column is undecided for every family.
+            let all_cut = all_cut.min(f.col);
             let mut first = [usize::MAX; 5];
             self.found.retain(|m| {
                 let rel = (m.offset - w.base) as usize;
@@ -639,7 +666,7 @@ impl Scanner {
                     Fam::Digits => rel >= all_cut,
                     Fam::Field => rel >= num_cut.min(email_cut).min(pat_cut),
                 };
-                if late || (m.suppress && end > all_cut) {
+                if late || rel >= f.col || (m.suppress && end > all_cut) {
                     match fam {
                         Fam::Email => {
                             first[1] = first[1].min(m.resume);
@@ -1102,9 +1129,12 @@ impl Scanner {
     ) {
         let eng = w.eng;
         let det = &eng.dets[usize::from(d)];
-        let (ctx, excl) = self.context_at(w, d, s);
+        let (mut ctx, excl) = self.context_at(w, d, s);
         if excl || eng.allow.excluded(d, &self.value) {
             return;
+        }
+        if !ctx && det.window > 0 {
+            ctx = self.column_boost(d, w.base + s as u64);
         }
         let confidence = match (weak, ctx) {
             (true, false) => Confidence::Low,

@@ -95,6 +95,8 @@ pub struct EngineOptions {
 }
 
 pub use self::context::ContextBackend;
+/// Column mapping of tabular content (see `columns.rs`).
+pub use self::engine::columns;
 pub use self::engine::{Engine, Scanner, SignatureError, StreamState};
 pub use self::signature::Example;
 

@@ -27,6 +27,7 @@
 //! to each match and keeps a 256-bit window of recent boundaries for the
 //! late ones, so the count is the same however the item is chunked.
 
+use super::columns::Slot;
 use super::digits::{json_masks64, prefix_xor};
 use super::{Match, MatchSink, Scanner, StreamState};
 
@@ -89,6 +90,8 @@ pub struct Records {
     pub late_total: u64,
     /// CSV quoted fields given up at [`MAX_QUOTED`].
     pub quote_limit_total: u64,
+    /// Column mapping of the item (`columns.rs`), scanned along.
+    cols: Slot,
 }
 
 impl Records {
@@ -137,6 +140,7 @@ impl Records {
         self.in_tag = false;
         self.seg = self.seg.saturating_add(1);
         self.last = None;
+        self.cols.gap(now);
     }
 
     /// Scans `data` (the next bytes of the stream `st`) with `scanner`,
@@ -150,13 +154,15 @@ impl Records {
     ) {
         let base = st.offset();
         self.sync(base);
+        let mut cols = std::mem::take(&mut self.cols);
         let mut t = Tracked {
             rec: self,
             chunk: data,
             base,
             inner: sink,
         };
-        scanner.scan_stream(st, data, &mut t);
+        scanner.scan_stream_columns(st, &mut cols, data, &mut t);
+        self.cols = cols;
         let from = self.pos.saturating_sub(base) as usize;
         self.advance(data.get(from..).unwrap_or_default());
     }
@@ -170,13 +176,15 @@ impl Records {
     ) {
         let base = st.offset();
         self.sync(base);
+        let mut cols = std::mem::take(&mut self.cols);
         let mut t = Tracked {
             rec: self,
             chunk: &[],
             base,
             inner: sink,
         };
-        scanner.finish_stream(st, &mut t);
+        scanner.finish_stream_columns(st, &mut cols, &mut t);
+        self.cols = cols;
     }
 
     /// Keeps `pos` on the stream's offset (bytes this tracker never saw,
@@ -288,15 +296,10 @@ impl Records {
 
     /// Skips leading white space and BOM bytes; sets the layout.
     fn sniff(&mut self, b: &[u8]) -> usize {
-        let skip = |c: &u8| matches!(c, b' ' | b'\t' | b'\r' | b'\n' | 0xEF | 0xBB | 0xBF);
-        let Some(i) = b.iter().position(|c| !skip(c)) else {
+        let Some((i, layout)) = sniff_layout(b) else {
             return b.len();
         };
-        self.layout = match b.get(i) {
-            Some(b'{' | b'[') => Layout::Json,
-            Some(b'<') => Layout::Html,
-            _ => Layout::Lines,
-        };
+        self.layout = layout;
         i
     }
 
@@ -435,13 +438,7 @@ impl Records {
         while i < end {
             if self.in_tag {
                 let c = b.get(i).copied().unwrap_or(0);
-                if (c.is_ascii_alphanumeric() || (c == b'/' && self.tag_len == 0))
-                    && self.tag_len < TAG_MAX
-                {
-                    if let Some(s) = self.tag.get_mut(self.tag_len) {
-                        *s = c.to_ascii_lowercase();
-                    }
-                    self.tag_len += 1;
+                if tag_name_byte(&mut self.tag, &mut self.tag_len, c) {
                     i += 1;
                     continue;
                 }
@@ -481,6 +478,35 @@ impl Records {
             }
             _ => {}
         }
+    }
+}
+
+/// The layout of an item from its first byte that is not white space or
+/// a UTF-8 BOM byte, with that byte's index (`None`: no such byte yet).
+/// Shared with the column mapping (`columns.rs`).
+pub fn sniff_layout(b: &[u8]) -> Option<(usize, Layout)> {
+    let skip = |c: &u8| matches!(c, b' ' | b'\t' | b'\r' | b'\n' | 0xEF | 0xBB | 0xBF);
+    let i = b.iter().position(|c| !skip(c))?;
+    let layout = match b.get(i) {
+        Some(b'{' | b'[') => Layout::Json,
+        Some(b'<') => Layout::Html,
+        _ => Layout::Lines,
+    };
+    Some((i, layout))
+}
+
+/// Adds `c` to the HTML tag name read so far (`name[..len]`, lowercased)
+/// when it may continue it (alphanumeric, or `/` first) and there is room;
+/// `false`: the name ended before `c`. Shared with `columns.rs`.
+pub fn tag_name_byte(name: &mut [u8], len: &mut usize, c: u8) -> bool {
+    let ok = c.is_ascii_alphanumeric() || (c == b'/' && *len == 0);
+    match name.get_mut(*len) {
+        Some(s) if ok => {
+            *s = c.to_ascii_lowercase();
+            *len += 1;
+            true
+        }
+        _ => false,
     }
 }
 

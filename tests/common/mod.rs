@@ -207,3 +207,29 @@ pub fn check_against_truth(name: &str, workers: usize) -> Value {
     assert_eq!(stats["event_type"], "stats");
     stats["stats"].clone()
 }
+
+/// `leakwatch scan -` of `input` with the shipped signatures: its one event.
+pub fn scan_stdin(input: &[u8]) -> Value {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_leakwatch"))
+        .args(["scan", "--signatures"])
+        .arg(root().join("signatures"))
+        .arg("-")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input)
+        .expect("write");
+    let o = child.wait_with_output().expect("wait");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    assert_eq!(out.lines().count(), 1, "{out}");
+    serde_json::from_str(out.trim()).expect("json")
+}

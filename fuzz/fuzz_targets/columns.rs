@@ -1,0 +1,44 @@
+//! Column mapping on arbitrary bytes behind a tabular head (a CSV header
+//! naming field and context columns, or an HTML table header), split at
+//! two arbitrary points: no panic, bounded stream state, and the same
+//! matches as one buffer.
+#![no_main]
+
+mod detect_common;
+
+use detect_common::{engine, Collect};
+use leakwatch::detect::columns::Slot;
+use leakwatch::detect::StreamState;
+use libfuzzer_sys::fuzz_target;
+
+const HEADS: [&str; 5] = [
+    "序号,姓名,身份证号,手机,住址,民族\n",
+    "姓名\t备注\t手机号码\r\n",
+    "\"姓名\";\"地址\";\"x\"\"y\"\n",
+    "<table><tr><th>姓名</th><th>身份证号</th><th>民族</th></tr>",
+    "",
+];
+
+fuzz_target!(|data: &[u8]| {
+    let [first, second, rest @ ..] = data else {
+        return;
+    };
+    let mut doc = HEADS[usize::from(*second) % HEADS.len()].as_bytes().to_vec();
+    doc.extend_from_slice(rest);
+    let e = engine();
+    let mut whole = Collect::default();
+    e.scan_buffer(&doc, &mut whole);
+    let a = usize::from(*first) % (doc.len() + 1);
+    let b = (a + usize::from(*first) * 7 + usize::from(*second)) % (doc.len() + 1);
+    let (a, b) = (a.min(b), a.max(b));
+    let mut s = e.scanner();
+    let mut st = StreamState::default();
+    let mut cols = Slot::default();
+    let mut pieces = Collect::default();
+    for piece in [&doc[..a], &doc[a..b], &doc[b..]] {
+        s.scan_stream_columns(&mut st, &mut cols, piece, &mut pieces);
+        assert!(st.heap_bytes() <= 512);
+    }
+    s.finish_stream_columns(&mut st, &mut cols, &mut pieces);
+    assert_eq!(whole.0, pieces.0);
+});
