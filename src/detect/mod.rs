@@ -98,6 +98,7 @@ pub use self::context::ContextBackend;
 pub use self::engine::{Engine, Scanner, SignatureError, StreamState};
 pub use self::signature::Example;
 
+mod cn_divisions;
 mod context;
 mod digits;
 mod email;

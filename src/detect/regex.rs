@@ -24,7 +24,7 @@ use super::context::ContextBackend;
 use super::signature::SignatureError;
 
 /// Longest match a regex or keyword detector may produce, in bytes.
-pub const MAX_PATTERN_LEN: usize = 64;
+pub const MAX_PATTERN_LEN: usize = 128;
 
 /// Prefilter hits kept per scan call; more and the walk runs unfiltered.
 #[cfg(feature = "hyperscan")]
