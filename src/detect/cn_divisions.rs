@@ -89,6 +89,7 @@ fn longest_prefix(s: &str, set: &HashSet<&'static str>) -> Option<usize> {
 
 /// A district-level unit (1-7 characters + 区/县/旗) starts `s`.
 fn district_follows(s: &str) -> bool {
+    let s = s.trim_start_matches(' ');
     for (i, c) in s.chars().take(8).enumerate() {
         if DISTRICT_ENDS.contains(&c) {
             return i > 0;
@@ -173,6 +174,7 @@ mod tests {
     #[test]
     fn generic_city_needs_a_district() {
         assert!(ok("昆山市开发区前进路10号"));
+        assert!(ok("昆山市 开发区 前进路10号"));
         assert!(!ok("昆山市前进路10号"));
         assert!(!ok("超市东区中山路3号"));
         assert!(!ok("去超市东区中山路3号"));
