@@ -9,14 +9,12 @@
 //! district (county-level cities are too many to list; without the district a
 //! word such as 超市 would pass).
 
-use std::collections::HashSet;
 use std::sync::OnceLock;
+
+use aho_corasick::{AhoCorasick, Anchored, Input, MatchKind, StartKind};
 
 /// The division list (public GB/T 2260 names).
 const LIST: &str = include_str!("cn_divisions.txt");
-
-/// Longest name in the list, in characters.
-const MAX_NAME_CHARS: usize = 12;
 
 /// Words ending in 市 that are not places (nor end a place name).
 const NOT_CITIES: &[&str] = &[
@@ -34,21 +32,40 @@ const STREET_MARKS: &[char] = &['路', '街', '道', '巷', '弄', '号', '村',
 
 struct Divisions {
     /// Province-level names, full forms.
-    province_full: HashSet<&'static str>,
+    province_full: Prefixes,
     /// Province-level short forms (北京, 广西, ...).
-    province_short: HashSet<&'static str>,
+    province_short: Prefixes,
     /// City-level names (full forms, 自治州 short forms, 州 stems).
-    city: HashSet<&'static str>,
+    city: Prefixes,
+}
+
+/// Anchored longest-prefix lookup over a set of names (one pass over at most
+/// the longest name's bytes).
+struct Prefixes(Option<AhoCorasick>);
+
+impl Prefixes {
+    fn new(names: &[&str]) -> Prefixes {
+        Prefixes(
+            AhoCorasick::builder()
+                .match_kind(MatchKind::LeftmostLongest)
+                .start_kind(StartKind::Anchored)
+                .build(names)
+                .ok(),
+        )
+    }
+
+    /// Byte length of the longest name starting `s`.
+    fn longest(&self, s: &str) -> Option<usize> {
+        let ac = self.0.as_ref()?;
+        ac.find(Input::new(s).anchored(Anchored::Yes))
+            .map(|m| m.end())
+    }
 }
 
 fn divisions() -> &'static Divisions {
     static D: OnceLock<Divisions> = OnceLock::new();
     D.get_or_init(|| {
-        let mut d = Divisions {
-            province_full: HashSet::new(),
-            province_short: HashSet::new(),
-            city: HashSet::new(),
-        };
+        let (mut full, mut short, mut city) = (Vec::new(), Vec::new(), Vec::new());
         let mut in_city = false;
         for line in LIST.lines() {
             let line = line.split('#').next().unwrap_or_default().trim();
@@ -58,33 +75,27 @@ fn divisions() -> &'static Divisions {
                 "[city]" => in_city = true,
                 _ if in_city => {
                     for name in line.split_whitespace() {
-                        d.city.insert(name);
+                        city.push(name);
                         // 杭州市 is also written 杭州 (the regex lets X州 through).
                         if let Some(stem) = name.strip_suffix('市').filter(|s| s.ends_with('州'))
                         {
-                            d.city.insert(stem);
+                            city.push(stem);
                         }
                     }
                 }
                 _ => {
                     let mut names = line.split_whitespace();
-                    d.province_full.extend(names.next());
-                    d.province_short.extend(names);
+                    full.extend(names.next());
+                    short.extend(names);
                 }
             }
         }
-        d
+        Divisions {
+            province_full: Prefixes::new(&full),
+            province_short: Prefixes::new(&short),
+            city: Prefixes::new(&city),
+        }
     })
-}
-
-/// Byte length of the longest prefix of `s` (at most [`MAX_NAME_CHARS`]
-/// characters) that is in `set`.
-fn longest_prefix(s: &str, set: &HashSet<&'static str>) -> Option<usize> {
-    s.char_indices()
-        .map(|(i, c)| i + c.len_utf8())
-        .take(MAX_NAME_CHARS)
-        .filter(|&n| s.get(..n).is_some_and(|p| set.contains(p)))
-        .last()
 }
 
 /// A district-level unit (1-7 characters + 区/县/旗) starts `s`.
@@ -124,13 +135,13 @@ pub fn address_prefix(v: &[u8]) -> bool {
         return false;
     };
     let d = divisions();
-    if longest_prefix(s, &d.city).is_some() || longest_prefix(s, &d.province_full).is_some() {
+    if d.city.longest(s).is_some() || d.province_full.longest(s).is_some() {
         return true;
     }
-    match longest_prefix(s, &d.province_short) {
+    match d.province_short.longest(s) {
         Some(n) => {
             let rest = s.get(n..).unwrap_or_default();
-            longest_prefix(rest, &d.city).is_some()
+            d.city.longest(rest).is_some()
                 || district_follows(rest)
                 || two_char_city(rest).is_some()
         }
@@ -149,10 +160,12 @@ mod tests {
     #[test]
     fn list_parses() {
         let d = divisions();
-        assert_eq!(d.province_full.len(), 32);
-        assert!(d.province_short.contains("广西"));
-        assert!(d.city.contains("石家庄市") && d.city.contains("杭州"));
-        assert!(d.city.len() > 330, "{}", d.city.len());
+        assert_eq!(d.province_full.longest("广西壮族自治区南宁市"), Some(21));
+        assert_eq!(d.province_short.longest("广西南宁市"), Some(6));
+        assert_eq!(d.city.longest("石家庄市长安区"), Some(12));
+        assert_eq!(d.city.longest("杭州西湖区"), Some(6));
+        assert_eq!(d.city.longest("吉林市船营区"), Some(9));
+        assert_eq!(d.city.longest("在石家庄市"), None);
     }
 
     #[test]
