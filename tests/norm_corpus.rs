@@ -17,7 +17,7 @@ use leakwatch::detect::normalize::{Chain, NormalizeConfig, Normalizer};
 use leakwatch::detect::{Engine, EngineOptions};
 
 mod corpus_gen;
-use corpus_gen::{name, variant, Found, Rng, Sink, VARIANTS};
+use corpus_gen::{feed_chunked, name, variant, Found, Rng, Sink, VARIANTS};
 
 /// One labelled value: the field name it sits under, its text and its
 /// normalised value (what the detector reports).
@@ -325,19 +325,7 @@ fn corpus_recall_and_precision() {
                     engine: &engine,
                     found: &mut found,
                 };
-                let mut at = 0;
-                while at < bytes.len() {
-                    let n = (1 + rng.below(64) as usize).min(bytes.len() - at);
-                    norm.push(
-                        &mut scanner,
-                        "tcp.stream",
-                        Chain::EMPTY,
-                        &bytes[at..at + n],
-                        &mut sink,
-                    );
-                    at += n;
-                }
-                norm.finish(&mut scanner, &mut sink);
+                feed_chunked(&mut norm, &mut scanner, &mut sink, &mut rng, &bytes, 64);
                 let sc = score.entry((*ty).to_string()).or_default();
                 sc.records += 1;
                 let hit = found

@@ -20,11 +20,11 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use leakwatch::detect::normalize::{Chain, NormalizeConfig, Normalizer};
+use leakwatch::detect::normalize::{NormalizeConfig, Normalizer};
 use leakwatch::detect::{ContextBackend, Engine, EngineOptions};
 
 mod corpus_gen;
-use corpus_gen::{name, variant, Found, Rng, Sink};
+use corpus_gen::{feed_chunked, name, variant, Found, Rng, Sink};
 
 /// (province, short form, city, districts): cities of 2-5 characters,
 /// provinces and autonomous regions.
@@ -597,19 +597,7 @@ fn scan(engine: &Arc<Engine>, r: &mut Rng, bytes: &[u8], chunk: usize) -> Vec<(S
         engine,
         found: &mut found,
     };
-    let mut at = 0;
-    while at < bytes.len() {
-        let n = (1 + r.below(chunk as u64) as usize).min(bytes.len() - at);
-        norm.push(
-            &mut scanner,
-            "tcp.stream",
-            Chain::EMPTY,
-            &bytes[at..at + n],
-            &mut sink,
-        );
-        at += n;
-    }
-    norm.finish(&mut scanner, &mut sink);
+    feed_chunked(&mut norm, &mut scanner, &mut sink, r, bytes, chunk as u64);
     found.0.into_iter().map(|(t, v, _)| (t, v)).collect()
 }
 

@@ -4,8 +4,8 @@
 //! `(pi_type, value)` matches.
 #![allow(dead_code)] // Each corpus uses a different subset.
 
-use leakwatch::detect::normalize::WhereSink;
-use leakwatch::detect::{Engine, Match};
+use leakwatch::detect::normalize::{Chain, Normalizer, WhereSink};
+use leakwatch::detect::{Engine, Match, Scanner};
 
 /// xorshift64*, deterministic.
 pub struct Rng(pub u64);
@@ -144,4 +144,29 @@ impl WhereSink for Sink<'_> {
             .clone();
         self.found.0.push((t, m.value.to_vec(), where_));
     }
+}
+
+/// Feeds `bytes` to `norm` as one TCP stream in random chunks of 1 to `max`
+/// bytes, then finishes it.
+pub fn feed_chunked(
+    norm: &mut Normalizer,
+    scanner: &mut Scanner,
+    sink: &mut Sink<'_>,
+    r: &mut Rng,
+    bytes: &[u8],
+    max: u64,
+) {
+    let mut at = 0;
+    while at < bytes.len() {
+        let n = (1 + r.below(max) as usize).min(bytes.len() - at);
+        norm.push(
+            scanner,
+            "tcp.stream",
+            Chain::EMPTY,
+            &bytes[at..at + n],
+            sink,
+        );
+        at += n;
+    }
+    norm.finish(scanner, sink);
 }
