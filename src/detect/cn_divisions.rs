@@ -115,10 +115,14 @@ fn district_follows(s: &str) -> bool {
 /// Byte length of an unlisted two-character 市 name starting `s` that is
 /// not a common word (超市, 城市, ...).
 fn two_char_city(s: &str) -> Option<usize> {
+    let han = |c: char| ('\u{4e00}'..='\u{9fff}').contains(&c);
     let mut it = s.char_indices();
-    let (Some(_), Some(_), Some((i, '市'))) = (it.next(), it.next(), it.next()) else {
+    let (Some((_, a)), Some((_, b)), Some((i, '市'))) = (it.next(), it.next(), it.next()) else {
         return None;
     };
+    if !han(a) || !han(b) {
+        return None;
+    }
     let name = s.get(..i + '市'.len_utf8())?;
     (!NOT_CITIES.iter().any(|w| name.ends_with(w))).then_some(name.len())
 }
@@ -197,5 +201,24 @@ mod tests {
         assert!(ok("浙江义乌市稠州北路88号"));
         assert!(!ok(""));
         assert!(!address_prefix(b"\xe4\xb8"));
+    }
+
+    proptest::proptest! {
+        /// Arbitrary bytes and strings of division-like characters never
+        /// panic, and a candidate that passes starts with a Han character.
+        #[test]
+        fn any_input_is_safe(
+            raw in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64),
+            chars in proptest::collection::vec(
+                proptest::sample::select(vec!['石', '家', '庄', '市', '区', '县', '省', '广', '西', '超', ' ', '路', '1', '号']),
+                0..16,
+            ),
+        ) {
+            let _ = address_prefix(&raw);
+            let s: String = chars.into_iter().collect();
+            if address_prefix(s.as_bytes()) {
+                proptest::prop_assert!(s.chars().next().is_some_and(|c| !c.is_ascii()));
+            }
+        }
     }
 }
