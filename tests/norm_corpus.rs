@@ -13,31 +13,11 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use base64::Engine as _;
-use leakwatch::detect::normalize::{Chain, NormalizeConfig, Normalizer, WhereSink};
-use leakwatch::detect::{Engine, EngineOptions, Match};
+use leakwatch::detect::normalize::{Chain, NormalizeConfig, Normalizer};
+use leakwatch::detect::{Engine, EngineOptions};
 
-/// xorshift64*, deterministic.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-    fn pick<'a, T>(&mut self, xs: &'a [T]) -> &'a T {
-        &xs[self.below(xs.len() as u64) as usize]
-    }
-    fn digits(&mut self, n: usize) -> String {
-        (0..n)
-            .map(|_| char::from(b'0' + self.below(10) as u8))
-            .collect()
-    }
-}
+mod corpus_gen;
+use corpus_gen::{feed_chunked, name, variant, Found, Rng, Sink, VARIANTS};
 
 /// One labelled value: the field name it sits under, its text and its
 /// normalised value (what the detector reports).
@@ -168,16 +148,8 @@ fn gen_email(r: &mut Rng) -> Sample {
     }
 }
 
-const GIVEN: &[&str] = &[
-    "伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明",
-    "超", "秀英", "桂英", "志强", "建华", "晓东",
-];
-
 fn gen_name(r: &mut Rng) -> Sample {
-    let sur = r.pick(&[
-        "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "欧阳", "司马", "诸葛",
-    ]);
-    let n = format!("{sur}{}", r.pick(GIVEN));
+    let n = name(r);
     Sample {
         key: *r.pick(&["name", "realName", "姓名", "xm", "收件人", "contact_name"]),
         text: n.clone(),
@@ -320,96 +292,6 @@ fn render(r: &mut Rng, s: &Sample) -> String {
     }
 }
 
-const VARIANTS: &[&str] = &[
-    "utf8",
-    "gbk",
-    "percent",
-    "fullwidth",
-    "json_u",
-    "html",
-    "base64",
-    "utf16le",
-];
-
-/// Encodes a record as a variant.
-fn variant(v: &str, rec: &str) -> Vec<u8> {
-    match v {
-        "gbk" => encoding_rs::GBK.encode(rec).0.into_owned(),
-        "percent" => rec
-            .bytes()
-            .map(|b| {
-                if b.is_ascii_alphanumeric() {
-                    char::from(b).to_string()
-                } else {
-                    format!("%{b:02X}")
-                }
-            })
-            .collect::<String>()
-            .into_bytes(),
-        "fullwidth" => rec
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() {
-                    char::from_u32(c as u32 - 0x21 + 0xFF01).unwrap_or(c)
-                } else {
-                    c
-                }
-            })
-            .collect::<String>()
-            .into_bytes(),
-        "json_u" => rec
-            .chars()
-            .map(|c| {
-                if c.is_ascii_digit() || !c.is_ascii() {
-                    format!("\\u{:04x}", c as u32)
-                } else {
-                    c.to_string()
-                }
-            })
-            .collect::<String>()
-            .into_bytes(),
-        "html" => rec
-            .chars()
-            .map(|c| {
-                if c.is_ascii() {
-                    c.to_string()
-                } else {
-                    format!("&#{};", c as u32)
-                }
-            })
-            .collect::<String>()
-            .into_bytes(),
-        "base64" => format!(
-            "{{\"type\": \"sync\", \"payload\": \"{}\"}}",
-            base64::engine::general_purpose::STANDARD.encode(rec)
-        )
-        .into_bytes(),
-        "utf16le" => {
-            let mut b = vec![0x01u8, 0x00, 0x02, 0x10];
-            b.extend(rec.encode_utf16().flat_map(u16::to_le_bytes));
-            b
-        }
-        _ => rec.as_bytes().to_vec(),
-    }
-}
-
-#[derive(Default)]
-struct Found(Vec<(String, Vec<u8>, &'static str)>);
-
-struct Sink<'a> {
-    engine: &'a Engine,
-    found: &'a mut Found,
-}
-
-impl WhereSink for Sink<'_> {
-    fn on_match(&mut self, m: &Match<'_>, where_: &'static str) {
-        let t = self.engine.detectors()[usize::from(m.detector)]
-            .pi_type
-            .clone();
-        self.found.0.push((t, m.value.to_vec(), where_));
-    }
-}
-
 #[derive(Default, Debug, Clone, Copy)]
 struct Score {
     records: u64,
@@ -443,19 +325,7 @@ fn corpus_recall_and_precision() {
                     engine: &engine,
                     found: &mut found,
                 };
-                let mut at = 0;
-                while at < bytes.len() {
-                    let n = (1 + rng.below(64) as usize).min(bytes.len() - at);
-                    norm.push(
-                        &mut scanner,
-                        "tcp.stream",
-                        Chain::EMPTY,
-                        &bytes[at..at + n],
-                        &mut sink,
-                    );
-                    at += n;
-                }
-                norm.finish(&mut scanner, &mut sink);
+                feed_chunked(&mut norm, &mut scanner, &mut sink, &mut rng, &bytes, 64);
                 let sc = score.entry((*ty).to_string()).or_default();
                 sc.records += 1;
                 let hit = found

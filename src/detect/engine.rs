@@ -13,7 +13,7 @@
 //! buffer. What is carried is `work[min(frontiers) - LB ..]`, where `LB`
 //! covers the longest context word and the look-behind: a digit candidate
 //! spans at most ~30 bytes and an e-mail at most [`email::MAX_EMAIL`], so the
-//! carry stays under ~130 bytes.
+//! carry stays under ~160 bytes (a free-text address match may be 128).
 //!
 //! Context words are looked up lazily, only for validated candidates, in the
 //! `window` bytes before the value. Words that will leave the carry are
@@ -114,7 +114,7 @@ pub struct Scanner {
 }
 
 /// Per-stream carry-over (one per direction of a flow). Small when idle:
-/// 64 bytes inline; the heap part is at most ~130 bytes of carry plus 16
+/// 64 bytes inline; the heap part is at most ~160 bytes of carry plus 16
 /// bytes per recently seen context-word group.
 #[derive(Default, Debug)]
 pub struct StreamState {

@@ -10,21 +10,26 @@
 //! it is whole-word (an alphanumeric first/last byte must not touch another
 //! alphanumeric byte) and its validators pass, it is claimed and the walk
 //! resumes at `e`; otherwise the walk resumes at `s + 1`. Because a match
-//! spans at most [`MAX_PATTERN_LEN`] bytes, a candidate starting `MAX + 1`
+//! spans at most [`MAX_REGEX_LEN`] bytes, a candidate starting `MAX + 1`
 //! bytes before the end of the buffer is fully decided, which is what lets
 //! streams carry a bounded tail.
 //!
 //! Hyperscan reports the end of every match without start-of-match
 //! tracking (no SOM is needed: the `regex` crate finds the start in the
-//! `MAX_PATTERN_LEN` bytes before a reported end).
+//! `MAX_REGEX_LEN` bytes before a reported end).
 
 use regex::bytes::{Regex, RegexBuilder};
 
 use super::context::ContextBackend;
 use super::signature::SignatureError;
 
-/// Longest match a regex or keyword detector may produce, in bytes.
+/// Longest keyword a keyword detector may list, in bytes.
 pub const MAX_PATTERN_LEN: usize = 64;
+
+/// Longest match a regex detector may produce, in bytes (a free-text postal
+/// address with an autonomous region and prefecture needs ~40 Han
+/// characters; the field family already carries 96 + 8 bytes of value).
+pub const MAX_REGEX_LEN: usize = 128;
 
 /// Prefilter hits kept per scan call; more and the walk runs unfiltered.
 #[cfg(feature = "hyperscan")]
@@ -58,10 +63,10 @@ pub fn compile(pattern: &str) -> Result<RegexSpec, String> {
         return Err("the pattern may match the empty string".to_string());
     }
     let max_len = match props.maximum_len() {
-        Some(n) if n <= MAX_PATTERN_LEN => n,
+        Some(n) if n <= MAX_REGEX_LEN => n,
         _ => {
             return Err(format!(
-                "the pattern must match at most {MAX_PATTERN_LEN} bytes \
+                "the pattern must match at most {MAX_REGEX_LEN} bytes \
                  (bounded repeats like {{8}} or {{7,8}}, no `*` or `+`)"
             ))
         }
@@ -72,7 +77,7 @@ pub fn compile(pattern: &str) -> Result<RegexSpec, String> {
         .map_err(|e| format!("invalid pattern: {}", first_line(&e.to_string())))?;
     let value_group = re.capture_names().position(|n| n == Some("value"));
     #[cfg(feature = "hyperscan")]
-    build_hs(&[hs_expr(pattern)]).map_err(|e| format!("Hyperscan rejects the pattern: {e}"))?;
+    check_hs(&hs_expr(pattern)).map_err(|e| format!("Hyperscan rejects the pattern: {e}"))?;
     Ok(RegexSpec {
         pattern: pattern.to_string(),
         re,
@@ -109,6 +114,16 @@ fn hs_expr(pattern: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// Checks that Hyperscan accepts one pattern: its expression analysis, not a
+/// database build (the set is compiled once, in [`RegexSet::new`]; a build
+/// costs as much as the rest of start-up for a large pattern).
+#[cfg(feature = "hyperscan")]
+fn check_hs(expr: &str) -> Result<(), String> {
+    use hyperscan::prelude::*;
+    let p = Pattern::new(expr).map_err(|e| e.to_string())?;
+    p.info().map(|_| ()).map_err(|e| e.to_string())
 }
 
 #[cfg(feature = "hyperscan")]
@@ -248,25 +263,35 @@ impl RegexSet {
                 let Some(&(_, e)) = ends.get(k) else {
                     return;
                 };
-                pos = pos.max((e as usize).saturating_sub(MAX_PATTERN_LEN));
+                pos = pos.max((e as usize).saturating_sub(MAX_REGEX_LEN));
                 if pos >= limit {
                     return;
                 }
             }
-            let Some(caps) = spec.re.captures_at(h, pos) else {
-                return;
+            // Capture groups cost an NFA pass: only with a `value` group.
+            let (ms, me, val) = match spec.value_group {
+                None => {
+                    let Some(m) = spec.re.find_at(h, pos) else {
+                        return;
+                    };
+                    (m.start(), m.end(), (m.start(), m.end()))
+                }
+                Some(g) => {
+                    let Some(caps) = spec.re.captures_at(h, pos) else {
+                        return;
+                    };
+                    let Some(m) = caps.get(0) else {
+                        return;
+                    };
+                    let val = caps
+                        .get(g)
+                        .map_or((m.start(), m.end()), |c| (c.start(), c.end()));
+                    (m.start(), m.end(), val)
+                }
             };
-            let Some(m) = caps.get(0) else {
-                return;
-            };
-            let (ms, me) = (m.start(), m.end());
             if ms >= limit {
                 return;
             }
-            let val = spec
-                .value_group
-                .and_then(|g| caps.get(g))
-                .map_or((ms, me), |c| (c.start(), c.end()));
             if whole_word(h, ms, me, start_boundary) && val.1 > val.0 && claim(ms, me, val) {
                 pos = me;
             } else {
@@ -343,7 +368,8 @@ mod tests {
         assert!(compile(r"E\d+").unwrap_err().contains("at most"));
         assert!(compile(r"a?").unwrap_err().contains("empty"));
         assert!(compile(r"(").unwrap_err().contains("invalid"));
-        assert!(compile(&format!("a{{{}}}", MAX_PATTERN_LEN + 1)).is_err());
+        assert!(compile(&format!("a{{{}}}", MAX_REGEX_LEN + 1)).is_err());
+        assert!(compile(&format!("a{{{}}}", MAX_REGEX_LEN)).is_ok());
     }
 
     #[test]

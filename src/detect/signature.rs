@@ -23,7 +23,7 @@
 //! # trunk = "0"                 # digits put in front after a country prefix
 //! # single_weak = true          # the unseparated form is weak (low)
 //!
-//! # [regex]                     # kind = "regex": pattern of at most 64 bytes
+//! # [regex]                     # kind = "regex": pattern of at most 128 bytes
 //! # pattern = 'TK-(?P<value>[0-9]{6})'
 //! # [keywords]                  # kind = "keywords"
 //! # words = ["绝密"]             # and/or file = "words.txt" (relative)

@@ -1,5 +1,6 @@
 //! Validators named in signature files: pure functions over the digits of a
-//! candidate (ASCII digits, plus a final `X` for MOD 11-2 values).
+//! candidate (ASCII digits, plus a final `X` for MOD 11-2 values), or over
+//! the text of a regex match (`cn_address_prefix`).
 
 use chrono::{Datelike, NaiveDate};
 
@@ -39,6 +40,9 @@ pub enum Validator {
     /// Unified Social Credit Code (GB 32100 check), and not also a valid
     /// resident ID (an all-digit value passing both goes to the ID).
     Uscc,
+    /// Free-text address starting on a division name
+    /// ([`super::cn_divisions::address_prefix`]).
+    CnAddressPrefix,
 }
 
 impl Validator {
@@ -54,6 +58,7 @@ impl Validator {
         "iin",
         "cn_landline",
         "uscc",
+        "cn_address_prefix",
     ];
 
     /// Looks a validator up by its file name.
@@ -69,6 +74,7 @@ impl Validator {
             "iin" => Validator::Iin,
             "cn_landline" => Validator::CnLandline,
             "uscc" => Validator::Uscc,
+            "cn_address_prefix" => Validator::CnAddressPrefix,
             _ => return None,
         })
     }
@@ -94,6 +100,7 @@ impl Validator {
             Validator::Iin => iin(v),
             Validator::CnLandline => cn_landline(v),
             Validator::Uscc => uscc(v) && !(mod11_2(v) && cn_region(v) && birth_date8(v, today)),
+            Validator::CnAddressPrefix => super::cn_divisions::address_prefix(v),
         };
         if ok {
             Verdict::Pass
