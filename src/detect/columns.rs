@@ -189,6 +189,10 @@ pub struct Columns {
     /// (first byte, end, boost bits) of recent cells of context columns,
     /// in stream order (the mapping may change before they are used).
     spans: Vec<(u64, u64, u64)>,
+    /// (first byte, end, detector) of the last column hit released: a
+    /// match of the same PI type inside it that is decided in a later call
+    /// (e.g. a free-text address in an 住址 cell) is not reported again.
+    released: Option<(u64, u64, DetectorId)>,
 }
 
 /// What processing needs from the scanner and engine.
@@ -856,6 +860,7 @@ impl Scanner {
                 self.value.clear();
                 self.value.extend_from_slice(v);
                 self.record(w, h.det, s, s + v.len(), false, s);
+                c.released = Some((h.offset, h.offset + v.len() as u64, h.det));
             }
             // In front, so that a column hit wins over a match of the same
             // span found otherwise (`shadowed` keeps the first).
@@ -867,6 +872,22 @@ impl Scanner {
             }
         }
         self.cols = slot;
+    }
+
+    /// Whether a match of `d` spanning stream offsets `o..end` lies inside
+    /// the last released column hit of the same PI type (released in an
+    /// earlier call, so `shadowed` cannot see it).
+    pub(super) fn column_shadowed(&self, eng: &Engine, d: DetectorId, o: u64, end: u64) -> bool {
+        let Slot::On(c) = &self.cols else {
+            return false;
+        };
+        let ty = |d: DetectorId| {
+            eng.detectors
+                .get(usize::from(d))
+                .map(|x| x.pi_type.as_str())
+        };
+        c.released
+            .is_some_and(|(s, e, hd)| hd != d && s <= o && end <= e && ty(hd) == ty(d))
     }
 
     /// Whether a match of `d` at stream offset `o` is in a context column.

@@ -629,7 +629,10 @@ impl Scanner {
                 .get(m.val.0 as usize..m.val.1 as usize)
                 .unwrap_or_default();
             if self.report_all
-                || (!m.suppress && m.confidence >= eng.min_conf && !self.shadowed(eng, i))
+                || (!m.suppress
+                    && m.confidence >= eng.min_conf
+                    && !self.shadowed(eng, i)
+                    && !self.column_shadowed(eng, m.detector, m.offset, m.end))
             {
                 sink.on_match(&Match {
                     detector: m.detector,
