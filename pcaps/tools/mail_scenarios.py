@@ -222,6 +222,8 @@ def truth(name, pcap, origin, out):
         up("bank_card", v["card1"], "mail.body")
         up("cn_resident_id", v["id2"], "mail.attachment")
         up("cn_mobile", v["m3"], "mail.attachment")
+        # 姓名：张伟 in the GBK text part (the name field's first word).
+        up("cn_name", "张伟", "mail.body")
         # The CSV attachment's 姓名 column (column mapping).
         up("cn_name", "张伟", "mail.attachment")
         # Inside the deflated docx: found once files (docx unpacking) is merged.

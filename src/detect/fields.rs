@@ -521,6 +521,16 @@ pub fn value_after(
     }
 }
 
+/// `v` up to its first space, tab or ideographic space (U+3000).
+pub fn first_word(v: &[u8]) -> &[u8] {
+    let end = v
+        .iter()
+        .enumerate()
+        .find(|&(i, &b)| b == b' ' || b == b'\t' || v.get(i..i + 3) == Some("\u{3000}".as_bytes()))
+        .map_or(v.len(), |(i, _)| i);
+    v.get(..end).unwrap_or(v)
+}
+
 /// Trims ASCII spaces and a trailing CR.
 pub fn trim(v: &[u8]) -> &[u8] {
     v.trim_ascii()
@@ -534,6 +544,14 @@ pub fn truncation_ok(c: ValueCheck, cut: bool) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn first_word_stops_at_any_space() {
+        assert_eq!(first_word("赵娜 电话：1".as_bytes()), "赵娜".as_bytes());
+        assert_eq!(first_word("赵娜\u{3000}先生".as_bytes()), "赵娜".as_bytes());
+        assert_eq!(first_word("赵娜\t1".as_bytes()), "赵娜".as_bytes());
+        assert_eq!(first_word("赵娜".as_bytes()), "赵娜".as_bytes());
+    }
 
     #[test]
     fn value_checks() {

@@ -237,6 +237,14 @@ impl Scanner {
         let v = fields::trim(raw);
         let vs = s + (v.as_ptr() as usize - raw.as_ptr() as usize);
         for &(d, check) in dets {
+            let (v, cut) = if check == ValueCheck::CnName {
+                // A name is one word: `联系人：赵娜 电话：…` holds it
+                // before the space.
+                let word = fields::first_word(v);
+                (word, cut && word.len() == v.len())
+            } else {
+                (v, cut)
+            };
             if fields::truncation_ok(check, cut) && check.check(v) {
                 self.push_field(w, d, vs, v, c.p);
                 break;
