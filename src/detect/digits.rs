@@ -44,25 +44,19 @@ impl<'a> DigitMap<'a> {
     /// Digit mask of the 64 bytes at `b` (zero past the end).
     #[inline]
     fn block_mask(&self, b: usize) -> u64 {
-        let mut buf = [0u8; 64];
-        let (src, at, valid) = block64(self.h, b, &mut buf);
-        if valid == 0 {
-            return 0;
-        }
-        #[cfg(target_arch = "x86_64")]
-        {
-            if self.avx2 {
-                // SAFETY: AVX2 was detected in `new`; block64 gives 64 bytes at `at`.
-                return unsafe { x86::mask64_avx2(src, at) } & valid;
-            }
-            // SAFETY: SSE2 is baseline on x86_64; block64 gives 64 bytes at `at`.
-            unsafe { x86::mask64_sse2(src, at) & valid }
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        {
-            let _ = self.avx2;
-            scalar_mask(src, at, u8::is_ascii_digit) & valid
-        }
+        let ([m], _) = masked_block(self.h, b, |src, at| {
+            #[cfg(target_arch = "x86_64")]
+            return [if self.avx2 {
+                // SAFETY: AVX2 was detected in `new`; masked_block gives 64 bytes at `at`.
+                unsafe { x86::mask64_avx2(src, at) }
+            } else {
+                // SAFETY: SSE2 is baseline on x86_64; masked_block gives 64 bytes at `at`.
+                unsafe { x86::mask64_sse2(src, at) }
+            }];
+            #[cfg(not(target_arch = "x86_64"))]
+            [scalar_mask(src, at, u8::is_ascii_digit)]
+        });
+        m
     }
 
     /// First position ≥ `pos` starting two digits in a row, or `h.len()`.
@@ -153,25 +147,23 @@ impl<'a> Gate<'a> {
     /// (digit, separator) masks of the 64 bytes at `b` (zero past the end).
     #[inline]
     fn classify(&self, b: usize) -> (u64, u64) {
-        let mut buf = [0u8; 64];
-        let (src, at, valid) = block64(self.h, b, &mut buf);
-        if valid == 0 {
-            return (0, 0);
-        }
-        #[cfg(target_arch = "x86_64")]
-        let (d, s) = if self.avx2 {
-            // SAFETY: AVX2 was detected at run time; block64 gives 64 bytes at `at`.
-            unsafe { x86::classify64_avx2(src, at, &self.seps) }
-        } else {
-            // SAFETY: SSE2 is baseline on x86_64; block64 gives 64 bytes at `at`.
-            unsafe { x86::classify64_sse2(src, at, &self.seps) }
-        };
-        #[cfg(not(target_arch = "x86_64"))]
-        let (d, s) = (
-            scalar_mask(src, at, u8::is_ascii_digit),
-            scalar_mask(src, at, |c| self.seps.contains(c)),
-        );
-        (d & valid, if self.any_sep { valid } else { s & valid })
+        let ([d, s], valid) = masked_block(self.h, b, |src, at| {
+            #[cfg(target_arch = "x86_64")]
+            let (d, s) = if self.avx2 {
+                // SAFETY: AVX2 was detected at run time; masked_block gives 64 bytes at `at`.
+                unsafe { x86::classify64_avx2(src, at, &self.seps) }
+            } else {
+                // SAFETY: SSE2 is baseline on x86_64; masked_block gives 64 bytes at `at`.
+                unsafe { x86::classify64_sse2(src, at, &self.seps) }
+            };
+            #[cfg(not(target_arch = "x86_64"))]
+            let (d, s) = (
+                scalar_mask(src, at, u8::is_ascii_digit),
+                scalar_mask(src, at, |c| self.seps.contains(c)),
+            );
+            [d, s]
+        });
+        (d, if self.any_sep { valid } else { s })
     }
 
     #[inline]
@@ -244,25 +236,23 @@ impl<'a> B64Map<'a> {
     /// (base64, hex) masks of the 64 bytes at `b` (zero past the end).
     #[inline]
     fn classify(&self, b: usize) -> (u64, u64) {
-        let mut buf = [0u8; 64];
-        let (src, at, valid) = block64(self.h, b, &mut buf);
-        if valid == 0 {
-            return (0, 0);
-        }
-        #[cfg(target_arch = "x86_64")]
-        let (m, x) = if self.avx2 {
-            // SAFETY: AVX2 was detected at run time; block64 gives 64 bytes at `at`.
-            unsafe { x86::b64_hex64_avx2(src, at) }
-        } else {
-            // SAFETY: SSE2 is baseline on x86_64; block64 gives 64 bytes at `at`.
-            unsafe { x86::b64_hex64_sse2(src, at) }
-        };
-        #[cfg(not(target_arch = "x86_64"))]
-        let (m, x) = (
-            scalar_mask(src, at, |c| is_b64(*c)),
-            scalar_mask(src, at, u8::is_ascii_hexdigit),
-        );
-        (m & valid, x & valid)
+        let ([m, x], _) = masked_block(self.h, b, |src, at| {
+            #[cfg(target_arch = "x86_64")]
+            let (m, x) = if self.avx2 {
+                // SAFETY: AVX2 was detected at run time; masked_block gives 64 bytes at `at`.
+                unsafe { x86::b64_hex64_avx2(src, at) }
+            } else {
+                // SAFETY: SSE2 is baseline on x86_64; masked_block gives 64 bytes at `at`.
+                unsafe { x86::b64_hex64_sse2(src, at) }
+            };
+            #[cfg(not(target_arch = "x86_64"))]
+            let (m, x) = (
+                scalar_mask(src, at, |c| is_b64(*c)),
+                scalar_mask(src, at, u8::is_ascii_hexdigit),
+            );
+            [m, x]
+        });
+        (m, x)
     }
 
     #[inline]
@@ -368,29 +358,44 @@ impl_blocks!(B64Map);
 /// masks of quotes, backslashes and brackets (`{}[]`).
 #[inline]
 pub fn json_masks64(h: &[u8], b: usize) -> [u64; 3] {
+    masked_block(h, b, |src, at| {
+        #[cfg(target_arch = "x86_64")]
+        {
+            let set = [b'"', b'\\', b'{', b'}', b'[', b']'];
+            let (q, e, o) = if has_avx2() {
+                // SAFETY: AVX2 was detected at run time; masked_block gives 64 bytes at `at`.
+                unsafe { x86::eq_each64_avx2(src, at, &set) }
+            } else {
+                // SAFETY: SSE2 is baseline on x86_64; masked_block gives 64 bytes at `at`.
+                unsafe { x86::eq_each64_sse2(src, at, &set) }
+            };
+            [q, e, o]
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        [
+            scalar_mask(src, at, |c| *c == b'"'),
+            scalar_mask(src, at, |c| *c == b'\\'),
+            scalar_mask(src, at, |c| matches!(*c, b'{' | b'}' | b'[' | b']')),
+        ]
+    })
+    .0
+}
+
+/// Runs `classify` on the 64 bytes at `b` of `h` (through [`block64`],
+/// so a short tail is classified too) and keeps only the real bytes'
+/// bits; returns the masks and the mask of real bytes (zero past the end).
+#[inline(always)]
+fn masked_block<const N: usize>(
+    h: &[u8],
+    b: usize,
+    classify: impl FnOnce(&[u8], usize) -> [u64; N],
+) -> ([u64; N], u64) {
     let mut buf = [0u8; 64];
     let (src, at, valid) = block64(h, b, &mut buf);
     if valid == 0 {
-        return [0; 3];
+        return ([0; N], 0);
     }
-    #[cfg(target_arch = "x86_64")]
-    {
-        let set = [b'"', b'\\', b'{', b'}', b'[', b']'];
-        let (q, e, o) = if has_avx2() {
-            // SAFETY: AVX2 was detected at run time; block64 gives 64 bytes at `at`.
-            unsafe { x86::eq_each64_avx2(src, at, &set) }
-        } else {
-            // SAFETY: SSE2 is baseline on x86_64; block64 gives 64 bytes at `at`.
-            unsafe { x86::eq_each64_sse2(src, at, &set) }
-        };
-        [q & valid, e & valid, o & valid]
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    [
-        scalar_mask(src, at, |c| *c == b'"') & valid,
-        scalar_mask(src, at, |c| *c == b'\\') & valid,
-        scalar_mask(src, at, |c| matches!(*c, b'{' | b'}' | b'[' | b']')) & valid,
-    ]
+    (classify(src, at).map(|m| m & valid), valid)
 }
 
 /// The 64 bytes at `b` as a block the SIMD classifiers can load: `h`
