@@ -225,6 +225,8 @@ fn families(c: &mut Criterion) {
     let sets: Vec<(&str, Vec<(String, String)>)> = vec![
         ("digits", family_sources(Some("digits"))),
         ("regex", family_sources(Some("regex"))),
+        ("field", family_sources(Some("field"))),
+        ("email", family_sources(Some("email"))),
         ("keywords", vec![keyword_source()]),
         ("all", family_sources(None)),
     ];

@@ -134,6 +134,9 @@ pub struct StreamState {
     field_from: u8,
     /// The carry starts right after a gap (not a boundary).
     after_gap: bool,
+    /// Stream offset up to which context words are in `ctx`: the next call
+    /// looks for words ending after it only.
+    ctx_done: u64,
 }
 
 impl StreamState {
@@ -513,7 +516,7 @@ impl Scanner {
         let f = self.scan_work(&w, froms(st), sink);
         let cut = f.num.min(f.email_need).min(f.pat).min(f.field);
         let cut = cut.min(f.col).min(h.len());
-        self.record_context(&eng, h, base, cut, &mut st.ctx);
+        self.record_context(&eng, h, base, cut, st);
         let keep = cut.saturating_sub(LB);
         st.end += data.len() as u64;
         let tail = h.get(keep..).unwrap_or_default();
@@ -1196,14 +1199,21 @@ impl Scanner {
         h: &[u8],
         base: u64,
         cut: usize,
-        ctx: &mut Vec<(u16, u64)>,
+        st: &mut StreamState,
     ) {
         if eng.kw.is_empty() {
             return;
         }
+        let ctx = &mut st.ctx;
         let horizon = (base + cut as u64).saturating_sub(eng.max_window as u64);
         ctx.retain(|&(_, end)| end >= horizon);
-        let lo = cut.saturating_sub(eng.max_window + MAX_WORD_LEN);
+        // Words ending by `ctx_done` were recorded by an earlier call.
+        let done = usize::try_from(st.ctx_done.saturating_sub(base)).unwrap_or(usize::MAX);
+        let lo = cut
+            .saturating_sub(eng.max_window + MAX_WORD_LEN)
+            .max(done.saturating_sub(MAX_WORD_LEN))
+            .min(cut);
+        st.ctx_done = base + cut as u64;
         let hay = h.get(lo..cut).unwrap_or_default();
         let base = base + lo as u64;
         eng.kw.scan(&mut self.kw, hay, &mut |g, end| {

@@ -356,6 +356,12 @@ pub struct FieldIndex {
     /// One searcher for the full-width colon (pattern 0) and each scheme
     /// (pattern 1 + i), built once.
     pub rare: Option<aho_corasick::AhoCorasick>,
+    /// The same patterns in order, and their distinct first bytes: with
+    /// at most three, a `memchr` search beats the automaton (whose
+    /// rare-byte prefilter fires on every `c` or `B` of JSON keys).
+    pub rare_pats: Vec<Vec<u8>>,
+    /// Distinct first bytes of `rare_pats`.
+    pub rare_firsts: Vec<u8>,
 }
 
 impl Default for FieldIndex {
@@ -367,6 +373,8 @@ impl Default for FieldIndex {
             suffix_lens: Vec::new(),
             schemes: Vec::new(),
             rare: None,
+            rare_pats: Vec::new(),
+            rare_firsts: Vec::new(),
         }
     }
 }

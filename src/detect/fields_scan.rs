@@ -1,6 +1,7 @@
 //! The field family's part of a scan (see `fields.rs`): separators and
 //! auth schemes in order, each decided once its key and value are present.
 
+use super::super::digits::SepMap;
 use super::super::fields::{self, FieldIndex, ValueCheck};
 use super::super::signature::{Detector, Family};
 use super::{DetectorId, Scanner, Work};
@@ -24,6 +25,14 @@ pub(super) fn index(dets: &[Detector]) -> FieldIndex {
     // One pass for all of them (Teddy SIMD for such small sets). Building
     // from a few short literals cannot fail; if it did, fields would only
     // lose the rare candidates.
+    ix.rare_pats = rare.iter().map(|p| p.to_vec()).collect();
+    for p in &rare {
+        if let Some(&c) = p.first() {
+            if !ix.rare_firsts.contains(&c) {
+                ix.rare_firsts.push(c);
+            }
+        }
+    }
     ix.rare = aho_corasick::AhoCorasick::builder()
         .match_kind(aho_corasick::MatchKind::LeftmostFirst)
         .build(rare)
@@ -60,9 +69,33 @@ impl Rare {
     }
 
     fn find(h: &[u8], pos: usize, ix: &FieldIndex) -> Option<(usize, usize)> {
+        if ix.rare_firsts.len() <= 3 {
+            return Self::find_by_first_byte(h, pos, ix);
+        }
         let ac = ix.rare.as_ref()?;
         let input = aho_corasick::Input::new(h).span(pos.min(h.len())..h.len());
         ac.find(input).map(|m| (m.start(), m.pattern().as_usize()))
+    }
+
+    /// Leftmost-first like the automaton: the earliest start, and at one
+    /// start the first pattern listed.
+    fn find_by_first_byte(h: &[u8], pos: usize, ix: &FieldIndex) -> Option<(usize, usize)> {
+        let f = &ix.rare_firsts;
+        let mut at = pos;
+        loop {
+            let rest = h.get(at..)?;
+            let i = match *f.as_slice() {
+                [a] => memchr::memchr(a, rest),
+                [a, b] => memchr::memchr2(a, b, rest),
+                [a, b, c] => memchr::memchr3(a, b, c, rest),
+                _ => None,
+            }?;
+            let tail = rest.get(i..).unwrap_or_default();
+            if let Some(k) = ix.rare_pats.iter().position(|p| tail.starts_with(p)) {
+                return Some((at + i, k));
+            }
+            at += i + 1;
+        }
     }
 
     /// Searches again if the scan passed the candidate.
@@ -119,7 +152,8 @@ impl Scanner {
         let mut pos = from;
         let mut key = std::mem::take(&mut self.field_key);
         let mut rare = Rare::new(h, pos, &eng.fields);
-        let frontier = self.field_loop(w, &mut pos, &mut key, &mut rare);
+        let mut seps = SepMap::new(h);
+        let frontier = self.field_loop(w, &mut pos, &mut key, &mut rare, &mut seps);
         self.field_key = key;
         frontier
     }
@@ -131,6 +165,7 @@ impl Scanner {
         pos: &mut usize,
         key: &mut Vec<u8>,
         rare: &mut Rare,
+        seps: &mut SepMap<'_>,
     ) -> usize {
         let eng = w.eng;
         let h = w.h;
@@ -139,10 +174,19 @@ impl Scanner {
             let rare_c = rare.first(&eng.fields);
             let limit = rare_c.map_or(h.len(), |c| c.p).min(h.len());
             // Hot loop: most separators fail the tail test.
-            let seg = h.get(*pos..limit).unwrap_or_default();
-            let sep = memchr::memchr3_iter(b':', b'=', b'>', seg)
-                .map(|i| *pos + i)
-                .find(|&p| quick_ok(h, p, &eng.fields));
+            let mut sep = None;
+            let mut at = *pos;
+            loop {
+                let p = seps.next(at);
+                if p >= limit {
+                    break;
+                }
+                if quick_ok(h, p, &eng.fields) {
+                    sep = Some(p);
+                    break;
+                }
+                at = p + 1;
+            }
             let c = match (sep, rare_c) {
                 (Some(p), _) => Cand {
                     p,
@@ -257,5 +301,46 @@ impl Scanner {
         self.value.clear();
         self.value.extend_from_slice(v);
         self.record(w, d, s, s + v.len(), false, resume);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn ix() -> FieldIndex {
+        let mut ix = FieldIndex::default();
+        ix.schemes.push((b"Basic ".to_vec(), 1));
+        ix.schemes.push((b"Bearer ".to_vec(), 1));
+        let rare: Vec<&[u8]> = std::iter::once(FW_COLON)
+            .chain(ix.schemes.iter().map(|(s, _)| s.as_slice()))
+            .collect();
+        ix.rare_pats = rare.iter().map(|p| p.to_vec()).collect();
+        ix.rare_firsts = vec![0xEF, b'B'];
+        ix.rare = aho_corasick::AhoCorasick::builder()
+            .match_kind(aho_corasick::MatchKind::LeftmostFirst)
+            .build(rare)
+            .ok();
+        ix
+    }
+
+    proptest! {
+        #[test]
+        fn first_byte_search_equals_automaton(
+            parts in proptest::collection::vec(prop_oneof![
+                Just("：".as_bytes().to_vec()), Just(b"Basic ".to_vec()),
+                Just(b"Bearer ".to_vec()), Just(b"Be".to_vec()), Just(vec![0xEF, 0xBC]),
+                Just(b"B".to_vec()), proptest::collection::vec(any::<u8>(), 0..6),
+            ], 0..30),
+            pos in 0usize..80,
+        ) {
+            let h: Vec<u8> = parts.concat();
+            let ix = ix();
+            let ac = ix.rare.as_ref().unwrap();
+            let input = aho_corasick::Input::new(&h).span(pos.min(h.len())..h.len());
+            let want = ac.find(input).map(|m| (m.start(), m.pattern().as_usize()));
+            prop_assert_eq!(Rare::find_by_first_byte(&h, pos, &ix), want);
+        }
     }
 }
