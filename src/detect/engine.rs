@@ -47,6 +47,7 @@ const LB: usize = MAX_WORD_LEN;
 const MAX_CARRY: usize = 250;
 // The field family's look-ahead must fit the carry.
 const _: () = assert!(super::fields::FIELD_AHEAD + LB + 8 <= MAX_CARRY);
+const _: () = assert!(LB <= u8::MAX as usize);
 
 #[path = "fields_scan.rs"]
 mod fields_scan;
@@ -134,9 +135,10 @@ pub struct StreamState {
     field_from: u8,
     /// The carry starts right after a gap (not a boundary).
     after_gap: bool,
-    /// Stream offset up to which context words are in `ctx`: the next call
-    /// looks for words ending after it only.
-    ctx_done: u64,
+    /// Context words ending by this offset (relative to the carry start)
+    /// are in `ctx`: the next call looks for words ending after it only.
+    /// A `u8` keeps the idle state at 64 bytes (it is at most `LB`).
+    ctx_done: u8,
 }
 
 impl StreamState {
@@ -527,6 +529,8 @@ impl Scanner {
             st.email_from = (f.email.max(keep) - keep) as u8;
             st.pat_from = (f.pat.max(keep) - keep) as u8;
             st.field_from = (f.field.max(keep) - keep) as u8;
+            // cut - keep <= LB (< 256).
+            st.ctx_done = (cut - keep) as u8;
             if keep > 0 {
                 st.after_gap = false;
             }
@@ -536,6 +540,7 @@ impl Scanner {
             st.email_from = 0;
             st.pat_from = 0;
             st.field_from = 0;
+            st.ctx_done = 0;
             st.after_gap = true;
         }
         self.work = buf;
@@ -574,6 +579,7 @@ impl Scanner {
         st.email_from = 0;
         st.pat_from = 0;
         st.field_from = 0;
+        st.ctx_done = 0;
     }
 
     /// Scans one whole buffer on a fresh state.
@@ -1208,12 +1214,11 @@ impl Scanner {
         let horizon = (base + cut as u64).saturating_sub(eng.max_window as u64);
         ctx.retain(|&(_, end)| end >= horizon);
         // Words ending by `ctx_done` were recorded by an earlier call.
-        let done = usize::try_from(st.ctx_done.saturating_sub(base)).unwrap_or(usize::MAX);
+        let done = usize::from(st.ctx_done);
         let lo = cut
             .saturating_sub(eng.max_window + MAX_WORD_LEN)
             .max(done.saturating_sub(MAX_WORD_LEN))
             .min(cut);
-        st.ctx_done = base + cut as u64;
         let hay = h.get(lo..cut).unwrap_or_default();
         let base = base + lo as u64;
         eng.kw.scan(&mut self.kw, hay, &mut |g, end| {
