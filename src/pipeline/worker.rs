@@ -823,10 +823,7 @@ impl StreamSink for ScanSink<'_> {
         }
         let ds = &mut self.dirs[dir.index()];
         files::file_gap(ds, len);
-        self.det.scanner.gap(&mut ds.stream);
-        if let Some(n) = &mut ds.norm {
-            n.gap(&mut self.det.scanner);
-        }
+        self.det.gap_item(ds, self.ts);
         ds.notes.gaps += 1;
         ds.notes.gap_bytes += len;
     }
@@ -1142,6 +1139,22 @@ impl Det {
             scanner.finish_stream(stream, c);
         });
         ds.stream = StreamState::default();
+    }
+
+    /// Bytes of the current item were lost: decide what its stream state
+    /// holds that the lost bytes cannot change, then go on after the gap.
+    fn gap_item(&mut self, ds: &mut DirState, ts: Timestamp) {
+        // Without an item nothing is carried; the state still notes the gap.
+        let location = ds.location.unwrap_or(location::TCP_STREAM);
+        if let Some(mut norm) = ds.norm.take() {
+            self.with_collector(ds, None, ts, location, |scanner, _, c| {
+                norm.gap(scanner, c);
+            });
+            ds.norm = Some(norm);
+        }
+        self.with_collector(ds, None, ts, location, |scanner, stream, c| {
+            scanner.gap(stream, c);
+        });
     }
 
     /// A direction ended: decide what its stream still holds, then report.
