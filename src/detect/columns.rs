@@ -83,6 +83,34 @@ pub struct ColumnStats {
     pub span_limit_total: u64,
 }
 
+impl ColumnStats {
+    /// Adds `o` to these counters.
+    pub fn add(&mut self, o: &ColumnStats) {
+        self.tables_total += o.tables_total;
+        self.hits_total += o.hits_total;
+        self.columns_limit_total += o.columns_limit_total;
+        self.header_cell_limit_total += o.header_cell_limit_total;
+        self.header_line_limit_total += o.header_line_limit_total;
+        self.cell_limit_total += o.cell_limit_total;
+        self.quote_limit_total += o.quote_limit_total;
+        self.span_limit_total += o.span_limit_total;
+    }
+
+    /// The `stats.detect.columns` member.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "tables_total": self.tables_total,
+            "hits_total": self.hits_total,
+            "columns_limit_total": self.columns_limit_total,
+            "header_cell_limit_total": self.header_cell_limit_total,
+            "header_line_limit_total": self.header_line_limit_total,
+            "cell_limit_total": self.cell_limit_total,
+            "quote_limit_total": self.quote_limit_total,
+            "span_limit_total": self.span_limit_total,
+        })
+    }
+}
+
 /// Column state of one content item, kept by the caller next to the
 /// item's [`StreamState`](super::StreamState) (the records tracker does)
 /// and passed to [`Scanner::scan_stream_columns`]; a fresh one per item.

@@ -31,6 +31,7 @@ use crate::app::{
 };
 use crate::capture::Timestamp;
 use crate::decode::{proto, tcp_flags, Decoded, TunnelInfo};
+use crate::detect::columns::ColumnStats;
 use crate::detect::normalize::{Chain, NormalizeConfig, NormalizeStats, Normalizer, WhereSink};
 use crate::detect::{DetectorInfo, Engine, Match, MatchSink, Scanner, StreamState};
 use crate::files::FilesConfig;
@@ -110,6 +111,8 @@ pub struct WorkerStats {
     pub files: FileStats,
     /// Normalisation counters.
     pub normalize: NormalizeStats,
+    /// Column mapping counters.
+    pub columns: ColumnStats,
 }
 
 /// Per-direction state of a flow.
@@ -283,6 +286,8 @@ struct Det {
     /// Normalisation settings (`None`: disabled).
     norm_cfg: Option<NormalizeConfig>,
     norm_stats: NormalizeStats,
+    /// Column mapping counters of the scanners replaced by reloads.
+    col_stats: ColumnStats,
 }
 
 /// Runs a worker until its input channel closes, then flushes every flow.
@@ -320,6 +325,7 @@ pub fn run(
         files: files::Files::new(setup.files),
         norm_cfg: setup.normalize.enabled.then_some(setup.normalize),
         norm_stats: NormalizeStats::default(),
+        col_stats: ColumnStats::default(),
     };
     let mut generation = setup.reload.as_ref().map_or(0, |s| s.generation());
     for mut batch in rx {
@@ -370,6 +376,11 @@ fn stats_of(table: &FlowTable<FlowData>, reasm: &Reasm, det: &Det) -> WorkerStat
         anomaly_suppressed_total: det.anomaly_suppressed,
         files: det.files.stats.clone(),
         normalize: det.norm_stats,
+        columns: {
+            let mut c = det.col_stats;
+            c.add(&det.scanner.column_stats());
+            c
+        },
     }
 }
 
@@ -526,6 +537,7 @@ fn swap_sensor(table: &mut FlowTable<FlowData>, det: &mut Det, sensor: Sensor) {
             det.emit(&meta, dir, ds, &state.app.view());
         }
     });
+    det.col_stats.add(&det.scanner.column_stats());
     det.scanner = sensor.engine.scanner();
     det.engine = sensor.engine;
     det.policy = sensor.policy;
