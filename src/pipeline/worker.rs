@@ -195,6 +195,36 @@ impl App {
         }
     }
 
+    /// Runs `f` on the flow's parser with the sink it reports into, then
+    /// copies what the parser learnt; `false` (and nothing run) when the
+    /// flow has no parser.
+    fn parse(
+        &mut self,
+        det: &mut Det,
+        meta: &FlowMeta,
+        dirs: &mut [DirState; 2],
+        ts: Timestamp,
+        f: impl FnOnce(&mut dyn AppParser, &mut AppSink<'_>),
+    ) -> bool {
+        let AppState::Parser(p) = &mut self.state else {
+            return false;
+        };
+        let mut sink = AppSink {
+            det,
+            meta,
+            dirs,
+            dest_name: &mut self.dest_name,
+            dns_name: self.dns_name.as_deref(),
+            tls: &mut self.tls,
+            encrypted: self.encrypted,
+            proto: p.name(),
+            ts,
+        };
+        f(p.as_mut(), &mut sink);
+        self.sync();
+        true
+    }
+
     /// `dest_name` of events: the name learnt from the flow's own traffic
     /// wins over the DNS answer for the server's address.
     fn dest_name(&self) -> Option<&str> {
@@ -491,7 +521,10 @@ fn udp_datagram(
             _ => AppState::Raw,
         };
     }
-    let AppState::Parser(p) = &mut app.state else {
+    let parsed = app.parse(det, meta, &mut state.dirs, ts, |p, sink| {
+        p.on_data(dir, payload, sink);
+    });
+    if !parsed {
         det.scan(
             &mut state.dirs[dir.index()],
             payload,
@@ -499,21 +532,7 @@ fn udp_datagram(
             ts,
             true,
         );
-        return;
-    };
-    let mut sink = AppSink {
-        det,
-        meta,
-        dirs: &mut state.dirs,
-        dest_name: &mut app.dest_name,
-        dns_name: app.dns_name.as_deref(),
-        tls: &mut app.tls,
-        encrypted: app.encrypted,
-        proto: p.name(),
-        ts,
-    };
-    p.on_data(dir, payload, &mut sink);
-    app.sync();
+    }
 }
 
 /// Reloaded detectors and policy take over. Findings collected so far were
@@ -744,28 +763,18 @@ impl ScanSink<'_> {
 
     /// Bytes to the decided decoder (or raw scanning).
     fn deliver(&mut self, dir: Direction, data: &[u8]) {
-        match &mut self.app.state {
-            AppState::Parser(p) => {
-                let mut sink = AppSink {
-                    det: &mut *self.det,
-                    meta: self.meta,
-                    dirs: &mut *self.dirs,
-                    dest_name: &mut self.app.dest_name,
-                    dns_name: self.app.dns_name.as_deref(),
-                    tls: &mut self.app.tls,
-                    encrypted: self.app.encrypted,
-                    proto: p.name(),
-                    ts: self.ts,
-                };
-                p.on_data(dir, data, &mut sink);
-                self.app.sync();
-            }
-            _ => {
-                let ds = &mut self.dirs[dir.index()];
-                self.det
-                    .scan(ds, data, location::TCP_STREAM, self.ts, false);
-            }
+        let parsed = self.parse(|p, sink| p.on_data(dir, data, sink));
+        if !parsed {
+            let ds = &mut self.dirs[dir.index()];
+            self.det
+                .scan(ds, data, location::TCP_STREAM, self.ts, false);
         }
+    }
+
+    /// [`App::parse`] with this flow's parts.
+    fn parse(&mut self, f: impl FnOnce(&mut dyn AppParser, &mut AppSink<'_>)) -> bool {
+        self.app
+            .parse(&mut *self.det, self.meta, &mut *self.dirs, self.ts, f)
     }
 
     /// Adds bytes to the probe buffer and decides when it can.
@@ -818,21 +827,7 @@ impl StreamSink for ScanSink<'_> {
 
     fn on_gap(&mut self, dir: Direction, len: u64) {
         self.decide(AppState::Raw);
-        if let AppState::Parser(p) = &mut self.app.state {
-            let mut sink = AppSink {
-                det: &mut *self.det,
-                meta: self.meta,
-                dirs: &mut *self.dirs,
-                dest_name: &mut self.app.dest_name,
-                dns_name: self.app.dns_name.as_deref(),
-                tls: &mut self.app.tls,
-                encrypted: self.app.encrypted,
-                proto: p.name(),
-                ts: self.ts,
-            };
-            p.on_gap(dir, len, &mut sink);
-            self.app.sync();
-        }
+        self.parse(|p, sink| p.on_gap(dir, len, sink));
         let ds = &mut self.dirs[dir.index()];
         files::file_gap(ds, len);
         self.det.gap_item(ds, self.ts);
@@ -845,21 +840,7 @@ impl StreamSink for ScanSink<'_> {
             return;
         }
         self.decide(AppState::Raw);
-        if let AppState::Parser(p) = &mut self.app.state {
-            let mut sink = AppSink {
-                det: &mut *self.det,
-                meta: self.meta,
-                dirs: &mut *self.dirs,
-                dest_name: &mut self.app.dest_name,
-                dns_name: self.app.dns_name.as_deref(),
-                tls: &mut self.app.tls,
-                encrypted: self.app.encrypted,
-                proto: p.name(),
-                ts: self.ts,
-            };
-            p.on_close(dir, &mut sink);
-            self.app.sync();
-        }
+        self.parse(|p, sink| p.on_close(dir, sink));
         let view = self.app.view();
         self.det
             .close(self.meta, dir, &mut self.dirs[dir.index()], self.ts, &view);
