@@ -10,13 +10,11 @@ mod common;
 use std::path::Path;
 use std::sync::Arc;
 
-use common::craft::{resident_id, Capture, Conn};
-use common::{hash_hex, parse, replay_with};
+use common::craft::{replay_events, resident_id, stats_of, Capture, Conn, PHONE_A as PHONE};
+use common::hash_hex;
 use leakwatch::config::Config;
 use leakwatch::detect::{Engine, EngineOptions, Match, MatchSink, StreamState};
 use serde_json::Value;
-
-const PHONE: &str = "13800138000";
 
 fn id() -> String {
     resident_id("11010519491231002")
@@ -98,17 +96,8 @@ fn replay_with_hole(first: &[u8], hole: u32, second: &[u8]) -> (Vec<Value>, Valu
     let end = at + second.len() as u32;
     c.s_ack(&mut cap, end);
     c.close(&mut cap, end);
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("gap.pcap");
-    cap.write(&path);
-    let (lines, res) = replay_with(&Config::default(), &[path], 1);
-    res.expect("replay");
-    let events = parse(&lines);
-    let stats = events
-        .iter()
-        .find(|e| e["event_type"] == "stats")
-        .map(|e| e["stats"].clone())
-        .unwrap_or_default();
+    let events = replay_events(&cap, &Config::default());
+    let stats = stats_of(&events);
     (events, stats)
 }
 

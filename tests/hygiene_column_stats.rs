@@ -4,8 +4,7 @@
 
 mod common;
 
-use common::craft::{Capture, Conn};
-use common::{parse, replay_with};
+use common::craft::{replay_events, stats_of, Capture, Conn};
 use leakwatch::config::Config;
 use leakwatch::detect::columns::{CELL_RAW_MAX, MAX_COLUMNS};
 use serde_json::Value;
@@ -32,16 +31,7 @@ fn replay_stats(data: &[u8]) -> Value {
     c.c(&mut cap, 0, data);
     c.s_ack(&mut cap, data.len() as u32);
     c.close(&mut cap, data.len() as u32);
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("columns.pcap");
-    cap.write(&path);
-    let (lines, res) = replay_with(&Config::default(), &[path], 1);
-    res.expect("replay");
-    parse(&lines)
-        .into_iter()
-        .find(|e| e["event_type"] == "stats")
-        .map(|e| e["stats"].clone())
-        .unwrap_or_default()
+    stats_of(&replay_events(&cap, &Config::default()))
 }
 
 #[test]
