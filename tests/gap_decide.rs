@@ -7,7 +7,6 @@
 
 mod common;
 
-use std::path::Path;
 use std::sync::Arc;
 
 use common::craft::{replay_events, resident_id, stats_of, Capture, Conn, PHONE_A as PHONE};
@@ -21,12 +20,8 @@ fn id() -> String {
 }
 
 fn engine() -> Arc<Engine> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("signatures");
-    let opts = EngineOptions {
-        today: chrono::NaiveDate::from_ymd_opt(2026, 11, 23),
-        ..EngineOptions::default()
-    };
-    Arc::new(Engine::load_dir(&dir, &opts).expect("signatures"))
+    let dir = common::root().join("signatures");
+    Arc::new(Engine::load_dir(&dir, &EngineOptions::default()).expect("signatures"))
 }
 
 #[derive(Default)]

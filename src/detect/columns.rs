@@ -943,7 +943,7 @@ impl Scanner {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use std::path::Path;
     use std::sync::Arc;
 
@@ -954,7 +954,8 @@ mod tests {
     use super::*;
     use crate::detect::{Confidence, EngineOptions, Match, MatchSink};
 
-    fn engine() -> Arc<Engine> {
+    /// The shipped signatures with a fixed "today".
+    pub(crate) fn engine() -> Arc<Engine> {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("signatures");
         let opts = EngineOptions {
             today: chrono::NaiveDate::from_ymd_opt(2026, 11, 23),
@@ -965,7 +966,10 @@ mod tests {
 
     /// (offset, detector id, value, confidence) of each match.
     #[derive(Default)]
-    struct All(Vec<(u64, String, String, Confidence)>, Option<Arc<Engine>>);
+    pub(crate) struct All(
+        pub(crate) Vec<(u64, String, String, Confidence)>,
+        pub(crate) Option<Arc<Engine>>,
+    );
     impl MatchSink for All {
         fn on_match(&mut self, m: &Match<'_>) {
             let id = self

@@ -160,31 +160,11 @@ fn field_closed(h: &[u8], p: usize, e: usize) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
-
     use super::super::super::validators::mod11_2_check;
+    use super::super::columns::tests::{engine, All};
     use super::*;
-    use crate::detect::EngineOptions;
 
-    fn engine() -> Arc<Engine> {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("signatures");
-        let opts = EngineOptions {
-            today: chrono::NaiveDate::from_ymd_opt(2026, 11, 23),
-            ..EngineOptions::default()
-        };
-        Arc::new(Engine::load_dir(&dir, &opts).expect("signatures"))
-    }
-
-    #[derive(Default)]
-    struct All(Vec<(u64, String)>);
-    impl MatchSink for All {
-        fn on_match(&mut self, m: &Match<'_>) {
-            self.0
-                .push((m.offset, String::from_utf8_lossy(m.value).into_owned()));
-        }
-    }
-
-    /// Matches of `before`, a gap, then `after`.
+    /// (offset, value) of the matches of `before`, a gap, then `after`.
     fn across_gap(before: &str, after: &str) -> Vec<(u64, String)> {
         let e = engine();
         let mut s = e.scanner();
@@ -194,7 +174,7 @@ mod tests {
         s.gap(&mut st, &mut a);
         s.scan_stream(&mut st, after.as_bytes(), &mut a);
         s.finish_stream(&mut st, &mut a);
-        a.0
+        a.0.into_iter().map(|m| (m.0, m.2)).collect()
     }
 
     fn id18() -> String {
