@@ -231,4 +231,69 @@ mod tests {
         // The free-text address may take 128 bytes: one near the gap waits.
         assert!(across_gap("住在北京市朝阳区建国路88号。", "x").is_empty());
     }
+
+    const PIECES: &[&str] = &[
+        "13800138000",
+        "110105194912310021",
+        "6217000000000000004",
+        "138 0013 8000",
+        "6217 0000 0000 0000 004",
+        "+86 138-0013-8000",
+        "12",
+        "7",
+        " ",
+        "-",
+        ".",
+        "X",
+        "a",
+        "@",
+        "u@example.com",
+        ".cn",
+        "tel:",
+        "姓名：",
+        "张伟",
+        "name=",
+        "\n",
+        "\"",
+        ",",
+        "护照号码：",
+        "E12345678",
+        "北京市朝阳区建国路88号",
+        "Basic dXNlcjpwYXNz",
+    ];
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            cases: 64,
+            ..proptest::prelude::ProptestConfig::default()
+        })]
+        /// Whatever is reported at a gap is what the stream without the
+        /// gap reports there too: the lost bytes could not change it.
+        #[test]
+        fn reported_at_a_gap_is_reported_without_it(
+            idx in proptest::collection::vec(0..PIECES.len(), 1..60),
+            cut in 0usize..2000,
+            at in 0usize..2000,
+        ) {
+            let data: Vec<u8> = idx.iter().flat_map(|&i| PIECES[i].bytes()).collect();
+            let g = at % (data.len() + 1);
+            let c = cut % (g + 1);
+            let e = engine();
+            let mut s = e.scanner();
+            let mut st = StreamState::default();
+            let mut before = All(Vec::new(), Some(Arc::clone(&e)));
+            s.scan_stream(&mut st, &data[..c], &mut before);
+            s.scan_stream(&mut st, &data[c..g], &mut before);
+            let mut at_gap = All(Vec::new(), Some(Arc::clone(&e)));
+            s.gap(&mut st, &mut at_gap);
+            let mut whole = All(Vec::new(), Some(Arc::clone(&e)));
+            e.scan_buffer(&data, &mut whole);
+            for m in &at_gap.0 {
+                proptest::prop_assert!(whole.0.contains(m), "{m:?} not in {:?}", whole.0);
+            }
+            for m in &before.0 {
+                proptest::prop_assert!(!at_gap.0.contains(m), "{m:?} reported twice");
+            }
+        }
+    }
 }
