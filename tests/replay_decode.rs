@@ -73,14 +73,7 @@ fn checksum_validation_drops_nothing_in_clean_captures() {
 
 /// Ones' complement checksum of `b`.
 fn csum(b: &[u8]) -> u16 {
-    let mut s: u32 = b
-        .chunks(2)
-        .map(|w| u32::from(u16::from_be_bytes([w[0], *w.get(1).unwrap_or(&0)])))
-        .sum();
-    while s > 0xFFFF {
-        s = (s & 0xFFFF) + (s >> 16);
-    }
-    !(s as u16)
+    craft::fold(craft::sum16(b))
 }
 
 /// Ethernet + IPv4 fragment 10.20.1.15 -> 198.51.100.80 (UDP, id 0x4242)
@@ -101,27 +94,15 @@ fn fragment(off: usize, more: bool, data: &[u8], bad_csum: bool) -> Vec<u8> {
 
 /// A classic pcap of Ethernet `frames`, 1 ms apart.
 fn write_pcap(path: &std::path::Path, frames: &[Vec<u8>]) {
-    let mut out = Vec::new();
-    for v in [0xa1b2_c3d4u32, 0x0004_0002, 0, 0, 65535, 1] {
-        if v == 0x0004_0002 {
-            out.extend_from_slice(&2u16.to_le_bytes());
-            out.extend_from_slice(&4u16.to_le_bytes());
-        } else {
-            out.extend_from_slice(&v.to_le_bytes());
-        }
+    let start = craft::Capture::new().now;
+    let frames = (0u64..)
+        .zip(frames)
+        .map(|(i, f)| (start + i * 1000, f.clone()));
+    craft::Capture {
+        frames: frames.collect(),
+        now: 0,
     }
-    for (i, f) in frames.iter().enumerate() {
-        for v in [
-            1_700_000_000u32,
-            i as u32 * 1000,
-            f.len() as u32,
-            f.len() as u32,
-        ] {
-            out.extend_from_slice(&v.to_le_bytes());
-        }
-        out.extend_from_slice(f);
-    }
-    std::fs::write(path, out).expect("write pcap");
+    .write(path);
 }
 
 /// Classic fragment evasion: a fragment with a bad IP checksum, which the

@@ -9,46 +9,21 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
 
-use common::craft::{resident_id, Capture, Conn, ACK, PSH, RST, SYN};
-use common::{hash_hex, parse, replay_with, reported};
+use common::craft::{
+    hashes, line, replay_events, resident_id, stats_of, with_policy, Capture, Conn, ACK, PHONE_A,
+    PHONE_B, PSH, RST, SYN,
+};
+use common::hash_hex;
 use leakwatch::config::Config;
 use leakwatch::flow::OverlapPolicy;
 use serde_json::Value;
 
-const PHONE_A: &str = "13800138000";
-const PHONE_B: &str = "13912345678";
-
-fn line(phone: &str) -> Vec<u8> {
-    format!("{{\"phone\":\"{phone}\"}}\n").into_bytes()
-}
-
 /// Replays `cap` under `cfg` with one worker; returns events and stats.
 fn run(cap: &Capture, cfg: &Config) -> (Vec<Value>, Value) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path: PathBuf = dir.path().join("crafted.pcap");
-    cap.write(&path);
-    let (lines, res) = replay_with(cfg, &[path], 1);
-    res.expect("replay");
-    let events = parse(&lines);
-    let stats = events
-        .iter()
-        .find(|e| e["event_type"] == "stats")
-        .expect("stats event")["stats"]
-        .clone();
+    let events = replay_events(cap, cfg);
+    let stats = stats_of(&events);
     (events, stats)
-}
-
-/// Hashes of every reported value.
-fn hashes(events: &[Value]) -> BTreeSet<String> {
-    reported(events).into_iter().map(|r| r.3).collect()
-}
-
-fn with_policy(p: OverlapPolicy) -> Config {
-    let mut cfg = Config::default();
-    cfg.reassembly.overlap_policy = p;
-    cfg
 }
 
 fn dlp_notes(events: &[Value]) -> Vec<Value> {

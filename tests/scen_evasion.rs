@@ -10,39 +10,17 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
 
-use common::craft::{frame, Capture, Conn, ACK, PSH, RST, SYN};
-use common::{hash_hex, parse, replay_with, reported};
+use common::craft::{
+    fold, frame, hashes, line, replay_events as run, replay_lines as run_lines, stats_of as stats,
+    sum16, with_policy, Capture, Conn, ACK, PHONE_A, PHONE_B, PSH, RST, SYN,
+};
+use common::hash_hex;
 use leakwatch::config::Config;
 use leakwatch::flow::OverlapPolicy;
 use serde_json::Value;
 
-const PHONE_A: &str = "13800138000";
-const PHONE_B: &str = "13912345678";
 const URG: u8 = 0x20;
-
-fn line(phone: &str) -> Vec<u8> {
-    format!("{{\"phone\":\"{phone}\"}}\n").into_bytes()
-}
-
-/// Replays `cap` under `cfg`; returns the output lines.
-fn run_lines(cap: &Capture, cfg: &Config, workers: usize) -> Vec<String> {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path: PathBuf = dir.path().join("crafted.pcap");
-    cap.write(&path);
-    let (lines, res) = replay_with(cfg, &[path], workers);
-    res.expect("replay");
-    lines
-}
-
-fn run(cap: &Capture, cfg: &Config) -> Vec<Value> {
-    parse(&run_lines(cap, cfg, 1))
-}
-
-fn hashes(events: &[Value]) -> BTreeSet<String> {
-    reported(events).into_iter().map(|r| r.3).collect()
-}
 
 fn anomalies(events: &[Value]) -> Vec<Value> {
     events
@@ -70,20 +48,6 @@ fn kinds(events: &[Value]) -> Vec<(String, String)> {
 
 fn pair(t: &str, e: &str) -> (String, String) {
     (t.to_string(), e.to_string())
-}
-
-fn stats(events: &[Value]) -> Value {
-    events
-        .iter()
-        .find(|e| e["event_type"] == "stats")
-        .expect("stats")["stats"]
-        .clone()
-}
-
-fn with_policy(p: OverlapPolicy) -> Config {
-    let mut cfg = Config::default();
-    cfg.reassembly.overlap_policy = p;
-    cfg
 }
 
 /// Novak's target-based overlap: an out-of-order segment at 12 holding
@@ -274,15 +238,8 @@ fn urgent(mut f: Vec<u8>, ptr: u16) -> Vec<u8> {
     f[tcp + 18..tcp + 20].copy_from_slice(&ptr.to_be_bytes());
     f[tcp + 16..tcp + 18].copy_from_slice(&[0, 0]);
     let seg = &f[tcp..];
-    let mut sum: u32 = 0;
-    for c in f[26..34].chunks(2).chain(seg.chunks(2)) {
-        sum += u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]));
-    }
-    sum += 6 + seg.len() as u32;
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    let c = !(sum as u16);
+    // Pseudo-header: addresses, protocol 6, TCP length.
+    let c = fold(sum16(&f[26..34]) + 6 + seg.len() as u32 + sum16(seg));
     f[tcp + 16..tcp + 18].copy_from_slice(&c.to_be_bytes());
     f
 }
@@ -298,8 +255,7 @@ fn urgent_pointer_data_is_inspected_inline() {
     c.handshake(&mut cap);
     let l = line(PHONE_A);
     let f = urgent(frame(&c.c_seg(0, ACK | PSH), &l), 5);
-    cap.frames.push((cap.now, f));
-    cap.now += 100;
+    cap.push_frame(f);
     c.close(&mut cap, l.len() as u32);
     let ev = run(&cap, &Config::default());
     assert_eq!(hashes(&ev), BTreeSet::from([hash_hex(PHONE_A)]));
@@ -367,41 +323,32 @@ fn ip_fragment(id: u16, proto: u8, off8: u16, more: bool, payload: &[u8]) -> Vec
     ip.extend_from_slice(&id.to_be_bytes());
     ip.extend_from_slice(&flags.to_be_bytes());
     ip.extend_from_slice(&[64, proto, 0, 0, 192, 0, 2, 7, 192, 0, 2, 9]);
-    let mut sum: u32 = ip
-        .chunks(2)
-        .map(|c| u32::from(u16::from_be_bytes([c[0], c[1]])))
-        .sum();
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    ip[10..12].copy_from_slice(&(!(sum as u16)).to_be_bytes());
+    let sum = fold(sum16(&ip));
+    ip[10..12].copy_from_slice(&sum.to_be_bytes());
     let mut f = vec![2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x08, 0x00];
     f.extend_from_slice(&ip);
     f.extend_from_slice(payload);
     f
 }
 
-fn push(cap: &mut Capture, f: Vec<u8>) {
-    cap.frames.push((cap.now, f));
-    cap.now += 100;
-}
-
 /// A tiny first fragment (TCP header split), a UDP datagram whose
 /// fragments overlap with other data, and a truncated frame.
 fn fragment_capture(cap: &mut Capture) {
-    push(
-        cap,
-        ip_fragment(1, 6, 0, true, &[0x9c, 0x40, 0x23, 0x28, 0, 0, 0, 1]),
-    );
+    cap.push_frame(ip_fragment(
+        1,
+        6,
+        0,
+        true,
+        &[0x9c, 0x40, 0x23, 0x28, 0, 0, 0, 1],
+    ));
     let mut udp = vec![0x9c, 0x41, 0x02, 0x02, 0, 24, 0, 0];
     udp.extend_from_slice(b"AAAAAAAA");
-    push(cap, ip_fragment(2, 17, 0, true, &udp));
-    push(cap, ip_fragment(2, 17, 1, true, b"BBBBBBBB"));
-    push(cap, ip_fragment(2, 17, 2, false, b"CCCCCCCC"));
-    push(
-        cap,
-        vec![2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x08, 0x00, 0x45, 0],
-    );
+    cap.push_frame(ip_fragment(2, 17, 0, true, &udp));
+    cap.push_frame(ip_fragment(2, 17, 1, true, b"BBBBBBBB"));
+    cap.push_frame(ip_fragment(2, 17, 2, false, b"CCCCCCCC"));
+    cap.push_frame(vec![
+        2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x08, 0x00, 0x45, 0,
+    ]);
 }
 
 #[test]
@@ -430,10 +377,7 @@ fn fragment_and_decode_anomalies_are_reported() {
 fn packet_anomalies_are_rate_limited_per_kind() {
     let mut cap = Capture::new();
     for _ in 0..10 {
-        push(
-            &mut cap,
-            vec![2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x08, 0x00, 0x45],
-        );
+        cap.push_frame(vec![2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x08, 0x00, 0x45]);
     }
     let mut cfg = Config::default();
     cfg.output.anomaly_rate = 3;

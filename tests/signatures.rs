@@ -147,7 +147,7 @@ fn gap_breaks_joins() {
     let mut st = StreamState::default();
     let mut c = Collect::default();
     s.scan_stream(&mut st, b"x 138001", &mut c);
-    s.gap(&mut st);
+    s.gap(&mut st, &mut c);
     s.scan_stream(&mut st, b"38000 y", &mut c);
     s.finish_stream(&mut st, &mut c);
     assert!(c.0.is_empty());

@@ -83,6 +83,34 @@ pub struct ColumnStats {
     pub span_limit_total: u64,
 }
 
+impl ColumnStats {
+    /// Adds `o` to these counters.
+    pub fn add(&mut self, o: &ColumnStats) {
+        self.tables_total += o.tables_total;
+        self.hits_total += o.hits_total;
+        self.columns_limit_total += o.columns_limit_total;
+        self.header_cell_limit_total += o.header_cell_limit_total;
+        self.header_line_limit_total += o.header_line_limit_total;
+        self.cell_limit_total += o.cell_limit_total;
+        self.quote_limit_total += o.quote_limit_total;
+        self.span_limit_total += o.span_limit_total;
+    }
+
+    /// The `stats.detect.columns` member.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "tables_total": self.tables_total,
+            "hits_total": self.hits_total,
+            "columns_limit_total": self.columns_limit_total,
+            "header_cell_limit_total": self.header_cell_limit_total,
+            "header_line_limit_total": self.header_line_limit_total,
+            "cell_limit_total": self.cell_limit_total,
+            "quote_limit_total": self.quote_limit_total,
+            "span_limit_total": self.span_limit_total,
+        })
+    }
+}
+
 /// Column state of one content item, kept by the caller next to the
 /// item's [`StreamState`](super::StreamState) (the records tracker does)
 /// and passed to [`Scanner::scan_stream_columns`]; a fresh one per item.
@@ -825,6 +853,16 @@ impl Scanner {
         self.columns_recycle(&mut done);
     }
 
+    /// [`Scanner::gap`] with column mapping: hits of ended cells are
+    /// reported with the carry, the open cell is dropped and rows are found
+    /// again after the gap.
+    pub fn gap_columns(&mut self, st: &mut StreamState, slot: &mut Slot, sink: &mut dyn MatchSink) {
+        self.cols = std::mem::take(slot);
+        self.gap(st, sink);
+        *slot = std::mem::replace(&mut self.cols, Slot::Off);
+        slot.gap(st.offset());
+    }
+
     /// The column frontier relative to `base` (`usize::MAX`: none).
     pub(super) fn columns_cut(&self, base: u64) -> usize {
         match &self.cols {
@@ -905,7 +943,7 @@ impl Scanner {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use std::path::Path;
     use std::sync::Arc;
 
@@ -916,7 +954,8 @@ mod tests {
     use super::*;
     use crate::detect::{Confidence, EngineOptions, Match, MatchSink};
 
-    fn engine() -> Arc<Engine> {
+    /// The shipped signatures with a fixed "today".
+    pub(crate) fn engine() -> Arc<Engine> {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("signatures");
         let opts = EngineOptions {
             today: chrono::NaiveDate::from_ymd_opt(2026, 11, 23),
@@ -927,7 +966,10 @@ mod tests {
 
     /// (offset, detector id, value, confidence) of each match.
     #[derive(Default)]
-    struct All(Vec<(u64, String, String, Confidence)>, Option<Arc<Engine>>);
+    pub(crate) struct All(
+        pub(crate) Vec<(u64, String, String, Confidence)>,
+        pub(crate) Option<Arc<Engine>>,
+    );
     impl MatchSink for All {
         fn on_match(&mut self, m: &Match<'_>) {
             let id = self
@@ -1146,13 +1188,12 @@ mod tests {
         let mut s = e.scanner();
         let mut st = StreamState::default();
         let mut a = All(Vec::new(), Some(Arc::clone(&e)));
-        // Filler past the longest carry (a free-text address may hold 128
-        // bytes back), so 张伟 is decided before the gap.
-        let first = format!("姓名,备注\n张伟,x\n{},y\n王", "z".repeat(200));
+        // 张伟 is still carried at the gap: its cell ended, so it is
+        // decided there; the cell cut by the gap (王...) is dropped.
+        let first = "姓名,备注\n张伟,x\nz,y\n王".to_string();
         let mut slot = Slot::default();
         s.scan_stream_columns(&mut st, &mut slot, first.as_bytes(), &mut a);
-        s.gap(&mut st);
-        slot.gap(st.offset());
+        s.gap_columns(&mut st, &mut slot, &mut a);
         let t = "芳,y\n李娜,z\n".as_bytes();
         s.scan_stream_columns(&mut st, &mut slot, t, &mut a);
         s.finish_stream_columns(&mut st, &mut slot, &mut a);

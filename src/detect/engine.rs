@@ -55,6 +55,9 @@ mod fields_scan;
 #[path = "columns.rs"]
 pub mod columns;
 
+#[path = "gap.rs"]
+mod gap;
+
 /// Compiled detectors, shared read-only by all workers (`Arc<Engine>`).
 pub struct Engine {
     detectors: Vec<DetectorInfo>,
@@ -82,6 +85,8 @@ pub struct Engine {
     kws: KeywordSet,
     /// Longest regex/keyword match; 0 when there are none.
     pat_max: usize,
+    /// Longest match of each regex/keyword detector (0 for others).
+    pat_lens: Vec<usize>,
     /// Exclusion lists.
     allow: Exclusions,
     /// Some detector has `report = false`.
@@ -301,6 +306,7 @@ impl Engine {
             rx,
             kws,
             pat_max,
+            pat_lens: dets.iter().map(gap::pattern_len).collect(),
             allow,
             min_conf,
             has_suppress: dets.iter().any(|d| !d.report),
@@ -397,19 +403,11 @@ fn pattern_sets(
     let mut max = 0;
     for (i, d) in dets.iter().enumerate() {
         match &d.family {
-            Family::Regex(r) => {
-                max = max.max(r.max_len);
-                rx.push((i as u16, r));
-            }
-            Family::Keywords(k) => {
-                for w in &k.words {
-                    let g = super::keywords::gbk_form(w).map_or(0, |g| g.len());
-                    max = max.max(w.len()).max(g);
-                }
-                kw.push((i as u16, k));
-            }
+            Family::Regex(r) => rx.push((i as u16, r)),
+            Family::Keywords(k) => kw.push((i as u16, k)),
             _ => {}
         }
+        max = max.max(gap::pattern_len(d));
     }
     Ok((
         RegexSet::new(&rx, opts.context_backend)?,
@@ -566,8 +564,12 @@ impl Scanner {
         self.reset(st);
     }
 
-    /// Bytes were lost: drop what was carried so nothing joins across.
-    pub fn gap(&mut self, st: &mut StreamState) {
+    /// Bytes were lost: decides what was carried as if the stream ended
+    /// here, but reports no match the lost bytes could have changed (one
+    /// touching the end of the carry, see `gap.rs`); then drops the carry
+    /// so nothing joins across.
+    pub fn gap(&mut self, st: &mut StreamState, sink: &mut dyn MatchSink) {
+        self.decide_before_gap(st, sink);
         self.reset(st);
         st.after_gap = true;
     }

@@ -174,6 +174,29 @@ impl Records {
         st: &mut StreamState,
         sink: &mut dyn MatchSink,
     ) {
+        self.decide(scanner, st, sink, false);
+    }
+
+    /// Bytes of the stream `st` were lost (see [`Scanner::gap`]): what it
+    /// carried is decided, then this tracker resynchronises.
+    pub fn gap_stream(
+        &mut self,
+        scanner: &mut Scanner,
+        st: &mut StreamState,
+        sink: &mut dyn MatchSink,
+    ) {
+        self.decide(scanner, st, sink, true);
+        self.gap(st.offset());
+    }
+
+    /// Decides what `st` carries, at its end or at a gap.
+    fn decide(
+        &mut self,
+        scanner: &mut Scanner,
+        st: &mut StreamState,
+        sink: &mut dyn MatchSink,
+        gap: bool,
+    ) {
         let base = st.offset();
         self.sync(base);
         let mut cols = std::mem::take(&mut self.cols);
@@ -183,7 +206,11 @@ impl Records {
             base,
             inner: sink,
         };
-        scanner.finish_stream_columns(st, &mut cols, &mut t);
+        if gap {
+            scanner.gap_columns(st, &mut cols, &mut t);
+        } else {
+            scanner.finish_stream_columns(st, &mut cols, &mut t);
+        }
         self.cols = cols;
     }
 

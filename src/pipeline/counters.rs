@@ -193,10 +193,7 @@ impl LiveCounters {
             "decoder": { "errors": decode },
             "flow": sum.flow_json(),
             "reassembly": sum.reassembly_json(),
-            "detect": {
-                "bytes_scanned_total": sum.bytes_scanned_total,
-                "matches_total": sum.matches_total,
-            },
+            "detect": sum.detect_json(),
             "output": { "dlp_events_total": sum.dlp_events_total },
             "workers": workers,
             "reload": {
@@ -361,10 +358,15 @@ mod tests {
                     ..Default::default()
                 },
                 dlp_events_total: 2,
+                columns: crate::detect::columns::ColumnStats {
+                    columns_limit_total: 1,
+                    ..Default::default()
+                },
                 ..Default::default()
             });
         }
         let replay = c.stats_json(false);
+        assert_eq!(replay["detect"]["columns"]["columns_limit_total"], 2);
         for k in [
             "capture",
             "decoder",

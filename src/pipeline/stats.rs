@@ -43,6 +43,8 @@ pub struct RunStats {
     pub file_tracking: FileStats,
     /// Normalisation counters (summed over workers).
     pub normalize: crate::detect::normalize::NormalizeStats,
+    /// Column mapping counters (summed over workers).
+    pub columns: crate::detect::columns::ColumnStats,
     /// Output counters.
     pub output: OutputStats,
     /// Wall-clock time of the run.
@@ -75,6 +77,7 @@ impl RunStats {
             anomaly_suppressed_total: 0,
             file_tracking: FileStats::default(),
             normalize: Default::default(),
+            columns: Default::default(),
             output,
             elapsed,
             interfaces: Vec::new(),
@@ -90,6 +93,7 @@ impl RunStats {
             s.anomaly_suppressed_total += w.anomaly_suppressed_total;
             s.file_tracking.merge(&w.files);
             s.normalize.add(&w.normalize);
+            s.columns.add(&w.columns);
         }
         s
     }
@@ -126,6 +130,16 @@ impl RunStats {
             json!(self.reassembly_peak_bytes),
         );
         Value::Object(m)
+    }
+
+    /// `stats.detect`: scanned bytes, matches and the column mapping
+    /// counters, summed over workers.
+    pub(crate) fn detect_json(&self) -> Value {
+        json!({
+            "bytes_scanned_total": self.bytes_scanned_total,
+            "matches_total": self.matches_total,
+            "columns": self.columns.to_json(),
+        })
     }
 
     fn file_tracking_json(&self) -> Value {
@@ -191,10 +205,7 @@ impl RunStats {
                 "flow": self.flow_json(),
                 "reassembly": self.reassembly_json(),
                 "file_tracking": self.file_tracking_json(),
-                "detect": {
-                    "bytes_scanned_total": self.bytes_scanned_total,
-                    "matches_total": self.matches_total,
-                },
+                "detect": self.detect_json(),
                 "normalize": {
                     "decoded_items_total": self.normalize.decoded_items_total,
                     "derived_items_total": self.normalize.derived_items_total,

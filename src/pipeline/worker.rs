@@ -31,6 +31,7 @@ use crate::app::{
 };
 use crate::capture::Timestamp;
 use crate::decode::{proto, tcp_flags, Decoded, TunnelInfo};
+use crate::detect::columns::ColumnStats;
 use crate::detect::normalize::{Chain, NormalizeConfig, NormalizeStats, Normalizer, WhereSink};
 use crate::detect::{DetectorInfo, Engine, Match, MatchSink, Scanner, StreamState};
 use crate::files::FilesConfig;
@@ -110,6 +111,8 @@ pub struct WorkerStats {
     pub files: FileStats,
     /// Normalisation counters.
     pub normalize: NormalizeStats,
+    /// Column mapping counters.
+    pub columns: ColumnStats,
 }
 
 /// Per-direction state of a flow.
@@ -190,6 +193,36 @@ impl App {
                 self.dest_name = p.server_name().map(str::to_string);
             }
         }
+    }
+
+    /// Runs `f` on the flow's parser with the sink it reports into, then
+    /// copies what the parser learnt; `false` (and nothing run) when the
+    /// flow has no parser.
+    fn parse(
+        &mut self,
+        det: &mut Det,
+        meta: &FlowMeta,
+        dirs: &mut [DirState; 2],
+        ts: Timestamp,
+        f: impl FnOnce(&mut dyn AppParser, &mut AppSink<'_>),
+    ) -> bool {
+        let AppState::Parser(p) = &mut self.state else {
+            return false;
+        };
+        let mut sink = AppSink {
+            det,
+            meta,
+            dirs,
+            dest_name: &mut self.dest_name,
+            dns_name: self.dns_name.as_deref(),
+            tls: &mut self.tls,
+            encrypted: self.encrypted,
+            proto: p.name(),
+            ts,
+        };
+        f(p.as_mut(), &mut sink);
+        self.sync();
+        true
     }
 
     /// `dest_name` of events: the name learnt from the flow's own traffic
@@ -283,6 +316,8 @@ struct Det {
     /// Normalisation settings (`None`: disabled).
     norm_cfg: Option<NormalizeConfig>,
     norm_stats: NormalizeStats,
+    /// Column mapping counters of the scanners replaced by reloads.
+    col_stats: ColumnStats,
 }
 
 /// Runs a worker until its input channel closes, then flushes every flow.
@@ -320,6 +355,7 @@ pub fn run(
         files: files::Files::new(setup.files),
         norm_cfg: setup.normalize.enabled.then_some(setup.normalize),
         norm_stats: NormalizeStats::default(),
+        col_stats: ColumnStats::default(),
     };
     let mut generation = setup.reload.as_ref().map_or(0, |s| s.generation());
     for mut batch in rx {
@@ -370,6 +406,11 @@ fn stats_of(table: &FlowTable<FlowData>, reasm: &Reasm, det: &Det) -> WorkerStat
         anomaly_suppressed_total: det.anomaly_suppressed,
         files: det.files.stats.clone(),
         normalize: det.norm_stats,
+        columns: {
+            let mut c = det.col_stats;
+            c.add(&det.scanner.column_stats());
+            c
+        },
     }
 }
 
@@ -480,7 +521,10 @@ fn udp_datagram(
             _ => AppState::Raw,
         };
     }
-    let AppState::Parser(p) = &mut app.state else {
+    let parsed = app.parse(det, meta, &mut state.dirs, ts, |p, sink| {
+        p.on_data(dir, payload, sink);
+    });
+    if !parsed {
         det.scan(
             &mut state.dirs[dir.index()],
             payload,
@@ -488,21 +532,7 @@ fn udp_datagram(
             ts,
             true,
         );
-        return;
-    };
-    let mut sink = AppSink {
-        det,
-        meta,
-        dirs: &mut state.dirs,
-        dest_name: &mut app.dest_name,
-        dns_name: app.dns_name.as_deref(),
-        tls: &mut app.tls,
-        encrypted: app.encrypted,
-        proto: p.name(),
-        ts,
-    };
-    p.on_data(dir, payload, &mut sink);
-    app.sync();
+    }
 }
 
 /// Reloaded detectors and policy take over. Findings collected so far were
@@ -526,6 +556,7 @@ fn swap_sensor(table: &mut FlowTable<FlowData>, det: &mut Det, sensor: Sensor) {
             det.emit(&meta, dir, ds, &state.app.view());
         }
     });
+    det.col_stats.add(&det.scanner.column_stats());
     det.scanner = sensor.engine.scanner();
     det.engine = sensor.engine;
     det.policy = sensor.policy;
@@ -732,28 +763,18 @@ impl ScanSink<'_> {
 
     /// Bytes to the decided decoder (or raw scanning).
     fn deliver(&mut self, dir: Direction, data: &[u8]) {
-        match &mut self.app.state {
-            AppState::Parser(p) => {
-                let mut sink = AppSink {
-                    det: &mut *self.det,
-                    meta: self.meta,
-                    dirs: &mut *self.dirs,
-                    dest_name: &mut self.app.dest_name,
-                    dns_name: self.app.dns_name.as_deref(),
-                    tls: &mut self.app.tls,
-                    encrypted: self.app.encrypted,
-                    proto: p.name(),
-                    ts: self.ts,
-                };
-                p.on_data(dir, data, &mut sink);
-                self.app.sync();
-            }
-            _ => {
-                let ds = &mut self.dirs[dir.index()];
-                self.det
-                    .scan(ds, data, location::TCP_STREAM, self.ts, false);
-            }
+        let parsed = self.parse(|p, sink| p.on_data(dir, data, sink));
+        if !parsed {
+            let ds = &mut self.dirs[dir.index()];
+            self.det
+                .scan(ds, data, location::TCP_STREAM, self.ts, false);
         }
+    }
+
+    /// [`App::parse`] with this flow's parts.
+    fn parse(&mut self, f: impl FnOnce(&mut dyn AppParser, &mut AppSink<'_>)) -> bool {
+        self.app
+            .parse(&mut *self.det, self.meta, &mut *self.dirs, self.ts, f)
     }
 
     /// Adds bytes to the probe buffer and decides when it can.
@@ -806,27 +827,10 @@ impl StreamSink for ScanSink<'_> {
 
     fn on_gap(&mut self, dir: Direction, len: u64) {
         self.decide(AppState::Raw);
-        if let AppState::Parser(p) = &mut self.app.state {
-            let mut sink = AppSink {
-                det: &mut *self.det,
-                meta: self.meta,
-                dirs: &mut *self.dirs,
-                dest_name: &mut self.app.dest_name,
-                dns_name: self.app.dns_name.as_deref(),
-                tls: &mut self.app.tls,
-                encrypted: self.app.encrypted,
-                proto: p.name(),
-                ts: self.ts,
-            };
-            p.on_gap(dir, len, &mut sink);
-            self.app.sync();
-        }
+        self.parse(|p, sink| p.on_gap(dir, len, sink));
         let ds = &mut self.dirs[dir.index()];
         files::file_gap(ds, len);
-        self.det.scanner.gap(&mut ds.stream);
-        if let Some(n) = &mut ds.norm {
-            n.gap(&mut self.det.scanner);
-        }
+        self.det.gap_item(ds, self.ts);
         ds.notes.gaps += 1;
         ds.notes.gap_bytes += len;
     }
@@ -836,21 +840,7 @@ impl StreamSink for ScanSink<'_> {
             return;
         }
         self.decide(AppState::Raw);
-        if let AppState::Parser(p) = &mut self.app.state {
-            let mut sink = AppSink {
-                det: &mut *self.det,
-                meta: self.meta,
-                dirs: &mut *self.dirs,
-                dest_name: &mut self.app.dest_name,
-                dns_name: self.app.dns_name.as_deref(),
-                tls: &mut self.app.tls,
-                encrypted: self.app.encrypted,
-                proto: p.name(),
-                ts: self.ts,
-            };
-            p.on_close(dir, &mut sink);
-            self.app.sync();
-        }
+        self.parse(|p, sink| p.on_close(dir, sink));
         let view = self.app.view();
         self.det
             .close(self.meta, dir, &mut self.dirs[dir.index()], self.ts, &view);
@@ -1142,6 +1132,22 @@ impl Det {
             scanner.finish_stream(stream, c);
         });
         ds.stream = StreamState::default();
+    }
+
+    /// Bytes of the current item were lost: decide what its stream state
+    /// holds that the lost bytes cannot change, then go on after the gap.
+    fn gap_item(&mut self, ds: &mut DirState, ts: Timestamp) {
+        // Without an item nothing is carried; the state still notes the gap.
+        let location = ds.location.unwrap_or(location::TCP_STREAM);
+        if let Some(mut norm) = ds.norm.take() {
+            self.with_collector(ds, None, ts, location, |scanner, _, c| {
+                norm.gap(scanner, c);
+            });
+            ds.norm = Some(norm);
+        }
+        self.with_collector(ds, None, ts, location, |scanner, stream, c| {
+            scanner.gap(stream, c);
+        });
     }
 
     /// A direction ended: decide what its stream still holds, then report.

@@ -1,9 +1,15 @@
 //! Crafted TCP segments written to a pcap: scripted evasions and floods.
 //!
 //! Ethernet / IPv4 / TCP frames with correct IP and TCP checksums (or a
-//! deliberately wrong TCP checksum), classic pcap, microsecond stamps.
+//! deliberately wrong TCP checksum), classic pcap, microsecond stamps; and
+//! the replay of such a capture with the helpers the scripts assert with.
 
+use std::collections::BTreeSet;
 use std::path::Path;
+
+use leakwatch::config::Config;
+use leakwatch::flow::OverlapPolicy;
+use serde_json::Value;
 
 /// TCP flag bits.
 pub const FIN: u8 = 0x01;
@@ -30,13 +36,15 @@ pub struct Seg {
     pub bad_checksum: bool,
 }
 
-fn sum16(data: &[u8]) -> u32 {
+/// One's-complement sum of 16-bit big-endian words (odd tail padded).
+pub fn sum16(data: &[u8]) -> u32 {
     data.chunks(2)
         .map(|c| u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)])))
         .sum()
 }
 
-fn fold(mut s: u32) -> u16 {
+/// Folds a [`sum16`] sum into an Internet checksum.
+pub fn fold(mut s: u32) -> u16 {
     while s > 0xffff {
         s = (s & 0xffff) + (s >> 16);
     }
@@ -95,7 +103,12 @@ impl Capture {
     }
 
     pub fn push(&mut self, seg: &Seg, payload: &[u8]) {
-        self.frames.push((self.now, frame(seg, payload)));
+        self.push_frame(frame(seg, payload));
+    }
+
+    /// Appends a ready frame `f`.
+    pub fn push_frame(&mut self, f: Vec<u8>) {
+        self.frames.push((self.now, f));
         self.now += 100;
     }
 
@@ -221,4 +234,51 @@ pub fn resident_id(first17: &str) -> String {
         .sum();
     let check = b"10X98765432"[(s % 11) as usize] as char;
     format!("{first17}{check}")
+}
+
+/// Synthetic mobile numbers of the crafted scripts.
+pub const PHONE_A: &str = "13800138000";
+/// A second one.
+pub const PHONE_B: &str = "13912345678";
+
+/// One JSON line holding `phone`.
+pub fn line(phone: &str) -> Vec<u8> {
+    format!("{{\"phone\":\"{phone}\"}}\n").into_bytes()
+}
+
+/// Writes `cap` to a temporary pcap and replays it under `cfg` with
+/// `workers` workers; returns the output lines.
+pub fn replay_lines(cap: &Capture, cfg: &Config, workers: usize) -> Vec<String> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("crafted.pcap");
+    cap.write(&path);
+    let (lines, res) = super::replay_with(cfg, &[path], workers);
+    res.expect("replay");
+    lines
+}
+
+/// The events of a one-worker replay of `cap`.
+pub fn replay_events(cap: &Capture, cfg: &Config) -> Vec<Value> {
+    super::parse(&replay_lines(cap, cfg, 1))
+}
+
+/// The `stats` member of the `stats` event.
+pub fn stats_of(events: &[Value]) -> Value {
+    events
+        .iter()
+        .find(|e| e["event_type"] == "stats")
+        .expect("stats event")["stats"]
+        .clone()
+}
+
+/// Hashes of every reported value.
+pub fn hashes(events: &[Value]) -> BTreeSet<String> {
+    super::reported(events).into_iter().map(|r| r.3).collect()
+}
+
+/// The default configuration with overlap policy `p`.
+pub fn with_policy(p: OverlapPolicy) -> Config {
+    let mut cfg = Config::default();
+    cfg.reassembly.overlap_policy = p;
+    cfg
 }

@@ -671,10 +671,14 @@ impl Level {
     }
 
     /// Bytes were lost: drop everything held, nothing joins across.
-    fn gap(&mut self, scanner: &mut Scanner) {
-        scanner.gap(&mut self.stream);
-        if let Some(r) = &mut self.rec {
-            r.gap(self.stream.offset());
+    fn gap(&mut self, scanner: &mut Scanner, sink: &mut dyn WhereSink) {
+        let mut l = Labeled {
+            sink: &mut *sink,
+            labels: &self.labels,
+        };
+        match &mut self.rec {
+            Some(r) => r.gap_stream(scanner, &mut self.stream, &mut l),
+            None => scanner.gap(&mut self.stream, &mut l),
         }
         for s in &mut self.stages {
             s.flush(&mut |_| {});
@@ -691,7 +695,7 @@ impl Level {
         }
         for (k, kid) in self.kids.iter_mut().enumerate() {
             if let Some(kid) = kid {
-                kid.gap(scanner);
+                kid.gap(scanner, sink);
                 kid.built = false;
             }
             self.kid_open[k] = false;
@@ -800,9 +804,10 @@ impl Normalizer {
         self.root.rec.as_mut().map_or(0, |r| r.take())
     }
 
-    /// Bytes of the current item were lost.
-    pub fn gap(&mut self, scanner: &mut Scanner) {
-        self.root.gap(scanner);
+    /// Bytes of the current item were lost: what was held is decided
+    /// (see [`Scanner::gap`]), nothing joins across.
+    pub fn gap(&mut self, scanner: &mut Scanner, sink: &mut dyn WhereSink) {
+        self.root.gap(scanner, sink);
     }
 
     /// Scans one whole message (a datagram) as its own item.
