@@ -19,12 +19,16 @@ pub(super) fn index(dets: &[Detector]) -> FieldIndex {
             }
         }
     }
+    set_rare(&mut ix);
+    ix
+}
+
+/// The rare candidates' searchers: the full-width colon (pattern 0) and
+/// each scheme (pattern `1 + i`), by first byte and as one automaton.
+fn set_rare(ix: &mut FieldIndex) {
     let rare: Vec<&[u8]> = std::iter::once(FW_COLON)
         .chain(ix.schemes.iter().map(|(s, _)| s.as_slice()))
         .collect();
-    // One pass for all of them (Teddy SIMD for such small sets). Building
-    // from a few short literals cannot fail; if it did, fields would only
-    // lose the rare candidates.
     ix.rare_pats = rare.iter().map(|p| p.to_vec()).collect();
     for p in &rare {
         if let Some(&c) = p.first() {
@@ -33,11 +37,13 @@ pub(super) fn index(dets: &[Detector]) -> FieldIndex {
             }
         }
     }
+    // One pass for all of them, used when they start with more than three
+    // distinct bytes. Building from a few short literals cannot fail; if
+    // it did, fields would only lose the rare candidates.
     ix.rare = aho_corasick::AhoCorasick::builder()
         .match_kind(aho_corasick::MatchKind::LeftmostFirst)
         .build(rare)
         .ok();
-    ix
 }
 
 /// A candidate: position, separator length, separator byte (0: scheme of
@@ -313,15 +319,7 @@ mod tests {
         let mut ix = FieldIndex::default();
         ix.schemes.push((b"Basic ".to_vec(), 1));
         ix.schemes.push((b"Bearer ".to_vec(), 1));
-        let rare: Vec<&[u8]> = std::iter::once(FW_COLON)
-            .chain(ix.schemes.iter().map(|(s, _)| s.as_slice()))
-            .collect();
-        ix.rare_pats = rare.iter().map(|p| p.to_vec()).collect();
-        ix.rare_firsts = vec![0xEF, b'B'];
-        ix.rare = aho_corasick::AhoCorasick::builder()
-            .match_kind(aho_corasick::MatchKind::LeftmostFirst)
-            .build(rare)
-            .ok();
+        set_rare(&mut ix);
         ix
     }
 
