@@ -22,7 +22,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use leakwatch::detect::{ContextBackend, Engine, EngineOptions, Match, MatchSink};
+use leakwatch::detect::{ContextBackend, Engine, EngineOptions, Match, MatchSink, StreamState};
 
 struct Count(usize);
 impl MatchSink for Count {
@@ -154,8 +154,21 @@ fn bench(c: &mut Criterion) {
             })
         });
     }
+    // The same text delivered as a TCP stream is, one MSS-sized segment per
+    // call: what replay does. Measures the fixed cost per call.
     let e = engine(ContextBackend::default());
     let mut s = e.scanner();
+    g.bench_function("digit_dense_stream/1460", |bch| {
+        bch.iter(|| {
+            let mut n = Count(0);
+            let mut st = StreamState::default();
+            for seg in text.chunks(1460) {
+                s.scan_stream(&mut st, seg, &mut n);
+            }
+            s.finish_stream(&mut st, &mut n);
+            assert_eq!(n.0, pi, "streamed digit-dense match count");
+        })
+    });
     let mut n = Count(0);
     s.scan_buffer(&bin, &mut n);
     let expected_bin = n.0;

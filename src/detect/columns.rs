@@ -281,7 +281,7 @@ impl Column {
         fields::norm_key(t, cx.key);
         let mut words = [0u64; 2];
         let dets = &cx.eng.dets;
-        cx.eng.kw.scan(cx.kw, t, &mut |g, _| {
+        cx.eng.kw.scan(cx.kw, t, None, &mut |g, _| {
             let d = g / 2;
             let field = dets
                 .get(usize::from(d))

@@ -1,10 +1,16 @@
 //! Context-word database: Hyperscan literal set (feature `hyperscan`) or an
 //! `aho-corasick` automaton with identical results (all occurrences, ASCII
 //! case-insensitive). Each word belongs to a group (a detector's context
-//! or exclusion list); callers only need `(group, end offset)` pairs.
+//! or exclusion list); callers only need `(group, end offset)` pairs, in
+//! any order.
+//!
+//! Words holding a byte ≥ 0x80 (Chinese words, GBK literals) cannot occur
+//! in ASCII-only text, which is most traffic: they are a separate part,
+//! run only when the haystack holds such a byte.
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 
+use super::digits::has_high;
 use super::signature::SignatureError;
 
 /// Which matcher runs the context words.
@@ -29,6 +35,18 @@ impl Default for ContextBackend {
 /// Compiled context words.
 pub struct Keywords {
     groups: Vec<u16>,
+    /// ASCII-only words, then words holding a byte ≥ 0x80 (empty parts
+    /// left out).
+    parts: Vec<Part>,
+}
+
+/// The words of one part, compiled.
+struct Part {
+    /// Every word holds a byte ≥ 0x80.
+    high: bool,
+    /// Word index of each automaton pattern (Hyperscan ids are word
+    /// indexes already).
+    ids: Vec<usize>,
     ac: Option<AhoCorasick>,
     #[cfg(feature = "hyperscan")]
     hs: Option<hyperscan::BlockDatabase>,
@@ -37,8 +55,9 @@ pub struct Keywords {
 /// Per-thread scratch for [`Keywords::scan`].
 #[derive(Default)]
 pub struct KwScratch {
+    /// One per part.
     #[cfg(feature = "hyperscan")]
-    hs: Option<hyperscan::Scratch>,
+    hs: Vec<Option<hyperscan::Scratch>>,
 }
 
 impl Keywords {
@@ -48,28 +67,16 @@ impl Keywords {
         backend: ContextBackend,
     ) -> Result<Self, SignatureError> {
         let groups = words.iter().map(|w| w.1).collect();
-        let mut kw = Keywords {
-            groups,
-            ac: None,
-            #[cfg(feature = "hyperscan")]
-            hs: None,
-        };
-        if words.is_empty() {
-            return Ok(kw);
-        }
-        match backend {
-            #[cfg(feature = "hyperscan")]
-            ContextBackend::Hyperscan => kw.hs = Some(build_hs(words)?),
-            _ => {
-                let ac = AhoCorasickBuilder::new()
-                    .ascii_case_insensitive(true)
-                    .match_kind(MatchKind::Standard)
-                    .build(words.iter().map(|w| w.0.as_ref()))
-                    .map_err(|e| SignatureError::backend(e.to_string()))?;
-                kw.ac = Some(ac);
+        let mut parts = Vec::new();
+        for high in [false, true] {
+            let ids: Vec<usize> = (0..words.len())
+                .filter(|&i| words[i].0.as_ref().iter().any(|&b| b >= 0x80) == high)
+                .collect();
+            if !ids.is_empty() {
+                parts.push(Part::new(words, ids, high, backend)?);
             }
         }
-        Ok(kw)
+        Ok(Keywords { groups, parts })
     }
 
     /// `true` when no words were given.
@@ -81,8 +88,11 @@ impl Keywords {
     pub fn scratch(&self) -> KwScratch {
         #[cfg(feature = "hyperscan")]
         {
+            let hs = self.parts.iter();
             KwScratch {
-                hs: self.hs.as_ref().and_then(|db| db.alloc_scratch().ok()),
+                hs: hs
+                    .map(|p| p.hs.as_ref().and_then(|db| db.alloc_scratch().ok()))
+                    .collect(),
             }
         }
         #[cfg(not(feature = "hyperscan"))]
@@ -90,40 +100,93 @@ impl Keywords {
     }
 
     /// Calls `f(group, end)` for every occurrence of every word in `hay`
-    /// (end is exclusive, relative to `hay`).
-    pub fn scan(&self, scratch: &mut KwScratch, hay: &[u8], f: &mut dyn FnMut(u16, usize)) {
-        if let Some(ac) = &self.ac {
-            for m in ac.find_overlapping_iter(hay) {
-                if let Some(&g) = self.groups.get(m.pattern().as_usize()) {
-                    f(g, m.end());
-                }
+    /// (end is exclusive, relative to `hay`), in no particular order.
+    /// `ascii_only`: whether `hay` holds no byte ≥ 0x80, when the caller
+    /// knows (a part of a buffer it checked once); `None`: look.
+    pub fn scan(
+        &self,
+        scratch: &mut KwScratch,
+        hay: &[u8],
+        ascii_only: Option<bool>,
+        f: &mut dyn FnMut(u16, usize),
+    ) {
+        let high_part = self.parts.last().is_some_and(|p| p.high);
+        let ascii_only = high_part && ascii_only.unwrap_or_else(|| !has_high(hay));
+        for (k, p) in self.parts.iter().enumerate() {
+            if p.high && ascii_only {
+                continue;
             }
-        }
-        #[cfg(feature = "hyperscan")]
-        if let (Some(db), Some(s)) = (&self.hs, &scratch.hs) {
-            let groups = &self.groups;
-            // A scan error (only possible on internal faults) loses context
-            // for this lookup, which lowers confidence but never panics.
-            let _ = db.scan(hay, s, |id: u32, _from: u64, to: u64, _flags: u32| {
-                if let (Some(&g), Ok(end)) = (groups.get(id as usize), usize::try_from(to)) {
+            let mut hit = |id: usize, end: usize| {
+                if let Some(&g) = self.groups.get(id) {
                     f(g, end);
                 }
-                hyperscan::Matching::Continue
-            });
+            };
+            if let Some(ac) = &p.ac {
+                for m in ac.find_overlapping_iter(hay) {
+                    if let Some(&id) = p.ids.get(m.pattern().as_usize()) {
+                        hit(id, m.end());
+                    }
+                }
+            }
+            #[cfg(feature = "hyperscan")]
+            if let (Some(db), Some(Some(s))) = (&p.hs, scratch.hs.get(k)) {
+                // A scan error (only possible on internal faults) loses
+                // context for this lookup, which lowers confidence but
+                // never panics.
+                let _ = db.scan(hay, s, |id: u32, _from: u64, to: u64, _flags: u32| {
+                    if let Ok(end) = usize::try_from(to) {
+                        hit(id as usize, end);
+                    }
+                    hyperscan::Matching::Continue
+                });
+            }
+            #[cfg(not(feature = "hyperscan"))]
+            let _ = (k, &scratch);
         }
-        #[cfg(not(feature = "hyperscan"))]
-        let _ = scratch;
     }
 }
 
+impl Part {
+    /// Compiles the words `ids` of `words` for `backend`.
+    fn new<W: AsRef<[u8]>>(
+        words: &[(W, u16)],
+        ids: Vec<usize>,
+        high: bool,
+        backend: ContextBackend,
+    ) -> Result<Part, SignatureError> {
+        let mut part = Part {
+            high,
+            ids,
+            ac: None,
+            #[cfg(feature = "hyperscan")]
+            hs: None,
+        };
+        let words = part.ids.iter().filter_map(|&i| words.get(i));
+        match backend {
+            #[cfg(feature = "hyperscan")]
+            ContextBackend::Hyperscan => part.hs = Some(build_hs(words.zip(&part.ids))?),
+            _ => {
+                let ac = AhoCorasickBuilder::new()
+                    .ascii_case_insensitive(true)
+                    .match_kind(MatchKind::Standard)
+                    .build(words.map(|w| w.0.as_ref()))
+                    .map_err(|e| SignatureError::backend(e.to_string()))?;
+                part.ac = Some(ac);
+            }
+        }
+        Ok(part)
+    }
+}
+
+/// Compiles `((word, group), word index)` pairs; ids are word indexes.
 #[cfg(feature = "hyperscan")]
-fn build_hs<W: AsRef<[u8]>>(
-    words: &[(W, u16)],
+fn build_hs<'a, W: AsRef<[u8]> + 'a>(
+    words: impl Iterator<Item = (&'a (W, u16), &'a usize)>,
 ) -> Result<hyperscan::BlockDatabase, SignatureError> {
     use hyperscan::prelude::*;
     use std::fmt::Write;
-    let mut pats = Vec::with_capacity(words.len());
-    for (i, (w, _)) in words.iter().enumerate() {
+    let mut pats = Vec::new();
+    for ((w, _), &i) in words {
         let w = w.as_ref();
         let mut expr = String::with_capacity(w.len() * 4);
         for &b in w {
@@ -152,8 +215,12 @@ mod tests {
         let kw = Keywords::new(&words, backend).unwrap();
         let mut s = kw.scratch();
         let mut v = Vec::new();
-        kw.scan(&mut s, hay, &mut |g, e| v.push((g, e)));
+        kw.scan(&mut s, hay, None, &mut |g, e| v.push((g, e)));
+        let mut all = Vec::new();
+        kw.scan(&mut s, hay, Some(false), &mut |g, e| all.push((g, e)));
+        all.sort_unstable();
         v.sort_unstable();
+        assert_eq!(v, all, "a known-high haystack scans every part");
         v
     }
 

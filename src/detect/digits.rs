@@ -265,6 +265,11 @@ pub struct B64Map<'a> {
     /// Bit i: `m` hex digits start at `block + i` (once `hex_done`).
     hex_win: u64,
     hex_done: bool,
+    /// Run length that makes a hex run a candidate too (see
+    /// [`B64Map::candidates`]); `None`: every window is a candidate.
+    long: Option<u32>,
+    /// Bit i: [`B64Map::next_candidate`] reports `block + i`.
+    cand: u64,
     avx2: bool,
 }
 
@@ -280,8 +285,24 @@ impl<'a> B64Map<'a> {
             win: 0,
             hex_win: 0,
             hex_done: false,
+            long: None,
+            cand: 0,
             avx2: has_avx2(),
         }
+    }
+
+    /// A map whose [`B64Map::next_candidate`] reports only the starts of
+    /// runs of at least `m` characters whose first `m` are not all hex
+    /// digits, or that are at least `long` characters long (`m`, `long`
+    /// at most 64). A hex token (hash, order number, trace id) is then
+    /// passed over with a few bit operations per 64-byte block instead of
+    /// a visit per run. With `m > 64` every window is a candidate.
+    pub fn candidates(h: &'a [u8], m: usize, long: usize) -> Self {
+        let mut map = B64Map::new(h, m);
+        if m <= 64 {
+            map.long = Some(long.clamp(1, 64) as u32);
+        }
+        map
     }
 
     /// (base64, hex) masks of the 64 bytes at `b` (zero past the end).
@@ -308,19 +329,48 @@ impl<'a> B64Map<'a> {
 
     #[inline]
     fn load(&mut self, b: usize) {
-        if self.block != usize::MAX && b == self.block + 64 {
+        // Whether the byte before the block is a base64 character.
+        let prev = if self.block != usize::MAX && b == self.block + 64 {
+            let last = self.cur.0 >> 63;
             self.cur = self.next;
+            last
         } else {
             self.cur = self.classify(b);
-        }
+            u64::from(b > 0 && self.h.get(b - 1).copied().is_some_and(is_b64))
+        };
         self.next = self.classify(b + 64);
         self.block = b;
         self.win = consecutive(self.cur.0, self.next.0, self.m);
         self.hex_done = false;
+        self.cand = self.win;
+        if let Some(long) = self.long {
+            let starts = self.cur.0 & !((self.cur.0 << 1) | prev) & self.win;
+            self.hex_win = consecutive(self.cur.1, self.next.1, self.m);
+            self.hex_done = true;
+            self.cand = starts & !self.hex_win;
+            // Hex runs of at least `long` characters stay candidates. One
+            // or two hex tokens per block: counting each run is cheaper
+            // than a `long`-wide window mask.
+            let mut hex = starts & self.hex_win;
+            while hex != 0 {
+                let i = hex.trailing_zeros();
+                if run_from(self.cur.0, self.next.0, i) >= long {
+                    self.cand |= 1 << i;
+                }
+                hex &= hex - 1;
+            }
+        }
+    }
+
+    /// First candidate position ≥ `pos` (see [`B64Map::candidates`]), or
+    /// `h.len()`. `pos` must be 0 or follow a non-base64 byte.
+    #[inline]
+    pub fn next_candidate(&mut self, pos: usize) -> usize {
+        next_set(self, pos, |m| m.cand)
     }
 
     /// First position ≥ `pos` starting `m` base64 characters, or `h.len()`.
-    #[inline]
+    #[cfg(test)]
     pub fn next_window(&mut self, pos: usize) -> usize {
         next_set(self, pos, |m| m.win)
     }
@@ -345,6 +395,20 @@ impl<'a> B64Map<'a> {
     pub fn run_end(&mut self, pos: usize) -> usize {
         next_set(self, pos, |m| !m.cur.0)
     }
+}
+
+/// Whether `h` holds a byte ≥ 0x80: the OR of the 64-bit words of each
+/// 64-byte block, one test per block.
+pub fn has_high(h: &[u8]) -> bool {
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let word = |w: &[u8]| u64::from_ne_bytes(w.try_into().unwrap_or_default());
+    let mut blocks = h.chunks_exact(64);
+    for b in &mut blocks {
+        if b.chunks_exact(8).fold(0, |a, w| a | word(w)) & HIGH != 0 {
+            return true;
+        }
+    }
+    blocks.remainder().iter().any(|&b| b >= 0x80)
 }
 
 /// A bitmap over a haystack, computed 64 bytes (one block) at a time.
@@ -442,6 +506,10 @@ fn masked_block<const N: usize>(
     b: usize,
     classify: impl FnOnce(&[u8], usize) -> [u64; N],
 ) -> ([u64; N], u64) {
+    // Whole blocks, nearly all of them, skip the buffer (and zeroing it).
+    if b + 64 <= h.len() {
+        return (classify(h, b), u64::MAX);
+    }
     let mut buf = [0u8; 64];
     let (src, at, valid) = block64(h, b, &mut buf);
     if valid == 0 {
@@ -493,9 +561,22 @@ pub const fn is_b64(c: u8) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'-' | b'_')
 }
 
+/// Length of the run of set bits of the 128-bit `hi:lo` from bit `i` of
+/// `lo` (`i < 64`).
+#[inline(always)]
+fn run_from(lo: u64, hi: u64, i: u32) -> u32 {
+    // Zeros shifted in at the top end the count at the block end.
+    let a = (!(lo >> i)).trailing_zeros();
+    if a < 64 - i {
+        a
+    } else {
+        a + (!hi).trailing_zeros()
+    }
+}
+
 /// Bit i set: bits i..i + m of the 128-bit `hi:lo` are all set (bits of
 /// `lo` only; `m <= 64`). Common `m` get shifts fixed at compile time.
-#[inline]
+#[inline(always)]
 fn consecutive(lo: u64, hi: u64, m: u32) -> u64 {
     match m {
         11 => consecutive_n::<11>(lo, hi),
@@ -800,6 +881,13 @@ mod tests {
                 }
             }
             prop_assert_eq!(got, want);
+        }
+
+        #[test]
+        fn run_from_counts_set_bits(lo in prop_oneof![any::<u64>(), Just(u64::MAX), (0u32..64).prop_map(|k| u64::MAX << k)], hi in prop_oneof![any::<u64>(), Just(u64::MAX), (0u32..64).prop_map(|k| u64::MAX >> k)], i in 0u32..64) {
+            let bit = |k: u32| if k < 64 { lo >> k & 1 } else { hi >> (k - 64) & 1 };
+            let want = (i..128).take_while(|&k| bit(k) == 1).count() as u32;
+            prop_assert_eq!(run_from(lo, hi, i), want);
         }
 
         #[test]

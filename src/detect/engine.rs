@@ -26,7 +26,7 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 
 use super::context::{Keywords, KwScratch};
-use super::digits::{DigitMap, Gate};
+use super::digits::{has_high, DigitMap, Gate};
 use super::email::{self, EmailAt};
 use super::exclude::{self, ExcludeList, Exclusions};
 use super::keywords::{KeywordSet, Occ};
@@ -201,6 +201,9 @@ struct Work<'a> {
     start_boundary: bool,
     eof: bool,
     rec: &'a [(u16, u64)],
+    /// `h` holds no byte ≥ 0x80 (checked once per call; lets the
+    /// matchers skip their non-ASCII parts).
+    ascii: bool,
 }
 
 impl Engine {
@@ -512,11 +515,13 @@ impl Scanner {
             start_boundary: !st.after_gap,
             eof: false,
             rec: &st.ctx,
+            ascii: !has_high(h),
         };
         let f = self.scan_work(&w, froms(st), sink);
         let cut = f.num.min(f.email_need).min(f.pat).min(f.field);
         let cut = cut.min(f.col).min(h.len());
-        self.record_context(&eng, h, base, cut, st);
+        let ascii = w.ascii;
+        self.record_context(&eng, (h, ascii), base, cut, st);
         let keep = cut.saturating_sub(LB);
         st.end += data.len() as u64;
         let tail = h.get(keep..).unwrap_or_default();
@@ -557,6 +562,7 @@ impl Scanner {
                 start_boundary: !st.after_gap,
                 eof: true,
                 rec: &st.ctx,
+                ascii: !has_high(&carry),
             };
             self.scan_work(&w, froms(st), sink);
             st.carry = carry;
@@ -597,6 +603,7 @@ impl Scanner {
             start_boundary: true,
             eof: true,
             rec: &[],
+            ascii: !has_high(data),
         };
         self.scan_work(&w, [0; 4], sink);
         let mut slot = std::mem::replace(&mut self.cols, columns::Slot::Off);
@@ -766,7 +773,7 @@ impl Scanner {
         }
         if !eng.rx.dets.is_empty() {
             let mut sc = std::mem::take(&mut self.rxs);
-            eng.rx.prefilter(&mut sc, h);
+            eng.rx.prefilter(&mut sc, h, w.ascii);
             let win = Window {
                 h,
                 from,
@@ -798,8 +805,13 @@ impl Scanner {
     fn scan_keywords(&mut self, w: &Work<'_>, from: usize, limit: usize) {
         let eng = w.eng;
         let mut occ = std::mem::take(&mut self.occ);
-        eng.kws
-            .candidates(&mut self.kws, w.h, from, w.start_boundary, &mut occ);
+        eng.kws.candidates(
+            &mut self.kws,
+            (w.h, Some(w.ascii)),
+            from,
+            w.start_boundary,
+            &mut occ,
+        );
         let mut cur = (u16::MAX, from);
         for o in &occ {
             if o.det != cur.0 {
@@ -1192,11 +1204,12 @@ impl Scanner {
         let lo = s.saturating_sub(win + MAX_WORD_LEN);
         let min_end = s.saturating_sub(win);
         let hay = w.h.get(lo..s).unwrap_or_default();
-        eng.kw.scan(&mut self.kw, hay, &mut |rg, end| {
-            if (rg == g || rg == g + 1) && lo + end >= min_end {
-                hit[usize::from(rg - g)] = true;
-            }
-        });
+        eng.kw
+            .scan(&mut self.kw, hay, Some(w.ascii), &mut |rg, end| {
+                if (rg == g || rg == g + 1) && lo + end >= min_end {
+                    hit[usize::from(rg - g)] = true;
+                }
+            });
         (hit[0], hit[1])
     }
 
@@ -1204,7 +1217,7 @@ impl Scanner {
     fn record_context(
         &mut self,
         eng: &Engine,
-        h: &[u8],
+        (h, ascii): (&[u8], bool),
         base: u64,
         cut: usize,
         st: &mut StreamState,
@@ -1223,7 +1236,7 @@ impl Scanner {
             .min(cut);
         let hay = h.get(lo..cut).unwrap_or_default();
         let base = base + lo as u64;
-        eng.kw.scan(&mut self.kw, hay, &mut |g, end| {
+        eng.kw.scan(&mut self.kw, hay, Some(ascii), &mut |g, end| {
             let abs = base + end as u64;
             if abs < horizon {
                 return;

@@ -27,6 +27,7 @@
 
 use std::sync::Arc;
 
+use super::super::digits::has_high;
 use super::super::fields;
 use super::super::keywords::gbk_form;
 use super::{froms, Engine, Fam, Found, Scanner, StreamState, Work};
@@ -78,6 +79,7 @@ impl Scanner {
             start_boundary: !st.after_gap,
             eof: true,
             rec: &st.ctx,
+            ascii: !has_high(&st.carry),
         };
         // Rare (once per gap): a small allocation is fine here.
         let mut held = Held::default();

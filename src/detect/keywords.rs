@@ -122,18 +122,19 @@ impl KeywordSet {
     }
 
     /// Pushes the candidates starting at or after `from` to `out`, sorted
-    /// by detector, start, longest first.
+    /// by detector, start, longest first. `ascii_only` as for
+    /// [`Keywords::scan`], about `h`.
     pub fn candidates(
         &self,
         scratch: &mut KwScratch,
-        h: &[u8],
+        (h, ascii_only): (&[u8], Option<bool>),
         from: usize,
         start_boundary: bool,
         out: &mut Vec<Occ>,
     ) {
         out.clear();
         let hay = h.get(from..).unwrap_or_default();
-        self.kw.scan(scratch, hay, &mut |id, end| {
+        self.kw.scan(scratch, hay, ascii_only, &mut |id, end| {
             let Some(lit) = self.lits.get(usize::from(id)) else {
                 return;
             };
@@ -219,7 +220,7 @@ mod tests {
             let ks = set(words, b);
             let mut s = ks.scratch();
             let mut out = Vec::new();
-            ks.candidates(&mut s, h, 0, true, &mut out);
+            ks.candidates(&mut s, (h, None), 0, true, &mut out);
             all.push(out.iter().map(|o| (o.start, o.word)).collect::<Vec<_>>());
         }
         assert_eq!(all[0], all[1], "back-ends disagree");

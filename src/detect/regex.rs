@@ -17,8 +17,15 @@
 //! Hyperscan reports the end of every match without start-of-match
 //! tracking (no SOM is needed: the `regex` crate finds the start in the
 //! `MAX_REGEX_LEN` bytes before a reported end).
+//!
+//! A pattern every match of which holds a byte ≥ 0x80 (free-text Chinese
+//! addresses) cannot match ASCII-only text, which is most traffic: such
+//! patterns have their own database, run only when the buffer holds such
+//! a byte. A Hyperscan call costs a few thousand instructions however short
+//! the buffer, so this saves a call per segment.
 
 use regex::bytes::{Regex, RegexBuilder};
+use regex_syntax::hir::{Class, Hir, HirKind};
 
 use super::context::ContextBackend;
 use super::signature::SignatureError;
@@ -47,6 +54,8 @@ pub struct RegexSpec {
     pub value_group: Option<usize>,
     /// Longest match in bytes.
     pub max_len: usize,
+    /// Every match holds a byte ≥ 0x80 (see [`needs_high`]).
+    pub needs_high: bool,
 }
 
 /// Checks and compiles one pattern. `Err` is a message for the
@@ -83,7 +92,25 @@ pub fn compile(pattern: &str) -> Result<RegexSpec, String> {
         re,
         value_group,
         max_len,
+        needs_high: needs_high(&hir),
     })
+}
+
+/// Whether every match of `hir` holds a byte ≥ 0x80, so that it cannot
+/// match ASCII-only text. Conservative: `false` when unsure.
+pub fn needs_high(hir: &Hir) -> bool {
+    match hir.kind() {
+        HirKind::Literal(l) => l.0.iter().any(|&b| b >= 0x80),
+        HirKind::Class(Class::Bytes(c)) => c.ranges().iter().all(|r| r.start() >= 0x80),
+        HirKind::Class(Class::Unicode(c)) => {
+            c.ranges().iter().all(|r| u32::from(r.start()) >= 0x80)
+        }
+        HirKind::Repetition(r) => r.min >= 1 && needs_high(&r.sub),
+        HirKind::Capture(c) => needs_high(&c.sub),
+        HirKind::Concat(v) => v.iter().any(needs_high),
+        HirKind::Alternation(v) => !v.is_empty() && v.iter().all(needs_high),
+        HirKind::Empty | HirKind::Look(_) => false,
+    }
 }
 
 fn first_line(s: &str) -> String {
@@ -127,14 +154,13 @@ fn check_hs(expr: &str) -> Result<(), String> {
 }
 
 #[cfg(feature = "hyperscan")]
-fn build_hs(exprs: &[String]) -> Result<hyperscan::BlockDatabase, String> {
+fn build_hs(exprs: &[(usize, String)]) -> Result<hyperscan::BlockDatabase, String> {
     use hyperscan::prelude::*;
     let pats = exprs
         .iter()
-        .enumerate()
         .map(|(i, e)| {
             let mut p = Pattern::new(e.clone()).map_err(|e| e.to_string())?;
-            p.id = Some(i);
+            p.id = Some(*i);
             Ok(p)
         })
         .collect::<Result<Vec<_>, String>>()?;
@@ -158,15 +184,20 @@ pub struct Window<'a> {
 pub struct RegexSet {
     /// Detector of each pattern.
     pub dets: Vec<u16>,
+    /// Hyperscan databases: (patterns that can match ASCII text, patterns
+    /// needing a byte ≥ 0x80), empty parts left out; ids are pattern indexes.
     #[cfg(feature = "hyperscan")]
-    hs: Option<hyperscan::BlockDatabase>,
+    hs: Vec<(hyperscan::BlockDatabase, bool)>,
 }
 
 /// Per-thread scratch for [`RegexSet`].
 #[derive(Default)]
 pub struct RegexScratch {
+    /// One per database of the set.
     #[cfg(feature = "hyperscan")]
-    hs: Option<hyperscan::Scratch>,
+    hs: Vec<Option<hyperscan::Scratch>>,
+    /// The last prefiltered buffer holds no byte ≥ 0x80.
+    ascii_only: bool,
     /// (pattern index, end) reported by the prefilter.
     hits: Vec<(u16, u32)>,
     /// The prefilter overflowed or failed: walk every pattern unfiltered.
@@ -184,12 +215,20 @@ impl RegexSet {
         let mut set = RegexSet {
             dets: specs.iter().map(|s| s.0).collect(),
             #[cfg(feature = "hyperscan")]
-            hs: None,
+            hs: Vec::new(),
         };
         #[cfg(feature = "hyperscan")]
-        if backend == ContextBackend::Hyperscan && !specs.is_empty() {
-            let exprs: Vec<String> = specs.iter().map(|s| hs_expr(&s.1.pattern)).collect();
-            set.hs = Some(build_hs(&exprs).map_err(SignatureError::backend)?);
+        if backend == ContextBackend::Hyperscan {
+            for high in [false, true] {
+                let exprs: Vec<(usize, String)> = (specs.iter().enumerate())
+                    .filter(|(_, s)| s.1.needs_high == high)
+                    .map(|(i, s)| (i, hs_expr(&s.1.pattern)))
+                    .collect();
+                if !exprs.is_empty() {
+                    let db = build_hs(&exprs).map_err(SignatureError::backend)?;
+                    set.hs.push((db, high));
+                }
+            }
         }
         Ok(set)
     }
@@ -198,17 +237,38 @@ impl RegexSet {
     pub fn scratch(&self) -> RegexScratch {
         RegexScratch {
             #[cfg(feature = "hyperscan")]
-            hs: self.hs.as_ref().and_then(|db| db.alloc_scratch().ok()),
+            hs: self.hs.iter().map(|p| p.0.alloc_scratch().ok()).collect(),
             ..RegexScratch::default()
         }
     }
 
-    /// Runs the prefilter over `h` (no-op without Hyperscan).
-    pub fn prefilter(&self, s: &mut RegexScratch, h: &[u8]) {
+    /// Runs the prefilter over `h`; `ascii_only`: `h` holds no byte ≥ 0x80
+    /// (without Hyperscan, only that is noted).
+    pub fn prefilter(&self, s: &mut RegexScratch, h: &[u8], ascii_only: bool) {
         s.hits.clear();
         s.unfiltered = true;
+        s.ascii_only = ascii_only;
         #[cfg(feature = "hyperscan")]
-        if let (Some(db), Some(hs)) = (&self.hs, &s.hs) {
+        if !self.hs.is_empty() {
+            s.unfiltered = !self.prefilter_hs(s, h);
+            // Hits arrive in end order per database; group them per pattern.
+            s.hits.sort_unstable();
+        }
+        #[cfg(not(feature = "hyperscan"))]
+        let _ = h;
+    }
+
+    /// Runs the databases `h` can match into `s.hits`; `false` when one
+    /// failed or overflowed (walk unfiltered).
+    #[cfg(feature = "hyperscan")]
+    fn prefilter_hs(&self, s: &mut RegexScratch, h: &[u8]) -> bool {
+        for ((db, high), hs) in self.hs.iter().zip(&s.hs) {
+            if *high && s.ascii_only {
+                continue;
+            }
+            let Some(hs) = hs else {
+                return false;
+            };
             let hits = &mut s.hits;
             let mut over = false;
             let r = db.scan(h, hs, |id: u32, _from: u64, to: u64, _flags: u32| {
@@ -219,13 +279,11 @@ impl RegexSet {
                 hits.push((id as u16, to as u32));
                 hyperscan::Matching::Continue
             });
-            // Terminated (too many hits) or failed: walk unfiltered.
-            s.unfiltered = over || r.is_err();
-            // Hits arrive in end order; group them per pattern.
-            s.hits.sort_unstable();
+            if over || r.is_err() {
+                return false;
+            }
         }
-        #[cfg(not(feature = "hyperscan"))]
-        let _ = h;
+        true
     }
 
     /// Walks pattern `i` (spec `spec`) over `win`. `claim(start, end, value)`
@@ -245,6 +303,9 @@ impl RegexSet {
             limit,
             start_boundary,
         } = *win;
+        if spec.needs_high && s.ascii_only {
+            return;
+        }
         let ends = if s.unfiltered {
             None
         } else {
@@ -319,12 +380,13 @@ pub fn whole_word(h: &[u8], s: usize, e: usize, start_boundary: bool) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::detect::digits::has_high;
 
     fn walk_all(backend: ContextBackend, pat: &str, h: &[u8]) -> Vec<(usize, usize, Vec<u8>)> {
         let spec = compile(pat).unwrap();
         let set = RegexSet::new(&[(0, &spec)], backend).unwrap();
         let mut s = set.scratch();
-        set.prefilter(&mut s, h);
+        set.prefilter(&mut s, h, !has_high(h));
         let mut out = Vec::new();
         let win = Window {
             h,
@@ -370,6 +432,34 @@ mod tests {
         assert!(compile(r"(").unwrap_err().contains("invalid"));
         assert!(compile(&format!("a{{{}}}", MAX_REGEX_LEN + 1)).is_err());
         assert!(compile(&format!("a{{{}}}", MAX_REGEX_LEN)).is_ok());
+    }
+
+    #[test]
+    fn needs_high_only_when_every_match_has_a_high_byte() {
+        let high = |p: &str| compile(p).unwrap().needs_high;
+        assert!(high(
+            r"(?:[\xe4-\xe9][\x80-\xbf]{2}){1,4}\xe8\xb7\xaf[0-9]{1,4}"
+        ));
+        assert!(high("(?:北京|上海)[0-9]{2}"));
+        assert!(high("(?:省)?市"));
+        assert!(!high("(?:省)?[0-9]{2}"));
+        assert!(!high("(?:北京|AB)[0-9]{2}"));
+        assert!(!high(r"(?:E[0-9A-HJ-NP-Z]|[GD][0-9])[0-9]{7}"));
+        assert!(!high(r"[\x00-\xff]{3}"));
+    }
+
+    #[test]
+    fn high_patterns_skip_ascii_text_only() {
+        let pat = "(?P<value>(?:北京|上海)[0-9]{2})";
+        for b in backends() {
+            assert!(walk_all(b, pat, b"beijing 12 shanghai 34").is_empty());
+            let h = "x 北京12 y".as_bytes();
+            assert_eq!(walk_all(b, pat, h).len(), 1, "{b:?}");
+        }
+        let h: Vec<u8> = (0..100u8)
+            .map(|i| if i == 77 { 0x80 } else { b'a' })
+            .collect();
+        assert!(has_high(&h) && !has_high(&h[..77]) && has_high(&h[70..]));
     }
 
     #[test]

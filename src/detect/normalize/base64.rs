@@ -155,10 +155,13 @@ impl Base64Runs {
             i = self.cont(data, ev);
         }
         let l = self.min_run;
-        // Runs of `l` or more characters, found 64 bytes at a time.
-        let mut map = B64Map::new(data, l);
+        // Runs of `l` or more characters, found 64 bytes at a time; hex
+        // runs are no candidates unless the checks below could keep them
+        // (long lines) or they reach the end (the trailing case below).
+        let mut map = B64Map::candidates(data, l, LONG_LINE);
         loop {
-            let s = map.next_window(i);
+            // `i` is 0 (nothing open before `data`) or follows a run's end.
+            let s = map.next_candidate(i);
             if s >= data.len() {
                 break;
             }
@@ -420,6 +423,19 @@ mod tests {
     }
 
     proptest! {
+        /// Hex tokens, long lines and CRLF around blobs: the SIMD candidate
+        /// search (whole buffer) against the byte-wise state machine
+        /// (one byte per push).
+        #[test]
+        fn candidates_match_state_machine(parts in proptest::collection::vec(prop_oneof![
+            Just(&b"0123456789abcdef"[..]), Just(&b"FEDCBA9876543210"[..]), Just(&b"QUJD"[..]),
+            Just(&b"\r\n"[..]), Just(&b" "[..]), Just(&b"="[..]), Just(&b"x"[..]), Just(&b"+/"[..]),
+            Just(&b"aGVsbG8gd29ybGQgMTM4MDAxMzgwMDA"[..])], 0..60)) {
+            let data = parts.concat();
+            prop_assert_eq!(run(&data, 1), run(&data, data.len().max(1)));
+            prop_assert_eq!(run(&data, 61), run(&data, data.len().max(1)));
+        }
+
         #[test]
         fn split_invariant(data in proptest::collection::vec(prop_oneof![Just(b'Q'), Just(b'='), Just(b'\n'), Just(b'5'), any::<u8>()], 0..300), piece in 1usize..40) {
             prop_assert_eq!(run(&data, piece), run(&data, data.len().max(1)));
