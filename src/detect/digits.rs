@@ -397,6 +397,64 @@ impl<'a> B64Map<'a> {
     }
 }
 
+/// A set of bytes as the two nibble tables of a "shufti" classifier: byte
+/// `c` is in the set iff `lo[c & 15] & hi[c >> 4] != 0`, one bit per high
+/// nibble, so exact for sets spanning at most 8 high nibbles.
+pub struct NibbleSet {
+    lo: [u8; 16],
+    hi: [u8; 16],
+}
+
+impl NibbleSet {
+    /// The set of bytes `c` with `set[c]`; `None` if they span more than
+    /// 8 high nibbles or the CPU lacks AVX2 (no vector path: callers fall
+    /// back to what they did without the set).
+    pub fn new(set: &[bool; 256]) -> Option<NibbleSet> {
+        if !has_avx2() {
+            return None;
+        }
+        let member = |hi: usize, lo: usize| set.get(hi << 4 | lo).copied().unwrap_or(false);
+        let his: Vec<usize> = (0..16).filter(|&h| (0..16).any(|l| member(h, l))).collect();
+        if his.len() > 8 {
+            return None;
+        }
+        let (mut lo, mut hi) = ([0u8; 16], [0u8; 16]);
+        for (bit, &h) in his.iter().enumerate() {
+            hi[h] = 1 << bit;
+            for (l, x) in lo.iter_mut().enumerate() {
+                if member(h, l) {
+                    *x |= 1 << bit;
+                }
+            }
+        }
+        Some(NibbleSet { lo, hi })
+    }
+
+    /// Whether `c` is in the set.
+    #[cfg(any(test, not(target_arch = "x86_64")))]
+    pub fn contains(&self, c: u8) -> bool {
+        let (l, h) = (usize::from(c & 15), usize::from(c >> 4));
+        self.lo
+            .get(l)
+            .zip(self.hi.get(h))
+            .is_some_and(|(l, h)| l & h != 0)
+    }
+
+    /// Mask of the members among the 64 bytes of `h` at `b` (zero past
+    /// the end).
+    pub fn mask64(&self, h: &[u8], b: usize) -> u64 {
+        let ([m], _) = masked_block(h, b, |src, at| {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: `new` checked AVX2; masked_block gives 64 bytes at `at`.
+            let m = unsafe { x86::nibble64_avx2(src, at, &self.lo, &self.hi) };
+            #[cfg(not(target_arch = "x86_64"))]
+            let m = scalar_mask(src, at, |c| self.contains(*c));
+            [m]
+        });
+        m
+    }
+}
+
 /// Whether `h` holds a byte ≥ 0x80: the OR of the 64-bit words of each
 /// 64-byte block, one test per block.
 pub fn has_high(h: &[u8]) -> bool {
@@ -682,6 +740,31 @@ mod x86 {
     const HEX_LIMIT: i8 = -122;
     const B64_SPECIALS: [u8; 4] = [b'+', b'/', b'-', b'_'];
 
+    /// Members of the nibble-table set (`lo`, `hi`, see `NibbleSet`) among
+    /// `h[b..b + 64]`. Caller guarantees `b + 64 <= h.len()`.
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn nibble64_avx2(h: &[u8], b: usize, lo: &[u8; 16], hi: &[u8; 16]) -> u64 {
+        // SAFETY: both tables are 16 bytes.
+        let (lo_t, hi_t) = unsafe {
+            (
+                _mm256_broadcastsi128_si256(_mm_loadu_si128(lo.as_ptr().cast())),
+                _mm256_broadcastsi128_si256(_mm_loadu_si128(hi.as_ptr().cast())),
+            )
+        };
+        let low4 = _mm256_set1_epi8(0x0f);
+        let mut m = 0u64;
+        for k in 0..2 {
+            // SAFETY: caller guarantees b + 64 <= h.len(); k * 32 + 32 <= 64.
+            let v = unsafe { _mm256_loadu_si256(h.as_ptr().add(b + k * 32).cast()) };
+            let l = _mm256_shuffle_epi8(lo_t, _mm256_and_si256(v, low4));
+            let hn = _mm256_and_si256(_mm256_srli_epi16(v, 4), low4);
+            let both = _mm256_and_si256(l, _mm256_shuffle_epi8(hi_t, hn));
+            let none = _mm256_cmpeq_epi8(both, _mm256_setzero_si256());
+            m |= u64::from(!(_mm256_movemask_epi8(none) as u32)) << (k * 32);
+        }
+        m
+    }
+
     /// (base64, hex) masks of `h[b..b + 64]`. Caller guarantees `b + 64 <= h.len()`.
     #[target_feature(enable = "avx2")]
     pub unsafe fn b64_hex64_avx2(h: &[u8], b: usize) -> (u64, u64) {
@@ -849,6 +932,37 @@ mod tests {
         (from..h.len())
             .find(|&p| p + m <= h.len() && h[p..p + m].iter().all(|&c| is_b64(c)))
             .unwrap_or(h.len())
+    }
+
+    #[test]
+    fn nibble_set_classifies_every_byte() {
+        let h: Vec<u8> = (0..=255u8).chain(0..=255u8).collect();
+        for members in [&b"CDEGHKMPS"[..], b"az09\x80\xff", b"\x00"] {
+            let mut set = [false; 256];
+            for &c in members {
+                set[usize::from(c)] = true;
+            }
+            let Some(ns) = NibbleSet::new(&set) else {
+                assert!(!has_avx2(), "8 high nibbles or fewer need no fallback");
+                continue;
+            };
+            for b in [0, 64, 128, 200, 448, 500] {
+                let m = ns.mask64(&h, b);
+                for i in 0..64 {
+                    let want = h.get(b + i).is_some_and(|&c| set[usize::from(c)]);
+                    assert_eq!(m >> i & 1 == 1, want, "byte at {}", b + i);
+                    if let Some(&c) = h.get(b + i) {
+                        assert_eq!(ns.contains(c), want);
+                    }
+                }
+            }
+        }
+        // Nine high nibbles: no exact tables.
+        let mut wide = [false; 256];
+        for hn in 0..9 {
+            wide[hn * 16] = true;
+        }
+        assert!(NibbleSet::new(&wide).is_none());
     }
 
     #[test]

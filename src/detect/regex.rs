@@ -21,11 +21,18 @@
 //! A pattern every match of which holds a byte ≥ 0x80 (free-text Chinese
 //! addresses) cannot match ASCII-only text, which is most traffic: such
 //! patterns have their own database, run only when the buffer holds such
-//! a byte. A Hyperscan call costs a few thousand instructions however short
-//! the buffer, so this saves a call per segment.
+//! a byte. The other database runs only when the buffer holds one of the
+//! two-byte prefixes its matches can start with (passport and permit
+//! numbers start with one of ~150 letter pairs such as `G1` or `EA`),
+//! found with a SIMD first-byte mask ([`PrefixGate`]). Hyperscan costs
+//! ~2-4 instructions per byte on digit-dense text however rare its
+//! matches; the gate costs a fraction of one.
 
 use regex::bytes::{Regex, RegexBuilder};
+use regex_syntax::hir::literal::{ExtractKind, Extractor};
 use regex_syntax::hir::{Class, Hir, HirKind};
+
+use super::digits::NibbleSet;
 
 use super::context::ContextBackend;
 use super::signature::SignatureError;
@@ -56,6 +63,9 @@ pub struct RegexSpec {
     pub max_len: usize,
     /// Every match holds a byte ≥ 0x80 (see [`needs_high`]).
     pub needs_high: bool,
+    /// Every match starts with one of these (one or two bytes each);
+    /// `None`: unknown (see [`prefixes`]).
+    pub prefixes: Option<Vec<Vec<u8>>>,
 }
 
 /// Checks and compiles one pattern. `Err` is a message for the
@@ -93,7 +103,95 @@ pub fn compile(pattern: &str) -> Result<RegexSpec, String> {
         value_group,
         max_len,
         needs_high: needs_high(&hir),
+        prefixes: prefixes(&hir),
     })
+}
+
+/// The one- or two-byte strings every match of `hir` starts with (at most
+/// 512), or `None` when the syntax does not bound them.
+pub fn prefixes(hir: &Hir) -> Option<Vec<Vec<u8>>> {
+    let seq = Extractor::new()
+        .kind(ExtractKind::Prefix)
+        .limit_class(64)
+        .limit_literal_len(2)
+        .limit_total(512)
+        .extract(hir);
+    let lits = seq.literals()?;
+    if lits.is_empty() || lits.iter().any(|l| l.as_bytes().is_empty()) {
+        return None;
+    }
+    Some(lits.iter().map(|l| l.as_bytes().to_vec()).collect())
+}
+
+/// Whether a buffer can hold a match of a set of patterns, from the
+/// prefixes their matches start with: first bytes by a SIMD mask, then
+/// the second byte of each hit by a 64 Kib pair table.
+pub struct PrefixGate {
+    first: NibbleSet,
+    /// First bytes that start a one-byte prefix (any second byte).
+    single: [bool; 256],
+    /// Bit `a << 8 | b`: `[a, b]` is a prefix.
+    pairs: Vec<u64>,
+}
+
+impl PrefixGate {
+    /// The gate of patterns with these prefix lists; `None` when one is
+    /// unknown or the first bytes have no SIMD mask (the caller scans).
+    pub fn new<'a>(lists: impl IntoIterator<Item = Option<&'a Vec<Vec<u8>>>>) -> Option<Self> {
+        let mut first = [false; 256];
+        let mut single = [false; 256];
+        let mut pairs = vec![0u64; 1024];
+        for list in lists {
+            for p in list? {
+                match p.as_slice() {
+                    [a] => {
+                        first[usize::from(*a)] = true;
+                        single[usize::from(*a)] = true;
+                    }
+                    [a, b, ..] => {
+                        first[usize::from(*a)] = true;
+                        let i = usize::from(*a) << 8 | usize::from(*b);
+                        *pairs.get_mut(i / 64)? |= 1 << (i % 64);
+                    }
+                    [] => return None,
+                }
+            }
+        }
+        Some(PrefixGate {
+            first: NibbleSet::new(&first)?,
+            single,
+            pairs,
+        })
+    }
+
+    /// Whether a prefix occurs in `h` (a match can start in it).
+    pub fn may_match(&self, h: &[u8]) -> bool {
+        (0..h.len()).step_by(64).any(|b| {
+            let mut m = self.first.mask64(h, b);
+            while m != 0 {
+                let p = b + m.trailing_zeros() as usize;
+                if self.starts_at(h, p) {
+                    return true;
+                }
+                m &= m - 1;
+            }
+            false
+        })
+    }
+
+    /// Whether a prefix starts at `p`, whose byte is a first byte.
+    fn starts_at(&self, h: &[u8], p: usize) -> bool {
+        let Some(&a) = h.get(p) else { return false };
+        if self.single.get(usize::from(a)).copied().unwrap_or(true) {
+            return true;
+        }
+        // A two-byte prefix cannot start at the last byte.
+        let Some(&b) = h.get(p + 1) else { return false };
+        let i = usize::from(a) << 8 | usize::from(b);
+        self.pairs
+            .get(i / 64)
+            .is_none_or(|w| w >> (i % 64) & 1 == 1)
+    }
 }
 
 /// Whether every match of `hir` holds a byte ≥ 0x80, so that it cannot
@@ -187,7 +285,18 @@ pub struct RegexSet {
     /// Hyperscan databases: (patterns that can match ASCII text, patterns
     /// needing a byte ≥ 0x80), empty parts left out; ids are pattern indexes.
     #[cfg(feature = "hyperscan")]
-    hs: Vec<(hyperscan::BlockDatabase, bool)>,
+    hs: Vec<HsPart>,
+    /// Prefixes of the patterns that can match ASCII text: a buffer
+    /// without one holds no match of them (both back-ends skip them).
+    gate: Option<PrefixGate>,
+}
+
+/// One Hyperscan database of a [`RegexSet`].
+#[cfg(feature = "hyperscan")]
+struct HsPart {
+    db: hyperscan::BlockDatabase,
+    /// Its patterns need a byte ≥ 0x80.
+    high: bool,
 }
 
 /// Per-thread scratch for [`RegexSet`].
@@ -198,6 +307,9 @@ pub struct RegexScratch {
     hs: Vec<Option<hyperscan::Scratch>>,
     /// The last prefiltered buffer holds no byte ≥ 0x80.
     ascii_only: bool,
+    /// The last prefiltered buffer holds no prefix of the patterns that
+    /// can match ASCII text (see [`RegexSet::gate`]).
+    no_prefix: bool,
     /// (pattern index, end) reported by the prefilter.
     hits: Vec<(u16, u32)>,
     /// The prefilter overflowed or failed: walk every pattern unfiltered.
@@ -216,6 +328,11 @@ impl RegexSet {
             dets: specs.iter().map(|s| s.0).collect(),
             #[cfg(feature = "hyperscan")]
             hs: Vec::new(),
+            gate: PrefixGate::new(
+                (specs.iter())
+                    .filter(|s| !s.1.needs_high)
+                    .map(|s| s.1.prefixes.as_ref()),
+            ),
         };
         #[cfg(feature = "hyperscan")]
         if backend == ContextBackend::Hyperscan {
@@ -224,10 +341,13 @@ impl RegexSet {
                     .filter(|(_, s)| s.1.needs_high == high)
                     .map(|(i, s)| (i, hs_expr(&s.1.pattern)))
                     .collect();
-                if !exprs.is_empty() {
-                    let db = build_hs(&exprs).map_err(SignatureError::backend)?;
-                    set.hs.push((db, high));
+                if exprs.is_empty() {
+                    continue;
                 }
+                set.hs.push(HsPart {
+                    db: build_hs(&exprs).map_err(SignatureError::backend)?,
+                    high,
+                });
             }
         }
         Ok(set)
@@ -237,7 +357,7 @@ impl RegexSet {
     pub fn scratch(&self) -> RegexScratch {
         RegexScratch {
             #[cfg(feature = "hyperscan")]
-            hs: self.hs.iter().map(|p| p.0.alloc_scratch().ok()).collect(),
+            hs: self.hs.iter().map(|p| p.db.alloc_scratch().ok()).collect(),
             ..RegexScratch::default()
         }
     }
@@ -248,6 +368,7 @@ impl RegexSet {
         s.hits.clear();
         s.unfiltered = true;
         s.ascii_only = ascii_only;
+        s.no_prefix = self.gate.as_ref().is_some_and(|g| !g.may_match(h));
         #[cfg(feature = "hyperscan")]
         if !self.hs.is_empty() {
             s.unfiltered = !self.prefilter_hs(s, h);
@@ -262,8 +383,12 @@ impl RegexSet {
     /// failed or overflowed (walk unfiltered).
     #[cfg(feature = "hyperscan")]
     fn prefilter_hs(&self, s: &mut RegexScratch, h: &[u8]) -> bool {
-        for ((db, high), hs) in self.hs.iter().zip(&s.hs) {
-            if *high && s.ascii_only {
+        for (part, hs) in self.hs.iter().zip(&s.hs) {
+            if part.high && s.ascii_only {
+                continue;
+            }
+            // No prefix in `h`: Hyperscan would report nothing.
+            if !part.high && s.no_prefix {
                 continue;
             }
             let Some(hs) = hs else {
@@ -271,14 +396,16 @@ impl RegexSet {
             };
             let hits = &mut s.hits;
             let mut over = false;
-            let r = db.scan(h, hs, |id: u32, _from: u64, to: u64, _flags: u32| {
-                if hits.len() >= MAX_HITS {
-                    over = true;
-                    return hyperscan::Matching::Terminate;
-                }
-                hits.push((id as u16, to as u32));
-                hyperscan::Matching::Continue
-            });
+            let r = part
+                .db
+                .scan(h, hs, |id: u32, _from: u64, to: u64, _flags: u32| {
+                    if hits.len() >= MAX_HITS {
+                        over = true;
+                        return hyperscan::Matching::Terminate;
+                    }
+                    hits.push((id as u16, to as u32));
+                    hyperscan::Matching::Continue
+                });
             if over || r.is_err() {
                 return false;
             }
@@ -303,7 +430,7 @@ impl RegexSet {
             limit,
             start_boundary,
         } = *win;
-        if spec.needs_high && s.ascii_only {
+        if (spec.needs_high && s.ascii_only) || (!spec.needs_high && s.no_prefix) {
             return;
         }
         let ends = if s.unfiltered {
@@ -383,8 +510,21 @@ mod tests {
     use crate::detect::digits::has_high;
 
     fn walk_all(backend: ContextBackend, pat: &str, h: &[u8]) -> Vec<(usize, usize, Vec<u8>)> {
+        walk_gated(backend, true, pat, h)
+    }
+
+    /// `gated: false`: the regex walk alone, the reference for the gate.
+    fn walk_gated(
+        backend: ContextBackend,
+        gated: bool,
+        pat: &str,
+        h: &[u8],
+    ) -> Vec<(usize, usize, Vec<u8>)> {
         let spec = compile(pat).unwrap();
-        let set = RegexSet::new(&[(0, &spec)], backend).unwrap();
+        let mut set = RegexSet::new(&[(0, &spec)], backend).unwrap();
+        if !gated {
+            set.gate = None;
+        }
         let mut s = set.scratch();
         set.prefilter(&mut s, h, !has_high(h));
         let mut out = Vec::new();
@@ -460,6 +600,54 @@ mod tests {
             .map(|i| if i == 77 { 0x80 } else { b'a' })
             .collect();
         assert!(has_high(&h) && !has_high(&h[..77]) && has_high(&h[70..]));
+    }
+
+    const PASSPORT: &str = r"(?:E[0-9A-HJ-NP-Z]|[GDSPK][0-9]|DE|SE|PE|KJ|MA|MB)[0-9]{7}";
+    const PERMIT: &str = r"(?P<value>[HM][0-9]{8})(?:[0-9]{2})?";
+
+    #[test]
+    fn prefix_gate_passes_buffers_with_a_prefix_only() {
+        let p = compile(PASSPORT).unwrap().prefixes.unwrap();
+        for want in [&b"G1"[..], b"EA", b"DE", b"KJ"] {
+            assert!(p.iter().any(|x| x == want), "{want:?}");
+        }
+        assert!(!p.iter().any(|x| x == b"SK" || x == b"EI"));
+        let specs = [compile(PASSPORT).unwrap(), compile(PERMIT).unwrap()];
+        let Some(g) = PrefixGate::new(specs.iter().map(|s| s.prefixes.as_ref())) else {
+            return; // no AVX2: the set scans every buffer
+        };
+        let filler = "\"sku\":\"SKU-12345678\",\"ts\":1653487487437,".repeat(3);
+        assert!(!g.may_match(filler.as_bytes()));
+        assert!(!g.may_match(format!("{filler}G").as_bytes()), "last byte");
+        assert!(g.may_match(format!("{filler}G1").as_bytes()));
+        assert!(g.may_match(format!("{filler}M9 ").as_bytes()));
+        assert!(compile(r"\d{3}x").unwrap().prefixes.is_some());
+        assert!(
+            compile(r"[^a]b").unwrap().prefixes.is_none(),
+            "255 first bytes"
+        );
+    }
+
+    proptest::proptest! {
+        /// The gated Hyperscan prefilter finds what the ungated regex walk
+        /// finds: tokens of a letter, a letter or digit and 6-9 digits.
+        #[test]
+        fn gated_prefilter_loses_nothing(parts in proptest::collection::vec(
+            (b'A'..=b'Z', proptest::prop_oneof![b'A'..=b'Z', b'0'..=b'9'], 6usize..10, proptest::prelude::any::<u8>()),
+            0..20)) {
+            let mut h = Vec::new();
+            for (a, b, n, sep) in parts {
+                h.extend([a, b]);
+                h.extend((0..n).map(|i| b'0' + (i as u8 * 7 + a) % 10));
+                h.push(sep);
+            }
+            for pat in [PASSPORT, PERMIT] {
+                let want = walk_gated(ContextBackend::AhoCorasick, false, pat, &h);
+                for b in backends() {
+                    proptest::prop_assert_eq!(&walk_all(b, pat, &h), &want);
+                }
+            }
+        }
     }
 
     #[test]
