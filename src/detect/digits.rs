@@ -344,20 +344,18 @@ impl<'a> B64Map<'a> {
         self.hex_done = false;
         self.cand = self.win;
         if let Some(long) = self.long {
-            let starts = self.cur.0 & !((self.cur.0 << 1) | prev) & self.win;
-            self.hex_win = consecutive(self.cur.1, self.next.1, self.m);
-            self.hex_done = true;
-            self.cand = starts & !self.hex_win;
-            // Hex runs of at least `long` characters stay candidates. One
-            // or two hex tokens per block: counting each run is cheaper
-            // than a `long`-wide window mask.
-            let mut hex = starts & self.hex_win;
-            while hex != 0 {
-                let i = hex.trailing_zeros();
-                if run_from(self.cur.0, self.next.0, i) >= long {
+            // Starts of runs of `m` or more: one or two per block in text,
+            // so a per-start test beats window masks of the hex class.
+            let mut starts = self.cur.0 & !((self.cur.0 << 1) | prev) & self.win;
+            self.cand = 0;
+            while starts != 0 {
+                let i = starts.trailing_zeros();
+                // A non-hex character among the first `m`, or a long run.
+                let nonhex = run_from(!self.cur.0 | self.cur.1, !self.next.0 | self.next.1, i);
+                if nonhex < self.m || run_from(self.cur.0, self.next.0, i) >= long {
                     self.cand |= 1 << i;
                 }
-                hex &= hex - 1;
+                starts &= starts - 1;
             }
         }
     }
