@@ -438,6 +438,21 @@ impl NibbleSet {
             .is_some_and(|(l, h)| l & h != 0)
     }
 
+    /// Whether `pred(p)` holds at some position `p` of a member byte of
+    /// `h`, asked in increasing order until one does. The whole blocks run
+    /// in one vector loop: the gate this serves is asked of every buffer.
+    pub fn any(&self, h: &[u8], mut pred: impl FnMut(usize) -> bool) -> bool {
+        let whole = h.len() / 64 * 64;
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `new` checked AVX2; `whole <= h.len()`, a multiple of 64.
+        let found = unsafe { x86::nibble_any_avx2(h, whole, (&self.lo, &self.hi), &mut pred) };
+        #[cfg(not(target_arch = "x86_64"))]
+        let found = (0..whole)
+            .step_by(64)
+            .any(|b| each_bit(self.mask64(h, b), b, &mut pred));
+        found || (whole < h.len() && each_bit(self.mask64(h, whole), whole, &mut pred))
+    }
+
     /// Mask of the members among the 64 bytes of `h` at `b` (zero past
     /// the end).
     pub fn mask64(&self, h: &[u8], b: usize) -> u64 {
@@ -451,6 +466,18 @@ impl NibbleSet {
         });
         m
     }
+}
+
+/// Whether `pred(base + i)` holds for a set bit `i` of `m`, in order.
+#[inline(always)]
+fn each_bit(mut m: u64, base: usize, pred: &mut impl FnMut(usize) -> bool) -> bool {
+    while m != 0 {
+        if pred(base + m.trailing_zeros() as usize) {
+            return true;
+        }
+        m &= m - 1;
+    }
+    false
 }
 
 /// Whether `h` holds a byte ≥ 0x80: the OR of the 64-bit words of each
@@ -763,6 +790,27 @@ mod x86 {
         m
     }
 
+    /// `NibbleSet::any` over the blocks of `h[..whole]`. Caller guarantees
+    /// `whole <= h.len()` and `whole % 64 == 0`.
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn nibble_any_avx2(
+        h: &[u8],
+        whole: usize,
+        (lo, hi): (&[u8; 16], &[u8; 16]),
+        pred: &mut impl FnMut(usize) -> bool,
+    ) -> bool {
+        let mut b = 0;
+        while b < whole {
+            // SAFETY: b + 64 <= whole <= h.len().
+            let m = unsafe { nibble64_avx2(h, b, lo, hi) };
+            if super::each_bit(m, b, pred) {
+                return true;
+            }
+            b += 64;
+        }
+        false
+    }
+
     /// (base64, hex) masks of `h[b..b + 64]`. Caller guarantees `b + 64 <= h.len()`.
     #[target_feature(enable = "avx2")]
     pub unsafe fn b64_hex64_avx2(h: &[u8], b: usize) -> (u64, u64) {
@@ -953,6 +1001,25 @@ mod tests {
                         assert_eq!(ns.contains(c), want);
                     }
                 }
+            }
+        }
+        // `any` visits every member in order, whole blocks and tail.
+        let mut set = [false; 256];
+        set[usize::from(b'S')] = true;
+        set[usize::from(b'G')] = true;
+        if let Some(ns) = NibbleSet::new(&set) {
+            let text = b"xSKU-1 G12 ".repeat(23);
+            for len in [0, 1, 63, 64, 65, 128, 200, text.len()] {
+                let h = &text[..len];
+                let mut seen = Vec::new();
+                assert!(!ns.any(h, |p| {
+                    seen.push(p);
+                    false
+                }));
+                let want: Vec<usize> = (0..len).filter(|&i| matches!(h[i], b'S' | b'G')).collect();
+                assert_eq!(seen, want, "len {len}");
+                let stop = want.get(5).copied();
+                assert_eq!(ns.any(h, |p| Some(p) == stop), stop.is_some());
             }
         }
         // Nine high nibbles: no exact tables.

@@ -166,17 +166,7 @@ impl PrefixGate {
 
     /// Whether a prefix occurs in `h` (a match can start in it).
     pub fn may_match(&self, h: &[u8]) -> bool {
-        (0..h.len()).step_by(64).any(|b| {
-            let mut m = self.first.mask64(h, b);
-            while m != 0 {
-                let p = b + m.trailing_zeros() as usize;
-                if self.starts_at(h, p) {
-                    return true;
-                }
-                m &= m - 1;
-            }
-            false
-        })
+        self.first.any(h, |p| self.starts_at(h, p))
     }
 
     /// Whether a prefix starts at `p`, whose byte is a first byte.
