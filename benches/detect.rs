@@ -3,6 +3,8 @@
 //! context-word back-ends. Each bench asserts its expected match count.
 //! Group `families`: one detector family at a time (digits, regex, a
 //! 5,000-word keyword dictionary) and the whole shipped set.
+//! `detect/digit_dense_stream/1460`: the digit-dense text through
+//! `scan_stream` one MSS-sized segment per call, as a replay feeds it.
 //!
 //! Baseline (2026-11-22, shared 2-core VM under load 4-8, so wall-clock
 //! figures are depressed): digit_dense 200-540 MiB/s, binary 0.9-2.0 GiB/s;

@@ -88,11 +88,9 @@ impl Keywords {
     pub fn scratch(&self) -> KwScratch {
         #[cfg(feature = "hyperscan")]
         {
-            let hs = self.parts.iter();
+            let scratch = |p: &Part| p.hs.as_ref().and_then(|db| db.alloc_scratch().ok());
             KwScratch {
-                hs: hs
-                    .map(|p| p.hs.as_ref().and_then(|db| db.alloc_scratch().ok()))
-                    .collect(),
+                hs: self.parts.iter().map(scratch).collect(),
             }
         }
         #[cfg(not(feature = "hyperscan"))]
