@@ -70,7 +70,7 @@ impl Keywords {
         let mut parts = Vec::new();
         for high in [false, true] {
             let ids: Vec<usize> = (0..words.len())
-                .filter(|&i| words[i].0.as_ref().iter().any(|&b| b >= 0x80) == high)
+                .filter(|&i| has_high(words[i].0.as_ref()) == high)
                 .collect();
             if !ids.is_empty() {
                 parts.push(Part::new(words, ids, high, backend)?);

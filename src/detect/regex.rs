@@ -306,6 +306,19 @@ pub struct RegexScratch {
     unfiltered: bool,
 }
 
+impl RegexScratch {
+    /// Whether the last prefiltered buffer can hold no match of the
+    /// patterns needing a byte ≥ 0x80 (`high`) or of the others (no
+    /// prefix of theirs in it): Hyperscan would report nothing.
+    fn skips(&self, high: bool) -> bool {
+        if high {
+            self.ascii_only
+        } else {
+            self.no_prefix
+        }
+    }
+}
+
 impl RegexSet {
     /// Compiles the patterns of `specs` (`(detector, spec)`) for `backend`.
     pub fn new(
@@ -374,11 +387,7 @@ impl RegexSet {
     #[cfg(feature = "hyperscan")]
     fn prefilter_hs(&self, s: &mut RegexScratch, h: &[u8]) -> bool {
         for (part, hs) in self.hs.iter().zip(&s.hs) {
-            if part.high && s.ascii_only {
-                continue;
-            }
-            // No prefix in `h`: Hyperscan would report nothing.
-            if !part.high && s.no_prefix {
+            if s.skips(part.high) {
                 continue;
             }
             let Some(hs) = hs else {
@@ -420,7 +429,7 @@ impl RegexSet {
             limit,
             start_boundary,
         } = *win;
-        if (spec.needs_high && s.ascii_only) || (!spec.needs_high && s.no_prefix) {
+        if s.skips(spec.needs_high) {
             return;
         }
         let ends = if s.unfiltered {
