@@ -107,7 +107,7 @@ fn luhn_complete(payload: &str) -> String {
                 }
             })
             .sum();
-        if sum % 10 == 0 {
+        if sum.is_multiple_of(10) {
             return v;
         }
     }

@@ -213,7 +213,7 @@ fn card(seed: u64) -> String {
                 }
             })
             .sum();
-        if sum % 10 == 0 {
+        if sum.is_multiple_of(10) {
             return v;
         }
     }

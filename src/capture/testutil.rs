@@ -37,7 +37,7 @@ impl W {
     }
     /// Pads to a multiple of 4 bytes.
     pub(crate) fn pad4(&mut self) -> &mut W {
-        while self.buf.len() % 4 != 0 {
+        while !self.buf.len().is_multiple_of(4) {
             self.buf.push(0);
         }
         self
@@ -69,7 +69,7 @@ pub(crate) fn pcap_record(be: bool, sec: u32, frac: u32, data: &[u8]) -> Vec<u8>
 /// Wraps a pcapng block body with its type and both lengths.
 fn ng_block(be: bool, kind: u32, body: &[u8]) -> Vec<u8> {
     let mut body = body.to_vec();
-    while body.len() % 4 != 0 {
+    while !body.len().is_multiple_of(4) {
         body.push(0);
     }
     let len = 12 + body.len() as u32;

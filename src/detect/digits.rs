@@ -1,62 +1,47 @@
 //! SIMD byte classification for the digit-run scanner and the base64
 //! blob finder.
 //!
-//! [`DigitMap`] classifies 64 bytes at a time (AVX2 chosen at run time,
-//! SSE2 otherwise on x86_64, a scalar loop elsewhere) into a digit bitmap;
-//! finding the next run, the next run of two or more digits and the end of
-//! a run are then bit operations. [`Gate`] filters digit-chain candidates
-//! the same way, and [`B64Map`] finds runs of base64 characters.
+//! [`DigitMap`] reads the digit bitmap of [`BlockMasks`] (one SIMD pass
+//! per scan call); finding the next run, the next run of two or more
+//! digits and the end of a run are then bit operations. [`Gate`] filters
+//! digit-chain candidates the same way, [`SepMap`] visits field
+//! separators, and [`B64Map`] finds runs of base64 characters (AVX2
+//! chosen at run time, SSE2 otherwise on x86_64, a scalar loop elsewhere).
 #![allow(unsafe_code)]
 
+use super::blocks::BlockMasks;
+
 /// Digit bitmap of `h`, 64 bytes at a time: finding the next digit and the
-/// end of a run are bit operations on the cached block mask.
+/// end of a run are bit operations on the block masks of [`BlockMasks`].
 pub struct DigitMap<'a> {
     h: &'a [u8],
+    blocks: &'a BlockMasks,
     /// Start of the cached block (`usize::MAX`: none).
     block: usize,
     /// Bit i set: `h[block + i]` is an ASCII digit.
     mask: u64,
     /// Bit i set: `h[block + i]` and `h[block + i + 1]` are digits.
     pairs: u64,
-    avx2: bool,
 }
 
 impl<'a> DigitMap<'a> {
-    /// A map over `h`.
-    pub fn new(h: &'a [u8]) -> Self {
-        let avx2 = has_avx2();
+    /// A map over `h`, whose masks `blocks` holds.
+    pub fn new(h: &'a [u8], blocks: &'a BlockMasks) -> Self {
         DigitMap {
             h,
+            blocks,
             block: usize::MAX,
             mask: 0,
             pairs: 0,
-            avx2,
         }
     }
 
+    #[inline]
     fn load(&mut self, b: usize) {
         self.block = b;
-        self.mask = self.block_mask(b);
-        let next = u64::from(self.h.get(b + 64).is_some_and(u8::is_ascii_digit));
+        self.mask = self.blocks.digit(b / 64);
+        let next = self.blocks.digit(b / 64 + 1) & 1;
         self.pairs = self.mask & ((self.mask >> 1) | (next << 63));
-    }
-
-    /// Digit mask of the 64 bytes at `b` (zero past the end).
-    #[inline]
-    fn block_mask(&self, b: usize) -> u64 {
-        let ([m], _) = masked_block(self.h, b, |src, at| {
-            #[cfg(target_arch = "x86_64")]
-            return [if self.avx2 {
-                // SAFETY: AVX2 was detected in `new`; masked_block gives 64 bytes at `at`.
-                unsafe { x86::mask64_avx2(src, at) }
-            } else {
-                // SAFETY: SSE2 is baseline on x86_64; masked_block gives 64 bytes at `at`.
-                unsafe { x86::mask64_sse2(src, at) }
-            }];
-            #[cfg(not(target_arch = "x86_64"))]
-            [scalar_mask(src, at, u8::is_ascii_digit)]
-        });
-        m
     }
 
     /// First position ≥ `pos` starting two digits in a row, or `h.len()`.
@@ -92,10 +77,6 @@ fn has_avx2() -> bool {
     false
 }
 
-/// Most separators the gate tests individually; with more, every byte
-/// counts as a possible separator (a looser, still exact, filter).
-const GATE_SEPS: usize = 4;
-
 /// Block-level candidate filter for the digit family.
 ///
 /// A digit candidate needs `m` digits in one chain `digits (sep digits)*`,
@@ -108,74 +89,33 @@ const GATE_SEPS: usize = 4;
 /// never fewer.
 pub struct Gate<'a> {
     h: &'a [u8],
-    seps: [u8; GATE_SEPS],
-    any_sep: bool,
+    blocks: &'a BlockMasks,
     m: u32,
     /// Start of the cached block (`usize::MAX`: none).
     block: usize,
-    /// (digits, separators) of the cached block and of the next one.
-    cur: (u64, u64),
-    next: (u64, u64),
     /// Candidate positions of the cached block.
     cand: u64,
-    avx2: bool,
 }
 
 impl<'a> Gate<'a> {
-    /// A gate over `h` for chains of at least `m` bytes (capped at 64).
-    pub fn new(h: &'a [u8], seps: &[u8], m: usize) -> Self {
-        // Padding repeats a separator, or uses '0' (digits are in every
-        // chain anyway), so the SIMD loop always tests four bytes.
-        let pad = seps.first().copied().unwrap_or(b'0');
-        let mut arr = [pad; GATE_SEPS];
-        for (a, s) in arr.iter_mut().zip(seps) {
-            *a = *s;
-        }
+    /// A gate over `h` (whose masks `blocks` holds) for chains of at least
+    /// `m` bytes (capped at 64).
+    pub fn new(h: &'a [u8], blocks: &'a BlockMasks, m: usize) -> Self {
         Gate {
             h,
-            seps: arr,
-            any_sep: seps.len() > GATE_SEPS,
+            blocks,
             m: m.clamp(1, 64) as u32,
             block: usize::MAX,
-            cur: (0, 0),
-            next: (0, 0),
             cand: 0,
-            avx2: has_avx2(),
         }
-    }
-
-    /// (digit, separator) masks of the 64 bytes at `b` (zero past the end).
-    #[inline]
-    fn classify(&self, b: usize) -> (u64, u64) {
-        let ([d, s], valid) = masked_block(self.h, b, |src, at| {
-            #[cfg(target_arch = "x86_64")]
-            let (d, s) = if self.avx2 {
-                // SAFETY: AVX2 was detected at run time; masked_block gives 64 bytes at `at`.
-                unsafe { x86::classify64_avx2(src, at, &self.seps) }
-            } else {
-                // SAFETY: SSE2 is baseline on x86_64; masked_block gives 64 bytes at `at`.
-                unsafe { x86::classify64_sse2(src, at, &self.seps) }
-            };
-            #[cfg(not(target_arch = "x86_64"))]
-            let (d, s) = (
-                scalar_mask(src, at, u8::is_ascii_digit),
-                scalar_mask(src, at, |c| self.seps.contains(c)),
-            );
-            [d, s]
-        });
-        (d, if self.any_sep { valid } else { s })
     }
 
     #[inline]
     fn load(&mut self, b: usize) {
-        if self.block != usize::MAX && b == self.block + 64 {
-            self.cur = self.next;
-        } else {
-            self.cur = self.classify(b);
-        }
-        self.next = self.classify(b + 64);
         self.block = b;
-        let ((d0, s0), (d1, s1)) = (self.cur, self.next);
+        let k = b / 64;
+        let bl = self.blocks;
+        let (d0, s0, d1, s1) = (bl.digit(k), bl.sep(k), bl.digit(k + 1), bl.sep(k + 1));
         // Neighbours outside the two blocks count as digits (looser).
         let before0 = (d0 << 1) | 1;
         let before1 = (d1 << 1) | (d0 >> 63);
@@ -203,43 +143,28 @@ impl<'a> Gate<'a> {
 /// JSON line has one every ~20 bytes).
 pub struct SepMap<'a> {
     h: &'a [u8],
+    blocks: &'a BlockMasks,
     /// Start of the cached block (`usize::MAX`: none).
     block: usize,
     /// Bit i set: `h[block + i]` is a separator.
     mask: u64,
-    avx2: bool,
 }
 
 impl<'a> SepMap<'a> {
-    /// A map over `h`.
-    pub fn new(h: &'a [u8]) -> Self {
+    /// A map over `h`, whose masks `blocks` holds.
+    pub fn new(h: &'a [u8], blocks: &'a BlockMasks) -> Self {
         SepMap {
             h,
+            blocks,
             block: usize::MAX,
             mask: 0,
-            avx2: has_avx2(),
         }
     }
 
+    #[inline]
     fn load(&mut self, b: usize) {
         self.block = b;
-        let ([m], _) = masked_block(self.h, b, |src, at| {
-            #[cfg(target_arch = "x86_64")]
-            {
-                let set = [b':', b'=', b'>', b'>', b'>', b'>'];
-                let (c, e, g) = if self.avx2 {
-                    // SAFETY: AVX2 was detected in `new`; masked_block gives 64 bytes at `at`.
-                    unsafe { x86::eq_each64_avx2(src, at, &set) }
-                } else {
-                    // SAFETY: SSE2 is baseline on x86_64; masked_block gives 64 bytes at `at`.
-                    unsafe { x86::eq_each64_sse2(src, at, &set) }
-                };
-                [c | e | g]
-            }
-            #[cfg(not(target_arch = "x86_64"))]
-            [scalar_mask(src, at, |c| matches!(*c, b':' | b'=' | b'>'))]
-        });
-        self.mask = m;
+        self.mask = self.blocks.field(b / 64);
     }
 
     /// First separator at or after `pos`, or `h.len()`.
@@ -700,63 +625,9 @@ mod x86 {
     use std::arch::x86_64::*;
 
     /// `b + 0x50` maps '0'..='9' to 0x80..=0x89, the only bytes below
-    /// -118 as signed i8: one add and one signed compare classify 16/32 bytes.
+    /// -118 as signed i8: one add and one signed compare find digits.
     const BIAS: i8 = 0x50;
     const LIMIT: i8 = -118;
-
-    /// Digit mask of `h[b..b + 64]`. Caller guarantees `b + 64 <= h.len()`.
-    #[target_feature(enable = "avx2")]
-    pub unsafe fn mask64_avx2(h: &[u8], b: usize) -> u64 {
-        let bias = _mm256_set1_epi8(BIAS);
-        let limit = _mm256_set1_epi8(LIMIT);
-        // SAFETY: caller guarantees b + 64 <= h.len(): both loads are in bounds.
-        let (lo, hi) = unsafe {
-            let p = h.as_ptr().add(b);
-            (
-                _mm256_loadu_si256(p.cast()),
-                _mm256_loadu_si256(p.add(32).cast()),
-            )
-        };
-        let ml = _mm256_movemask_epi8(_mm256_cmpgt_epi8(limit, _mm256_add_epi8(lo, bias))) as u32;
-        let mh = _mm256_movemask_epi8(_mm256_cmpgt_epi8(limit, _mm256_add_epi8(hi, bias))) as u32;
-        u64::from(ml) | (u64::from(mh) << 32)
-    }
-
-    /// Digit mask of `h[b..b + 64]`. Caller guarantees `b + 64 <= h.len()`.
-    #[target_feature(enable = "sse2")]
-    pub unsafe fn mask64_sse2(h: &[u8], b: usize) -> u64 {
-        let bias = _mm_set1_epi8(BIAS);
-        let limit = _mm_set1_epi8(LIMIT);
-        let mut m = 0u64;
-        for k in 0..4 {
-            // SAFETY: caller guarantees b + 64 <= h.len(); k * 16 + 16 <= 64.
-            let v = unsafe { _mm_loadu_si128(h.as_ptr().add(b + k * 16).cast()) };
-            let x = _mm_movemask_epi8(_mm_cmplt_epi8(_mm_add_epi8(v, bias), limit)) as u32 & 0xffff;
-            m |= u64::from(x) << (k * 16);
-        }
-        m
-    }
-
-    /// (digit, separator) masks of `h[b..b + 64]`. Caller guarantees `b + 64 <= h.len()`.
-    #[target_feature(enable = "avx2")]
-    pub unsafe fn classify64_avx2(h: &[u8], b: usize, seps: &[u8; 4]) -> (u64, u64) {
-        let bias = _mm256_set1_epi8(BIAS);
-        let limit = _mm256_set1_epi8(LIMIT);
-        let mut d = 0u64;
-        let mut s = 0u64;
-        for k in 0..2 {
-            // SAFETY: caller guarantees b + 64 <= h.len(); k * 32 + 32 <= 64.
-            let v = unsafe { _mm256_loadu_si256(h.as_ptr().add(b + k * 32).cast()) };
-            let dm = _mm256_cmpgt_epi8(limit, _mm256_add_epi8(v, bias));
-            let mut sm = _mm256_setzero_si256();
-            for &c in seps {
-                sm = _mm256_or_si256(sm, _mm256_cmpeq_epi8(v, _mm256_set1_epi8(c as i8)));
-            }
-            d |= u64::from(_mm256_movemask_epi8(dm) as u32) << (k * 32);
-            s |= u64::from(_mm256_movemask_epi8(sm) as u32) << (k * 32);
-        }
-        (d, s)
-    }
 
     /// `(b | 0x20) + 0x1F` maps 'a'..='z' (and 'A'..='Z') to 0x80..=0x99,
     /// the only bytes below -102 as signed i8; 'a'..='f' end below -122.
@@ -902,28 +773,6 @@ mod x86 {
         }
         (q, e, o)
     }
-
-    /// SSE2 version of [`classify64_avx2`]. Caller guarantees
-    /// `b + 64 <= h.len()`.
-    #[target_feature(enable = "sse2")]
-    pub unsafe fn classify64_sse2(h: &[u8], b: usize, seps: &[u8; 4]) -> (u64, u64) {
-        let bias = _mm_set1_epi8(BIAS);
-        let limit = _mm_set1_epi8(LIMIT);
-        let mut d = 0u64;
-        let mut s = 0u64;
-        for k in 0..4 {
-            // SAFETY: caller guarantees b + 64 <= h.len(); k * 16 + 16 <= 64.
-            let v = unsafe { _mm_loadu_si128(h.as_ptr().add(b + k * 16).cast()) };
-            let dm = _mm_cmplt_epi8(_mm_add_epi8(v, bias), limit);
-            let mut sm = _mm_setzero_si128();
-            for &c in seps {
-                sm = _mm_or_si128(sm, _mm_cmpeq_epi8(v, _mm_set1_epi8(c as i8)));
-            }
-            d |= u64::from(_mm_movemask_epi8(dm) as u32 & 0xffff) << (k * 16);
-            s |= u64::from(_mm_movemask_epi8(sm) as u32 & 0xffff) << (k * 16);
-        }
-        (d, s)
-    }
 }
 
 #[cfg(test)]
@@ -949,13 +798,15 @@ mod tests {
     fn finds_digits_and_run_ends() {
         let h =
             b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJ7xyz0abcdefghijklmnopqrstuvwxyz0123456789012345x";
-        let mut m = DigitMap::new(h);
+        let bm = BlockMasks::of(h, b"");
+        let mut m = DigitMap::new(h, &bm);
         assert_eq!(m.next_digit(0), 36);
         assert_eq!(m.next_digit(37), 40);
         assert_eq!(m.next_pair(0), 67);
         assert_eq!(m.run_end(67), 83);
         assert_eq!(m.next_digit(84), h.len());
-        let mut b = DigitMap::new(b"/:\xb0\x80");
+        let bm = BlockMasks::of(b"/:\xb0\x80", b"");
+        let mut b = DigitMap::new(b"/:\xb0\x80", &bm);
         assert_eq!(b.next_digit(0), 4);
     }
 
@@ -1092,7 +943,8 @@ mod tests {
 
         #[test]
         fn gate_never_misses(h in proptest::collection::vec(prop_oneof![Just(b'5'), Just(b'5'), Just(b' '), Just(b'-'), Just(b'a'), any::<u8>()], 0..300), from in 0usize..310, m in 2usize..20) {
-            let mut g = Gate::new(&h, b" -", m);
+            let bm = BlockMasks::of(&h, b" -");
+            let mut g = Gate::new(&h, &bm, m);
             let got = g.next(from);
             prop_assert!(got <= gate_scalar(&h, from, m));
             if got < h.len() {
@@ -1102,12 +954,21 @@ mod tests {
 
         #[test]
         fn map_equals_scalar(h in proptest::collection::vec(prop_oneof![Just(b'5'), Just(b'a'), any::<u8>()], 0..300), from in 0usize..310) {
-            let mut m = DigitMap::new(&h);
+            let bm = BlockMasks::of(&h, b"");
+            let mut m = DigitMap::new(&h, &bm);
             prop_assert_eq!(m.next_digit(from), find_digit_scalar(&h, from).min(h.len()));
             let want = if from >= h.len() { h.len() } else { skip_digits(&h, from) };
             prop_assert_eq!(m.run_end(from), want);
             let pair = (from..h.len().saturating_sub(1)).find(|&i| h[i].is_ascii_digit() && h[i + 1].is_ascii_digit()).unwrap_or(h.len());
             prop_assert_eq!(m.next_pair(from), pair);
+        }
+
+        #[test]
+        fn sep_map_equals_scalar(h in proptest::collection::vec(prop_oneof![Just(b':'), Just(b'='), Just(b'>'), Just(b'a'), any::<u8>()], 0..300), from in 0usize..310) {
+            let bm = BlockMasks::of(&h, b" -");
+            let mut m = SepMap::new(&h, &bm);
+            let want = (from..h.len()).find(|&i| matches!(h[i], b':' | b'=' | b'>')).unwrap_or(h.len());
+            prop_assert_eq!(m.next(from), want);
         }
     }
 }

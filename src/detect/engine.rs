@@ -25,6 +25,7 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 
+use super::blocks::BlockMasks;
 use super::context::{Keywords, KwScratch};
 use super::digits::{has_high, DigitMap, Gate};
 use super::email::{self, EmailAt};
@@ -106,6 +107,8 @@ pub struct Scanner {
     occ: Vec<Occ>,
     /// Field family buffer: the normalised key.
     field_key: Vec<u8>,
+    /// Block masks of the current buffer (memory kept between calls).
+    blocks: BlockMasks,
     /// Column mapping: the current item's slot (moved in for a call by
     /// [`Scanner::scan_stream_columns`]; `Off` otherwise), a spare box,
     /// counters.
@@ -204,7 +207,12 @@ struct Work<'a> {
     /// `h` holds no byte ≥ 0x80 (checked once per call; lets the
     /// matchers skip their non-ASCII parts).
     ascii: bool,
+    /// Block masks of `h`: [`NO_BLOCKS`] until `scan_work` computes them.
+    blocks: &'a BlockMasks,
 }
+
+/// Placeholder for [`Work::blocks`] before `scan_work` fills it in.
+static NO_BLOCKS: BlockMasks = BlockMasks::EMPTY;
 
 impl Engine {
     /// Loads every signature file in `dir` (or `dir/detectors`).
@@ -361,6 +369,7 @@ impl Engine {
             kws: self.kws.scratch(),
             occ: Vec::new(),
             field_key: Vec::new(),
+            blocks: BlockMasks::default(),
             cols: columns::Slot::Off,
             col_spare: None,
             col_stats: columns::ColumnStats::default(),
@@ -516,6 +525,7 @@ impl Scanner {
             eof: false,
             rec: &st.ctx,
             ascii: !has_high(h),
+            blocks: &NO_BLOCKS,
         };
         let f = self.scan_work(&w, froms(st), sink);
         let cut = f.num.min(f.email_need).min(f.pat).min(f.field);
@@ -563,6 +573,7 @@ impl Scanner {
                 eof: true,
                 rec: &st.ctx,
                 ascii: !has_high(&carry),
+                blocks: &NO_BLOCKS,
             };
             self.scan_work(&w, froms(st), sink);
             st.carry = carry;
@@ -604,6 +615,7 @@ impl Scanner {
             eof: true,
             rec: &[],
             ascii: !has_high(data),
+            blocks: &NO_BLOCKS,
         };
         self.scan_work(&w, [0; 4], sink);
         let mut slot = std::mem::replace(&mut self.cols, columns::Slot::Off);
@@ -612,6 +624,28 @@ impl Scanner {
 
     /// Runs both families over `w`, emits decided matches in offset order.
     fn scan_work(
+        &mut self,
+        w: &Work<'_>,
+        froms: [usize; 4],
+        sink: &mut dyn MatchSink,
+    ) -> Frontiers {
+        // One classification pass feeds the digit and field families.
+        let mut blocks = std::mem::take(&mut self.blocks);
+        blocks.compute(w.h, &w.eng.seps);
+        let f = self.scan_families(
+            &Work {
+                blocks: &blocks,
+                ..*w
+            },
+            froms,
+            sink,
+        );
+        self.blocks = blocks;
+        f
+    }
+
+    /// [`Scanner::scan_work`] once the block masks are in `w`.
+    fn scan_families(
         &mut self,
         w: &Work<'_>,
         [num_from, email_from, pat_from, field_from]: [usize; 4],
@@ -894,7 +928,7 @@ impl Scanner {
         if w.eng.digit_order.is_empty() {
             return h.len();
         }
-        let mut map = DigitMap::new(h);
+        let mut map = DigitMap::new(h, w.blocks);
         // Resuming inside a run that was already judged (too long): skip it.
         if pos > 0 && is_digit_at(h, pos - 1) {
             pos = map.run_end(pos);
@@ -910,7 +944,7 @@ impl Scanner {
             h.len().saturating_sub(eng.min_digits + 3)
         };
         if self.fast {
-            let mut gate = Gate::new(h, &eng.seps, eng.min_digits);
+            let mut gate = Gate::new(h, w.blocks, eng.min_digits);
             loop {
                 let p = gate.next(pos);
                 if p >= guard {

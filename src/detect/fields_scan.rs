@@ -158,7 +158,7 @@ impl Scanner {
         let mut pos = from;
         let mut key = std::mem::take(&mut self.field_key);
         let mut rare = Rare::new(h, pos, &eng.fields);
-        let mut seps = SepMap::new(h);
+        let mut seps = SepMap::new(h, w.blocks);
         let frontier = self.field_loop(w, &mut pos, &mut key, &mut rare, &mut seps);
         self.field_key = key;
         frontier

@@ -30,7 +30,7 @@ use std::sync::Arc;
 use super::super::digits::has_high;
 use super::super::fields;
 use super::super::keywords::gbk_form;
-use super::{froms, Engine, Fam, Found, Scanner, StreamState, Work};
+use super::{froms, Engine, Fam, Found, Scanner, StreamState, Work, NO_BLOCKS};
 use crate::detect::signature::{Detector, Family};
 use crate::detect::{Confidence, DetectorId, Match, MatchSink};
 
@@ -80,6 +80,7 @@ impl Scanner {
             eof: true,
             rec: &st.ctx,
             ascii: !has_high(&st.carry),
+            blocks: &NO_BLOCKS,
         };
         // Rare (once per gap): a small allocation is fine here.
         let mut held = Held::default();

@@ -100,6 +100,7 @@ pub use self::engine::columns;
 pub use self::engine::{Engine, Scanner, SignatureError, StreamState};
 pub use self::signature::Example;
 
+mod blocks;
 mod cn_divisions;
 mod context;
 mod digits;

@@ -227,7 +227,7 @@ pub fn luhn(v: &[u8]) -> bool {
         }
         sum += d;
     }
-    !v.is_empty() && sum % 10 == 0
+    !v.is_empty() && sum.is_multiple_of(10)
 }
 
 /// Luhn check digit for a payload (for tests and examples).

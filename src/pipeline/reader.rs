@@ -168,7 +168,7 @@ pub fn run_with(
         if !r.ingest(info, &frame) {
             break None; // worker gone: the pipeline reports why
         }
-        if r.stats.packets_total % PUBLISH_EVERY == 0 {
+        if r.stats.packets_total.is_multiple_of(PUBLISH_EVERY) {
             publish(&hooks, &r.stats);
         }
     };

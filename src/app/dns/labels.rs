@@ -61,7 +61,7 @@ pub fn decoded_runs(name: &[u8]) -> Vec<(Encoding, Vec<u8>)> {
 fn encoding_of(run: &[u8]) -> Option<Encoding> {
     if run.len() < MIN_ENCODED {
         None
-    } else if run.iter().all(|&b| is_hex(b)) && run.len() % 2 == 0 {
+    } else if run.iter().all(|&b| is_hex(b)) && run.len().is_multiple_of(2) {
         Some(Encoding::Hex)
     } else if run.iter().all(|&b| is_b32(b)) && matches!(run.len() % 8, 0 | 2 | 4 | 5 | 7) {
         Some(Encoding::Base32)
