@@ -80,8 +80,9 @@ impl BlockMasks {
 
     fn compute_with(&mut self, kernel: Kernel, h: &[u8], seps: &[u8]) {
         let blocks = h.len().div_ceil(64);
+        // Every word below `blocks` is written below: no clearing (a
+        // memset per call), only new words are zeroed.
         for v in [&mut self.digit, &mut self.sep, &mut self.field] {
-            v.clear();
             v.resize(blocks, 0);
         }
         // Padding repeats a separator, or uses '0' (digits are in every

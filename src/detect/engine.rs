@@ -78,6 +78,9 @@ pub struct Engine {
     max_run: usize,
     min_digits: usize,
     seps: Vec<u8>,
+    /// `is_sep[c]`: `c` is in `seps` (a lookup instead of a `memchr` call
+    /// per digit run).
+    is_sep: [bool; 256],
     min_conf: Confidence,
     today: NaiveDate,
     /// Regex detectors (one prefilter database).
@@ -332,6 +335,7 @@ impl Engine {
             kw,
             max_run: max_run.min(MAX_DIGITS + 4),
             min_digits: min_digits.clamp(2, MAX_DIGITS),
+            is_sep: std::array::from_fn(|c| seps.contains(&(c as u8))),
             seps,
             today: opts.today.unwrap_or_else(super::validators::system_today),
             dets,
@@ -963,7 +967,7 @@ impl Scanner {
             let gap = h.get(pos..guard).unwrap_or_default();
             if let Some(i) = gap
                 .iter()
-                .rposition(|c| !c.is_ascii_digit() && !eng.seps.contains(c))
+                .rposition(|&c| !c.is_ascii_digit() && !eng.is_sep[usize::from(c)])
             {
                 pos += i;
             }
@@ -1004,7 +1008,7 @@ impl Scanner {
         // A form starts with a run of ≥ 3 digits, or a 2-digit prefix
         // followed by a separator.
         let n0 = e0 - p;
-        if n0 < 2 || (n0 == 2 && !h.get(e0).is_some_and(|c| eng.seps.contains(c))) {
+        if n0 < 2 || (n0 == 2 && !h.get(e0).is_some_and(|&c| eng.is_sep[usize::from(c)])) {
             return DigitTry::Next(e0);
         }
         let mut runs = [(0usize, 0usize); MAX_RUNS];
@@ -1015,7 +1019,7 @@ impl Scanner {
         let mut natural_end = false;
         while k < MAX_RUNS && e - p <= MAX_SPAN {
             match (h.get(e), h.get(e + 1)) {
-                (Some(s), Some(d)) if eng.seps.contains(s) && d.is_ascii_digit() => {
+                (Some(&s), Some(d)) if eng.is_sep[usize::from(s)] && d.is_ascii_digit() => {
                     let e2 = map.run_end(e + 1);
                     runs[k] = (e + 1, e2);
                     total += e2 - e - 1;

@@ -345,6 +345,10 @@ pub struct FieldIndex {
     /// Bit per (last two bytes of a normalised name): a cheap first test,
     /// so most keys (`ts`, `price`, `status` ...) cost a few instructions.
     tails: Vec<u64>,
+    /// Bit per hashed last three bytes of a normalised name (see
+    /// [`tail3_bit`]): keys ending like a name in two bytes but not three
+    /// (`qty`, `order`) skip the key walk and the hash lookups too.
+    tails3: Vec<u64>,
     /// Shortest name length (capped at 255) per last two bytes, indexed
     /// like `tails`: a key shorter than every name ending like it matches
     /// none, and skips the hash lookups.
@@ -369,6 +373,7 @@ impl Default for FieldIndex {
         FieldIndex {
             exact: HashMap::default(),
             tails: vec![0; 1024],
+            tails3: vec![0; TAIL3_BITS / 64],
             tail_min: vec![u8::MAX; 1 << 16],
             suffix_lens: Vec::new(),
             schemes: Vec::new(),
@@ -387,15 +392,52 @@ fn tail_bit(k: &[u8]) -> usize {
     usize::from(a.to_ascii_lowercase()) << 8 | usize::from(b.to_ascii_lowercase())
 }
 
+/// Bits of the three-byte tail filter.
+const TAIL3_BITS: usize = 1 << 15;
+
+/// Hashed index of the last three bytes of a key, lowercased, when all
+/// three are letters, digits or non-ASCII bytes (then they are the last
+/// three of the normalised key too); `None` otherwise (no test).
+#[inline]
+fn tail3_bit(k: &[u8]) -> Option<usize> {
+    let t = k.get(k.len().checked_sub(3)?..)?;
+    let plain = |b: u8| b.is_ascii_alphanumeric() || b >= 0x80;
+    let mut x = 0u32;
+    for &b in t {
+        if !plain(b) {
+            return None;
+        }
+        x = x << 8 | u32::from(b.to_ascii_lowercase());
+    }
+    // Fibonacci hashing: the top 15 bits of the product.
+    Some((x.wrapping_mul(0x9E37_79B1) >> 17) as usize)
+}
+
+/// Whether bit `bit` of `set` is set.
+#[inline]
+fn bit_set(set: &[u64], bit: usize) -> bool {
+    set.get(bit / 64)
+        .is_some_and(|w| w & (1u64 << (bit % 64)) != 0)
+}
+
+/// Sets bit `bit` of `set`.
+fn set_bit(set: &mut [u64], bit: usize) {
+    if let Some(w) = set.get_mut(bit / 64) {
+        *w |= 1u64 << (bit % 64);
+    }
+}
+
 impl FieldIndex {
-    /// Whether a raw key (before normalisation) may be a field name: its
-    /// last two bytes, lowercased, end some name.
+    /// Whether a raw key (before normalisation) may be a field name, given
+    /// its last three bytes (fewer at the start of a buffer): its last
+    /// two, lowercased, end some name, and so do its last three when they
+    /// are plain key bytes. A name of two bytes matches only a key of two
+    /// (names shorter than four bytes are never suffixes), and a key whose
+    /// last three are plain has at least three.
     #[inline]
-    pub fn may_match(&self, raw_key: &[u8]) -> bool {
-        let bit = tail_bit(raw_key);
-        self.tails
-            .get(bit / 64)
-            .is_some_and(|w| w & (1u64 << (bit % 64)) != 0)
+    pub fn may_match(&self, raw_tail: &[u8]) -> bool {
+        bit_set(&self.tails, tail_bit(raw_tail))
+            && tail3_bit(raw_tail).is_none_or(|b| bit_set(&self.tails3, b))
     }
 
     /// Adds detector `d`'s names with their value check.
@@ -404,8 +446,9 @@ impl FieldIndex {
         for n in names {
             norm_key(n.as_bytes(), &mut k);
             let bit = tail_bit(&k);
-            if let Some(w) = self.tails.get_mut(bit / 64) {
-                *w |= 1u64 << (bit % 64);
+            set_bit(&mut self.tails, bit);
+            if let Some(b3) = tail3_bit(&k) {
+                set_bit(&mut self.tails3, b3);
             }
             if let Some(m) = self.tail_min.get_mut(bit) {
                 *m = (*m).min(u8::try_from(k.len()).unwrap_or(u8::MAX));
@@ -595,5 +638,44 @@ mod tests {
         let p = h.iter().rposition(|&b| b == b'>').unwrap_or(0);
         assert_eq!(key_before(h, p, b'>'), None, "closing tag");
         assert_eq!(value_after(b"k: v", 1, 1, b':', false), Err(NeedMore));
+    }
+
+    #[test]
+    fn tail_filter_passes_every_name_form() {
+        let mut ix = FieldIndex::default();
+        let names = ["password", "pwd", "mz", "idCard", "密码"].map(String::from);
+        ix.add(0, &names, ValueCheck::Credential);
+        // A raw key passes when its normalised form is a name or ends in
+        // one (names of four bytes or more), whatever the case or the
+        // separators in it.
+        for key in [
+            "password",
+            "PassWord",
+            "user_password",
+            "pwd",
+            "mz",
+            "id_card",
+            "IDCARD",
+            "pass_word",
+            "pass-wo.rd",
+            "p_wd",
+            "密码",
+            "登录密码",
+        ] {
+            let k = key.as_bytes();
+            let tail = &k[k.len().saturating_sub(3)..];
+            assert!(ix.may_match(tail), "{key}");
+            assert!(
+                ix.may_match(&k[k.len() - 2..]),
+                "{key}: two bytes at a buffer start"
+            );
+        }
+        // Ending like a name in two bytes but not in three.
+        for key in ["xwd", "bird", "lmz", "user_xwd"] {
+            let k = key.as_bytes();
+            assert!(ix.may_match(&k[k.len() - 2..]), "{key}: passes two bytes");
+            assert!(!ix.may_match(&k[k.len().saturating_sub(3)..]), "{key}");
+        }
+        assert!(!ix.may_match(b"ts"));
     }
 }

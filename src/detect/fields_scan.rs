@@ -137,14 +137,14 @@ impl Rare {
 }
 
 /// Cheap test for a separator at `p`: the key before it (past spaces and a
-/// quote) ends in two bytes some field name ends in.
+/// quote) ends in bytes some field name ends in ([`FieldIndex::may_match`]).
 #[inline]
 fn quick_ok(h: &[u8], p: usize, ix: &FieldIndex) -> bool {
     let mut e = p;
     while e > 0 && matches!(h.get(e - 1), Some(b' ' | b'"' | b'\'')) && p - e < 3 {
         e -= 1;
     }
-    ix.may_match(h.get(e.saturating_sub(2)..e).unwrap_or_default())
+    ix.may_match(h.get(e.saturating_sub(3)..e).unwrap_or_default())
 }
 
 impl Scanner {
@@ -268,7 +268,7 @@ impl Scanner {
         }
         if !eng
             .fields
-            .may_match(h.get(e.saturating_sub(2)..e).unwrap_or_default())
+            .may_match(h.get(e.saturating_sub(3)..e).unwrap_or_default())
         {
             return Ok(());
         }
