@@ -8,6 +8,8 @@
 //! then read 64-bit words instead of classifying blocks again.
 #![allow(unsafe_code)]
 
+use super::digits::block64;
+
 /// Field separators the field family visits.
 pub const FIELD_SEPS: [u8; 3] = [b':', b'=', b'>'];
 
@@ -102,19 +104,15 @@ impl BlockMasks {
         if whole < blocks {
             // The short tail, zero padded, through the same kernel.
             let mut buf = [0u8; 64];
-            let tail = h.get(whole * 64..).unwrap_or_default();
-            let n = tail.len().min(63);
-            if let (Some(d), Some(t)) = (buf.get_mut(..n), tail.get(..n)) {
-                d.copy_from_slice(t);
-            }
-            let valid = (1u64 << n) - 1;
+            let (src, at, valid) = block64(h, whole * 64, &mut buf);
+            let src = src.get(at..).unwrap_or_default();
             let (mut d, mut s, mut f) = ([0u64], [0u64], [0u64]);
             let out = Out {
                 digit: &mut d,
                 sep: &mut s,
                 field: &mut f,
             };
-            classify(kernel, &buf, 1, &four, out);
+            classify(kernel, src, 1, &four, out);
             if let (Some(a), Some(b), Some(c)) = (
                 self.digit.get_mut(whole),
                 self.sep.get_mut(whole),

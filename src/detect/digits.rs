@@ -531,7 +531,7 @@ fn masked_block<const N: usize>(
 /// padded), so short tails take the SIMD path too. Returns the slice, the
 /// block's offset in it and the mask of real bytes (zero past the end).
 #[inline]
-fn block64<'s>(h: &'s [u8], b: usize, buf: &'s mut [u8; 64]) -> (&'s [u8], usize, u64) {
+pub(super) fn block64<'s>(h: &'s [u8], b: usize, buf: &'s mut [u8; 64]) -> (&'s [u8], usize, u64) {
     if b + 64 <= h.len() {
         return (h, b, u64::MAX);
     }
