@@ -687,5 +687,28 @@ mod tests {
             prop_assert_eq!(seen, model.clone());
             prop_assert_eq!(s.bytes(), model.iter().flatten().count());
         }
+
+        /// The window held after pushes equals the last bytes pushed.
+        #[test]
+        fn recent_window_holds_the_last_bytes(
+            parts in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..1500), 1..12),
+            cap in 1usize..5000,
+        ) {
+            let mut r = Recent::new(cap, 0);
+            let mut all = Vec::new();
+            for p in &parts {
+                r.push(all.len() as u64, p);
+                all.extend_from_slice(p);
+            }
+            let held = all.len().min(cap);
+            let from = (all.len() - held) as u64;
+            prop_assert_eq!(r.held(0, all.len()), (held > 0).then_some((from, all.len() as u64)));
+            prop_assert!(!r.differs(from, &all[all.len() - held..]));
+            if held > 0 {
+                let mut other = all[all.len() - held..].to_vec();
+                other[held / 2] ^= 1;
+                prop_assert!(r.differs(from, &other));
+            }
+        }
     }
 }
