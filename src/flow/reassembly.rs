@@ -703,9 +703,10 @@ mod tests {
             let held = all.len().min(cap);
             let from = (all.len() - held) as u64;
             prop_assert_eq!(r.held(0, all.len()), (held > 0).then_some((from, all.len() as u64)));
-            prop_assert!(!r.differs(from, &all[all.len() - held..]));
+            let last = &all[all.len() - held..];
+            prop_assert!(!r.differs(from, last));
             if held > 0 {
-                let mut other = all[all.len() - held..].to_vec();
+                let mut other = last.to_vec();
                 other[held / 2] ^= 1;
                 prop_assert!(r.differs(from, &other));
             }
