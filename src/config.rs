@@ -252,6 +252,22 @@ pub struct DetectConfig {
     /// Lowest confidence reported: `low`, `medium` (default) or `high`.
     /// Overrides `report_low` when set.
     pub min_confidence: Option<crate::detect::Confidence>,
+    /// Directory of compiled Hyperscan databases, so that start-up and
+    /// reloads skip compiling unchanged signatures. Unset: the user's cache
+    /// directory (`$XDG_CACHE_HOME` or `~/.cache`, then
+    /// `leakwatch/hyperscan`); `""`: no cache.
+    pub hyperscan_cache: Option<PathBuf>,
+}
+
+impl DetectConfig {
+    /// The Hyperscan cache directory in use (`None`: compile every time).
+    pub fn hyperscan_cache_dir(&self) -> Option<PathBuf> {
+        match &self.hyperscan_cache {
+            None => crate::detect::hs_cache::HsCache::default_dir(),
+            Some(p) if p.as_os_str().is_empty() => None,
+            Some(p) => Some(p.clone()),
+        }
+    }
 }
 
 /// `[decode]`: decoder options.

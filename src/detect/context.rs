@@ -11,6 +11,7 @@
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 
 use super::digits::has_high;
+use super::hs_cache::HsCache;
 use super::signature::SignatureError;
 
 /// Which matcher runs the context words.
@@ -65,6 +66,7 @@ impl Keywords {
     pub fn new<W: AsRef<[u8]>>(
         words: &[(W, u16)],
         backend: ContextBackend,
+        cache: &HsCache,
     ) -> Result<Self, SignatureError> {
         let groups = words.iter().map(|w| w.1).collect();
         let mut parts = Vec::new();
@@ -73,7 +75,7 @@ impl Keywords {
                 .filter(|&i| has_high(words[i].0.as_ref()) == high)
                 .collect();
             if !ids.is_empty() {
-                parts.push(Part::new(words, ids, high, backend)?);
+                parts.push(Part::new(words, ids, high, backend, cache)?);
             }
         }
         Ok(Keywords { groups, parts })
@@ -151,6 +153,7 @@ impl Part {
         ids: Vec<usize>,
         high: bool,
         backend: ContextBackend,
+        cache: &HsCache,
     ) -> Result<Part, SignatureError> {
         let mut part = Part {
             high,
@@ -160,9 +163,11 @@ impl Part {
             hs: None,
         };
         let words = part.ids.iter().filter_map(|&i| words.get(i));
+        #[cfg(not(feature = "hyperscan"))]
+        let _ = cache;
         match backend {
             #[cfg(feature = "hyperscan")]
-            ContextBackend::Hyperscan => part.hs = Some(build_hs(words.zip(&part.ids))?),
+            ContextBackend::Hyperscan => part.hs = Some(build_hs(words.zip(&part.ids), cache)?),
             _ => {
                 let ac = AhoCorasickBuilder::new()
                     .ascii_case_insensitive(true)
@@ -180,6 +185,7 @@ impl Part {
 #[cfg(feature = "hyperscan")]
 fn build_hs<'a, W: AsRef<[u8]> + 'a>(
     words: impl Iterator<Item = (&'a (W, u16), &'a usize)>,
+    cache: &HsCache,
 ) -> Result<hyperscan::BlockDatabase, SignatureError> {
     use hyperscan::prelude::*;
     use std::fmt::Write;
@@ -195,9 +201,9 @@ fn build_hs<'a, W: AsRef<[u8]> + 'a>(
         p.id = Some(i);
         pats.push(p);
     }
-    Patterns(pats)
-        .build()
-        .map_err(|e| SignatureError::backend(e.to_string()))
+    cache
+        .block_database(Patterns(pats))
+        .map_err(SignatureError::backend)
 }
 
 #[cfg(test)]
@@ -210,7 +216,7 @@ mod tests {
             ("idCard".to_string(), 1),
             ("身份证".to_string(), 2),
         ];
-        let kw = Keywords::new(&words, backend).unwrap();
+        let kw = Keywords::new(&words, backend, &HsCache::off()).unwrap();
         let mut s = kw.scratch();
         let mut v = Vec::new();
         kw.scan(&mut s, hay, None, &mut |g, e| v.push((g, e)));

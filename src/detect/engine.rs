@@ -30,6 +30,7 @@ use super::context::{Keywords, KwScratch};
 use super::digits::{has_high, DigitMap, Gate};
 use super::email::{self, EmailAt};
 use super::exclude::{self, ExcludeList, Exclusions};
+use super::hs_cache::{HsCache, HsCacheStats};
 use super::keywords::{KeywordSet, Occ};
 use super::regex::{RegexScratch, RegexSet, Window};
 use super::signature::{self, DigitSpec, Family, MAX_DIGITS, MAX_WORD_LEN};
@@ -95,6 +96,8 @@ pub struct Engine {
     allow: Exclusions,
     /// Some detector has `report = false`.
     has_suppress: bool,
+    /// What the Hyperscan database cache did while this engine was built.
+    hs_cache: HsCacheStats,
 }
 
 /// Per-thread scanning context (Hyperscan scratch, work buffers).
@@ -273,7 +276,11 @@ impl Engine {
             words.extend(d.words.iter().map(|w| (w.clone(), g)));
             words.extend(d.exclude.iter().map(|w| (w.clone(), g + 1)));
         }
-        let kw = Keywords::new(&words, opts.context_backend)?;
+        let cache = opts
+            .hs_cache
+            .as_ref()
+            .map_or_else(HsCache::off, HsCache::at);
+        let kw = Keywords::new(&words, opts.context_backend, &cache)?;
         let mut digit_order: Vec<DetectorId> = (0..dets.len() as u16)
             .filter(|&i| matches!(dets[usize::from(i)].family, Family::Digits(_)))
             .collect();
@@ -305,7 +312,7 @@ impl Engine {
         seps.dedup();
         let (single_plain, single_pref) = single_run_masks(&dets);
         let fields = fields_scan::index(&dets);
-        let (rx, kws, pat_max) = pattern_sets(&dets, opts)?;
+        let (rx, kws, pat_max) = pattern_sets(&dets, opts, &cache)?;
         let allow = Exclusions::new(
             global,
             dets.iter().map(|d| d.allow.clone()).collect(),
@@ -324,6 +331,7 @@ impl Engine {
             allow,
             min_conf,
             has_suppress: dets.iter().any(|d| !d.report),
+            hs_cache: cache.stats(),
             fields,
             single_plain,
             single_pref,
@@ -340,6 +348,11 @@ impl Engine {
             today: opts.today.unwrap_or_else(super::validators::system_today),
             dets,
         })
+    }
+
+    /// What the Hyperscan database cache did while this engine was built.
+    pub fn hs_cache_stats(&self) -> HsCacheStats {
+        self.hs_cache
     }
 
     /// Static facts of every detector, indexed by [`DetectorId`].
@@ -413,6 +426,7 @@ impl Engine {
 fn pattern_sets(
     dets: &[Detector],
     opts: &EngineOptions,
+    cache: &HsCache,
 ) -> Result<(RegexSet, KeywordSet, usize), SignatureError> {
     let mut rx = Vec::new();
     let mut kw = Vec::new();
@@ -426,8 +440,8 @@ fn pattern_sets(
         max = max.max(gap::pattern_len(d));
     }
     Ok((
-        RegexSet::new(&rx, opts.context_backend)?,
-        KeywordSet::new(&kw, opts.context_backend)?,
+        RegexSet::new(&rx, opts.context_backend, cache)?,
+        KeywordSet::new(&kw, opts.context_backend, cache)?,
         max,
     ))
 }

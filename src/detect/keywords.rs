@@ -16,6 +16,7 @@
 //! listed (lowercased UTF-8), whatever encoding it was found in.
 
 use super::context::{ContextBackend, Keywords, KwScratch};
+use super::hs_cache::HsCache;
 use super::regex::{whole_word, MAX_PATTERN_LEN};
 use super::signature::SignatureError;
 
@@ -81,6 +82,7 @@ impl KeywordSet {
     pub fn new(
         specs: &[(u16, &KeywordSpec)],
         backend: ContextBackend,
+        cache: &HsCache,
     ) -> Result<KeywordSet, SignatureError> {
         let mut lits = Vec::new();
         let mut pats: Vec<(Vec<u8>, u16)> = Vec::new();
@@ -107,7 +109,7 @@ impl KeywordSet {
                 }
             }
         }
-        let kw = Keywords::new(&pats, backend)?;
+        let kw = Keywords::new(&pats, backend, cache)?;
         Ok(KeywordSet { lits, kw })
     }
 
@@ -211,7 +213,7 @@ mod tests {
             words: words.iter().map(|w| check_word(w).unwrap()).collect(),
             gbk: true,
         };
-        KeywordSet::new(&[(3, &spec)], backend).unwrap()
+        KeywordSet::new(&[(3, &spec)], backend, &HsCache::off()).unwrap()
     }
 
     fn found(words: &[&str], h: &[u8]) -> Vec<(u32, u32)> {

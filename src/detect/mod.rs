@@ -92,6 +92,9 @@ pub struct EngineOptions {
     pub min_confidence: Option<Confidence>,
     /// HMAC key for `exclude_hashes` (`None`: hash exclusions never match).
     pub hash_key: Option<Vec<u8>>,
+    /// Directory of compiled Hyperscan databases (`None`: compile every
+    /// database at each load).
+    pub hs_cache: Option<std::path::PathBuf>,
 }
 
 pub use self::context::ContextBackend;
@@ -108,6 +111,7 @@ mod email;
 mod engine;
 pub mod exclude;
 pub mod fields;
+pub mod hs_cache;
 mod keywords;
 pub mod normalize;
 pub mod records;

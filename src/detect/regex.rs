@@ -35,6 +35,7 @@ use regex_syntax::hir::{Class, Hir, HirKind};
 use super::digits::NibbleSet;
 
 use super::context::ContextBackend;
+use super::hs_cache::HsCache;
 use super::signature::SignatureError;
 
 /// Longest keyword a keyword detector may list, in bytes.
@@ -242,7 +243,10 @@ fn check_hs(expr: &str) -> Result<(), String> {
 }
 
 #[cfg(feature = "hyperscan")]
-fn build_hs(exprs: &[(usize, String)]) -> Result<hyperscan::BlockDatabase, String> {
+fn build_hs(
+    exprs: &[(usize, String)],
+    cache: &HsCache,
+) -> Result<hyperscan::BlockDatabase, String> {
     use hyperscan::prelude::*;
     let pats = exprs
         .iter()
@@ -252,7 +256,7 @@ fn build_hs(exprs: &[(usize, String)]) -> Result<hyperscan::BlockDatabase, Strin
             Ok(p)
         })
         .collect::<Result<Vec<_>, String>>()?;
-    Patterns(pats).build().map_err(|e| e.to_string())
+    cache.block_database(Patterns(pats))
 }
 
 /// The part of a buffer a walk decides.
@@ -324,8 +328,9 @@ impl RegexSet {
     pub fn new(
         specs: &[(u16, &RegexSpec)],
         backend: ContextBackend,
+        cache: &HsCache,
     ) -> Result<RegexSet, SignatureError> {
-        let _ = backend;
+        let _ = (backend, cache);
         #[allow(unused_mut)]
         let mut set = RegexSet {
             dets: specs.iter().map(|s| s.0).collect(),
@@ -348,7 +353,7 @@ impl RegexSet {
                     continue;
                 }
                 set.hs.push(HsPart {
-                    db: build_hs(&exprs).map_err(SignatureError::backend)?,
+                    db: build_hs(&exprs, cache).map_err(SignatureError::backend)?,
                     high,
                 });
             }
@@ -520,7 +525,7 @@ mod tests {
         h: &[u8],
     ) -> Vec<(usize, usize, Vec<u8>)> {
         let spec = compile(pat).unwrap();
-        let mut set = RegexSet::new(&[(0, &spec)], backend).unwrap();
+        let mut set = RegexSet::new(&[(0, &spec)], backend, &HsCache::off()).unwrap();
         if !gated {
             set.gate = None;
         }

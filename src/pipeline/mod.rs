@@ -129,6 +129,7 @@ impl Sensor {
             report_low: cfg.detect.report_low,
             min_confidence: cfg.detect.min_confidence,
             hash_key: Some(hash_key.to_vec()),
+            hs_cache: cfg.detect.hyperscan_cache_dir(),
             ..EngineOptions::default()
         };
         let engine = Engine::load_dir(&cfg.signatures, &opts).map_err(|e| {
@@ -137,6 +138,7 @@ impl Sensor {
                 cfg.signatures.display()
             ))
         })?;
+        warn_cache_store(&engine, opts.hs_cache.as_deref());
         let base = config_path.and_then(Path::parent).unwrap_or(Path::new("."));
         let pcfg = PolicyConfig::from(cfg);
         // Rules may name any type of the DESIGN.md vocabulary (detectors for
@@ -165,6 +167,21 @@ impl Sensor {
             policy: Arc::new(policy),
             hasher: ValueHasher::new(hash_key),
         })
+    }
+}
+
+/// Says once on stderr when compiled databases could not be cached (start-up
+/// then stays slow, nothing else changes).
+fn warn_cache_store(engine: &Engine, dir: Option<&Path>) {
+    let (failed, Some(dir)) = (engine.hs_cache_stats().store_errors, dir) else {
+        return;
+    };
+    if failed > 0 {
+        eprintln!(
+            "leakwatch: warning: could not write {failed} compiled Hyperscan database(s) to {}; \
+             make it writable, or set [detect] hyperscan_cache = \"\" to stop caching",
+            dir.display()
+        );
     }
 }
 
