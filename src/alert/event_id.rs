@@ -7,6 +7,8 @@
 //! enters any sink or spool, so a re-delivered event carries the same id;
 //! replaying the same capture on the same sensor gives the same ids.
 
+use std::borrow::Cow;
+
 use sha2::{Digest, Sha256};
 
 /// Field name.
@@ -38,14 +40,30 @@ impl EventIds {
         hex::encode(h.finalize().get(..16).unwrap_or_default())
     }
 
-    /// `json` with `"event_id"` as its first field (unchanged when it is
-    /// not a JSON object or already has one).
-    pub fn stamp(&self, key: [u64; 4], json: &str) -> String {
-        let Some(rest) = json.strip_prefix('{') else {
-            return json.to_string();
-        };
+    /// `json` with `"event_id"` as its first field (unchanged, and not
+    /// copied, when it is not a JSON object or already has one).
+    pub fn stamp<'a>(&self, key: [u64; 4], json: &'a str) -> Cow<'a, str> {
+        let mut out = Cow::Borrowed(json);
+        if let Some(field) = self.field(key, json) {
+            out.to_mut().insert_str(1, &field);
+        }
+        out
+    }
+
+    /// [`EventIds::stamp`] in place: workers stamp their own events, so the
+    /// hashing runs in parallel rather than in the output thread.
+    pub fn stamp_in_place(&self, key: [u64; 4], json: &mut String) {
+        if let Some(field) = self.field(key, json) {
+            json.insert_str(1, &field);
+        }
+    }
+
+    /// The `"event_id":"...",` text to insert after the opening brace;
+    /// `None` when `json` is not an object or already has an id.
+    fn field(&self, key: [u64; 4], json: &str) -> Option<String> {
+        let rest = json.strip_prefix('{')?;
         if rest.starts_with("\"event_id\"") {
-            return json.to_string();
+            return None;
         }
         let id = self.id(key, json);
         let sep = if rest.trim_start().starts_with('}') {
@@ -53,7 +71,7 @@ impl EventIds {
         } else {
             ","
         };
-        format!("{{\"{EVENT_ID}\":\"{id}\"{sep}{rest}")
+        Some(format!("\"{EVENT_ID}\":\"{id}\"{sep}"))
     }
 }
 
@@ -75,5 +93,14 @@ mod tests {
         assert_ne!(a, c, "sensor differs");
         assert_eq!(ids.stamp([0; 4], &a), a, "already stamped");
         assert_eq!(ids.stamp([0; 4], "{}").len(), 1 + 10 + 1 + 34 + 1);
+        assert!(matches!(ids.stamp([0; 4], &a), Cow::Borrowed(_)));
+        let mut s = r#"{"event_type":"dlp"}"#.to_string();
+        ids.stamp_in_place([1, 2, 0, 0], &mut s);
+        assert_eq!(s, a, "in place gives the same text");
+        ids.stamp_in_place([9, 9, 9, 9], &mut s);
+        assert_eq!(s, a, "already stamped: unchanged");
+        let mut not_obj = "[1]".to_string();
+        ids.stamp_in_place([0; 4], &mut not_obj);
+        assert_eq!(not_obj, "[1]");
     }
 }

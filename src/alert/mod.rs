@@ -18,5 +18,5 @@ pub use self::event_id::EventIds;
 pub use self::findings::{FindingLimits, FindingSet};
 pub use self::hash::ValueHasher;
 pub use self::mask::{mask, mask_text};
-pub use self::sink::{AlertSink, EveWriter};
+pub use self::sink::{AlertSink, EveWriter, EventHead};
 pub use self::sinks::{SinkControl, SinkSet};

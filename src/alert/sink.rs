@@ -12,11 +12,30 @@ pub trait AlertSink: Send {
     /// # Errors
     /// The underlying I/O error.
     fn write_event(&mut self, json: &str) -> io::Result<()>;
+    /// Writes one event whose type and severity the caller already knows,
+    /// so that a sink filtering on them need not parse the JSON. `head`
+    /// must equal the event's top-level `event_type` and `severity`.
+    ///
+    /// # Errors
+    /// The underlying I/O error.
+    fn write_event_head(&mut self, json: &str, head: EventHead) -> io::Result<()> {
+        let _ = head;
+        self.write_event(json)
+    }
     /// Pushes buffered events out.
     ///
     /// # Errors
     /// The underlying I/O error.
     fn flush(&mut self) -> io::Result<()>;
+}
+
+/// The top-level fields of an event that sinks filter and count on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EventHead {
+    /// `event_type`.
+    pub event_type: &'static str,
+    /// `severity`, on the event types that have one.
+    pub severity: Option<&'static str>,
 }
 
 /// JSON-lines writer to stdout or a file.

@@ -16,6 +16,7 @@ use crossbeam_channel::Sender;
 
 use super::output::{OutEvent, OutMsg, SortKey};
 use crate::alert::event::{event_type, format_ts, proto_name, AnomalyEvent, AnomalyOut};
+use crate::alert::EventHead;
 use crate::capture::Timestamp;
 use crate::decode::{DecodeError, DefragStats, FragmentRef, TunnelInfo, L3};
 use crate::flow::{Direction, OverlapPolicy, StreamAnomaly};
@@ -165,6 +166,10 @@ pub fn flow_event(ev: &AnomalyEvent, ts: Timestamp, flow_id: u64, seq: u32) -> O
             seq,
         },
         json: serde_json::to_string(ev).unwrap_or_default(),
+        head: Some(EventHead {
+            event_type: event_type::ANOMALY,
+            severity: None,
+        }),
         dedup: None,
     }
 }

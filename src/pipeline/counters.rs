@@ -22,7 +22,7 @@ use super::reader::ReaderStats;
 use super::stats::RunStats;
 use super::worker::WorkerStats;
 use crate::alert::event::{event_type, format_ts};
-use crate::alert::SCHEMA_VERSION;
+use crate::alert::{EventHead, SCHEMA_VERSION};
 use crate::capture::live::InterfaceStats;
 use crate::decode::DecodeError;
 
@@ -305,6 +305,10 @@ impl StatsTicker {
                 seq: self.seq,
             },
             json: json.to_string(),
+            head: Some(EventHead {
+                event_type: event_type::STATS,
+                severity: None,
+            }),
             dedup: None,
         }
     }

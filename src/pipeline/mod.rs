@@ -192,6 +192,7 @@ fn worker_setup(cfg: &Config, sensor: &Sensor, workers: usize) -> worker::Worker
         engine: Arc::clone(&sensor.engine),
         policy: Arc::clone(&sensor.policy),
         hasher: sensor.hasher.clone(),
+        ids: EventIds::new(&cfg.sensor_id()),
         limits: FindingLimits {
             values_cap: cfg.output.values_cap,
             max_distinct: cfg.output.max_distinct,

@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use crossbeam_channel::Receiver;
 
 use crate::alert::hash::ValueHash;
-use crate::alert::{AlertSink, EventIds};
+use crate::alert::{AlertSink, EventHead, EventIds};
 use crate::policy::dedup::{DedupStats, Deduper};
 
 /// Order of events in a replay: packet time, then flow, direction and the
@@ -54,6 +54,9 @@ pub struct OutEvent {
     pub key: SortKey,
     /// The JSON line.
     pub json: String,
+    /// Its `event_type` and `severity`, when the builder knows them (the
+    /// sinks then need not parse the JSON to filter it).
+    pub head: Option<EventHead>,
     /// Present on `dlp` events.
     pub dedup: Option<DedupInfo>,
 }
@@ -141,7 +144,11 @@ fn write_sorted(
                 continue;
             }
         }
-        sink.write_event(&ids.stamp(ev.key.words(), &ev.json))?;
+        let json = ids.stamp(ev.key.words(), &ev.json);
+        match ev.head {
+            Some(head) => sink.write_event_head(&json, head)?,
+            None => sink.write_event(&json)?,
+        }
         stats.events_total += 1;
     }
     Ok(())
@@ -184,6 +191,7 @@ mod tests {
                 seq: 0,
             },
             json: json.into(),
+            head: None,
             dedup: Some(DedupInfo {
                 sender: "10.0.0.1".parse().unwrap(),
                 receiver: "192.0.2.1".parse().unwrap(),

@@ -17,8 +17,8 @@ use crate::alert::event::FtpOut;
 use crate::alert::event::{event_type, format_ts, proto_name};
 use crate::alert::event::{AnomalyEvent, FlowEvent, FlowSummary};
 use crate::alert::{
-    mask_text, DlpEvent, Envelope, FindingLimits, FindingOut, FindingSet, HttpOut, StreamNotes,
-    ValueHasher,
+    mask_text, DlpEvent, Envelope, EventHead, EventIds, FindingLimits, FindingOut, FindingSet,
+    HttpOut, StreamNotes, ValueHasher,
 };
 use crate::app::dns::{self, DnsParser, DnsProbe, DnsTx};
 use crate::app::ftp::{FtpDataParser, FtpParser};
@@ -56,6 +56,9 @@ pub struct WorkerSetup {
     pub policy: Arc<Policy>,
     /// Keyed hasher for values.
     pub hasher: ValueHasher,
+    /// Event ids: each worker stamps its own events, so the hashing is
+    /// spread over the workers instead of serialised in the output thread.
+    pub ids: EventIds,
     /// Bounds on findings.
     pub limits: FindingLimits,
     /// Reassembly bounds (memcap already divided per worker).
@@ -300,6 +303,7 @@ struct Det {
     engine: Arc<Engine>,
     policy: Arc<Policy>,
     hasher: ValueHasher,
+    ids: EventIds,
     limits: FindingLimits,
     event_max_age: u64,
     flow_events: bool,
@@ -340,6 +344,7 @@ pub fn run(
         engine: setup.engine,
         policy: setup.policy,
         hasher: setup.hasher,
+        ids: setup.ids,
         limits: setup.limits,
         event_max_age: setup.event_max_age,
         flow_events: setup.flow_events,
@@ -1185,6 +1190,10 @@ impl Det {
         let sender_is_lo = (dir == Direction::ToServer) == meta.client_is_lo;
         let ends = endpoints(&meta.key, sender_is_lo);
         let verdict = self.judge(&findings, records, ends.0, ends.2, ts, app);
+        let head = EventHead {
+            event_type: event_type::DLP,
+            severity: Some(verdict.severity.as_str()),
+        };
         let mut envelope = envelope(meta, ts, event_type::DLP, ends);
         envelope.app_proto = app.proto;
         let ev = DlpEvent {
@@ -1219,7 +1228,12 @@ impl Det {
             receiver: ends.2,
             hashes,
         });
-        self.out.push(OutEvent { key, json, dedup });
+        self.out.push(OutEvent {
+            key,
+            json,
+            head: Some(head),
+            dedup,
+        });
     }
 
     /// The policy's verdict on PI sent from `sender` to `receiver`.
@@ -1293,6 +1307,10 @@ impl Det {
         self.out.push(OutEvent {
             key,
             json,
+            head: Some(EventHead {
+                event_type: event_type::FLOW,
+                severity: None,
+            }),
             dedup: None,
         });
     }
@@ -1331,6 +1349,9 @@ impl Det {
 
     fn send_events(&mut self, out: &Sender<OutMsg>) {
         if !self.out.is_empty() {
+            for ev in &mut self.out {
+                self.ids.stamp_in_place(ev.key.words(), &mut ev.json);
+            }
             let _ = out.send(OutMsg::Events(std::mem::take(&mut self.out)));
         }
     }

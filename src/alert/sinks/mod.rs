@@ -41,7 +41,7 @@ use self::backlog::{Backlog, MemQueue};
 use self::config::{SinkConfig, SinkKind, EVENT_TYPES};
 use self::file::{RotatingFile, Rotation};
 use self::remote::{Remote, RemoteOptions, Shared, Transport};
-use super::{AlertSink, EveWriter};
+use super::{AlertSink, EveWriter, EventHead};
 use crate::policy::Severity;
 
 pub use self::config::validate_all;
@@ -444,10 +444,41 @@ fn transport(c: &SinkConfig) -> io::Result<Box<dyn Transport>> {
 
 impl AlertSink for SinkSet {
     fn write_event(&mut self, json: &str) -> io::Result<()> {
-        self.check_reopen()?;
         let head: Head<'_> = serde_json::from_str(json).unwrap_or_default();
         let ty = head.event_type.unwrap_or("");
-        let sev = severity_index(head.severity);
+        self.route(json, ty, severity_index(head.severity))
+    }
+
+    fn write_event_head(&mut self, json: &str, head: EventHead) -> io::Result<()> {
+        debug_assert_eq!(
+            {
+                let h: Head<'_> = serde_json::from_str(json).unwrap_or_default();
+                (h.event_type, h.severity)
+            },
+            (Some(head.event_type), head.severity),
+            "the head given must be the event's own"
+        );
+        self.route(json, head.event_type, severity_index(head.severity))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.check_reopen()?;
+        for e in &mut self.entries {
+            match &mut e.out {
+                Out::Eve(w) => w.flush()?,
+                Out::File(f) => f.flush()?,
+                Out::Remote(r) => r.sync(),
+            }
+        }
+        Ok(())
+    }
+}
+
+impl SinkSet {
+    /// Counts an event of type `ty` and severity index `sev` and writes it
+    /// to every sink whose filter passes it.
+    fn route(&mut self, json: &str, ty: &str, sev: usize) -> io::Result<()> {
+        self.check_reopen()?;
         self.control.0.counts.add(ty, sev);
         for e in &mut self.entries {
             if !e.filter.pass(ty, sev) {
@@ -460,18 +491,6 @@ impl AlertSink for SinkSet {
             }
             if let Some(l) = e.local.and_then(|i| self.control.0.locals.get(i)) {
                 l.events.fetch_add(1, Ordering::Relaxed);
-            }
-        }
-        Ok(())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.check_reopen()?;
-        for e in &mut self.entries {
-            match &mut e.out {
-                Out::Eve(w) => w.flush()?,
-                Out::File(f) => f.flush()?,
-                Out::Remote(r) => r.sync(),
             }
         }
         Ok(())

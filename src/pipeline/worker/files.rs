@@ -7,7 +7,7 @@ use std::sync::{Mutex, OnceLock};
 
 use super::{endpoints, envelope, AppSink, Det, DirState, FlowMeta};
 use crate::alert::event::{event_type, FileInfoEvent, FileInfoOut, FtpOut};
-use crate::alert::{mask_text, FindingSet};
+use crate::alert::{mask_text, EventHead, FindingSet};
 use crate::app::ftp::{is_transfer, FtpTx};
 use crate::app::{location, proto_name as app_proto, FileMeta};
 use crate::capture::Timestamp;
@@ -563,6 +563,10 @@ impl Det {
         self.out.push(OutEvent {
             key,
             json,
+            head: Some(EventHead {
+                event_type: event_type::FILEINFO,
+                severity: None,
+            }),
             dedup: None,
         });
     }
