@@ -503,6 +503,12 @@ impl<R: Read> Read for RetryInterrupted<R> {
 /// Expands directories and opens every input, merging several into one.
 pub(super) fn open_inputs(paths: &[PathBuf]) -> Result<Box<dyn FrameSource>, CaptureError> {
     let files = expand_paths(paths)?;
+    if let [only] = files.as_slice() {
+        // One classic pcap: read in shared chunks, frames routed in place.
+        if let Some(chunked) = super::chunked::ChunkedFile::open(only, 0)? {
+            return Ok(Box::new(chunked));
+        }
+    }
     let mut readers = Vec::with_capacity(files.len());
     for (i, path) in files.iter().enumerate() {
         let index = u32::try_from(i)

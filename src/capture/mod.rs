@@ -6,6 +6,7 @@
 
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// Packet timestamp: nanoseconds since the Unix epoch (packet time, never wall clock).
 pub type Timestamp = u64;
@@ -51,6 +52,27 @@ pub struct FrameInfo {
     pub file: u32,
 }
 
+/// A block of capture bytes that frames are handed out of in place
+/// (see [`FrameSource::next_frame_shared`]).
+pub type Chunk = Arc<Vec<u8>>;
+
+/// A frame left where it was read: `chunk[start..start + caplen]`.
+#[derive(Clone, Copy, Debug)]
+pub struct SharedFrame<'a> {
+    /// The chunk holding it.
+    pub chunk: &'a Chunk,
+    /// Where it starts in the chunk.
+    pub start: usize,
+}
+
+impl SharedFrame<'_> {
+    /// The frame's bytes (`caplen` from its [`FrameInfo`]).
+    pub fn bytes(&self, caplen: u32) -> &[u8] {
+        let end = self.start.saturating_add(caplen as usize);
+        self.chunk.get(self.start..end).unwrap_or(&[])
+    }
+}
+
 /// A source of link-layer frames.
 pub trait FrameSource: Send {
     /// Appends the next frame's bytes to `out` and describes it.
@@ -60,6 +82,19 @@ pub trait FrameSource: Send {
     /// A [`CaptureError`] when the input cannot be read or is corrupt before
     /// its end; it names the file and the packet number.
     fn next_frame(&mut self, out: &mut Vec<u8>) -> Result<Option<FrameInfo>, CaptureError>;
+
+    /// Like [`FrameSource::next_frame`], but a source that reads in shared
+    /// chunks leaves the frame in place and says where it is (`out` is then
+    /// untouched): the reader routes it without copying.
+    ///
+    /// # Errors
+    /// As [`FrameSource::next_frame`].
+    fn next_frame_shared(
+        &mut self,
+        out: &mut Vec<u8>,
+    ) -> Result<Option<(FrameInfo, Option<SharedFrame<'_>>)>, CaptureError> {
+        Ok(self.next_frame(out)?.map(|info| (info, None)))
+    }
 
     /// Non-fatal problems seen so far (e.g. a truncated last packet), taken once.
     fn take_warnings(&mut self) -> Vec<String>;
@@ -158,6 +193,7 @@ pub fn open_inputs(paths: &[PathBuf]) -> Result<Box<dyn FrameSource>, CaptureErr
     file::open_inputs(paths)
 }
 
+pub mod chunked;
 pub mod file;
 pub mod live;
 mod merge;

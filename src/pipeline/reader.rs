@@ -16,7 +16,7 @@ use super::ftp_route::{FtpRouteStats, FtpRouter};
 use super::output::OutMsg;
 use crate::app::dns::cache::{NameCache, NameCacheConfig, NameCacheStats};
 use crate::app::dns::tcp_names::Segment;
-use crate::capture::{CaptureError, FrameInfo, FrameSource, LinkType, Timestamp};
+use crate::capture::{CaptureError, FrameInfo, FrameSource, LinkType, SharedFrame, Timestamp};
 use crate::decode::checksum::{self, ChecksumStats};
 use crate::decode::{
     self, proto, DecodeError, Decoded, DefragConfig, DefragResult, DefragStats, Defragmenter,
@@ -157,15 +157,19 @@ pub fn run_with(
             break None;
         }
         frame.clear();
-        let info = match source.next_frame(&mut frame) {
-            Ok(Some(info)) => info,
+        let (info, shared) = match source.next_frame_shared(&mut frame) {
+            Ok(Some(next)) => next,
             Ok(None) => break None,
             Err(e) => break Some(e),
         };
         if let Some(t) = &mut hooks.ticker {
             t.observe(info.ts);
         }
-        if !r.ingest(info, &frame) {
+        let ok = match shared {
+            Some(s) => r.ingest_shared(info, s.bytes(info.caplen), Some(s)),
+            None => r.ingest(info, &frame),
+        };
+        if !ok {
             break None; // worker gone: the pipeline reports why
         }
         if r.stats.packets_total.is_multiple_of(PUBLISH_EVERY) {
@@ -201,6 +205,17 @@ impl Reader {
 
     /// Counts, decodes and routes one frame; false when a worker is gone.
     pub(crate) fn ingest(&mut self, info: FrameInfo, frame: &[u8]) -> bool {
+        self.ingest_shared(info, frame, None)
+    }
+
+    /// [`Reader::ingest`] of a frame that may be left in its shared chunk
+    /// (`shared`: where `frame` lies), so that batches point into it.
+    fn ingest_shared(
+        &mut self,
+        info: FrameInfo,
+        frame: &[u8],
+        shared: Option<SharedFrame<'_>>,
+    ) -> bool {
         let stats = &mut self.stats;
         stats.packets_total += 1;
         stats.bytes_total += u64::from(info.caplen);
@@ -208,7 +223,7 @@ impl Reader {
             stats.first_ts = info.ts;
         }
         stats.last_ts = stats.last_ts.max(info.ts);
-        self.frame(info.ts, info.linktype, frame)
+        self.frame(info.ts, info.linktype, frame, shared)
     }
 
     /// Sends every non-empty pending batch now (live: bounded latency);
@@ -254,9 +269,15 @@ impl Reader {
     }
 
     /// Decodes and routes one frame; false when a worker is gone.
-    fn frame(&mut self, ts: Timestamp, linktype: LinkType, frame: &[u8]) -> bool {
+    fn frame(
+        &mut self,
+        ts: Timestamp,
+        linktype: LinkType,
+        frame: &[u8],
+        shared: Option<SharedFrame<'_>>,
+    ) -> bool {
         match decode::decode_frame(linktype, frame) {
-            Ok(Frame::Packet(d)) => self.route(ts, d, frame),
+            Ok(Frame::Packet(d)) => self.route(ts, d, frame, shared),
             Ok(Frame::Fragment(at)) => self.fragment(ts, frame, &at),
             Err(e) => {
                 self.decode_error(ts, e);
@@ -328,11 +349,17 @@ impl Reader {
             (self.validate_checksums, &mut self.names),
             ts,
             d,
-            buf,
+            (buf, None),
         )
     }
 
-    fn route(&mut self, ts: Timestamp, d: Decoded, frame: &[u8]) -> bool {
+    fn route(
+        &mut self,
+        ts: Timestamp,
+        d: Decoded,
+        frame: &[u8],
+        shared: Option<SharedFrame<'_>>,
+    ) -> bool {
         route_packet(
             &mut self.stats,
             &mut self.anomalies,
@@ -342,7 +369,7 @@ impl Reader {
             (self.validate_checksums, &mut self.names),
             ts,
             d,
-            frame,
+            (frame, shared),
         )
     }
 }
@@ -350,8 +377,9 @@ impl Reader {
 /// Counts a decoded packet and batches it for the worker owning its flow;
 /// with the DNS name of its destination (learnt here, in capture order, so
 /// names do not depend on the worker count); false when that worker is
-/// gone. (A free function over the reader's fields: a fragment's bytes are
-/// borrowed from the defragmenter.)
+/// gone. `shared`: where `frame` lies in a shared chunk, if it does (the
+/// payload is then not copied). (A free function over the reader's fields:
+/// a fragment's bytes are borrowed from the defragmenter.)
 #[allow(clippy::too_many_arguments)]
 fn route_packet(
     stats: &mut ReaderStats,
@@ -362,7 +390,7 @@ fn route_packet(
     (validate_checksums, names): (bool, &mut NameCache),
     ts: Timestamp,
     d: Decoded,
-    frame: &[u8],
+    (frame, shared): (&[u8], Option<SharedFrame<'_>>),
 ) -> bool {
     if validate_checksums {
         if let Err(l) = checksum::verify(frame, &d) {
@@ -410,7 +438,10 @@ fn route_packet(
         names.observe_udp(ts, d.sport, payload);
     }
     let name = names.lookup(d.dst, ts);
-    batch.push_named(ts, d, frame, name);
+    match shared {
+        Some(s) => batch.push_shared(ts, d, s, name),
+        None => batch.push_named(ts, d, frame, name),
+    }
     if batch.is_full() {
         let fresh = link.pool.try_recv().unwrap_or_default();
         let full = std::mem::replace(batch, fresh);
