@@ -14,7 +14,7 @@ use std::io::Read;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use super::file::MAX_CAPLEN;
+use super::file::{read_u32, MAX_CAPLEN};
 use super::{CaptureError, Chunk, FrameInfo, FrameSource, LinkType, SharedFrame, Timestamp};
 
 /// Bytes per chunk.
@@ -25,6 +25,8 @@ pub const SPARES: usize = 32;
 pub const FILE_HEADER: usize = 24;
 /// Size of a classic pcap record header.
 const RECORD_HEADER: usize = 16;
+/// End of the captured-length field in a record header.
+const CAPLEN_END: usize = 12;
 const NANOS_PER_SEC: u64 = 1_000_000_000;
 
 /// How the file header says records are written.
@@ -119,7 +121,9 @@ impl LegacyChunks {
     pub fn next_record(&mut self) -> Result<Option<(FrameInfo, &Chunk, usize)>, CaptureError> {
         while !self.done {
             let avail = self.end - self.pos;
-            if avail >= RECORD_HEADER {
+            // An impossible length is corruption as soon as it can be
+            // read, even in a record cut short by the end of the file.
+            if avail >= CAPLEN_END {
                 let caplen = self.caplen()?;
                 if avail >= RECORD_HEADER + caplen {
                     let (info, start) = self.emit(caplen);
@@ -323,15 +327,6 @@ impl FrameSource for ChunkedFile {
     }
 }
 
-fn read_u32(data: &[u8], at: usize, big_endian: bool) -> Option<u32> {
-    let b: [u8; 4] = data.get(at..at + 4)?.try_into().ok()?;
-    Some(if big_endian {
-        u32::from_be_bytes(b)
-    } else {
-        u32::from_le_bytes(b)
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -434,6 +429,23 @@ mod tests {
             assert_eq!(s.bytes(*len), bytes.as_slice());
         }
         assert!(c.chunks.allocated >= 4, "held chunks were not reused");
+    }
+
+    #[test]
+    fn impossible_length_in_a_cut_header_is_corruption() {
+        // Found by the `capture` fuzz target: the file ends 12 bytes into a
+        // record header whose length field is already impossible.
+        let mut bytes = capture(true, true, &[72]);
+        bytes.extend([0x14, 0xe9, 0, 0xc4, 0, 0x0c, 0, 0, 0x12, 0x34, 0x01, 0x80]);
+        let (frames, end, _) = read_all(&mut chunked(&bytes).unwrap());
+        assert_eq!(frames.len(), 1);
+        assert!(end
+            .unwrap_err()
+            .contains("corrupt at packet 2: captured length 305398144"));
+        assert_eq!(
+            read_all(&mut chunked(&bytes).unwrap()),
+            read_all(&mut parsed(&bytes))
+        );
     }
 
     proptest! {

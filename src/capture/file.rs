@@ -213,6 +213,14 @@ impl FrameSource for FileReader {
         let mut stalls = 0u32;
         while !self.state.done {
             let before = self.reader.data().len();
+            // pcap-parser subtracts 12 from a pcapng block's length without
+            // a check (a panic where overflow checks are on, found by the
+            // `capture` fuzz target): impossible lengths are caught here.
+            if matches!(self.state.format, Format::Ng { .. }) {
+                if let Err(why) = self.state.claimed_len(self.reader.data()) {
+                    return Err(self.corrupt(why));
+                }
+            }
             match self.step(out) {
                 Step::Frame(off, info) => {
                     self.reader.consume(off);
@@ -476,7 +484,8 @@ fn check_caplen(caplen: u32) -> Result<(), String> {
     Ok(())
 }
 
-fn read_u32(data: &[u8], at: usize, big_endian: bool) -> Option<u32> {
+/// The `u32` at `at` in the given byte order; `None` past the end.
+pub(super) fn read_u32(data: &[u8], at: usize, big_endian: bool) -> Option<u32> {
     let b: [u8; 4] = data.get(at..at + 4)?.try_into().ok()?;
     Some(if big_endian {
         u32::from_be_bytes(b)
@@ -724,6 +733,21 @@ mod tests {
         assert_eq!(frames.len(), 2);
         let msg = res.unwrap_err().to_string();
         assert!(msg.contains("t.pcap: corrupt at packet 3"), "{msg}");
+    }
+
+    #[test]
+    fn pcapng_block_shorter_than_its_frame_is_corrupt() {
+        // Found by the `capture` fuzz target: a Process Information Block
+        // claiming 8 bytes made pcap-parser underflow.
+        let bytes: &[u8] = &[
+            0x0a, 0x0d, 0x0d, 0x0a, 0x1c, 0, 0, 0, 0x4d, 0x3c, 0x2b, 0x1a, 1, 0, 0, 1, 0, 0, 0,
+            0xff, 0xff, 0xff, 0xf2, 0x2b, 0x3c, 0x4d, 0, 0, 1, 0, 0, 0x80, 8, 0, 0, 0, 0x4e, 0x3c,
+            0xb2, 0xa1, 0, 0, 0, 4, 0xff, 0xff, 0xff, 0xfe, 0, 9, 0,
+        ];
+        let (frames, res) = read_all(&mut reader(bytes.to_vec()));
+        assert!(frames.is_empty());
+        let err = res.unwrap_err().to_string();
+        assert!(err.contains("impossible block length 8"), "{err}");
     }
 
     #[test]
