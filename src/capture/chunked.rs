@@ -237,8 +237,14 @@ impl LegacyChunks {
     }
 
     /// A chunk no batch points into any more (a spare), or a new one.
+    /// (`get_mut` is the check: it also orders the workers' last reads of
+    /// a chunk before our writes into it.)
     fn free_chunk(&mut self) -> Chunk {
-        match self.spares.iter().position(|c| Arc::strong_count(c) == 1) {
+        match self
+            .spares
+            .iter_mut()
+            .position(|c| Arc::get_mut(c).is_some())
+        {
             Some(i) => self.spares.swap_remove(i),
             None => {
                 self.allocated += 1;
