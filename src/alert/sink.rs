@@ -38,6 +38,16 @@ pub struct EventHead {
     pub severity: Option<&'static str>,
 }
 
+impl EventHead {
+    /// The head of an event type that has no severity.
+    pub fn of_type(event_type: &'static str) -> EventHead {
+        EventHead {
+            event_type,
+            severity: None,
+        }
+    }
+}
+
 /// JSON-lines writer to stdout or a file.
 pub struct EveWriter {
     out: BufWriter<Box<dyn Write + Send>>,

@@ -73,11 +73,6 @@ impl HsCache {
         dir_from(std::env::var_os("XDG_CACHE_HOME"), std::env::var_os("HOME"))
     }
 
-    /// The directory in use, if any.
-    pub fn dir(&self) -> Option<&Path> {
-        self.dir.as_deref()
-    }
-
     /// Counters so far.
     pub fn stats(&self) -> HsCacheStats {
         let s = &self.stats;

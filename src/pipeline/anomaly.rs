@@ -166,10 +166,7 @@ pub fn flow_event(ev: &AnomalyEvent, ts: Timestamp, flow_id: u64, seq: u32) -> O
             seq,
         },
         json: serde_json::to_string(ev).unwrap_or_default(),
-        head: Some(EventHead {
-            event_type: event_type::ANOMALY,
-            severity: None,
-        }),
+        head: Some(EventHead::of_type(event_type::ANOMALY)),
         dedup: None,
     }
 }

@@ -305,10 +305,7 @@ impl StatsTicker {
                 seq: self.seq,
             },
             json: json.to_string(),
-            head: Some(EventHead {
-                event_type: event_type::STATS,
-                severity: None,
-            }),
+            head: Some(EventHead::of_type(event_type::STATS)),
             dedup: None,
         }
     }

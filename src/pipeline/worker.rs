@@ -1307,10 +1307,7 @@ impl Det {
         self.out.push(OutEvent {
             key,
             json,
-            head: Some(EventHead {
-                event_type: event_type::FLOW,
-                severity: None,
-            }),
+            head: Some(EventHead::of_type(event_type::FLOW)),
             dedup: None,
         });
     }

@@ -563,10 +563,7 @@ impl Det {
         self.out.push(OutEvent {
             key,
             json,
-            head: Some(EventHead {
-                event_type: event_type::FILEINFO,
-                severity: None,
-            }),
+            head: Some(EventHead::of_type(event_type::FILEINFO)),
             dedup: None,
         });
     }
