@@ -8,6 +8,7 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 
+use super::hash::ValueHash;
 use crate::capture::Timestamp;
 use crate::detect::Confidence;
 use crate::policy::Verdict;
@@ -61,7 +62,30 @@ pub struct ValueOut {
     /// Masked value, e.g. `138****8000`.
     pub masked: String,
     /// `hex(HMAC-SHA256(hash_key, normalised value))`.
-    pub hash: String,
+    pub hash: HexHash,
+}
+
+/// A value hash written as 64 lowercase hex digits: the raw bytes are
+/// kept until the event is serialised, so no string is built per value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HexHash(pub ValueHash);
+
+impl HexHash {
+    /// The 64 hex digits.
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+}
+
+impl Serialize for HexHash {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut buf = [0u8; 64];
+        // 64 output bytes for 32 input bytes: the only error is a size mismatch.
+        match hex::encode_to_slice(self.0, &mut buf) {
+            Ok(()) => s.serialize_str(std::str::from_utf8(&buf).unwrap_or_default()),
+            Err(_) => s.serialize_str(""),
+        }
+    }
 }
 
 /// PI of one type found by one detector in one place.

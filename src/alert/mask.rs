@@ -27,6 +27,27 @@ pub fn mask(pi_type: &str, value: &[u8]) -> String {
 /// Keeps `head` leading and `tail` trailing characters, stars in between.
 /// When that would leave fewer than 4 characters hidden, keeps a quarter at each end.
 fn keep_ends(value: &[u8], head: usize, tail: usize) -> String {
+    if value.is_ascii() {
+        // Most values (IDs, numbers, cards): one byte per character.
+        let n = value.len();
+        let (head, tail) = if head + tail + 4 > n {
+            (n / 4, n / 4)
+        } else {
+            (head, tail)
+        };
+        let masked: Vec<u8> = value
+            .iter()
+            .enumerate()
+            .map(|(i, &c)| if i < head || i >= n - tail { c } else { b'*' })
+            .collect();
+        // ASCII in, ASCII out.
+        return String::from_utf8(masked).unwrap_or_default();
+    }
+    keep_ends_chars(value, head, tail)
+}
+
+/// [`keep_ends`] counted in characters (text other than ASCII).
+fn keep_ends_chars(value: &[u8], head: usize, tail: usize) -> String {
     let chars: Vec<char> = String::from_utf8_lossy(value).chars().collect();
     let n = chars.len();
     let (head, tail) = if head + tail + 4 > n {
@@ -97,7 +118,15 @@ fn mask_email(value: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{mask, mask_text};
+    use super::{keep_ends, keep_ends_chars, mask, mask_text};
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn ascii_path_agrees(v in "[ -~]{0,40}", head in 0usize..8, tail in 0usize..8) {
+            prop_assert_eq!(keep_ends(v.as_bytes(), head, tail), keep_ends_chars(v.as_bytes(), head, tail));
+        }
+    }
 
     #[test]
     fn masks_each_type() {

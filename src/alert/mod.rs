@@ -12,7 +12,7 @@ pub mod sink;
 pub mod sinks;
 
 pub use self::event::{
-    DlpEvent, Envelope, FindingOut, HttpOut, StreamNotes, ValueOut, SCHEMA_VERSION,
+    DlpEvent, Envelope, FindingOut, HexHash, HttpOut, StreamNotes, ValueOut, SCHEMA_VERSION,
 };
 pub use self::event_id::EventIds;
 pub use self::findings::{FindingLimits, FindingSet};
