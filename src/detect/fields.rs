@@ -346,9 +346,12 @@ pub struct FieldIndex {
     /// so most keys (`ts`, `price`, `status` ...) cost a few instructions.
     tails: Vec<u64>,
     /// Bit per hashed last three bytes of a normalised name (see
-    /// [`tail3_bit`]): keys ending like a name in two bytes but not three
-    /// (`qty`, `order`) skip the key walk and the hash lookups too.
+    /// [`tail_hash_bit`]): keys ending like a name in two bytes but not
+    /// three (`qty`) skip the key walk and the hash lookups too.
     tails3: Vec<u64>,
+    /// The same for the last four bytes: `order` ends like `cardholder`
+    /// in three bytes, not in four.
+    tails4: Vec<u64>,
     /// Shortest name length (capped at 255) per last two bytes, indexed
     /// like `tails`: a key shorter than every name ending like it matches
     /// none, and skips the hash lookups.
@@ -373,7 +376,8 @@ impl Default for FieldIndex {
         FieldIndex {
             exact: HashMap::default(),
             tails: vec![0; 1024],
-            tails3: vec![0; TAIL3_BITS / 64],
+            tails3: vec![0; TAIL_HASH_BITS / 64],
+            tails4: vec![0; TAIL_HASH_BITS / 64],
             tail_min: vec![u8::MAX; 1 << 16],
             suffix_lens: Vec::new(),
             schemes: Vec::new(),
@@ -392,15 +396,18 @@ fn tail_bit(k: &[u8]) -> usize {
     usize::from(a.to_ascii_lowercase()) << 8 | usize::from(b.to_ascii_lowercase())
 }
 
-/// Bits of the three-byte tail filter.
-const TAIL3_BITS: usize = 1 << 15;
+/// Bytes of a raw key's end that [`FieldIndex::may_match`] looks at.
+pub const RAW_TAIL: usize = 4;
 
-/// Hashed index of the last three bytes of a key, lowercased, when all
-/// three are letters, digits or non-ASCII bytes (then they are the last
-/// three of the normalised key too); `None` otherwise (no test).
+/// Bits of each of the three- and four-byte tail filters.
+const TAIL_HASH_BITS: usize = 1 << 15;
+
+/// Hashed index of the last `N` bytes of a key, lowercased, when all `N`
+/// are letters, digits or non-ASCII bytes (then they are the last `N` of
+/// the normalised key too); `None` otherwise (no test).
 #[inline]
-fn tail3_bit(k: &[u8]) -> Option<usize> {
-    let t = k.get(k.len().checked_sub(3)?..)?;
+fn tail_hash_bit<const N: usize>(k: &[u8]) -> Option<usize> {
+    let t = k.get(k.len().checked_sub(N)?..)?;
     let plain = |b: u8| b.is_ascii_alphanumeric() || b >= 0x80;
     let mut x = 0u32;
     for &b in t {
@@ -429,15 +436,17 @@ fn set_bit(set: &mut [u64], bit: usize) {
 
 impl FieldIndex {
     /// Whether a raw key (before normalisation) may be a field name, given
-    /// its last three bytes (fewer at the start of a buffer): its last
-    /// two, lowercased, end some name, and so do its last three when they
-    /// are plain key bytes. A name of two bytes matches only a key of two
+    /// its last [`RAW_TAIL`] bytes (fewer at the start of a buffer): its
+    /// last two, lowercased, end some name, and so do its last three and
+    /// its last four when they are plain key bytes. A name of two bytes
+    /// matches only a key of two and a name of three only a key of three
     /// (names shorter than four bytes are never suffixes), and a key whose
-    /// last three are plain has at least three.
+    /// last `n` are plain has at least `n` bytes.
     #[inline]
     pub fn may_match(&self, raw_tail: &[u8]) -> bool {
         bit_set(&self.tails, tail_bit(raw_tail))
-            && tail3_bit(raw_tail).is_none_or(|b| bit_set(&self.tails3, b))
+            && tail_hash_bit::<3>(raw_tail).is_none_or(|b| bit_set(&self.tails3, b))
+            && tail_hash_bit::<4>(raw_tail).is_none_or(|b| bit_set(&self.tails4, b))
     }
 
     /// Adds detector `d`'s names with their value check.
@@ -447,8 +456,11 @@ impl FieldIndex {
             norm_key(n.as_bytes(), &mut k);
             let bit = tail_bit(&k);
             set_bit(&mut self.tails, bit);
-            if let Some(b3) = tail3_bit(&k) {
-                set_bit(&mut self.tails3, b3);
+            if let Some(b) = tail_hash_bit::<3>(&k) {
+                set_bit(&mut self.tails3, b);
+            }
+            if let Some(b) = tail_hash_bit::<4>(&k) {
+                set_bit(&mut self.tails4, b);
             }
             if let Some(m) = self.tail_min.get_mut(bit) {
                 *m = (*m).min(u8::try_from(k.len()).unwrap_or(u8::MAX));
@@ -663,12 +675,10 @@ mod tests {
             "登录密码",
         ] {
             let k = key.as_bytes();
-            let tail = &k[k.len().saturating_sub(3)..];
-            assert!(ix.may_match(tail), "{key}");
-            assert!(
-                ix.may_match(&k[k.len() - 2..]),
-                "{key}: two bytes at a buffer start"
-            );
+            for n in 2..=RAW_TAIL {
+                let tail = &k[k.len().saturating_sub(n)..];
+                assert!(ix.may_match(tail), "{key}: last {n} bytes");
+            }
         }
         // Ending like a name in two bytes but not in three.
         for key in ["xwd", "bird", "lmz", "user_xwd"] {
@@ -677,5 +687,42 @@ mod tests {
             assert!(!ix.may_match(&k[k.len().saturating_sub(3)..]), "{key}");
         }
         assert!(!ix.may_match(b"ts"));
+        // Ending like a name in three bytes but not in four.
+        let mut ix = FieldIndex::default();
+        ix.add(0, &["cardholder".to_string()], ValueCheck::CnName);
+        assert!(ix.may_match(b"der"));
+        assert!(!ix.may_match(b"rder"), "order");
+        assert!(ix.may_match(b"lder"));
+    }
+
+    proptest::proptest! {
+        /// The tail filter never rejects a key the lookup would accept.
+        #[test]
+        fn tail_filter_never_hides_a_match(
+            name in proptest::sample::select(vec![
+                "password", "pwd", "mz", "idCard", "密码", "cardholder", "real_name", "xm",
+            ]),
+            prefix in "[a-zA-Z_.-]{0,6}",
+            upper in proptest::collection::vec(proptest::bool::ANY, 12),
+            other in "[a-zA-Z0-9_]{1,12}",
+        ) {
+            let mut ix = FieldIndex::default();
+            let names = ["password", "pwd", "mz", "idCard", "密码", "cardholder", "real_name", "xm"]
+                .map(String::from);
+            ix.add(0, &names, ValueCheck::Credential);
+            let cased: String = name
+                .chars()
+                .zip(upper.iter().chain(std::iter::repeat(&false)))
+                .map(|(c, &u)| if u { c.to_ascii_uppercase() } else { c })
+                .collect();
+            let mut norm = Vec::new();
+            for key in [format!("{prefix}{cased}"), other] {
+                let k = key.as_bytes();
+                norm_key(k, &mut norm);
+                if !ix.lookup(&norm).is_empty() {
+                    proptest::prop_assert!(ix.may_match(&k[k.len().saturating_sub(RAW_TAIL)..]), "{}", key);
+                }
+            }
+        }
     }
 }

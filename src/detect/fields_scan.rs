@@ -144,7 +144,10 @@ fn quick_ok(h: &[u8], p: usize, ix: &FieldIndex) -> bool {
     while e > 0 && matches!(h.get(e - 1), Some(b' ' | b'"' | b'\'')) && p - e < 3 {
         e -= 1;
     }
-    ix.may_match(h.get(e.saturating_sub(3)..e).unwrap_or_default())
+    ix.may_match(
+        h.get(e.saturating_sub(fields::RAW_TAIL)..e)
+            .unwrap_or_default(),
+    )
 }
 
 impl Scanner {
@@ -262,14 +265,7 @@ impl Scanner {
         let h = w.h;
         let eng = w.eng;
         // Cheap test first: most keys end in bytes no field name ends in.
-        let mut e = c.p;
-        while e > 0 && matches!(h.get(e - 1), Some(b' ' | b'"' | b'\'')) && c.p - e < 3 {
-            e -= 1;
-        }
-        if !eng
-            .fields
-            .may_match(h.get(e.saturating_sub(3)..e).unwrap_or_default())
-        {
+        if !quick_ok(h, c.p, &eng.fields) {
             return Ok(());
         }
         let Some((ks, ke)) = fields::key_before(h, c.p, c.sep) else {
