@@ -332,7 +332,7 @@ pub fn norm_key(k: &[u8], out: &mut Vec<u8>) {
     out.clear();
     out.extend(
         k.iter()
-            .filter(|b| !matches!(b, b'_' | b'-' | b'.' | b' '))
+            .filter(|&&b| !dropped_key_byte(b))
             .map(u8::to_ascii_lowercase),
     );
 }
@@ -408,16 +408,45 @@ const TAIL_HASH_BITS: usize = 1 << 15;
 #[inline]
 fn tail_hash_bit<const N: usize>(k: &[u8]) -> Option<usize> {
     let t = k.get(k.len().checked_sub(N)?..)?;
-    let plain = |b: u8| b.is_ascii_alphanumeric() || b >= 0x80;
     let mut x = 0u32;
     for &b in t {
-        if !plain(b) {
+        if !plain_key_byte(b) {
             return None;
         }
         x = x << 8 | u32::from(b.to_ascii_lowercase());
     }
-    // Fibonacci hashing: the top 15 bits of the product.
-    Some((x.wrapping_mul(0x9E37_79B1) >> 17) as usize)
+    Some(tail_hash(x))
+}
+
+/// Bit 7 of each byte of `w` set where that byte is ASCII in `lo..=hi`.
+#[inline]
+fn ascii_in_range(w: u32, lo: u8, hi: u8) -> u32 {
+    const ONES: u32 = 0x0101_0101;
+    const HIGH: u32 = 0x8080_8080;
+    let low7 = w & !HIGH;
+    // No carry crosses a byte: each byte of `low7` is at most 0x7F.
+    let ge_lo = low7 + ONES * u32::from(0x80 - lo);
+    let gt_hi = low7 + ONES * u32::from(0x7F - hi);
+    ge_lo & !gt_hi & !w & HIGH
+}
+
+/// A key byte that normalisation drops ([`norm_key`]).
+#[inline]
+fn dropped_key_byte(b: u8) -> bool {
+    matches!(b, b'_' | b'-' | b'.' | b' ')
+}
+
+/// A key byte normalisation keeps as it is (lowercased).
+#[inline]
+fn plain_key_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b >= 0x80
+}
+
+/// Index in a tail filter of up to four lowercased tail bytes, first byte
+/// most significant: Fibonacci hashing, the top 15 bits of the product.
+#[inline]
+fn tail_hash(x: u32) -> usize {
+    (x.wrapping_mul(0x9E37_79B1) >> 17) as usize
 }
 
 /// Whether bit `bit` of `set` is set.
@@ -444,9 +473,40 @@ impl FieldIndex {
     /// last `n` are plain has at least `n` bytes.
     #[inline]
     pub fn may_match(&self, raw_tail: &[u8]) -> bool {
+        let n = raw_tail.len();
+        if raw_tail
+            .get(n.saturating_sub(2)..)
+            .is_some_and(|t| t.iter().any(|&b| dropped_key_byte(b)))
+        {
+            // `pw_d`, `pwd_`: the raw tail is not the normalised one.
+            return true;
+        }
         bit_set(&self.tails, tail_bit(raw_tail))
             && tail_hash_bit::<3>(raw_tail).is_none_or(|b| bit_set(&self.tails3, b))
             && tail_hash_bit::<4>(raw_tail).is_none_or(|b| bit_set(&self.tails4, b))
+    }
+
+    /// [`FieldIndex::may_match`] of a tail of exactly [`RAW_TAIL`] bytes
+    /// held in one word, first byte most significant
+    /// (`u32::from_be_bytes`): the same tests without slicing (SWAR), for
+    /// the separator loop that asks it of every `:` and `=`.
+    #[inline]
+    pub fn may_match_word(&self, raw: u32) -> bool {
+        const HIGH: u32 = 0x8080_8080;
+        if dropped_key_byte(raw as u8) || dropped_key_byte((raw >> 8) as u8) {
+            return true;
+        }
+        let upper = ascii_in_range(raw, b'A', b'Z');
+        let x = raw | upper >> 2;
+        if !bit_set(&self.tails, (x & 0xFFFF) as usize) {
+            return false;
+        }
+        let plain = ascii_in_range(x, b'a', b'z') | ascii_in_range(raw, b'0', b'9') | raw & HIGH;
+        if plain & 0x0080_8080 != 0x0080_8080 {
+            return true;
+        }
+        bit_set(&self.tails3, tail_hash(x & 0xFF_FFFF))
+            && (plain & 0x8000_0000 == 0 || bit_set(&self.tails4, tail_hash(x)))
     }
 
     /// Adds detector `d`'s names with their value check.
@@ -696,6 +756,25 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// The word path of the tail filter agrees with the sliced one.
+        #[test]
+        fn may_match_word_equals_may_match(
+            tail in proptest::array::uniform4(proptest::prop_oneof![
+                proptest::num::u8::ANY, b'A'..=b'Z', b'a'..=b'z', b'0'..=b'9',
+                proptest::sample::select(vec![b'@', b'[', b'`', b'{', b'/', b':', b'_', 0x7F, 0x80, 0xE5]),
+            ]),
+            names in proptest::collection::vec("[a-zA-Z0-9@`{_]{2,6}", 1..8),
+        ) {
+            let mut ix = FieldIndex::default();
+            ix.add(0, &names, ValueCheck::Credential);
+            proptest::prop_assert_eq!(ix.may_match_word(u32::from_be_bytes(tail)), ix.may_match(&tail));
+            // And for a tail that is a name's own end.
+            let k = names[0].as_bytes();
+            if let Some(t) = k.get(k.len().saturating_sub(4)..).and_then(|t| <[u8; 4]>::try_from(t).ok()) {
+                proptest::prop_assert!(ix.may_match_word(u32::from_be_bytes(t)));
+            }
+        }
+
         /// The tail filter never rejects a key the lookup would accept.
         #[test]
         fn tail_filter_never_hides_a_match(
@@ -704,6 +783,8 @@ mod tests {
             ]),
             prefix in "[a-zA-Z_.-]{0,6}",
             upper in proptest::collection::vec(proptest::bool::ANY, 12),
+            sep_at in 0usize..12,
+            sep in proptest::sample::select(vec!["", "_", "-", ".", "__"]),
             other in "[a-zA-Z0-9_]{1,12}",
         ) {
             let mut ix = FieldIndex::default();
@@ -715,6 +796,8 @@ mod tests {
                 .zip(upper.iter().chain(std::iter::repeat(&false)))
                 .map(|(c, &u)| if u { c.to_ascii_uppercase() } else { c })
                 .collect();
+            let cut = cased.char_indices().map(|(i, _)| i).chain([cased.len()]).nth(sep_at).unwrap_or(cased.len());
+            let cased = format!("{}{sep}{}", &cased[..cut], &cased[cut..]);
             let mut norm = Vec::new();
             for key in [format!("{prefix}{cased}"), other] {
                 let k = key.as_bytes();

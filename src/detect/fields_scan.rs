@@ -140,8 +140,33 @@ impl Rare {
 /// quote) ends in bytes some field name ends in ([`FieldIndex::may_match`]).
 #[inline]
 fn quick_ok(h: &[u8], p: usize, ix: &FieldIndex) -> bool {
+    // Nearly always: the 8 bytes before `p` hold at most 3 skipped quote
+    // or space bytes and a whole tail; one load, shifts for the rest.
+    let Some(w) = p
+        .checked_sub(8)
+        .and_then(|s| h.get(s..p))
+        .and_then(|w| <[u8; 8]>::try_from(w).ok())
+    else {
+        return quick_ok_sliced(h, p, ix);
+    };
+    // Last byte (`h[p - 1]`) least significant.
+    let mut w = u64::from_be_bytes(w);
+    for _ in 0..SKIP {
+        if !matches!(w as u8, b' ' | b'"' | b'\'') {
+            break;
+        }
+        w >>= 8;
+    }
+    ix.may_match_word(w as u32)
+}
+
+/// Quote and space bytes skipped between a key and its separator.
+const SKIP: usize = 3;
+
+/// [`quick_ok`] on slices: near the start of a buffer.
+fn quick_ok_sliced(h: &[u8], p: usize, ix: &FieldIndex) -> bool {
     let mut e = p;
-    while e > 0 && matches!(h.get(e - 1), Some(b' ' | b'"' | b'\'')) && p - e < 3 {
+    while e > 0 && matches!(h.get(e - 1), Some(b' ' | b'"' | b'\'')) && p - e < SKIP {
         e -= 1;
     }
     ix.may_match(
@@ -335,6 +360,27 @@ mod tests {
             let input = aho_corasick::Input::new(&h).span(pos.min(h.len())..h.len());
             let want = ac.find(input).map(|m| (m.start(), m.pattern().as_usize()));
             prop_assert_eq!(Rare::find_by_first_byte(&h, pos, &ix), want);
+        }
+
+        /// The word path of the separator test agrees with the sliced one.
+        #[test]
+        fn quick_ok_word_path_equals_sliced(
+            parts in proptest::collection::vec(prop_oneof![
+                Just(b"\"".to_vec()), Just(b" ".to_vec()), Just(b"'".to_vec()),
+                Just(b"password".to_vec()), Just(b"PWD".to_vec()), Just(b"order".to_vec()),
+                Just("密码".as_bytes().to_vec()), Just(b"_".to_vec()), Just(b"mz".to_vec()),
+                Just(b"Holder".to_vec()), proptest::collection::vec(any::<u8>(), 0..4),
+            ], 0..12),
+            sep in prop_oneof![Just(b':'), Just(b'=')],
+        ) {
+            let mut ix = FieldIndex::default();
+            let names = ["password", "pwd", "mz", "密码", "cardholder"].map(String::from);
+            ix.add(0, &names, crate::detect::fields::ValueCheck::Credential);
+            let mut h: Vec<u8> = parts.concat();
+            h.push(sep);
+            for p in 0..h.len() {
+                prop_assert_eq!(quick_ok(&h, p, &ix), quick_ok_sliced(&h, p, &ix), "{:?} at {}", h, p);
+            }
         }
     }
 }
