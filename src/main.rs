@@ -578,8 +578,13 @@ fn live_config(args: &LiveArgs) -> Result<Config> {
 }
 
 fn check_signatures(dir: &std::path::Path) -> Result<()> {
+    // The default cache, as a replay with the default config uses it.
+    let opts = EngineOptions {
+        hs_cache: Config::default().detect.hyperscan_cache_dir(),
+        ..EngineOptions::default()
+    };
     let engine = std::sync::Arc::new(
-        Engine::load_dir(dir, &EngineOptions::default())
+        Engine::load_dir(dir, &opts)
             .with_context(|| format!("loading detectors from {}", dir.display()))?,
     );
     let report = leakwatch::detect::selftest::run_examples(&engine);
