@@ -2,6 +2,8 @@
 //! byte; output stays bounded by the decoded-size limit plus headers.
 #![no_main]
 
+// This target drives the decoder itself: `run` (for parsers) is unused.
+#[allow(dead_code)]
 mod mail_common;
 
 use leakwatch::app::mail::mime::MimeDecoder;
