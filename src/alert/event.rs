@@ -70,13 +70,6 @@ pub struct ValueOut {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct HexHash(pub ValueHash);
 
-impl HexHash {
-    /// The 64 hex digits.
-    pub fn to_hex(&self) -> String {
-        hex::encode(self.0)
-    }
-}
-
 impl Serialize for HexHash {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut buf = [0u8; 64];

@@ -1355,9 +1355,6 @@ impl Det {
     }
 }
 
-/// A `dlp` event's JSON, written into a buffer sized for a typical event
-/// (~700 bytes of envelope, policy and HTTP, ~150 per finding, ~110 per
-/// value listed), so that the string is not grown and copied many times.
 /// Address space a worker's heap is grown by once at start: most of
 /// glibc's 64 MiB per-thread heap.
 const HEAP_RESERVE: usize = 56 << 20;
@@ -1380,6 +1377,9 @@ fn reserve_thread_heap() {
     }
 }
 
+/// A `dlp` event's JSON, written into a buffer sized for a typical event
+/// (~700 bytes of envelope, policy and HTTP, ~150 per finding, ~110 per
+/// value listed), so that the string is not grown and copied many times.
 fn dlp_json(ev: &DlpEvent) -> String {
     let findings = ev.findings.len();
     let values: usize = ev.findings.iter().map(|f| f.values.len()).sum();
