@@ -137,7 +137,7 @@ fn bench(c: &mut Criterion) {
         })
     });
     let mut dedup = policy.new_deduper();
-    let path = dedup.path(ips[0], ips[1]);
+    let path = dedup.path(ips[0], ips[1], 0);
     let mut n: u64 = 0;
     g.throughput(Throughput::Elements(1));
     g.bench_function("dedup_value", |b| {

@@ -186,3 +186,48 @@ fn events_carry_the_outer_tunnel() {
         }
     }
 }
+
+/// `tunnels_vxlan.pcap` with its VXLAN network id (5001) changed to `vni`
+/// in every frame (outer UDP checksum zeroed, which IPv4 allows), written
+/// to a temporary file.
+fn vxlan_with_vni(vni: u32) -> (tempfile::TempDir, std::path::PathBuf) {
+    const UDP: usize = 14 + 20;
+    let mut bytes = std::fs::read(pcap("tunnels_vxlan.pcap")).expect("read pcap");
+    let mut at = 24;
+    while at + 16 <= bytes.len() {
+        let caplen = u32::from_le_bytes(bytes[at + 8..at + 12].try_into().unwrap()) as usize;
+        let frame = at + 16;
+        let word = frame + UDP + 8 + 4;
+        assert_eq!(
+            u32::from_be_bytes(bytes[word..word + 4].try_into().unwrap()),
+            5001 << 8,
+            "VNI where encap.py puts it"
+        );
+        bytes[word..word + 4].copy_from_slice(&(vni << 8).to_be_bytes());
+        bytes[frame + UDP + 6..frame + UDP + 8].copy_from_slice(&[0, 0]);
+        at = frame + caplen;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join(format!("vni{vni}.pcap"));
+    std::fs::write(&path, bytes).expect("write pcap");
+    (dir, path)
+}
+
+#[test]
+fn vxlan_tenants_with_the_same_inner_addresses_stay_apart() {
+    // Two tenants send the same inner flows at the same time: each is
+    // reassembled on its own and reports its own findings (merged as one
+    // flow, the second tenant's segments would be taken for retransmissions).
+    let single = reported(&parse(&replay(&[pcap("tunnels_vxlan.pcap")], 2)));
+    assert!(!single.is_empty());
+    let (_d, other) = vxlan_with_vni(5002);
+    let events = parse(&replay(&[pcap("tunnels_vxlan.pcap"), other], 2));
+    for vni in [5001, 5002] {
+        let mine: Vec<_> = events
+            .iter()
+            .filter(|e| e["event_type"] == "dlp" && e["tunnel"]["vni"] == vni)
+            .cloned()
+            .collect();
+        assert_eq!(reported(&mine), single, "tenant {vni}");
+    }
+}

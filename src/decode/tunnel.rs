@@ -85,6 +85,15 @@ pub struct TunnelInfo {
 }
 
 impl TunnelInfo {
+    /// The VXLAN network id, when the outermost tunnel is VXLAN.
+    pub fn vxlan_vni(&self) -> Option<u32> {
+        if self.kind == TunnelKind::Vxlan {
+            self.id
+        } else {
+            None
+        }
+    }
+
     /// The `tunnel` object of events, e.g.
     /// `{"kind":"vxlan","outer_src_ip":"192.0.2.1","outer_dest_ip":"192.0.2.2","vni":42,"depth":1}`;
     /// absent fields are left out.

@@ -50,6 +50,11 @@ pub struct FlowKey {
     pub proto: u8,
     /// VLAN ids (0 = none).
     pub vlan: [u16; 2],
+    /// VXLAN network id of the outermost tunnel, plus one (0 = none): the
+    /// tenant, whose inner addresses may overlap another tenant's. Other
+    /// tunnel ids are left out: MPLS labels, and often ERSPAN sessions and
+    /// GRE keys, differ between a flow's two directions.
+    pub vni: u32,
 }
 
 impl FlowKey {
@@ -77,9 +82,19 @@ impl FlowKey {
                 hi_port,
                 proto,
                 vlan,
+                vni: 0,
             },
             src_is_lo,
         )
+    }
+
+    /// The key of a packet that came through VXLAN network `vni` (`None`:
+    /// none): flows of different tenants stay apart.
+    pub fn in_vni(self, vni: Option<u32>) -> FlowKey {
+        FlowKey {
+            vni: vni.map_or(0, |v| v.saturating_add(1)),
+            ..self
+        }
     }
 
     /// Symmetric hash used to shard flows over workers: stable across runs
@@ -94,6 +109,9 @@ impl FlowKey {
         h.bytes(&[self.proto]);
         h.bytes(&self.vlan[0].to_be_bytes());
         h.bytes(&self.vlan[1].to_be_bytes());
+        if self.vni != 0 {
+            h.bytes(&self.vni.to_be_bytes());
+        }
         h.0
     }
 }
@@ -118,6 +136,30 @@ impl Fnv {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn vxlan_tenants_are_apart() {
+        let a: IpAddr = "10.0.0.1".parse().unwrap();
+        let b: IpAddr = "10.0.0.2".parse().unwrap();
+        let t1 = FlowKey::new(a, 40000, b, 80, 6, [0, 0])
+            .0
+            .in_vni(Some(5001));
+        let t2 = FlowKey::new(b, 80, a, 40000, 6, [0, 0])
+            .0
+            .in_vni(Some(5001));
+        let other = FlowKey::new(a, 40000, b, 80, 6, [0, 0])
+            .0
+            .in_vni(Some(5002));
+        let plain = FlowKey::new(a, 40000, b, 80, 6, [0, 0]).0.in_vni(None);
+        assert_eq!(t1, t2);
+        assert_eq!(t1.shard_hash(), t2.shard_hash());
+        assert_ne!(t1, other);
+        assert_ne!(t1.shard_hash(), other.shard_hash());
+        assert_ne!(t1, plain);
+        assert_eq!(plain, FlowKey::new(a, 40000, b, 80, 6, [0, 0]).0);
+        // VNI 0 is a tenant too, not "none".
+        assert_ne!(plain, plain.in_vni(Some(0)));
+    }
 
     #[test]
     fn key_and_hash_are_symmetric() {

@@ -43,6 +43,8 @@ pub struct DedupInfo {
     pub sender: IpAddr,
     /// Receiver.
     pub receiver: IpAddr,
+    /// VXLAN tenant of the flow (`FlowKey::vni`; 0 = none).
+    pub tenant: u32,
     /// Keyed hashes of its distinct values.
     pub hashes: Vec<ValueHash>,
 }
@@ -156,7 +158,7 @@ fn write_sorted(
 
 /// Checks (and records) every value; true when none was new.
 fn all_repeats(dedup: &mut Deduper, d: &DedupInfo, ts: u64) -> bool {
-    let path = dedup.path(d.sender, d.receiver);
+    let path = dedup.path(d.sender, d.receiver, d.tenant);
     let mut all = true;
     for h in &d.hashes {
         all &= dedup.is_repeat(path, h, ts);
@@ -195,6 +197,7 @@ mod tests {
             dedup: Some(DedupInfo {
                 sender: "10.0.0.1".parse().unwrap(),
                 receiver: "192.0.2.1".parse().unwrap(),
+                tenant: 0,
                 hashes: hashes.iter().map(|b| [*b; 32]).collect(),
             }),
         }

@@ -431,6 +431,7 @@ fn packet(
     dns_name: Option<&Arc<str>>,
 ) {
     let (key, src_is_lo) = FlowKey::new(d.src, d.sport, d.dst, d.dport, d.proto, d.vlan);
+    let key = key.in_vni(d.tunnel.and_then(|t| t.vxlan_vni()));
     if d.tcp
         .is_some_and(|t| t.flags & (tcp_flags::SYN | tcp_flags::ACK) == tcp_flags::SYN)
     {
@@ -1227,6 +1228,7 @@ impl Det {
         let dedup = Some(DedupInfo {
             sender: ends.0,
             receiver: ends.2,
+            tenant: meta.key.vni,
             hashes,
         });
         self.out.push(OutEvent {

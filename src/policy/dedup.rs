@@ -75,11 +75,15 @@ impl Deduper {
         }
     }
 
-    /// The key of a sender -> receiver path (order matters).
-    pub fn path(&self, sender: IpAddr, receiver: IpAddr) -> PathKey {
+    /// The key of a sender -> receiver path (order matters) in network
+    /// `tenant` (`FlowKey::vni`: 0 = none; tenants' addresses may overlap).
+    pub fn path(&self, sender: IpAddr, receiver: IpAddr, tenant: u32) -> PathKey {
         let mut h = self.hasher.build_hasher();
         sender.to_canonical().hash(&mut h);
         receiver.to_canonical().hash(&mut h);
+        if tenant != 0 {
+            tenant.hash(&mut h);
+        }
         PathKey(h.finish())
     }
 
@@ -191,10 +195,15 @@ mod tests {
     #[test]
     fn repeats_within_window_per_path() {
         let mut dd = d(60, 100);
-        let p = dd.path(ip("10.1.0.1"), ip("8.8.8.8"));
-        let back = dd.path(ip("8.8.8.8"), ip("10.1.0.1"));
+        let p = dd.path(ip("10.1.0.1"), ip("8.8.8.8"), 0);
+        let back = dd.path(ip("8.8.8.8"), ip("10.1.0.1"), 0);
         assert_ne!(p, back);
-        assert_eq!(p, dd.path(ip("::ffff:10.1.0.1"), ip("8.8.8.8")));
+        assert_eq!(p, dd.path(ip("::ffff:10.1.0.1"), ip("8.8.8.8"), 0));
+        assert_ne!(
+            p,
+            dd.path(ip("10.1.0.1"), ip("8.8.8.8"), 5002),
+            "another tenant"
+        );
         assert!(!dd.is_repeat(p, &h(1), 0));
         assert!(dd.is_repeat(p, &h(1), 59 * S));
         assert!(!dd.is_repeat(back, &h(1), 59 * S));
@@ -210,7 +219,7 @@ mod tests {
     #[test]
     fn bounded_memory_evicts_oldest() {
         let mut dd = d(3600, 3);
-        let p = dd.path(ip("10.1.0.1"), ip("8.8.8.8"));
+        let p = dd.path(ip("10.1.0.1"), ip("8.8.8.8"), 0);
         for i in 0..10u8 {
             assert!(!dd.is_repeat(p, &h(i), u64::from(i) * S));
             assert!(dd.len() <= 3);
@@ -231,7 +240,7 @@ mod tests {
             window: 60,
             max_entries: 10,
         });
-        let p = dd.path(ip("10.1.0.1"), ip("8.8.8.8"));
+        let p = dd.path(ip("10.1.0.1"), ip("8.8.8.8"), 0);
         assert!(!dd.is_repeat(p, &h(1), 0));
         assert!(!dd.is_repeat(p, &h(1), 0));
         assert!(dd.is_empty());
@@ -242,7 +251,7 @@ mod tests {
     #[test]
     fn time_going_back_is_safe() {
         let mut dd = d(10, 100);
-        let p = dd.path(ip("10.1.0.1"), ip("8.8.8.8"));
+        let p = dd.path(ip("10.1.0.1"), ip("8.8.8.8"), 0);
         assert!(!dd.is_repeat(p, &h(1), 100 * S));
         assert!(dd.is_repeat(p, &h(1), 50 * S));
         assert!(!dd.is_repeat(p, &h(2), 50 * S));
@@ -255,9 +264,9 @@ mod tests {
         fn memory_stays_bounded(ops in proptest::collection::vec((0u8..20, 0u64..1000, 0u8..3), 1..300)) {
             let mut dd = d(30, 8);
             let paths = [
-                dd.path(ip("10.1.0.1"), ip("8.8.8.8")),
-                dd.path(ip("8.8.8.8"), ip("10.1.0.1")),
-                dd.path(ip("fd00::1"), ip("2001:db8::1")),
+                dd.path(ip("10.1.0.1"), ip("8.8.8.8"), 0),
+                dd.path(ip("8.8.8.8"), ip("10.1.0.1"), 0),
+                dd.path(ip("fd00::1"), ip("2001:db8::1"), 0),
             ];
             for (v, t, p) in ops {
                 let first = !dd.is_repeat(paths[usize::from(p)], &h(v), t * S);
