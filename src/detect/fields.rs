@@ -473,23 +473,22 @@ impl FieldIndex {
     /// last `n` are plain has at least `n` bytes.
     #[inline]
     pub fn may_match(&self, raw_tail: &[u8]) -> bool {
-        let n = raw_tail.len();
-        if raw_tail
-            .get(n.saturating_sub(2)..)
-            .is_some_and(|t| t.iter().any(|&b| dropped_key_byte(b)))
-        {
-            // `pw_d`, `pwd_`: the raw tail is not the normalised one.
-            return true;
+        // Missing leading bytes (a buffer start) as zeros: neither plain
+        // nor dropped, so they skip the longer tests, as a shorter key does.
+        let mut t = [0u8; RAW_TAIL];
+        let tail = raw_tail
+            .get(raw_tail.len().saturating_sub(RAW_TAIL)..)
+            .unwrap_or_default();
+        if let Some(dst) = t.get_mut(RAW_TAIL - tail.len()..) {
+            dst.copy_from_slice(tail);
         }
-        bit_set(&self.tails, tail_bit(raw_tail))
-            && tail_hash_bit::<3>(raw_tail).is_none_or(|b| bit_set(&self.tails3, b))
-            && tail_hash_bit::<4>(raw_tail).is_none_or(|b| bit_set(&self.tails4, b))
+        self.may_match_word(u32::from_be_bytes(t))
     }
 
-    /// [`FieldIndex::may_match`] of a tail of exactly [`RAW_TAIL`] bytes
-    /// held in one word, first byte most significant
-    /// (`u32::from_be_bytes`): the same tests without slicing (SWAR), for
-    /// the separator loop that asks it of every `:` and `=`.
+    /// [`FieldIndex::may_match`] of a tail of [`RAW_TAIL`] bytes held in
+    /// one word, first byte most significant (`u32::from_be_bytes`; zeros
+    /// for bytes before a buffer start), tested without slicing (SWAR):
+    /// the separator loop asks it of every `:` and `=`.
     #[inline]
     pub fn may_match_word(&self, raw: u32) -> bool {
         const HIGH: u32 = 0x8080_8080;
@@ -755,6 +754,21 @@ mod tests {
         assert!(ix.may_match(b"lder"));
     }
 
+    /// The tail filter written on slices, byte by byte: the reference
+    /// for the word path.
+    fn may_match_sliced(ix: &FieldIndex, raw_tail: &[u8]) -> bool {
+        let n = raw_tail.len();
+        if raw_tail
+            .get(n.saturating_sub(2)..)
+            .is_some_and(|t| t.iter().any(|&b| dropped_key_byte(b)))
+        {
+            return true;
+        }
+        bit_set(&ix.tails, tail_bit(raw_tail))
+            && tail_hash_bit::<3>(raw_tail).is_none_or(|b| bit_set(&ix.tails3, b))
+            && tail_hash_bit::<4>(raw_tail).is_none_or(|b| bit_set(&ix.tails4, b))
+    }
+
     proptest::proptest! {
         /// The word path of the tail filter agrees with the sliced one.
         #[test]
@@ -767,7 +781,11 @@ mod tests {
         ) {
             let mut ix = FieldIndex::default();
             ix.add(0, &names, ValueCheck::Credential);
-            proptest::prop_assert_eq!(ix.may_match_word(u32::from_be_bytes(tail)), ix.may_match(&tail));
+            proptest::prop_assert_eq!(ix.may_match_word(u32::from_be_bytes(tail)), may_match_sliced(&ix, &tail));
+            // Shorter tails (a buffer start) too.
+            for k in 0..4 {
+                proptest::prop_assert_eq!(ix.may_match(&tail[k..]), may_match_sliced(&ix, &tail[k..]));
+            }
             // And for a tail that is a name's own end.
             let k = names[0].as_bytes();
             if let Some(t) = k.get(k.len().saturating_sub(4)..).and_then(|t| <[u8; 4]>::try_from(t).ok()) {

@@ -140,14 +140,19 @@ impl Rare {
 /// quote) ends in bytes some field name ends in ([`FieldIndex::may_match`]).
 #[inline]
 fn quick_ok(h: &[u8], p: usize, ix: &FieldIndex) -> bool {
-    // Nearly always: the 8 bytes before `p` hold at most 3 skipped quote
-    // or space bytes and a whole tail; one load, shifts for the rest.
-    let Some(w) = p
-        .checked_sub(8)
-        .and_then(|s| h.get(s..p))
-        .and_then(|w| <[u8; 8]>::try_from(w).ok())
-    else {
-        return quick_ok_sliced(h, p, ix);
+    // The 8 bytes before `p` hold at most 3 skipped quote or space bytes
+    // and a whole tail; one load, shifts for the rest. Near a buffer start
+    // the missing bytes are zeros, which end the skip and the tail.
+    let w = match p.checked_sub(8).and_then(|s| h.get(s..p)) {
+        Some(w) => <[u8; 8]>::try_from(w).unwrap_or_default(),
+        None => {
+            let mut w = [0u8; 8];
+            let have = h.get(..p).unwrap_or_default();
+            if let Some(dst) = w.get_mut(8 - have.len().min(8)..) {
+                dst.copy_from_slice(have.get(have.len().saturating_sub(8)..).unwrap_or_default());
+            }
+            w
+        }
     };
     // Last byte (`h[p - 1]`) least significant.
     let mut w = u64::from_be_bytes(w);
@@ -162,18 +167,6 @@ fn quick_ok(h: &[u8], p: usize, ix: &FieldIndex) -> bool {
 
 /// Quote and space bytes skipped between a key and its separator.
 const SKIP: usize = 3;
-
-/// [`quick_ok`] on slices: near the start of a buffer.
-fn quick_ok_sliced(h: &[u8], p: usize, ix: &FieldIndex) -> bool {
-    let mut e = p;
-    while e > 0 && matches!(h.get(e - 1), Some(b' ' | b'"' | b'\'')) && p - e < SKIP {
-        e -= 1;
-    }
-    ix.may_match(
-        h.get(e.saturating_sub(fields::RAW_TAIL)..e)
-            .unwrap_or_default(),
-    )
-}
 
 impl Scanner {
     /// Field family from `from`; returns its frontier.
@@ -342,6 +335,19 @@ mod tests {
         ix.schemes.push((b"Bearer ".to_vec(), 1));
         set_rare(&mut ix);
         ix
+    }
+
+    /// [`quick_ok`] on slices, byte by byte: the reference for the word
+    /// path.
+    fn quick_ok_sliced(h: &[u8], p: usize, ix: &FieldIndex) -> bool {
+        let mut e = p;
+        while e > 0 && matches!(h.get(e - 1), Some(b' ' | b'"' | b'\'')) && p - e < SKIP {
+            e -= 1;
+        }
+        ix.may_match(
+            h.get(e.saturating_sub(fields::RAW_TAIL)..e)
+                .unwrap_or_default(),
+        )
     }
 
     proptest! {
