@@ -167,7 +167,43 @@ fn idle_state_is_small() {
     let text = "a".repeat(5000) + " " + &"9".repeat(5000) + " " + &"x.".repeat(3000);
     for chunk in text.as_bytes().chunks(700) {
         s.scan_stream(&mut st, chunk, &mut c);
-        assert!(st.heap_bytes() <= 256, "{}", st.heap_bytes());
+        // Carry (< 256) plus the context history: the longest default
+        // window (128) and a word (32).
+        assert!(st.heap_bytes() <= 256 + 160, "{}", st.heap_bytes());
+    }
+}
+
+/// A context word counts when it ends at most `window` bytes before the
+/// value and not one byte further, wherever the stream is split: the
+/// lookup reaches back into earlier chunks through the stream's history.
+/// The mobile detector alone keeps a short carry (the default set's
+/// address regex makes every carry longer than this window).
+#[test]
+fn context_window_edge_is_exact_at_any_split() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("signatures/detectors/cn_mobile.toml");
+    let text = std::fs::read_to_string(path).expect("cn_mobile.toml");
+    let opts = options(ContextBackend::default());
+    let e = Arc::new(Engine::from_sources(&[("cn_mobile.toml", &text)], &opts).expect("loads"));
+    // cn_mobile: window 48, word "mobile".
+    for (gap, want) in [(48, Confidence::High), (49, Confidence::Medium)] {
+        let text = format!("mobile{} 13800138000 ", ".".repeat(gap - 1));
+        let data = text.as_bytes();
+        let whole = scan_buf(&e, data);
+        assert_eq!(whole.len(), 1, "gap {gap}");
+        assert_eq!(whole[0].3, want, "gap {gap}");
+        for cut in 0..=data.len() {
+            assert_eq!(
+                scan_pieces(&e, data, &[cut]),
+                whole,
+                "gap {gap}, split at {cut}"
+            );
+        }
+        let small: Vec<usize> = (1..data.len()).step_by(3).collect();
+        assert_eq!(
+            scan_pieces(&e, data, &small),
+            whole,
+            "gap {gap}, 3-byte pieces"
+        );
     }
 }
 

@@ -75,7 +75,9 @@ pub struct Engine {
     /// Field names of the field detectors.
     fields: super::fields::FieldIndex,
     kw: Keywords,
-    max_window: usize,
+    /// Stream history kept for context lookups: the longest window and a
+    /// word (0: no context words).
+    hist_len: usize,
     max_run: usize,
     min_digits: usize,
     seps: Vec<u8>,
@@ -104,6 +106,8 @@ pub struct Engine {
 pub struct Scanner {
     engine: Arc<Engine>,
     kw: KwScratch,
+    /// Context lookups: history and buffer joined.
+    ctx_buf: Vec<u8>,
     work: Vec<u8>,
     found: Vec<Found>,
     vals: Vec<u8>,
@@ -129,16 +133,19 @@ pub struct Scanner {
 }
 
 /// Per-stream carry-over (one per direction of a flow). Small when idle:
-/// 64 bytes inline; the heap part is at most ~160 bytes of carry plus 16
-/// bytes per recently seen context-word group.
+/// 64 bytes inline; the heap part is at most ~160 bytes of carry plus the
+/// longest context window (and a word) of history.
 #[derive(Default, Debug)]
 pub struct StreamState {
     /// Stream offset one past the last byte passed in.
     end: u64,
     /// Undecided tail of the stream (at most `MAX_CARRY` bytes).
     carry: Vec<u8>,
-    /// Per word group, end offset of its last hit before the carry's frontier.
-    ctx: Vec<(u16, u64)>,
+    /// The stream bytes just before the carry, as many as the longest
+    /// context window and a word need: context words are looked up here
+    /// only when a candidate near the carry start needs them, instead of
+    /// scanning every call's tail for words in case one does.
+    hist: Vec<u8>,
     /// Digit-family frontier, relative to the carry start.
     num_from: u8,
     /// E-mail-family frontier, relative to the carry start.
@@ -149,16 +156,12 @@ pub struct StreamState {
     field_from: u8,
     /// The carry starts right after a gap (not a boundary).
     after_gap: bool,
-    /// Context words ending by this offset (relative to the carry start)
-    /// are in `ctx`: the next call looks for words ending after it only.
-    /// A `u8` keeps the idle state at 64 bytes (it is at most `LB`).
-    ctx_done: u8,
 }
 
 impl StreamState {
     /// Heap bytes held by this state.
     pub fn heap_bytes(&self) -> usize {
-        self.carry.capacity() + self.ctx.capacity() * std::mem::size_of::<(u16, u64)>()
+        self.carry.capacity() + self.hist.capacity()
     }
 
     /// Stream offset one past the last byte scanned.
@@ -209,7 +212,8 @@ struct Work<'a> {
     base: u64,
     start_boundary: bool,
     eof: bool,
-    rec: &'a [(u16, u64)],
+    /// Stream bytes just before `h` (see [`StreamState::hist`]).
+    hist: &'a [u8],
     /// `h` holds no byte ≥ 0x80 (checked once per call; lets the
     /// matchers skip their non-ASCII parts).
     ascii: bool,
@@ -336,7 +340,10 @@ impl Engine {
             single_plain,
             single_pref,
             detectors: dets.iter().map(|d| d.info.clone()).collect(),
-            max_window: dets.iter().map(|d| d.window as usize).max().unwrap_or(0),
+            hist_len: match dets.iter().map(|d| d.window as usize).max() {
+                Some(win) if !kw.is_empty() => win + MAX_WORD_LEN,
+                _ => 0,
+            },
             digit_order,
             digit_min,
             email,
@@ -377,6 +384,7 @@ impl Engine {
     pub fn scanner(self: &Arc<Self>) -> Scanner {
         Scanner {
             kw: self.kw.scratch(),
+            ctx_buf: Vec::new(),
             engine: Arc::clone(self),
             work: Vec::new(),
             found: Vec::new(),
@@ -541,16 +549,19 @@ impl Scanner {
             base,
             start_boundary: !st.after_gap,
             eof: false,
-            rec: &st.ctx,
+            hist: &st.hist,
             ascii: !has_high(h),
             blocks: &NO_BLOCKS,
         };
         let f = self.scan_work(&w, froms(st), sink);
         let cut = f.num.min(f.email_need).min(f.pat).min(f.field);
         let cut = cut.min(f.col).min(h.len());
-        let ascii = w.ascii;
-        self.record_context(&eng, (h, ascii), base, cut, st);
         let keep = cut.saturating_sub(LB);
+        push_hist(
+            &mut st.hist,
+            h.get(..keep).unwrap_or_default(),
+            eng.hist_len,
+        );
         st.end += data.len() as u64;
         let tail = h.get(keep..).unwrap_or_default();
         st.carry.clear();
@@ -560,8 +571,6 @@ impl Scanner {
             st.email_from = (f.email.max(keep) - keep) as u8;
             st.pat_from = (f.pat.max(keep) - keep) as u8;
             st.field_from = (f.field.max(keep) - keep) as u8;
-            // cut - keep <= LB (< 256).
-            st.ctx_done = (cut - keep) as u8;
             if keep > 0 {
                 st.after_gap = false;
             }
@@ -571,7 +580,7 @@ impl Scanner {
             st.email_from = 0;
             st.pat_from = 0;
             st.field_from = 0;
-            st.ctx_done = 0;
+            push_hist(&mut st.hist, tail, eng.hist_len);
             st.after_gap = true;
         }
         self.work = buf;
@@ -589,7 +598,7 @@ impl Scanner {
                 base: st.end - carry.len() as u64,
                 start_boundary: !st.after_gap,
                 eof: true,
-                rec: &st.ctx,
+                hist: &st.hist,
                 ascii: !has_high(&carry),
                 blocks: &NO_BLOCKS,
             };
@@ -611,12 +620,11 @@ impl Scanner {
 
     fn reset(&mut self, st: &mut StreamState) {
         st.carry.clear();
-        st.ctx.clear();
+        st.hist.clear();
         st.num_from = 0;
         st.email_from = 0;
         st.pat_from = 0;
         st.field_from = 0;
-        st.ctx_done = 0;
     }
 
     /// Scans one whole buffer on a fresh state.
@@ -631,7 +639,7 @@ impl Scanner {
             base: 0,
             start_boundary: true,
             eof: true,
-            rec: &[],
+            hist: &[],
             ascii: !has_high(data),
             blocks: &NO_BLOCKS,
         };
@@ -909,6 +917,22 @@ impl Scanner {
 }
 
 /// The three family frontiers of a state.
+/// Appends `bytes` to a stream's history, keeping the last `cap` bytes.
+fn push_hist(hist: &mut Vec<u8>, bytes: &[u8], cap: usize) {
+    if hist.capacity() < cap {
+        // Exactly: one allocation per stream, never more than `cap`.
+        hist.reserve_exact(cap - hist.len());
+    }
+    if bytes.len() >= cap {
+        hist.clear();
+        hist.extend_from_slice(bytes.get(bytes.len() - cap..).unwrap_or_default());
+    } else {
+        let excess = (hist.len() + bytes.len()).saturating_sub(cap);
+        hist.drain(..excess.min(hist.len()));
+        hist.extend_from_slice(bytes);
+    }
+}
+
 fn froms(st: &StreamState) -> [usize; 4] {
     [
         usize::from(st.num_from),
@@ -1232,72 +1256,41 @@ impl Scanner {
         });
     }
 
-    /// (context word hit, exclusion word hit) in the window before `s`.
+    /// (context word hit, exclusion word hit) in the window before `s`:
+    /// words ending at most `window` bytes before it, looked up in `h` and,
+    /// when the window reaches before `h`, in the stream history too.
     fn context_at(&mut self, w: &Work<'_>, d: DetectorId, s: usize) -> (bool, bool) {
         let eng = w.eng;
         let Some(det) = eng.dets.get(usize::from(d)) else {
             return (false, false);
         };
         let win = det.window as usize;
-        if win == 0 {
+        if win == 0 || eng.kw.is_empty() {
             return (false, false);
         }
         let g = d * 2;
-        let abs_s = w.base + s as u64;
+        let span = win + MAX_WORD_LEN;
+        let before = w.h.get(..s).unwrap_or_default();
+        let from_hist = span.saturating_sub(before.len()).min(w.hist.len());
+        let mut joined = std::mem::take(&mut self.ctx_buf);
+        let (hay, ascii) = if from_hist == 0 {
+            let hay = before.get(before.len().saturating_sub(span)..);
+            (hay.unwrap_or_default(), w.ascii)
+        } else {
+            let older = w.hist.get(w.hist.len() - from_hist..).unwrap_or_default();
+            joined.clear();
+            joined.extend_from_slice(older);
+            joined.extend_from_slice(before);
+            (&joined[..], w.ascii && !has_high(older))
+        };
         let mut hit = [false; 2];
-        for &(rg, end) in w.rec {
-            if (rg == g || rg == g + 1) && end + win as u64 >= abs_s && end <= abs_s {
+        eng.kw.scan(&mut self.kw, hay, Some(ascii), &mut |rg, end| {
+            if (rg == g || rg == g + 1) && end + win >= hay.len() {
                 hit[usize::from(rg - g)] = true;
             }
-        }
-        if hit[0] && (hit[1] || det.exclude.is_empty()) {
-            return (hit[0], hit[1]);
-        }
-        let lo = s.saturating_sub(win + MAX_WORD_LEN);
-        let min_end = s.saturating_sub(win);
-        let hay = w.h.get(lo..s).unwrap_or_default();
-        eng.kw
-            .scan(&mut self.kw, hay, Some(w.ascii), &mut |rg, end| {
-                if (rg == g || rg == g + 1) && lo + end >= min_end {
-                    hit[usize::from(rg - g)] = true;
-                }
-            });
-        (hit[0], hit[1])
-    }
-
-    /// Remembers, per word group, the last word ending at or before `cut`.
-    fn record_context(
-        &mut self,
-        eng: &Engine,
-        (h, ascii): (&[u8], bool),
-        base: u64,
-        cut: usize,
-        st: &mut StreamState,
-    ) {
-        if eng.kw.is_empty() {
-            return;
-        }
-        let ctx = &mut st.ctx;
-        let horizon = (base + cut as u64).saturating_sub(eng.max_window as u64);
-        ctx.retain(|&(_, end)| end >= horizon);
-        // Words ending by `ctx_done` were recorded by an earlier call.
-        let done = usize::from(st.ctx_done);
-        let lo = cut
-            .saturating_sub(eng.max_window + MAX_WORD_LEN)
-            .max(done.saturating_sub(MAX_WORD_LEN))
-            .min(cut);
-        let hay = h.get(lo..cut).unwrap_or_default();
-        let base = base + lo as u64;
-        eng.kw.scan(&mut self.kw, hay, Some(ascii), &mut |g, end| {
-            let abs = base + end as u64;
-            if abs < horizon {
-                return;
-            }
-            match ctx.iter_mut().find(|x| x.0 == g) {
-                Some(x) => x.1 = x.1.max(abs),
-                None => ctx.push((g, abs)),
-            }
         });
+        self.ctx_buf = joined;
+        (hit[0], hit[1])
     }
 
     /// E-mail family from `from`; returns (frontier, earliest byte needed).
@@ -1415,7 +1408,8 @@ words = ["tel"]
         s.scan_stream(&mut st, b"3800138000 x", &mut v);
         s.finish_stream(&mut st, &mut v);
         assert!(v.0.is_empty());
-        assert!(st.heap_bytes() <= 256);
+        // Carry (< 256) plus the history: window 16 and a word.
+        assert!(st.heap_bytes() <= 256 + 96, "{}", st.heap_bytes());
     }
 
     fn real_engine() -> Arc<Engine> {

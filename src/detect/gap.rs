@@ -78,7 +78,7 @@ impl Scanner {
             base: st.end - st.carry.len() as u64,
             start_boundary: !st.after_gap,
             eof: true,
-            rec: &st.ctx,
+            hist: &st.hist,
             ascii: !has_high(&st.carry),
             blocks: &NO_BLOCKS,
         };
