@@ -270,7 +270,9 @@ impl<'a> B64Map<'a> {
         self.cand = self.win;
         if let Some(long) = self.long {
             // Starts of runs of `m` or more: one or two per block in text,
-            // so a per-start test beats window masks of the hex class.
+            // so a per-start test beats window masks of the hex class
+            // (measured: masks for the hex window and the long run cost
+            // 1.3 % more worker instructions on the replay bench).
             let mut starts = self.cur.0 & !((self.cur.0 << 1) | prev) & self.win;
             self.cand = 0;
             while starts != 0 {
@@ -939,6 +941,27 @@ mod tests {
                 let e = (p..h.len()).find(|&i| !is_b64(h[i])).unwrap_or(h.len());
                 prop_assert_eq!(map.run_end(p), e);
             }
+        }
+
+        #[test]
+        fn b64_candidates_equal_scalar(tokens in proptest::collection::vec(("[0-9a-fA-F]{1,90}|[0-9a-zA-Z+/_-]{1,90}", "[ \"=:\n]{1,2}"), 0..12), m in 8usize..=64, long in 1usize..=64) {
+            // Hex and base64 tokens of any length between separators.
+            let h: Vec<u8> = tokens.iter().flat_map(|(t, sep)| t.bytes().chain(sep.bytes())).collect();
+            let mut map = B64Map::candidates(&h, m, long);
+            let mut got = Vec::new();
+            let mut p = map.next_candidate(0);
+            while p < h.len() {
+                got.push(p);
+                p = map.next_candidate(p + 1);
+            }
+            let want: Vec<usize> = (0..h.len())
+                .filter(|&s| {
+                    let start = is_b64(h[s]) && (s == 0 || !is_b64(h[s - 1]));
+                    let len = h[s..].iter().take_while(|&&c| is_b64(c)).count();
+                    start && len >= m && (!h[s..s + m].iter().all(u8::is_ascii_hexdigit) || len >= long)
+                })
+                .collect();
+            prop_assert_eq!(got, want);
         }
 
         #[test]
