@@ -1008,7 +1008,9 @@ pub(super) mod tests {
             at = p;
         }
         s.finish_stream_columns(&mut st, &mut slot, &mut a);
-        assert!(st.heap_bytes() <= 512, "{}", st.heap_bytes());
+        // Carry (its capacity at most twice the 250-byte bound) and the
+        // context history (the longest default window, 128, and a word).
+        assert!(st.heap_bytes() <= 512 + 160, "{}", st.heap_bytes());
         a.0
     }
 

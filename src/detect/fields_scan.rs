@@ -138,7 +138,9 @@ impl Rare {
 
 /// Cheap test for a separator at `p`: the key before it (past spaces and a
 /// quote) ends in bytes some field name ends in ([`FieldIndex::may_match`]).
-#[inline]
+/// Forced inline: asked of every `:` and `=`, and the call alone was
+/// ~1.5 % of worker instructions.
+#[inline(always)]
 fn quick_ok(h: &[u8], p: usize, ix: &FieldIndex) -> bool {
     // The 8 bytes before `p` hold at most 3 skipped quote or space bytes
     // and a whole tail; one load, shifts for the rest. Near a buffer start
