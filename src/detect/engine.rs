@@ -71,6 +71,8 @@ pub struct Engine {
     single_plain: u64,
     /// (prefix, bit n: a lone run of n digits starting with it may match).
     single_pref: Vec<(Vec<u8>, u64)>,
+    /// The union of the masks in `single_pref`.
+    single_pref_any: u64,
     email: Option<DetectorId>,
     /// Field names of the field detectors.
     fields: super::fields::FieldIndex,
@@ -338,6 +340,7 @@ impl Engine {
             hs_cache: cache.stats(),
             fields,
             single_plain,
+            single_pref_any: single_pref.iter().fold(0, |a, p| a | p.1),
             single_pref,
             detectors: dets.iter().map(|d| d.info.clone()).collect(),
             hist_len: match dets.iter().map(|d| d.window as usize).max() {
@@ -489,11 +492,18 @@ impl Engine {
         let Some(bit) = 1u64.checked_shl(run.len() as u32) else {
             return true;
         };
-        self.single_plain & bit != 0
-            || self
+        if self.single_plain & bit != 0 {
+            return true;
+        }
+        // Prefixes are a few bytes: compared inline, not by a `memcmp`
+        // call (this runs for every lone run of candidate length).
+        let starts_with =
+            |pd: &[u8]| pd.len() <= run.len() && pd.iter().zip(run).all(|(a, b)| a == b);
+        self.single_pref_any & bit != 0
+            && self
                 .single_pref
                 .iter()
-                .any(|(pd, m)| m & bit != 0 && run.starts_with(pd))
+                .any(|(pd, m)| m & bit != 0 && starts_with(pd))
     }
 }
 
