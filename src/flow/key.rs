@@ -2,6 +2,8 @@
 
 use std::net::IpAddr;
 
+use crate::decode::Decoded;
+
 /// Which side sent a packet or a byte, relative to the flow's client.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Direction {
@@ -86,6 +88,14 @@ impl FlowKey {
             },
             src_is_lo,
         )
+    }
+
+    /// The key of a decoded packet, tenant included, and whether its
+    /// source is the `lo` end. The reader shards by it and the workers
+    /// track flows by it, so both take it from here.
+    pub fn of(d: &Decoded) -> (FlowKey, bool) {
+        let (key, src_is_lo) = FlowKey::new(d.src, d.sport, d.dst, d.dport, d.proto, d.vlan);
+        (key.in_vni(d.tunnel.and_then(|t| t.vxlan_vni())), src_is_lo)
     }
 
     /// The key of a packet that came through VXLAN network `vni` (`None`:

@@ -415,8 +415,7 @@ fn route_packet(
         }
     }
     stats.snapped_total += u64::from(d.truncated);
-    let (key, _) = FlowKey::new(d.src, d.sport, d.dst, d.dport, d.proto, d.vlan);
-    let key = key.in_vni(d.tunnel.and_then(|t| t.vxlan_vni()));
+    let (key, _) = FlowKey::of(&d);
     let mut w = (key.shard_hash() % links.len().max(1) as u64) as usize;
     if d.proto == proto::TCP {
         let payload = frame.get(d.payload.clone()).unwrap_or_default();

@@ -430,8 +430,7 @@ fn packet(
     payload: &[u8],
     dns_name: Option<&Arc<str>>,
 ) {
-    let (key, src_is_lo) = FlowKey::new(d.src, d.sport, d.dst, d.dport, d.proto, d.vlan);
-    let key = key.in_vni(d.tunnel.and_then(|t| t.vxlan_vni()));
+    let (key, src_is_lo) = FlowKey::of(d);
     if d.tcp
         .is_some_and(|t| t.flags & (tcp_flags::SYN | tcp_flags::ACK) == tcp_flags::SYN)
     {
