@@ -197,5 +197,6 @@ pub mod chunked;
 pub mod file;
 pub mod live;
 mod merge;
+mod prefetch;
 #[cfg(test)]
 pub(crate) mod testutil;
