@@ -65,7 +65,7 @@ pub struct OutEvent {
 
 /// Messages to the output thread.
 pub enum OutMsg {
-    /// Events of one worker batch.
+    /// Events of one or more worker batches.
     Events(Vec<OutEvent>),
     /// Live: write what is held now and flush the sink.
     Flush,
