@@ -20,6 +20,7 @@
 //!    capped at critical.
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
@@ -164,13 +165,13 @@ impl SeverityModel {
             .fold(0u64, |a, f| a.saturating_add(f.distinct));
         let d_floor = self.volume_floor(distinct);
         let r_floor = self.records_floor(records);
-        let (floor, why) = match self.volume {
-            VolumeBasis::Distinct => (d_floor, self.why(distinct, "distinct values", &self.tiers)),
-            VolumeBasis::Records => (r_floor, self.why(records, "records", &self.records_tiers)),
+        let (floor, n, what, tiers) = match self.volume {
+            VolumeBasis::Distinct => (d_floor, distinct, "distinct values", &self.tiers),
+            VolumeBasis::Records => (r_floor, records, "records", &self.records_tiers),
             VolumeBasis::Max if r_floor > d_floor => {
-                (r_floor, self.why(records, "records", &self.records_tiers))
+                (r_floor, records, "records", &self.records_tiers)
             }
-            VolumeBasis::Max => (d_floor, self.why(distinct, "distinct values", &self.tiers)),
+            VolumeBasis::Max => (d_floor, distinct, "distinct values", &self.tiers),
         };
         let (raise, by) = kinds
             .iter()
@@ -181,28 +182,29 @@ impl SeverityModel {
             .max()
             .unwrap_or((0, 0));
         let sev = base.max(floor).step(i16::from(raise));
-        let mut reason = format!(
-            "base {} ({}); volume {}: {why}; {records} records, {distinct} distinct values",
+        // One buffer, written in place: this runs for every event.
+        let mut reason = String::with_capacity(128);
+        let _ = write!(
+            reason,
+            "base {} ({}); volume {}: ",
             base.as_str(),
             top.map_or("none", |f| f.pi_type),
             floor.as_str(),
         );
+        // `600 records >= 500` or `12 distinct values < 50`.
+        let _ = match tiers.iter().rev().find(|t| n >= **t) {
+            Some(t) => write!(reason, "{n} {what} >= {t}"),
+            None => write!(reason, "{n} {what} < {}", tiers[0]),
+        };
+        let _ = write!(reason, "; {records} records, {distinct} distinct values");
         if raise > 0 {
             let kind = [Kind::Unencrypted, Kind::Boundary, Kind::CrossBorder]
                 .into_iter()
                 .find(|k| *k as usize == by)
                 .map_or("", Kind::as_str);
-            reason.push_str(&format!("; raised {raise} by {kind}"));
+            let _ = write!(reason, "; raised {raise} by {kind}");
         }
         (sev, reason)
-    }
-
-    /// `600 records >= 500` or `12 distinct values < 50`.
-    fn why(&self, n: u64, what: &str, tiers: &[u64; 3]) -> String {
-        match tiers.iter().rev().find(|t| n >= **t) {
-            Some(t) => format!("{n} {what} >= {t}"),
-            None => format!("{n} {what} < {}", tiers[0]),
-        }
     }
 }
 
