@@ -71,7 +71,7 @@ mod keypath;
 pub mod severity;
 pub mod zones;
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::net::IpAddr;
 use std::path::Path;
 use std::sync::Arc;
@@ -368,14 +368,16 @@ impl Policy {
         };
         let all = || t.findings.iter().map(|f| (f.pi_type, f.category));
         if !t.encrypted && self.unencrypted_applies(from, to, rc) {
-            let reason = format!("{} sent in cleartext", type_list(t.findings.iter()));
+            let mut reason = type_list(t.findings.iter());
+            reason.push_str(" sent in cleartext");
             self.judge(&mut v, &path, Violation::Unencrypted { reason }, all());
         }
         self.check_boundary(&mut v, &path, t.findings);
         if sc == self.home && rc != self.home {
-            let reason = format!(
-                "{} sent from {sc} (zone {}; country from {}) to {rc} (zone {}; country from {}), outside {}",
-                type_list(t.findings.iter()),
+            let mut reason = type_list(t.findings.iter());
+            let _ = write!(
+                reason,
+                " sent from {sc} (zone {}; country from {}) to {rc} (zone {}; country from {}), outside {}",
                 self.zones.name(from),
                 s_src.as_str(),
                 self.zones.name(to),
