@@ -1420,6 +1420,7 @@ fn dlp_json(ev: &DlpEvent) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
 
     #[test]
     fn events_are_held_only_while_more_batches_wait() {
@@ -1429,7 +1430,6 @@ mod tests {
         assert!(send_now(EVENT_SEND_AT, false, short), "but not too many");
         assert!(send_now(1, false, EVENT_HOLD), "nor for too long");
     }
-    use super::*;
 
     /// The per-flow memory a SYN flood costs (documented in
     /// `flow/REASSEMBLY.md`); fails when it grows past 1 KiB.
