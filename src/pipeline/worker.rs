@@ -317,6 +317,8 @@ struct Det {
     anomaly_suppressed: u64,
     dump_streams: Option<PathBuf>,
     out: Vec<OutEvent>,
+    /// When events were first found waiting in `out` after a batch.
+    out_since: Option<Instant>,
     files: files::Files,
     /// Normalisation settings (`None`: disabled).
     norm_cfg: Option<NormalizeConfig>,
@@ -359,13 +361,13 @@ pub fn run(
         anomaly_suppressed: 0,
         dump_streams: setup.dump_streams,
         out: Vec::new(),
+        out_since: None,
         files: files::Files::new(setup.files),
         norm_cfg: setup.normalize.enabled.then_some(setup.normalize),
         norm_stats: NormalizeStats::default(),
         col_stats: ColumnStats::default(),
     };
     let mut generation = setup.reload.as_ref().map_or(0, |s| s.generation());
-    let mut held_since = None;
     for mut batch in rx.iter() {
         // The swap point: between batches, so no packet sees two engines.
         if let Some(sensor) = setup.reload.as_ref().and_then(|s| s.newer(&mut generation)) {
@@ -385,15 +387,7 @@ pub fn run(
         if let Some(now) = batch.tick {
             table.expire(now, &mut |f, r| end_flow(&mut reasm, &mut det, f, r));
         }
-        if det.out.is_empty() {
-            held_since = None;
-        } else {
-            let since = *held_since.get_or_insert_with(Instant::now);
-            if send_now(det.out.len(), rx.is_empty(), since.elapsed()) {
-                det.send_events(&out);
-                held_since = None;
-            }
-        }
+        det.send_events_if_due(&out, rx.is_empty());
         if let Some((c, i)) = &setup.counters {
             let n = batch.packets.len() as u64;
             c.publish_worker(*i, n, || stats_of(&table, &reasm, &det));
@@ -1356,7 +1350,20 @@ impl Det {
         }
     }
 
+    /// [`Det::send_events`] when [`send_now`] says so; `queue_empty`: no
+    /// batch waits in this worker's input queue.
+    fn send_events_if_due(&mut self, out: &Sender<OutMsg>, queue_empty: bool) {
+        if self.out.is_empty() {
+            return;
+        }
+        let since = *self.out_since.get_or_insert_with(Instant::now);
+        if send_now(self.out.len(), queue_empty, since.elapsed()) {
+            self.send_events(out);
+        }
+    }
+
     fn send_events(&mut self, out: &Sender<OutMsg>) {
+        self.out_since = None;
         if !self.out.is_empty() {
             for ev in &mut self.out {
                 self.ids.stamp_in_place(ev.key.words(), &mut ev.json);
