@@ -157,8 +157,10 @@ fn gap_breaks_joins() {
 
 #[test]
 fn idle_state_is_small() {
+    // Offset, carry, history, frontiers and the box of reported matches
+    // that reach past a call's decisions.
     assert!(
-        std::mem::size_of::<StreamState>() <= 64,
+        std::mem::size_of::<StreamState>() <= 72,
         "{}",
         std::mem::size_of::<StreamState>()
     );
@@ -170,7 +172,7 @@ fn idle_state_is_small() {
     for chunk in text.as_bytes().chunks(700) {
         s.scan_stream(&mut st, chunk, &mut c);
         // Carry (< 256) plus the context history: the longest default
-        // window (128) and a word (32).
+        // window (128) and a word (32); no match here, so no reported box.
         assert!(st.heap_bytes() <= 256 + 160, "{}", st.heap_bytes());
     }
 }

@@ -127,6 +127,9 @@ pub struct Scanner {
     cols: columns::Slot,
     col_spare: Option<Box<columns::Columns>>,
     col_stats: columns::ColumnStats,
+    /// The current stream's [`Reported`] entries (moved in from its
+    /// `StreamState` for a call).
+    reported: Option<Box<ReportedSet>>,
     /// Report every match: low ones and suppressors too (examples).
     report_all: bool,
     /// Use the block gate and the lone-run filter (tests compare with
@@ -135,8 +138,9 @@ pub struct Scanner {
 }
 
 /// Per-stream carry-over (one per direction of a flow). Small when idle:
-/// 64 bytes inline; the heap part is at most ~160 bytes of carry plus the
-/// longest context window (and a word) of history.
+/// 72 bytes inline; the heap part is at most ~160 bytes of carry plus the
+/// longest context window (and a word) of history, and the few reported
+/// matches that reach past a call's decisions ([`Reported`]).
 #[derive(Default, Debug)]
 pub struct StreamState {
     /// Stream offset one past the last byte passed in.
@@ -158,12 +162,40 @@ pub struct StreamState {
     field_from: u8,
     /// The carry starts right after a gap (not a boundary).
     after_gap: bool,
+    /// Reported matches that later calls may still find matches inside
+    /// (allocated at the first one, freed when the stream ends).
+    reported: Option<Box<ReportedSet>>,
 }
+
+/// A match reported by an earlier call of the stream that reaches past
+/// the point where that call stopped deciding. A match of the same PI
+/// type inside it that a later call decides (e.g. a free-text address
+/// inside an `住址` value, whose regex family was still undecided there)
+/// is shadowed, as it is when both are decided in one call.
+#[derive(Clone, Copy, Debug, Default)]
+struct Reported {
+    offset: u64,
+    /// Stream offset one past it (0: a free entry).
+    end: u64,
+    detector: DetectorId,
+}
+
+/// Most [`Reported`] entries per stream. Reported matches of one type
+/// never nest, and a call's decisions stop at one point, so one or two
+/// reach past it; the oldest entry gives way.
+const REPORTED_KEEP: usize = 4;
+
+/// The [`Reported`] entries of a stream.
+type ReportedSet = [Reported; REPORTED_KEEP];
 
 impl StreamState {
     /// Heap bytes held by this state.
     pub fn heap_bytes(&self) -> usize {
-        self.carry.capacity() + self.hist.capacity()
+        let reported = self
+            .reported
+            .as_ref()
+            .map_or(0, |_| std::mem::size_of::<ReportedSet>());
+        self.carry.capacity() + self.hist.capacity() + reported
     }
 
     /// Stream offset one past the last byte scanned.
@@ -401,6 +433,7 @@ impl Engine {
             cols: columns::Slot::Off,
             col_spare: None,
             col_stats: columns::ColumnStats::default(),
+            reported: None,
             report_all: false,
             fast: true,
         }
@@ -563,7 +596,9 @@ impl Scanner {
             ascii: !has_high(h),
             blocks: &NO_BLOCKS,
         };
+        self.reported = st.reported.take();
         let f = self.scan_work(&w, froms(st), sink);
+        st.reported = self.reported.take();
         let cut = f.num.min(f.email_need).min(f.pat).min(f.field);
         let cut = cut.min(f.col).min(h.len());
         let keep = cut.saturating_sub(LB);
@@ -612,7 +647,9 @@ impl Scanner {
                 ascii: !has_high(&carry),
                 blocks: &NO_BLOCKS,
             };
+            self.reported = st.reported.take();
             self.scan_work(&w, froms(st), sink);
+            self.reported = None;
             st.carry = carry;
         }
         self.reset(st);
@@ -623,7 +660,9 @@ impl Scanner {
     /// touching the end of the carry, see `gap.rs`); then drops the carry
     /// so nothing joins across.
     pub fn gap(&mut self, st: &mut StreamState, sink: &mut dyn MatchSink) {
+        self.reported = st.reported.take();
         self.decide_before_gap(st, sink);
+        self.reported = None;
         self.reset(st);
         st.after_gap = true;
     }
@@ -631,6 +670,7 @@ impl Scanner {
     fn reset(&mut self, st: &mut StreamState) {
         st.carry.clear();
         st.hist.clear();
+        st.reported = None;
         st.num_from = 0;
         st.email_from = 0;
         st.pat_from = 0;
@@ -653,6 +693,7 @@ impl Scanner {
             ascii: !has_high(data),
             blocks: &NO_BLOCKS,
         };
+        self.reported = None;
         self.scan_work(&w, [0; 4], sink);
         let mut slot = std::mem::replace(&mut self.cols, columns::Slot::Off);
         self.columns_recycle(&mut slot);
@@ -711,7 +752,21 @@ impl Scanner {
         if eng.has_suppress {
             self.apply_suppressors();
         }
-        for (i, m) in self.found.iter().enumerate() {
+        // Nothing decided from this call on starts before its buffer.
+        if let Some(r) = &mut self.reported {
+            r.iter_mut()
+                .filter(|x| x.end <= w.base)
+                .for_each(|x| *x = Reported::default());
+        }
+        let decided_to = if w.eof {
+            u64::MAX
+        } else {
+            w.base.saturating_add(all_cut as u64)
+        };
+        for i in 0..self.found.len() {
+            let Some(&m) = self.found.get(i) else {
+                break;
+            };
             let val = self
                 .vals
                 .get(m.val.0 as usize..m.val.1 as usize)
@@ -720,7 +775,7 @@ impl Scanner {
                 || (!m.suppress
                     && m.confidence >= eng.min_conf
                     && !self.shadowed(eng, i)
-                    && !self.column_shadowed(eng, m.detector, m.offset, m.end))
+                    && !self.reported_shadows(eng, &m))
             {
                 sink.on_match(&Match {
                     detector: m.detector,
@@ -728,9 +783,50 @@ impl Scanner {
                     confidence: m.confidence,
                     offset: m.offset,
                 });
+                if m.end > decided_to {
+                    self.remember_reported(&m);
+                }
             }
         }
         f
+    }
+
+    /// Whether `m` lies inside a match of the same PI type reported by an
+    /// earlier call of the stream ([`Reported`]).
+    fn reported_shadows(&self, eng: &Engine, m: &Found) -> bool {
+        let Some(r) = &self.reported else {
+            return false;
+        };
+        let ty = |d: DetectorId| {
+            eng.detectors
+                .get(usize::from(d))
+                .map(|x| x.pi_type.as_str())
+        };
+        r.iter().any(|o| {
+            o.end != 0
+                && o.offset <= m.offset
+                && m.end <= o.end
+                && (o.offset, o.end, o.detector) != (m.offset, m.end, m.detector)
+                && ty(o.detector) == ty(m.detector)
+        })
+    }
+
+    /// Keeps `m` (reported, reaching past this call's decisions) for the
+    /// next calls: in a free entry, else in place of the oldest.
+    fn remember_reported(&mut self, m: &Found) {
+        let r = self.reported.get_or_insert_with(Box::default);
+        let slot = r.iter().position(|x| x.end == 0).unwrap_or_else(|| {
+            (0..REPORTED_KEEP)
+                .min_by_key(|&k| r.get(k).map_or(0, |x| x.end))
+                .unwrap_or(0)
+        });
+        if let Some(x) = r.get_mut(slot) {
+            *x = Reported {
+                offset: m.offset,
+                end: m.end,
+                detector: m.detector,
+            };
+        }
     }
 
     /// Keeps emission in stream order: a match that starts at or after
