@@ -182,7 +182,7 @@ struct Reported {
 
 /// Most [`Reported`] entries per stream. Reported matches of one type
 /// never nest, and a call's decisions stop at one point, so one or two
-/// reach past it; the oldest entry gives way.
+/// reach past it; the entry that ends first gives way.
 const REPORTED_KEEP: usize = 4;
 
 /// The [`Reported`] entries of a stream.
@@ -812,7 +812,8 @@ impl Scanner {
     }
 
     /// Keeps `m` (reported, reaching past this call's decisions) for the
-    /// next calls: in a free entry, else in place of the oldest.
+    /// next calls: in a free entry, else in place of the one that ends
+    /// first.
     fn remember_reported(&mut self, m: &Found) {
         let r = self.reported.get_or_insert_with(Box::default);
         let slot = r.iter().position(|x| x.end == 0).unwrap_or_else(|| {
