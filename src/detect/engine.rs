@@ -797,11 +797,7 @@ impl Scanner {
         let Some(r) = &self.reported else {
             return false;
         };
-        let ty = |d: DetectorId| {
-            eng.detectors
-                .get(usize::from(d))
-                .map(|x| x.pi_type.as_str())
-        };
+        let ty = |d| eng.pi_type_of(d);
         r.iter().any(|o| {
             o.end != 0
                 && o.offset <= m.offset
@@ -887,11 +883,7 @@ impl Scanner {
         let Some(m) = self.found.get(i) else {
             return false;
         };
-        let ty = |d: DetectorId| {
-            eng.detectors
-                .get(usize::from(d))
-                .map(|x| x.pi_type.as_str())
-        };
+        let ty = |d| eng.pi_type_of(d);
         let (lo, hi) = (i.saturating_sub(8), (i + 8).min(self.found.len()));
         (lo..hi).any(|j| {
             self.found.get(j).is_some_and(|o| {
@@ -1059,6 +1051,13 @@ enum Fam {
 }
 
 impl Engine {
+    /// The PI type of detector `d`.
+    fn pi_type_of(&self, d: DetectorId) -> Option<&str> {
+        self.detectors
+            .get(usize::from(d))
+            .map(|x| x.pi_type.as_str())
+    }
+
     fn family_of(&self, d: DetectorId) -> Fam {
         match self.dets.get(usize::from(d)).map(|x| &x.family) {
             Some(Family::Email(_)) => Fam::Email,
