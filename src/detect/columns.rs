@@ -1006,10 +1006,10 @@ pub(super) mod tests {
             at = p;
         }
         s.finish_stream_columns(&mut st, &mut slot, &mut a);
-        // Carry (its capacity at most twice the 250-byte bound), the
-        // context history (the longest default window, 128, and a word)
-        // and the reported matches that reach past a call (96).
-        assert!(st.heap_bytes() <= 512 + 160 + 96, "{}", st.heap_bytes());
+        // Carry (its capacity at most the 250-byte bound), the context
+        // history (the longest default window, 128, and a word) and the
+        // reported matches that reach past a call (96).
+        assert!(st.heap_bytes() <= 250 + 160 + 96, "{}", st.heap_bytes());
         a.0
     }
 

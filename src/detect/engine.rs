@@ -611,6 +611,7 @@ impl Scanner {
         let tail = h.get(keep..).unwrap_or_default();
         st.carry.clear();
         if tail.len() <= MAX_CARRY {
+            grow_carry(&mut st.carry, tail.len());
             st.carry.extend_from_slice(tail);
             st.num_from = (f.num - keep) as u8;
             st.email_from = (f.email.max(keep) - keep) as u8;
@@ -1028,6 +1029,16 @@ fn push_hist(hist: &mut Vec<u8>, bytes: &[u8], cap: usize) {
         let excess = (hist.len() + bytes.len()).saturating_sub(cap);
         hist.drain(..excess.min(hist.len()));
         hist.extend_from_slice(bytes);
+    }
+}
+
+/// Makes room for `need` (at most [`MAX_CARRY`]) bytes in the empty
+/// `carry`: doubling as `Vec` does, but never past the bound, so a
+/// stream's carry holds at most `MAX_CARRY` bytes of heap.
+fn grow_carry(carry: &mut Vec<u8>, need: usize) {
+    if carry.capacity() < need {
+        let cap = need.max(carry.capacity() * 2).min(MAX_CARRY);
+        carry.reserve_exact(cap);
     }
 }
 
@@ -1489,6 +1500,29 @@ words = ["tel"]
             &mut v,
         );
         assert_eq!(v.0, vec![(4, Confidence::High), (41, Confidence::Medium)]);
+    }
+
+    #[test]
+    fn carry_capacity_stays_within_its_bound() {
+        // An address field still open at each call keeps a long carry;
+        // fed in small pieces it grows a little at a time, which with
+        // `Vec`'s doubling once reached twice the bound.
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("signatures/detectors");
+        let e = Arc::new(Engine::load_dir(&dir, &EngineOptions::default()).unwrap());
+        let doc = format!("{{\"address\":\"{}\"}}", "北京市海淀区".repeat(40));
+        for piece in [1, 3, 7] {
+            let mut s = e.scanner();
+            let mut st = StreamState::default();
+            let mut v = V(Vec::new());
+            let mut longest = 0;
+            for chunk in doc.as_bytes().chunks(piece) {
+                s.scan_stream(&mut st, chunk, &mut v);
+                longest = longest.max(st.carry.len());
+                assert!(st.carry.capacity() <= MAX_CARRY, "{}", st.carry.capacity());
+            }
+            // Past a power of two: doubling would have passed the bound.
+            assert!(longest > 128, "carry only reached {longest} bytes");
+        }
     }
 
     #[test]
