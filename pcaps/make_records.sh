@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Bulk-record capture for the records estimate: curl POSTs a gzip'd CSV
 # export (600 order rows) and GETs a gzip'd JSON array export (120 user
-# objects) from a python http.server, in a throw-away netns lw-records-http.
+# objects) from a python http.server, in a throw-away netns lw-records-http
+# (records_http.pcap); and GETs an HTML page of 12 staff profiles in HTML
+# label layouts (html_labels.pcap: the flow from client port 41503).
 # Run as root:  sudo bash pcaps/make_records.sh        (make.sh calls it too)
 # No traffic leaves the namespace's loopback. 127.0.0.1 (client) and
 # 127.0.0.2 (server) are rewritten to 10.20.1.15 and 198.51.100.80.
@@ -42,6 +44,7 @@ scenario_http() { # DIR (holds the generated bodies)
         -H 'Content-Encoding: gzip' --data-binary @"$d/orders.csv.gz" \
         http://shop.example.cn:8080/api/orders/import
     "${c[@]}" --local-port 41502 --compressed http://shop.example.cn:8080/export.json
+    "${c[@]}" --local-port 41503 http://shop.example.cn:8080/profile.html
 }
 
 if [[ ${1:-} == __inner ]]; then
@@ -78,11 +81,19 @@ ip netns del "$NS" 2>/dev/null || true
 ip netns add "$NS"
 ip netns exec "$NS" bash "$HERE/make_records.sh" __inner "$WORK"
 ip netns del "$NS"
-OUT=$HERE/records_http.pcap
-tcprewrite --pnat="$REWRITE_NAT" --fixcsum -i "$WORK/raw.pcap" -o "$OUT"
-echo "== $OUT: $(tcpdump -nn -r "$OUT" 2>/dev/null | wc -l) packets, $(stat -c %s "$OUT") bytes"
+split_out() { # NAME FILTER: the flows of FILTER, rewritten, into NAME
+    local out=$HERE/$1
+    tcpdump -r "$WORK/raw.pcap" -w "$WORK/$1" "$2" 2>/dev/null
+    tcprewrite --pnat="$REWRITE_NAT" --fixcsum -i "$WORK/$1" -o "$out"
+    echo "== $out: $(tcpdump -nn -r "$out" 2>/dev/null | wc -l) packets, $(stat -c %s "$out") bytes"
+}
+split_out records_http.pcap 'not port 41503'
+split_out html_labels.pcap 'port 41503'
 PY_V=$($PY -c 'import sys; print("python3 %d.%d.%d" % sys.version_info[:3])')
 CURL_V=$(curl --version | head -1 | cut -d' ' -f1-2)
 $RS truth "$WORK" records_http.pcap \
     "$CURL_V POST of a gzip'd CSV export (600 rows) and GET of a gzip'd JSON array export (120 objects) from a $PY_V http.server subclass; in netns lo (MTU 1500, offloads off), tcprewrite to 10.20.1.15 -> 198.51.100.80" \
     "$HERE/records_http.truth.json"
+$RS truth "$WORK" html_labels.pcap \
+    "$CURL_V GET of an HTML page of 12 staff profiles (th/td, dt/dd, colon-label and two-column td layouts, with header-row and form decoys) from a $PY_V http.server subclass; in netns lo (MTU 1500, offloads off), tcprewrite to 10.20.1.15 -> 198.51.100.80" \
+    "$HERE/html_labels.truth.json" labels.json

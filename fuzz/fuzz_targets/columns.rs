@@ -11,11 +11,14 @@ use leakwatch::detect::columns::Slot;
 use leakwatch::detect::StreamState;
 use libfuzzer_sys::fuzz_target;
 
-const HEADS: [&str; 5] = [
+const HEADS: [&str; 7] = [
     "序号,姓名,身份证号,手机,住址,民族\n",
     "姓名\t备注\t手机号码\r\n",
     "\"姓名\";\"地址\";\"x\"\"y\"\n",
     "<table><tr><th>姓名</th><th>身份证号</th><th>民族</th></tr>",
+    // HTML labels (the field family's key/value layouts).
+    "<table><tr><th>姓名</th><td>张伟</td></tr><tr><td>住址</td><td>",
+    "<dl><dt>民　　族</dt><dd>汉族</dd><dt>姓名：</dt><dd>",
     "",
 ];
 

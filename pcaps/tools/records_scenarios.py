@@ -4,10 +4,14 @@
   gen DIR            write orders.csv.gz (600 order rows of 45 repeat
                      customers: mobile + free-text address) and export.json
                      (120 distinct user objects under {"data":[...]}), and
-                     DIR/expect.json with what each event must report
-  http-server DIR    serve GET /export.json (gzip) and accept POSTs on
-                     127.0.0.2:8080; prints "ready"
-  truth DIR PCAP ORIGIN OUT   ground truth next to the pcap
+                     DIR/expect.json with what each event must report;
+                     profile.html (HTML label layouts: th/td, dt/dd,
+                     colon labels, two-column rows, with header-row and
+                     form decoys) and DIR/labels.json
+  http-server DIR    serve GET /export.json (gzip) and /profile.html, and
+                     accept POSTs on 127.0.0.2:8080; prints "ready"
+  truth DIR PCAP ORIGIN OUT [EXPECT]   ground truth next to the pcap
+                     (EXPECT: expect.json or labels.json)
 
 All PI is synthetic (valid checksums from pcaps/synth_pi.py).
 """
@@ -86,11 +90,86 @@ def gen(d):
     }
     with open(os.path.join(d, "expect.json"), "w") as f:
         json.dump(expect, f, ensure_ascii=False, indent=1)
+    gen_profiles(d, s)
+
+
+# Label layouts of a profile page: (name label, address label, ethnicity
+# label) per layout, and how a value follows its label.
+def profile_card(k, name, addr, nation, mobile):
+    if k == 0:  # a key/value table with <th> labels, four cells a row
+        return ("<table class=\"info\">\n<tr><th>姓名</th><td>%s</td><th>民族</th><td>%s</td></tr>\n"
+                "<tr><th>家庭住址</th><td colspan=\"3\">%s</td></tr>\n"
+                "<tr><th>手机</th><td>%s</td></tr>\n</table>\n" % (name, nation, addr, mobile))
+    if k == 1:  # a definition list, labels padded with ideographic spaces
+        return ("<dl>\n  <dt>姓　　名</dt>\n  <dd>%s</dd>\n  <dt>民　　族</dt><dd>%s</dd>\n"
+                "  <dt>住　　址</dt><dd><span>%s</span></dd>\n  <dt>手机号码</dt><dd>%s</dd>\n</dl>\n"
+                % (name, nation, addr, mobile))
+    if k == 2:  # div rows with colon labels
+        return ("<div class=\"row\"><div class=\"label\">姓名：</div>\n"
+                "  <div class=\"value\">%s</div></div>\n"
+                "<div class=\"row\"><span>民族:</span> <span>%s</span></div>\n"
+                "<div class=\"row\"><label>联系地址：</label><em>%s</em></div>\n"
+                "<div class=\"row\"><label>联系电话：</label><em>%s</em></div>\n" % (name, nation, addr, mobile))
+    # a two-column key/value table with <td> labels
+    return ("<table border=\"1\">\n<tr><td>姓名</td><td>%s</td></tr>\n<tr><td>民族</td><td>%s</td></tr>\n"
+            "<tr><td>通讯地址</td><td>%s</td></tr>\n<tr><td>手机</td><td>%s</td></tr>\n</table>\n"
+            % (name, nation, addr, mobile))
+
+
+# Decoys: a results table whose header row is 姓名 | 单位 / 成绩 (单 and 成
+# are surnames), an empty registration form, and a name in running text.
+DECOYS = (
+    "<table><tr><td>姓名</td><td>单位</td></tr></table>\n"
+    "<table><tr><th>姓名</th><th>成绩</th></tr></table>\n"
+    "<form><table><tr><th>姓名</th><td><input type=\"text\" name=\"xm\"></td></tr>\n"
+    "<tr><th>住址</th><td><textarea name=\"dz\"></textarea></td></tr></table></form>\n"
+    "<p>联系人张伟已离职，请勿联系。</p>\n"
+)
+PROFILES = 12
+NATIONS = ["汉族", "回族", "满族", "蒙古族", "壮族", "苗族"]
+
+
+def gen_profiles(d, s):
+    people, names, addrs, mobiles = [], set(), set(), set()
+    while len(people) < PROFILES:
+        name = s.r.choice(SURNAMES) + s.r.choice(GIVEN) + s.r.choice(["", s.r.choice(GIVEN)])
+        addr = "%s%s%d号" % (s.r.choice(PLACES), s.r.choice(ROADS), s.r.randint(1, 999))
+        m = s.mobile()
+        if name in names or addr in addrs or m in mobiles:
+            continue
+        names.add(name), addrs.add(addr), mobiles.add(m)
+        people.append((name, addr, s.r.choice(NATIONS), m))
+    cards = "".join('<section id="p%d">\n%s</section>\n' % (i, profile_card(i % 4, *p))
+                    for i, p in enumerate(people))
+    page = ("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>员工档案</title></head>\n"
+            "<body>\n<h1>员工档案</h1>\n%s%s</body></html>\n" % (DECOYS, cards))
+    with open(os.path.join(d, "profile.html"), "wb") as f:
+        f.write(page.encode())
+    nations = {p[2] for p in people}
+    expect = {
+        "events": [
+            {"direction": "to_client", "where": "http.response_body",
+             "distinct": {"cn_name": PROFILES, "cn_address": PROFILES, "cn_mobile": PROFILES,
+                          "sensitive_attr": len(nations)},
+             "detectors": {"cn_name": PROFILES, "cn_address": PROFILES,
+                           "sensitive_attr": len(nations)},
+             "why": "12 profiles in four label layouts (th/td rows, dt/dd with padded labels, "
+                    "colon labels in divs, two-column td rows): every name, address and "
+                    "ethnicity through its label at high confidence; the header rows "
+                    "(姓名 | 单位, 姓名 | 成绩), the empty form and the name in running "
+                    "text are no values"},
+        ],
+        "values": sorted(list(names) + list(addrs) + list(mobiles) + list(nations)),
+    }
+    with open(os.path.join(d, "labels.json"), "w") as f:
+        json.dump(expect, f, ensure_ascii=False, indent=1)
 
 
 def http_server(d):
     with open(os.path.join(d, "export.json"), "rb") as f:
         export = gzip.compress(f.read(), 9, mtime=0)
+    with open(os.path.join(d, "profile.html"), "rb") as f:
+        profile = f.read()
 
     class H(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -105,6 +184,9 @@ def http_server(d):
             self.wfile.write(body)
 
         def do_GET(self):
+            if self.path == "/profile.html":
+                self._send(profile, "text/html; charset=utf-8")
+                return
             if self.path != "/export.json":
                 self.send_error(404)
                 return
@@ -122,8 +204,8 @@ def http_server(d):
     httpd.serve_forever()
 
 
-def truth(d, pcap, origin, out):
-    with open(os.path.join(d, "expect.json")) as f:
+def truth(d, pcap, origin, out, expect="expect.json"):
+    with open(os.path.join(d, expect)) as f:
         e = json.load(f)
     t = {"pcap": pcap, "origin": origin, "client_ip": "10.20.1.15",
          "server_ip": "198.51.100.80", "events": e["events"],
@@ -140,6 +222,6 @@ if __name__ == "__main__":
     elif cmd == "http-server":
         http_server(sys.argv[2])
     elif cmd == "truth":
-        truth(*sys.argv[2:6])
+        truth(*sys.argv[2:7])
     else:
         sys.exit("unknown command " + cmd)

@@ -19,9 +19,10 @@
 //! frequent of `\t` `,` `;` `|` in it is the delimiter, and the item is
 //! dropped at once when no header cell maps. Data lines are cut with
 //! `memchr` on the delimiter and newline, honouring CSV quoting. HTML
-//! tables map the `<th>` cells of their first row; `<td>`/`<th>` cells of
-//! later rows are taken by position (`colspan` is ignored), and only the
-//! first text run of a cell is its value.
+//! tables map the `<th>` cells of their first row; `<td>` cells of later
+//! rows are taken by position (`colspan` is ignored; a `<th>` there heads
+//! its row and holds no value), and only the first text run of a cell is
+//! its value.
 //!
 //! Streaming: the pass sees every byte once, before the families run on
 //! the same call. A mapped cell still open at the end of a call holds the
@@ -691,6 +692,13 @@ impl Columns {
                 self.header_row = self.rows == 1;
                 self.col = 0;
             }
+            b"th" if self.rows > 1 => {
+                // A `<th>` in a later row heads that row (the label of a
+                // key/value table, `<th>单位</th><td>…</td>`): it takes its
+                // position but holds no value.
+                self.end_cell(cx, at);
+                self.col = self.col.saturating_add(1);
+            }
             b"th" | b"td" if self.rows > 0 => {
                 self.end_cell(cx, at);
                 self.open_on_gt = Some(self.header_row && name == b"th");
@@ -1124,7 +1132,9 @@ pub(super) mod tests {
         let v = whole(&e, data.as_bytes());
         let got: Vec<_> = v.iter().map(|m| (m.1.as_str(), m.2.as_str())).collect();
         // colspan is ignored: cells count by position, so 王芳 is under
-        // 姓名 (once: the one in <p> is no cell) and 回族 under 民族.
+        // 姓名 (once: the one in <p> is no cell) and 回族 under 民族. The
+        // last table maps no column (no <th>): its one row is a key/value
+        // pair, found by the field family (`fields_html.rs`).
         assert_eq!(
             got,
             [
@@ -1132,7 +1142,8 @@ pub(super) mod tests {
                 ("sensitive_attr", "汉族"),
                 ("cn_resident_id.18", "11010519491231002X"),
                 ("cn_name", "王芳"),
-                ("sensitive_attr", "回族")
+                ("sensitive_attr", "回族"),
+                ("cn_name", "陈静")
             ]
         );
         let id = v.iter().find(|m| m.1 == "cn_resident_id.18");
@@ -1270,7 +1281,7 @@ pub(super) mod tests {
 
     /// More pieces for broad documents: fields, PI in several forms and
     /// decoys (valid checksums, synthetic values).
-    const MORE_PIECES: [&str; 39] = [
+    const MORE_PIECES: [&str; 47] = [
         "手机",
         "地址：",
         "住址=",
@@ -1310,6 +1321,15 @@ pub(super) mod tests {
         "0755-87654321",
         "uuid 550e8400-e29b-41d4-a716-446655440000 ",
         "trace=0123456789abcdef0123456789abcdef ",
+        // HTML labels (`fields_html.rs`).
+        "<dt>",
+        "</dt>",
+        "<dd>",
+        "单位",
+        "姓　　名",
+        "<td class=\"v\">",
+        "<br>",
+        "</b>",
     ];
 
     /// Seeded, so the same documents every run (the proptests above draw

@@ -13,7 +13,9 @@
 //! buffer. What is carried is `work[min(frontiers) - LB ..]`, where `LB`
 //! covers the longest context word and the look-behind: a digit candidate
 //! spans at most ~30 bytes and an e-mail at most [`email::MAX_EMAIL`], so the
-//! carry stays under ~160 bytes (a free-text address match may be 128).
+//! carry stays under ~160 bytes (a free-text address match may be 128),
+//! except while an HTML label waits for its value (up to
+//! `fields::FIELD_AHEAD` after it); `MAX_CARRY` bounds it.
 //!
 //! Context words are looked up lazily, only for validated candidates, in the
 //! `window` bytes before the value. Words that will leave the carry are
@@ -138,7 +140,7 @@ pub struct Scanner {
 }
 
 /// Per-stream carry-over (one per direction of a flow). Small when idle:
-/// 72 bytes inline; the heap part is at most ~160 bytes of carry plus the
+/// 72 bytes inline; the heap part is at most 250 bytes of carry plus the
 /// longest context window (and a word) of history, and the few reported
 /// matches that reach past a call's decisions ([`Reported`]).
 #[derive(Default, Debug)]
@@ -879,7 +881,8 @@ impl Scanner {
     /// Whether match `i` lies inside another reported match of the same PI
     /// type (e.g. a free-text address inside an `地址` field's value), so
     /// one value is not counted twice. Looks at close neighbours only
-    /// (found is sorted by offset); identical spans keep the first.
+    /// (found is sorted by offset). Of identical spans the more confident
+    /// is kept (a field's value over the same free text), else the first.
     fn shadowed(&self, eng: &Engine, i: usize) -> bool {
         let Some(m) = self.found.get(i) else {
             return false;
@@ -893,7 +896,10 @@ impl Scanner {
                     && o.confidence >= eng.min_conf
                     && o.offset <= m.offset
                     && o.end >= m.end
-                    && (o.offset < m.offset || o.end > m.end || j < i)
+                    && (o.offset < m.offset
+                        || o.end > m.end
+                        || o.confidence > m.confidence
+                        || (o.confidence == m.confidence && j < i))
                     && ty(o.detector) == ty(m.detector)
             })
         })

@@ -3,14 +3,16 @@
 //! mark it and a value check; the scanner finds `key: value` pairs in JSON
 //! (`"key": "value"`), forms (`key=value&`), header-style lines
 //! (`key: value`, `key：value`) and XML/HTML (`<key>value</key>`), and HTTP
-//! auth schemes (`Basic user:pass`, `Bearer token`).
+//! auth schemes (`Basic user:pass`, `Bearer token`). HTML labels
+//! (`<th>姓名</th><td>张伟</td>`, `姓名：</span><span>王芳`) are in
+//! `fields_html.rs`.
 //!
 //! Field names match case-insensitively with `_`, `-`, `.` and spaces
 //! removed (`real_name` = `realName`), exactly or, for names of four bytes
 //! or more, as a suffix (`contactAddress` ends with `address`).
 //!
 //! Decisions depend on at most [`KEY_BACK`] bytes before the separator and
-//! [`VALUE_MAX`] + 8 after it, which bounds the stream carry.
+//! [`FIELD_AHEAD`] after it, which bounds the stream carry.
 
 use std::collections::HashMap;
 
@@ -18,8 +20,9 @@ use std::collections::HashMap;
 pub const KEY_BACK: usize = 30;
 /// Longest value taken.
 pub const VALUE_MAX: usize = 96;
-/// Bytes after a separator a decision may need.
-pub const FIELD_AHEAD: usize = VALUE_MAX + 8;
+/// Bytes after a separator a decision may need (the HTML label form's,
+/// the longest).
+pub const FIELD_AHEAD: usize = super::fields_html::LABEL_AHEAD + 8;
 
 /// How a field's value is checked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -327,7 +330,8 @@ fn health(s: &str) -> bool {
     icd || ((2..=40).contains(&n) && s.chars().filter(|c| is_han(*c)).count() * 2 >= n)
 }
 
-/// Normalises a field name: ASCII lowercase, `_ - . space` removed.
+/// Normalises a field name: ASCII lowercase, `_ - . space` and
+/// ideographic and no-break spaces removed.
 pub fn norm_key(k: &[u8], out: &mut Vec<u8>) {
     out.clear();
     out.extend(
@@ -335,6 +339,15 @@ pub fn norm_key(k: &[u8], out: &mut Vec<u8>) {
             .filter(|&&b| !dropped_key_byte(b))
             .map(u8::to_ascii_lowercase),
     );
+    // Ideographic and no-break spaces pad labels (`姓　　名`): rare, so
+    // looked for only when their lead bytes are there.
+    if memchr::memchr2(0xE3, 0xC2, out).is_some() {
+        for pad in ["\u{3000}".as_bytes(), "\u{a0}".as_bytes()] {
+            while let Some(i) = memchr::memmem::find(out, pad) {
+                out.drain(i..i + pad.len());
+            }
+        }
+    }
 }
 
 /// Field names of all field detectors, for lookup.
@@ -621,9 +634,19 @@ pub fn value_after(
     if quote.is_some() {
         s += 1;
     }
+    // `姓名：</td><td>张伟`: an HTML label's value is the text after the
+    // markup.
+    let markup = first == b'<' && sep == b':';
+    if markup {
+        match super::fields_html::skip_markup(h, s, eof)? {
+            Some(m) => s = m.value,
+            None => return Ok(None),
+        }
+    }
     let stop = |b: u8| match (quote, sep) {
         (Some(q), _) => b == q || b == b'\n',
         (None, b'>') => b == b'<' || b == b'\n',
+        (None, _) if markup => b == b'<' || b == b'\n',
         (None, b'=') => matches!(
             b,
             b'&' | b'\r' | b'\n' | b';' | b',' | b'"' | b'<' | b' ' | b'}'

@@ -3,6 +3,7 @@
 
 use super::super::digits::SepMap;
 use super::super::fields::{self, FieldIndex, ValueCheck};
+use super::super::fields_html;
 use super::super::signature::{Detector, Family};
 use super::{DetectorId, Scanner, Work};
 
@@ -164,7 +165,17 @@ fn quick_ok(h: &[u8], p: usize, ix: &FieldIndex) -> bool {
         }
         w >>= 8;
     }
-    ix.may_match_word(w as u32)
+    // A key padded with ideographic spaces (`姓　　名：`) ends in one
+    // character after U+3000: the tail test cannot see past the pad.
+    ix.may_match_word(w as u32) || (w >> 24) & 0xFF_FFFF == 0xE3_8080
+}
+
+/// Cheap test for an HTML label after the `>` at `p`
+/// ([`fields_html::may_start_label`]).
+#[inline(always)]
+fn label_ok(h: &[u8], p: usize, eof: bool, ix: &FieldIndex) -> bool {
+    h.get(p) == Some(&b'>')
+        && fields_html::may_start_label(h, p, eof, |t| ix.may_match(t) || fields_html::padded(t))
 }
 
 /// Quote and space bytes skipped between a key and its separator.
@@ -210,7 +221,7 @@ impl Scanner {
                 if p >= limit {
                     break;
                 }
-                if quick_ok(h, p, &eng.fields) {
+                if quick_ok(h, p, &eng.fields) || label_ok(h, p, w.eof, &eng.fields) {
                     sep = Some(p);
                     break;
                 }
@@ -284,22 +295,53 @@ impl Scanner {
     ) -> Result<(), fields::NeedMore> {
         let h = w.h;
         let eng = w.eng;
+        // After a `>`, an HTML label may start. Decided first: when it
+        // needs more bytes nothing at this separator may be recorded yet.
+        let label = if c.sep == b'>' && label_ok(h, c.p, w.eof, &eng.fields) {
+            fields_html::label_after(h, c.p, w.eof)?
+        } else {
+            None
+        };
         // Cheap test first: most keys end in bytes no field name ends in.
-        if !quick_ok(h, c.p, &eng.fields) {
-            return Ok(());
+        if quick_ok(h, c.p, &eng.fields) {
+            if let Some((ks, ke)) = fields::key_before(h, c.p, c.sep) {
+                fields::norm_key(h.get(ks..ke).unwrap_or_default(), key);
+                let dets = eng.fields.lookup(key);
+                if !dets.is_empty() {
+                    if let Some(v) = fields::value_after(h, c.p, c.len, c.sep, w.eof)? {
+                        self.push_value(w, dets, v, c.p);
+                    }
+                }
+            }
         }
-        let Some((ks, ke)) = fields::key_before(h, c.p, c.sep) else {
-            return Ok(());
-        };
-        fields::norm_key(h.get(ks..ke).unwrap_or_default(), key);
-        let dets = eng.fields.lookup(key);
-        if dets.is_empty() {
-            return Ok(());
+        if let Some(l) = label {
+            let v = fields::trim(h.get(l.value.0..l.value.1).unwrap_or_default());
+            // In a two-column row the value may be a header cell: a common
+            // header word or a field name itself.
+            let header = l.cells && {
+                fields_html::norm_label(v, key);
+                fields_html::header_word(v) || !eng.fields.lookup(key).is_empty()
+            };
+            if !header {
+                fields_html::norm_label(h.get(l.key.0..l.key.1).unwrap_or_default(), key);
+                let dets = eng.fields.lookup(key);
+                self.push_value(w, dets, (l.value.0, l.value.1, l.cut), c.p);
+            }
         }
-        let Some((s, e, cut)) = fields::value_after(h, c.p, c.len, c.sep, w.eof)? else {
-            return Ok(());
-        };
-        let raw = h.get(s..e).unwrap_or_default();
+        Ok(())
+    }
+
+    /// The value at `s..e` (`cut` at its bound) of a field of the
+    /// detectors `dets`, whose separator is at `p`: the first detector
+    /// whose check passes records it.
+    fn push_value(
+        &mut self,
+        w: &Work<'_>,
+        dets: &[(DetectorId, ValueCheck)],
+        (s, e, cut): (usize, usize, bool),
+        p: usize,
+    ) {
+        let raw = w.h.get(s..e).unwrap_or_default();
         let v = fields::trim(raw);
         let vs = s + (v.as_ptr() as usize - raw.as_ptr() as usize);
         for &(d, check) in dets {
@@ -312,11 +354,10 @@ impl Scanner {
                 (v, cut)
             };
             if fields::truncation_ok(check, cut) && check.check(v) {
-                self.push_field(w, d, vs, v, c.p);
+                self.push_field(w, d, vs, v, p);
                 break;
             }
         }
-        Ok(())
     }
 
     fn push_field(&mut self, w: &Work<'_>, d: DetectorId, s: usize, v: &[u8], resume: usize) {

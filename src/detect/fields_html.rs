@@ -1,0 +1,498 @@
+//! HTML labels for the field family: a field whose name is the text of one
+//! element and whose value is the text of the next, as profile pages,
+//! forms and printed records lay PI out (`<th>姓名</th><td>张伟</td>`,
+//! `<dt>住址</dt><dd>…</dd>`, `<span>姓名：</span><span>王芳</span>`).
+//!
+//! Two forms:
+//! - a label ending in a colon (`:` or `：`) is the field family's colon
+//!   separator; when markup follows it, the value is the first text after
+//!   that markup ([`skip_markup`], called by `fields::value_after`);
+//! - a label without a colon, the text right after a `>`
+//!   ([`label_after`]), counts only where the layout says it is a label,
+//!   because a table's header row has the same shape
+//!   (`<th>姓名</th><th>单位</th>`, and 单 is a surname): a `th`, `dt` or
+//!   `label` element followed by an element of another kind, or a `td`
+//!   followed by a `td` that ends its row (a two-column key/value table).
+//!
+//! Between label and value only tags and white space may stand: closing
+//! tags first, then opening ones. A row, table or list end, or a form
+//! control or line break, ends the pair. Everything is bounded (label
+//! [`LABEL_MAX`], markup [`MARKUP_MAX`], value `VALUE_MAX`, row end
+//! [`ROW_END_MAX`]), so a decision needs at most [`LABEL_AHEAD`] bytes
+//! after the `>`; with fewer bytes it waits (`NeedMore`), and at the end
+//! of the stream a pair that is not complete is no pair, so the result
+//! does not depend on where the stream was split.
+
+use super::fields::{NeedMore, VALUE_MAX};
+
+/// Longest label text (bytes, white space included): 8 Han characters.
+pub const LABEL_MAX: usize = 24;
+/// Longest markup between a label and its value (`</td>\n  <td class="v">`).
+pub const MARKUP_MAX: usize = 48;
+/// Longest row end after a value in a two-column table (`</td>  </tr>`).
+pub const ROW_END_MAX: usize = 16;
+/// Bytes after the `>` a label-form decision may need.
+pub const LABEL_AHEAD: usize = LABEL_MAX + 1 + MARKUP_MAX + VALUE_MAX + 1 + ROW_END_MAX;
+
+/// A tag name, ASCII lowercase, zero padded (longer names cut at 8).
+type TagName = [u8; 8];
+
+/// The markup between a label and its value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Markup {
+    /// Where the value's text starts.
+    pub value: usize,
+    /// The last element closed (the label's cell).
+    closed: Option<TagName>,
+    /// The first element opened (the value's cell).
+    opened: Option<TagName>,
+}
+
+/// A label-form pair: where the label and the value lie in the buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Label {
+    /// The label text (trimmed).
+    pub key: (usize, usize),
+    /// The value text (raw: not trimmed).
+    pub value: (usize, usize),
+    /// The value was cut at `VALUE_MAX`.
+    pub cut: bool,
+    /// A `td` label and value (a two-column row): the value may be a
+    /// header cell instead ([`header_word`]).
+    pub cells: bool,
+}
+
+/// Common table-header words that a loose value check (a name: 2-4 Han
+/// characters starting with a surname) would take for a value, as the
+/// second cell of a two-column header row (`<td>姓名</td><td>单位</td>`).
+const HEADER_WORDS: &[&str] = &[
+    "单位",
+    "单位名称",
+    "金额",
+    "余额",
+    "单价",
+    "时间",
+    "时长",
+    "时段",
+    "时间段",
+    "成绩",
+    "方式",
+    "方法",
+    "项目",
+    "明细",
+    "全称",
+    "高度",
+    "程度",
+    "文化程度",
+    "车牌",
+    "车牌号",
+    "车型",
+    "车辆",
+    "车次",
+    "房号",
+    "房间",
+    "房型",
+    "楼层",
+    "楼号",
+    "单元",
+    "门牌号",
+    "区域",
+    "区县",
+    "国家",
+    "国籍",
+    "关系",
+    "应收",
+    "应付",
+    "支付方式",
+    "文件",
+    "平均分",
+    "班级",
+    "班次",
+    "公司",
+    "公司名称",
+    "费用",
+    "安全",
+    "程序",
+    "计划",
+    "计费",
+    "来源",
+    "宿舍",
+    "司机",
+    "毕业院校",
+    "毕业学校",
+    "毕业时间",
+    "管理员",
+    "申请人",
+    "修改时间",
+    "任职",
+    "任期",
+    "万元",
+    "包装",
+    "颜色",
+    "方向",
+    "位置",
+    "路线",
+    "路径",
+    "季度",
+    "周期",
+    "平台",
+    "党员",
+    "党派",
+    "商品",
+    "商品名称",
+    "商户",
+    "商家",
+    "文本",
+    "文档",
+    "全部",
+    "通知",
+    "居住地",
+    "强度",
+    "印章",
+];
+
+/// Whether `v` (trimmed) is a common table-header word ([`HEADER_WORDS`]).
+pub fn header_word(v: &[u8]) -> bool {
+    HEADER_WORDS.iter().any(|w| w.as_bytes() == v)
+}
+
+/// `Err(NeedMore)` before the end of the stream, no pair at its end.
+fn more<T>(eof: bool) -> Result<Option<T>, NeedMore> {
+    if eof {
+        Ok(None)
+    } else {
+        Err(NeedMore)
+    }
+}
+
+fn name(n: &str) -> TagName {
+    let mut t = [0u8; 8];
+    for (a, b) in t.iter_mut().zip(n.bytes()) {
+        *a = b;
+    }
+    t
+}
+
+/// Closing one of these ends the scope of a label.
+fn ends_pair(t: &TagName) -> bool {
+    [
+        "tr", "table", "tbody", "thead", "tfoot", "dl", "ul", "ol", "form", "body", "html",
+    ]
+    .iter()
+    .any(|n| name(n) == *t)
+}
+
+/// Opening one of these means the value is not text (a form control, an
+/// image) or not the next cell (a new row or table).
+fn not_a_value(t: &TagName) -> bool {
+    [
+        "input", "select", "textarea", "button", "option", "img", "br", "hr", "script", "style",
+        "iframe", "table", "tr", "tbody", "thead", "ul", "ol", "dl", "form",
+    ]
+    .iter()
+    .any(|n| name(n) == *t)
+}
+
+/// Elements that hold labels.
+fn labelish(t: &TagName) -> bool {
+    [name("th"), name("dt"), name("label")].contains(t)
+}
+
+/// The tag between `<` and `>` (`tag` excludes both): (closing, name).
+/// `None` for comments, declarations and things that are not tags
+/// (`<a@b.com>`).
+fn tag_name(tag: &[u8]) -> Option<(bool, TagName)> {
+    let (close, rest) = match tag.split_first() {
+        Some((b'/', r)) => (true, r),
+        _ => (false, tag),
+    };
+    if !rest.first().is_some_and(u8::is_ascii_alphabetic) {
+        return None;
+    }
+    let n = rest
+        .iter()
+        .position(|b| !b.is_ascii_alphanumeric())
+        .unwrap_or(rest.len());
+    if !matches!(
+        rest.get(n),
+        None | Some(b'/' | b' ' | b'\t' | b'\r' | b'\n')
+    ) {
+        return None;
+    }
+    let mut t = [0u8; 8];
+    for (a, b) in t.iter_mut().zip(rest.iter().take(n)) {
+        *a = b.to_ascii_lowercase();
+    }
+    Some((close, t))
+}
+
+/// Tags and white space from `s` up to the next text: closing tags, then
+/// opening ones. `Ok(None)` when something else stands there (see the
+/// module notes) or the markup is longer than [`MARKUP_MAX`].
+pub fn skip_markup(h: &[u8], s: usize, eof: bool) -> Result<Option<Markup>, NeedMore> {
+    let lim = s + MARKUP_MAX;
+    let (mut i, mut closed, mut opened) = (s, None, None);
+    loop {
+        while i < lim && h.get(i).is_some_and(u8::is_ascii_whitespace) {
+            i += 1;
+        }
+        if i >= lim {
+            return Ok(None);
+        }
+        let Some(&b) = h.get(i) else {
+            return more(eof);
+        };
+        if b != b'<' {
+            break;
+        }
+        let window = h.get(i..lim.min(h.len())).unwrap_or_default();
+        let Some(gt) = memchr::memchr(b'>', window) else {
+            return if h.len() < lim { more(eof) } else { Ok(None) };
+        };
+        let Some((close, t)) = tag_name(window.get(1..gt).unwrap_or_default()) else {
+            return Ok(None);
+        };
+        if close {
+            if opened.is_some() || ends_pair(&t) {
+                return Ok(None);
+            }
+            closed = Some(t);
+        } else {
+            if not_a_value(&t) {
+                return Ok(None);
+            }
+            opened.get_or_insert(t);
+        }
+        i += gt + 1;
+    }
+    Ok(Some(Markup {
+        value: i,
+        closed,
+        opened,
+    }))
+}
+
+/// The text from `s` to the next `<`: (start, end, cut at `VALUE_MAX`).
+/// Strict: a run the buffer does not close is decided only once it is
+/// longer than the bound.
+fn text_run(h: &[u8], s: usize, eof: bool) -> Result<Option<(usize, usize, bool)>, NeedMore> {
+    let lim = (s + VALUE_MAX + 1).min(h.len());
+    match h.get(s..lim).and_then(|t| memchr::memchr(b'<', t)) {
+        Some(i) => Ok(Some((s, s + i, false))),
+        None if h.len() > s + VALUE_MAX => Ok(Some((s, s + VALUE_MAX, true))),
+        None => more(eof),
+    }
+}
+
+/// Whether the cell ending at `e` (its `</td>`) ends its row too.
+fn row_ends(h: &[u8], e: usize, eof: bool) -> Result<bool, NeedMore> {
+    let lim = e + ROW_END_MAX;
+    let mut i = e;
+    for want in [&b"</td>"[..], b"</tr>"] {
+        while i < lim && h.get(i).is_some_and(u8::is_ascii_whitespace) {
+            i += 1;
+        }
+        for &c in want {
+            match h.get(i) {
+                _ if i >= lim => return Ok(false),
+                Some(b) if b.eq_ignore_ascii_case(&c) => i += 1,
+                Some(_) => return Ok(false),
+                None if eof => return Ok(false),
+                None => return Err(NeedMore),
+            }
+        }
+    }
+    Ok(true)
+}
+
+/// The label form at the `>` at `p` (see the module notes): the label
+/// text after it, the markup, and a value whose layout makes it one.
+pub fn label_after(h: &[u8], p: usize, eof: bool) -> Result<Option<Label>, NeedMore> {
+    let s = p + 1;
+    let window = h
+        .get(s..(s + LABEL_MAX + 1).min(h.len()))
+        .unwrap_or_default();
+    let Some(q) = memchr::memchr(b'<', window).map(|i| s + i) else {
+        return if h.len() < s + LABEL_MAX + 1 {
+            more(eof)
+        } else {
+            Ok(None)
+        };
+    };
+    let raw = h.get(s..q).unwrap_or_default();
+    let key = raw.trim_ascii();
+    if key.is_empty() || key.ends_with(b":") || key.ends_with("：".as_bytes()) {
+        // A colon label is the colon separator's (`fields::value_after`).
+        return Ok(None);
+    }
+    let ks = s + (key.as_ptr() as usize - raw.as_ptr() as usize);
+    let Some(m) = skip_markup(h, q, eof)? else {
+        return Ok(None);
+    };
+    let row_end = match (m.closed, m.opened) {
+        (Some(c), Some(o)) if labelish(&c) && !labelish(&o) => false,
+        (Some(c), Some(o)) if c == name("td") && o == name("td") => true,
+        _ => return Ok(None),
+    };
+    let Some((vs, ve, cut)) = text_run(h, m.value, eof)? else {
+        return Ok(None);
+    };
+    if row_end && (cut || !row_ends(h, ve, eof)?) {
+        return Ok(None);
+    }
+    Ok(Some(Label {
+        key: (ks, ks + key.len()),
+        value: (vs, ve),
+        cut,
+        cells: row_end,
+    }))
+}
+
+/// Whether the `>` at `p` may start a label (a cheap test before
+/// [`label_after`]): the text after it, up to the next `<`, ends in bytes
+/// some field name ends in. True when the buffer ends before it can tell.
+#[inline]
+pub fn may_start_label(h: &[u8], p: usize, eof: bool, tail_ok: impl Fn(&[u8]) -> bool) -> bool {
+    let s = p + 1;
+    match h.get(s) {
+        Some(b'<') => return false,
+        None => return !eof,
+        Some(_) => {}
+    }
+    let window = h
+        .get(s..(s + LABEL_MAX + 1).min(h.len()))
+        .unwrap_or_default();
+    match memchr::memchr(b'<', window) {
+        Some(q) => tail_ok(window.get(..q).unwrap_or_default().trim_ascii_end()),
+        None => !eof && h.len() < s + LABEL_MAX + 1,
+    }
+}
+
+/// Whether a label holds padding the tail test cannot see past
+/// (ideographic or no-break spaces, `&nbsp;`).
+pub fn padded(t: &[u8]) -> bool {
+    memchr::memchr2(0xA0, b'&', t).is_some()
+        || memchr::memmem::find(t, "\u{3000}".as_bytes()).is_some()
+}
+
+/// Normalises a label for the field-name lookup: `&nbsp;` dropped, then
+/// as a key (`fields::norm_key` drops ideographic and no-break spaces,
+/// used to pad `姓　　名`).
+pub fn norm_label(label: &[u8], out: &mut Vec<u8>) {
+    const NBSP: &[u8] = b"&nbsp;";
+    if memchr::memmem::find(label, NBSP).is_none() {
+        super::fields::norm_key(label, out);
+        return;
+    }
+    let mut plain = [0u8; LABEL_MAX];
+    let mut n = 0;
+    let mut i = 0;
+    while let Some(&b) = label.get(i) {
+        if label.get(i..).is_some_and(|t| t.starts_with(NBSP)) {
+            i += NBSP.len();
+            continue;
+        }
+        if let Some(d) = plain.get_mut(n) {
+            *d = b;
+            n += 1;
+        }
+        i += 1;
+    }
+    super::fields::norm_key(plain.get(..n).unwrap_or_default(), out);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn label(doc: &str) -> Option<(String, String)> {
+        let h = doc.as_bytes();
+        let p = doc.find('>')?;
+        let l = label_after(h, p, true).ok()??;
+        let s = |(a, b): (usize, usize)| String::from_utf8_lossy(&h[a..b]).trim().to_string();
+        Some((s(l.key), s(l.value)))
+    }
+
+    fn pair(k: &str, v: &str) -> Option<(String, String)> {
+        Some((k.to_string(), v.to_string()))
+    }
+
+    #[test]
+    fn label_layouts() {
+        assert_eq!(label("<th>姓名</th><td>张伟</td>"), pair("姓名", "张伟"));
+        assert_eq!(
+            label("<th>住址</th>\n   <td class=\"v\"><b>北京市</b></td>"),
+            pair("住址", "北京市")
+        );
+        assert_eq!(label("<dt>姓名</dt><dd>李娜</dd>"), pair("姓名", "李娜"));
+        assert_eq!(
+            label("<label>姓名</label><span>王芳</span>"),
+            pair("姓名", "王芳")
+        );
+        assert_eq!(
+            label("<td>姓名</td><td>张伟</td></tr>"),
+            pair("姓名", "张伟")
+        );
+        assert_eq!(
+            label("<td> 姓名 </td>\n<td> 张伟 </td>\n</tr>"),
+            pair("姓名", "张伟")
+        );
+    }
+
+    #[test]
+    fn header_rows_and_other_shapes_are_not_labels() {
+        // A header row: both cells are labels.
+        assert_eq!(label("<th>姓名</th><th>单位</th>"), None);
+        assert_eq!(label("<td>姓名</td><td>单位</td><td>金额</td></tr>"), None);
+        // Same kind, not a table cell pair.
+        assert_eq!(label("<span>姓名</span><span>王芳</span>"), None);
+        // The row ends first, a control or nothing follows.
+        assert_eq!(label("<th>姓名</th></tr><tr><td>张伟</td>"), None);
+        assert_eq!(label("<th>姓名</th><td><input name=\"n\"></td>"), None);
+        assert_eq!(label("<th>姓名</th><td></td>"), None);
+        // Text between label and value.
+        assert_eq!(label("<th>姓名</th> 请填写 <td>张伟</td>"), None);
+        // A colon label belongs to the colon separator.
+        assert_eq!(label("<th>姓名：</th><td>张伟</td>"), None);
+        // Too much markup.
+        let long = format!("<th>姓名</th><td class=\"{}\">张伟</td>", "x".repeat(60));
+        assert_eq!(label(&long), None);
+    }
+
+    #[test]
+    fn undecided_until_the_bytes_are_there() {
+        let doc = "<td>姓名</td><td>张伟</td></tr>".as_bytes();
+        let whole = label_after(doc, 3, true);
+        assert!(matches!(whole, Ok(Some(_))));
+        for cut in 4..doc.len() {
+            assert_eq!(
+                label_after(&doc[..cut], 3, false),
+                Err(NeedMore),
+                "at {cut}"
+            );
+            assert_eq!(label_after(&doc[..cut], 3, true), Ok(None), "at {cut}");
+        }
+        assert_eq!(label_after(doc, 3, false), whole);
+    }
+
+    #[test]
+    fn markup_is_closing_then_opening_tags() {
+        let h = b"</b></td>\n<td><i>v</i>";
+        let m = skip_markup(h, 0, true).unwrap().unwrap();
+        assert_eq!(m.value, h.len() - 5);
+        assert_eq!((m.closed, m.opened), (Some(name("td")), Some(name("td"))));
+        assert_eq!(skip_markup(b"<td></td>v", 0, true), Ok(None));
+        assert_eq!(skip_markup(b"<a@b.com> x", 0, true), Ok(None));
+        assert_eq!(skip_markup(b"<!-- c --> x", 0, true), Ok(None));
+        assert_eq!(skip_markup(b"</td><td", 0, false), Err(NeedMore));
+    }
+
+    #[test]
+    fn padded_labels_normalise() {
+        let mut k = Vec::new();
+        norm_label("姓　　名".as_bytes(), &mut k);
+        assert_eq!(k, "姓名".as_bytes());
+        norm_label("Real&nbsp;Name".as_bytes(), &mut k);
+        assert_eq!(k, b"realname");
+    }
+}
