@@ -534,6 +534,16 @@ impl FieldIndex {
             if let Some(b) = tail_hash_bit::<4>(&k) {
                 set_bit(&mut self.tails4, b);
             }
+            // A label padded before its last character (`姓　　名`, `姓&#160;名`
+            // decoded): the raw four-byte tail holds the pad's last byte.
+            if let Some(&[a, b, c]) = k.get(k.len().wrapping_sub(3)..) {
+                if (0xE0..0xF0).contains(&a) {
+                    let last = u32::from_be_bytes([0, a, b, c]);
+                    for pad in [0x80u32, 0xA0] {
+                        set_bit(&mut self.tails4, tail_hash(pad << 24 | last));
+                    }
+                }
+            }
             if let Some(m) = self.tail_min.get_mut(bit) {
                 *m = (*m).min(u8::try_from(k.len()).unwrap_or(u8::MAX));
             }
@@ -689,6 +699,19 @@ pub fn truncation_ok(c: ValueCheck, cut: bool) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn padded_labels_pass_the_tail_filter_and_match() {
+        let mut ix = FieldIndex::default();
+        ix.add(0, &["姓名".to_string()], ValueCheck::CnName);
+        let mut k = Vec::new();
+        for key in ["姓名", "姓　名", "姓　　名", "姓\u{a0}名"] {
+            assert!(ix.may_match(key.as_bytes()), "{key}");
+            norm_key(key.as_bytes(), &mut k);
+            assert_eq!(ix.lookup(&k).len(), 1, "{key}");
+        }
+        assert!(!ix.may_match("姓　x".as_bytes()));
+    }
 
     #[test]
     fn first_word_stops_at_any_space() {
