@@ -34,8 +34,9 @@ pub const ROW_END_MAX: usize = 16;
 /// Bytes after the `>` a label-form decision may need.
 pub const LABEL_AHEAD: usize = LABEL_MAX + 1 + MARKUP_MAX + VALUE_MAX + 1 + ROW_END_MAX;
 
-/// A tag name, ASCII lowercase, zero padded (longer names cut at 8).
-type TagName = [u8; 8];
+/// A tag name, ASCII lowercase, one byte per byte of a `u64` from the
+/// least significant (longer names cut at 8).
+type TagName = u64;
 
 /// The markup between a label and its value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -165,38 +166,59 @@ fn more<T>(eof: bool) -> Result<Option<T>, NeedMore> {
     }
 }
 
-fn name(n: &str) -> TagName {
-    let mut t = [0u8; 8];
-    for (a, b) in t.iter_mut().zip(n.bytes()) {
-        *a = b;
+/// A tag name as a [`TagName`] (at most 8 ASCII lowercase bytes).
+const fn name(n: &str) -> TagName {
+    let b = n.as_bytes();
+    let mut t = 0u64;
+    let mut i = 0;
+    while i < b.len() && i < 8 {
+        t |= (b[i] as u64) << (8 * i);
+        i += 1;
     }
     t
 }
 
 /// Closing one of these ends the scope of a label.
-fn ends_pair(t: &TagName) -> bool {
-    [
-        "tr", "table", "tbody", "thead", "tfoot", "dl", "ul", "ol", "form", "body", "html",
-    ]
-    .iter()
-    .any(|n| name(n) == *t)
-}
+const ENDS_PAIR: [TagName; 11] = [
+    name("tr"),
+    name("table"),
+    name("tbody"),
+    name("thead"),
+    name("tfoot"),
+    name("dl"),
+    name("ul"),
+    name("ol"),
+    name("form"),
+    name("body"),
+    name("html"),
+];
 
 /// Opening one of these means the value is not text (a form control, an
 /// image) or not the next cell (a new row or table).
-fn not_a_value(t: &TagName) -> bool {
-    [
-        "input", "select", "textarea", "button", "option", "img", "br", "hr", "script", "style",
-        "iframe", "table", "tr", "tbody", "thead", "ul", "ol", "dl", "form",
-    ]
-    .iter()
-    .any(|n| name(n) == *t)
-}
+const NOT_A_VALUE: [TagName; 19] = [
+    name("input"),
+    name("select"),
+    name("textarea"),
+    name("button"),
+    name("option"),
+    name("img"),
+    name("br"),
+    name("hr"),
+    name("script"),
+    name("style"),
+    name("iframe"),
+    name("table"),
+    name("tr"),
+    name("tbody"),
+    name("thead"),
+    name("ul"),
+    name("ol"),
+    name("dl"),
+    name("form"),
+];
 
 /// Elements that hold labels.
-fn labelish(t: &TagName) -> bool {
-    [name("th"), name("dt"), name("label")].contains(t)
-}
+const LABELISH: [TagName; 3] = [name("th"), name("dt"), name("label")];
 
 /// The tag between `<` and `>` (`tag` excludes both): (closing, name).
 /// `None` for comments, declarations and things that are not tags
@@ -219,10 +241,11 @@ fn tag_name(tag: &[u8]) -> Option<(bool, TagName)> {
     ) {
         return None;
     }
-    let mut t = [0u8; 8];
-    for (a, b) in t.iter_mut().zip(rest.iter().take(n)) {
-        *a = b.to_ascii_lowercase();
-    }
+    let t = rest
+        .iter()
+        .take(n.min(8))
+        .rev()
+        .fold(0u64, |t, b| t << 8 | u64::from(b.to_ascii_lowercase()));
     Some((close, t))
 }
 
@@ -253,12 +276,12 @@ pub fn skip_markup(h: &[u8], s: usize, eof: bool) -> Result<Option<Markup>, Need
             return Ok(None);
         };
         if close {
-            if opened.is_some() || ends_pair(&t) {
+            if opened.is_some() || ENDS_PAIR.contains(&t) {
                 return Ok(None);
             }
             closed = Some(t);
         } else {
-            if not_a_value(&t) {
+            if NOT_A_VALUE.contains(&t) {
                 return Ok(None);
             }
             opened.get_or_insert(t);
@@ -305,14 +328,38 @@ fn row_ends(h: &[u8], e: usize, eof: bool) -> Result<bool, NeedMore> {
     Ok(true)
 }
 
+/// The first `<` in `w` (a label window, at most [`LABEL_MAX`] + 1
+/// bytes): eight bytes a step without a call, since this runs for every
+/// text after a `>` and `memchr`'s setup outweighs so short a search.
+#[inline]
+fn find_lt(w: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let mut at = 0;
+    while let Some(c) = w.get(at..at + 8) {
+        let x = u64::from_le_bytes(<[u8; 8]>::try_from(c).unwrap_or_default()) ^ (ONES * 0x3C);
+        let z = x.wrapping_sub(ONES) & !x & (ONES * 0x80);
+        if z != 0 {
+            return Some(at + z.trailing_zeros() as usize / 8);
+        }
+        at += 8;
+    }
+    w.get(at..)?.iter().position(|&b| b == b'<').map(|i| at + i)
+}
+
 /// The label form at the `>` at `p` (see the module notes): the label
-/// text after it, the markup, and a value whose layout makes it one.
-pub fn label_after(h: &[u8], p: usize, eof: bool) -> Result<Option<Label>, NeedMore> {
+/// text after it, which `known` accepts (a field name), the markup, and a
+/// value whose layout makes it one.
+pub fn label_after(
+    h: &[u8],
+    p: usize,
+    eof: bool,
+    known: impl FnOnce(&[u8]) -> bool,
+) -> Result<Option<Label>, NeedMore> {
     let s = p + 1;
     let window = h
         .get(s..(s + LABEL_MAX + 1).min(h.len()))
         .unwrap_or_default();
-    let Some(q) = memchr::memchr(b'<', window).map(|i| s + i) else {
+    let Some(q) = find_lt(window).map(|i| s + i) else {
         return if h.len() < s + LABEL_MAX + 1 {
             more(eof)
         } else {
@@ -325,12 +372,15 @@ pub fn label_after(h: &[u8], p: usize, eof: bool) -> Result<Option<Label>, NeedM
         // A colon label is the colon separator's (`fields::value_after`).
         return Ok(None);
     }
+    if !known(key) {
+        return Ok(None);
+    }
     let ks = s + (key.as_ptr() as usize - raw.as_ptr() as usize);
     let Some(m) = skip_markup(h, q, eof)? else {
         return Ok(None);
     };
     let row_end = match (m.closed, m.opened) {
-        (Some(c), Some(o)) if labelish(&c) && !labelish(&o) => false,
+        (Some(c), Some(o)) if LABELISH.contains(&c) && !LABELISH.contains(&o) => false,
         (Some(c), Some(o)) if c == name("td") && o == name("td") => true,
         _ => return Ok(None),
     };
@@ -350,29 +400,30 @@ pub fn label_after(h: &[u8], p: usize, eof: bool) -> Result<Option<Label>, NeedM
 
 /// Whether the `>` at `p` may start a label (a cheap test before
 /// [`label_after`]): the text after it, up to the next `<`, ends in bytes
-/// some field name ends in. True when the buffer ends before it can tell.
+/// some field name ends in (`tail_ok` of its last four bytes, as
+/// `FieldIndex::may_match_word` takes them). True when the buffer ends before it can tell.
 #[inline]
-pub fn may_start_label(h: &[u8], p: usize, eof: bool, tail_ok: impl Fn(&[u8]) -> bool) -> bool {
+pub fn may_start_label(h: &[u8], p: usize, eof: bool, tail_ok: impl Fn(u32) -> bool) -> bool {
     let s = p + 1;
     match h.get(s) {
-        Some(b'<') => return false,
+        // Most `>` end a tag before another; a label starts with no digit.
+        Some(b'<' | b'0'..=b'9') => return false,
         None => return !eof,
         Some(_) => {}
     }
     let window = h
         .get(s..(s + LABEL_MAX + 1).min(h.len()))
         .unwrap_or_default();
-    match memchr::memchr(b'<', window) {
-        Some(q) => tail_ok(window.get(..q).unwrap_or_default().trim_ascii_end()),
+    match find_lt(window) {
+        Some(q) => {
+            // The label's last four bytes as one word, last byte least
+            // significant (missing leading bytes zero), for the tail test.
+            let t = window.get(..q).unwrap_or_default().trim_ascii_end();
+            let tail = t.get(t.len().saturating_sub(4)..).unwrap_or_default();
+            tail_ok(tail.iter().fold(0u32, |w, &b| w << 8 | u32::from(b)))
+        }
         None => !eof && h.len() < s + LABEL_MAX + 1,
     }
-}
-
-/// Whether a label holds padding the tail test cannot see past
-/// (ideographic or no-break spaces, `&nbsp;`).
-pub fn padded(t: &[u8]) -> bool {
-    memchr::memchr2(0xA0, b'&', t).is_some()
-        || memchr::memmem::find(t, "\u{3000}".as_bytes()).is_some()
 }
 
 /// Normalises a label for the field-name lookup: `&nbsp;` dropped, then
@@ -408,7 +459,7 @@ mod tests {
     fn label(doc: &str) -> Option<(String, String)> {
         let h = doc.as_bytes();
         let p = doc.find('>')?;
-        let l = label_after(h, p, true).ok()??;
+        let l = label_after(h, p, true, |_| true).ok()??;
         let s = |(a, b): (usize, usize)| String::from_utf8_lossy(&h[a..b]).trim().to_string();
         Some((s(l.key), s(l.value)))
     }
@@ -462,17 +513,37 @@ mod tests {
     #[test]
     fn undecided_until_the_bytes_are_there() {
         let doc = "<td>姓名</td><td>张伟</td></tr>".as_bytes();
-        let whole = label_after(doc, 3, true);
+        let whole = label_after(doc, 3, true, |_| true);
         assert!(matches!(whole, Ok(Some(_))));
         for cut in 4..doc.len() {
             assert_eq!(
-                label_after(&doc[..cut], 3, false),
+                label_after(&doc[..cut], 3, false, |_| true),
                 Err(NeedMore),
                 "at {cut}"
             );
-            assert_eq!(label_after(&doc[..cut], 3, true), Ok(None), "at {cut}");
+            assert_eq!(
+                label_after(&doc[..cut], 3, true, |_| true),
+                Ok(None),
+                "at {cut}"
+            );
         }
-        assert_eq!(label_after(doc, 3, false), whole);
+        assert_eq!(label_after(doc, 3, false, |_| true), whole);
+    }
+
+    #[test]
+    fn find_lt_equals_a_byte_search() {
+        let mut w = Vec::new();
+        for n in 0..=LABEL_MAX + 1 {
+            for at in 0..=n {
+                w.clear();
+                w.extend((0..n).map(|i| if i == at { b'<' } else { b'a' + (i % 26) as u8 }));
+                // `=` (0x3D) just before: no borrow may fake a match.
+                if let Some(b) = at.checked_sub(1).and_then(|i| w.get_mut(i)) {
+                    *b = 0x3D;
+                }
+                assert_eq!(find_lt(&w), w.iter().position(|&b| b == b'<'), "{w:?}");
+            }
+        }
     }
 
     #[test]

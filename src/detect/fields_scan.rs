@@ -181,7 +181,7 @@ fn sep_test(h: &[u8], p: usize, ix: &FieldIndex) -> (bool, bool) {
 /// ([`fields_html::may_start_label`]).
 #[inline(always)]
 fn label_ok(h: &[u8], p: usize, eof: bool, ix: &FieldIndex) -> bool {
-    fields_html::may_start_label(h, p, eof, |t| ix.may_match(t) || fields_html::padded(t))
+    fields_html::may_start_label(h, p, eof, |t| ix.may_match_word(t))
 }
 
 /// Quote and space bytes skipped between a key and its separator.
@@ -305,7 +305,10 @@ impl Scanner {
         // After a `>`, an HTML label may start. Decided first: when it
         // needs more bytes nothing at this separator may be recorded yet.
         let label = if c.sep == b'>' && label_ok(h, c.p, w.eof, &eng.fields) {
-            fields_html::label_after(h, c.p, w.eof)?
+            fields_html::label_after(h, c.p, w.eof, |k| {
+                fields_html::norm_label(k, key);
+                !eng.fields.lookup(key).is_empty()
+            })?
         } else {
             None
         };
