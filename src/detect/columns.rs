@@ -1281,7 +1281,7 @@ pub(super) mod tests {
 
     /// More pieces for broad documents: fields, PI in several forms and
     /// decoys (valid checksums, synthetic values).
-    const MORE_PIECES: [&str; 47] = [
+    const MORE_PIECES: [&str; 55] = [
         "手机",
         "地址：",
         "住址=",
@@ -1330,6 +1330,15 @@ pub(super) mod tests {
         "<td class=\"v\">",
         "<br>",
         "</b>",
+        // Form controls (`fields_attr.rs`) and bracketed keys.
+        "<input type=\"text\" name=\"",
+        "realName",
+        "\" value=\"",
+        " value=\"张伟\" name=\"user[name]\"",
+        "<textarea name=\"address\" rows=\"2\">",
+        "</textarea>",
+        "info[address]=",
+        "\">",
     ];
 
     /// Seeded, so the same documents every run (the proptests above draw

@@ -600,13 +600,26 @@ pub fn key_before(h: &[u8], p: usize, sep: u8) -> Option<(usize, usize)> {
     if quoted {
         e -= 1;
     }
+    // `user[name]=` (PHP and Rails form arrays): the key is in brackets.
+    let bracketed = sep != b'>' && e > lo && h.get(e - 1) == Some(&b']');
     let mut s = e;
-    while s > lo && h.get(s - 1).copied().is_some_and(key_byte) {
+    while s > lo
+        && h.get(s - 1)
+            .copied()
+            .is_some_and(|b| key_byte(b) || (bracketed && matches!(b, b'[' | b']')))
+    {
         s -= 1;
     }
     if s == e || (s == lo && lo > 0) {
         return None;
     }
+    let (ks, ke) = if bracketed {
+        let k = bracket_key(h.get(s..e).unwrap_or_default())?;
+        let ks = k.as_ptr() as usize - h.as_ptr() as usize;
+        (ks, ks + k.len())
+    } else {
+        (s, e)
+    };
     // A key must not start in the middle of a multibyte character.
     if h.get(s).is_some_and(|b| (0x80..0xC0).contains(b)) {
         return None;
@@ -617,7 +630,32 @@ pub fn key_before(h: &[u8], p: usize, sep: u8) -> Option<(usize, usize)> {
         _ if quoted => matches!(before, Some(b'"' | b'\'')),
         _ => before.is_none_or(|b| !key_byte(b) && b != b'"' && b != b'<' && b != b'/'),
     };
-    ok.then_some((s, e))
+    ok.then_some((ks, ke))
+}
+
+/// The field name of a bracketed form key: the last named group
+/// (`user[name]`, `data[0][name]`: `name`), or the name before the
+/// brackets when every group is empty or a number (`phones[]`,
+/// `phones[0]`). `None` when the brackets do not pair up.
+pub fn bracket_key(k: &[u8]) -> Option<&[u8]> {
+    let mut end = k.len();
+    let mut named = None;
+    while end > 0 && k.get(end - 1) == Some(&b']') {
+        let open = k.get(..end - 1)?.iter().rposition(|&b| b == b'[')?;
+        let inner = k.get(open + 1..end - 1)?;
+        if inner.contains(&b']') {
+            return None;
+        }
+        if named.is_none() && !inner.is_empty() && !inner.iter().all(u8::is_ascii_digit) {
+            named = Some(inner);
+        }
+        end = open;
+    }
+    let base = k.get(..end)?;
+    if base.is_empty() || base.iter().any(|&b| matches!(b, b'[' | b']')) {
+        return None;
+    }
+    Some(named.unwrap_or(base))
 }
 
 /// More bytes are needed to decide.
@@ -711,6 +749,27 @@ mod tests {
             assert_eq!(ix.lookup(&k).len(), 1, "{key}");
         }
         assert!(!ix.may_match("姓　x".as_bytes()));
+    }
+
+    #[test]
+    fn bracketed_keys() {
+        let k =
+            |s: &str| bracket_key(s.as_bytes()).map(|k| String::from_utf8_lossy(k).into_owned());
+        assert_eq!(k("user[name]").as_deref(), Some("name"));
+        assert_eq!(k("data[0][realname]").as_deref(), Some("realname"));
+        assert_eq!(k("info[address][0]").as_deref(), Some("address"));
+        assert_eq!(k("phones[]").as_deref(), Some("phones"));
+        assert_eq!(k("plain").as_deref(), Some("plain"));
+        for bad in ["[name]", "a]b[c]", "a[b[c]]", "a[b"] {
+            assert_eq!(k(bad), None, "{bad}");
+        }
+        // In a form: the key is found from the separator.
+        let h = b"x=1&user[name]=v";
+        let p = h.len() - 2;
+        assert_eq!(key_before(h, p, b'='), Some((9, 13)));
+        // `arr[0].name=` keeps its old reading (the text after the bracket).
+        let h = b"arr[0].name=v";
+        assert_eq!(key_before(h, 11, b'='), Some((6, 11)));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 use super::super::digits::SepMap;
 use super::super::fields::{self, FieldIndex, ValueCheck};
+use super::super::fields_attr;
 use super::super::fields_html;
 use super::super::signature::{Detector, Family};
 use super::{DetectorId, Scanner, Work};
@@ -144,12 +145,13 @@ fn quick_ok(h: &[u8], p: usize, ix: &FieldIndex) -> bool {
     sep_test(h, p, ix).0
 }
 
-/// [`quick_ok`] and whether the separator is a `>`, from one load of the
-/// separator and the 7 bytes before it. Forced inline: asked of every
-/// `:`, `=` and `>`, and the call alone was ~1.5 % of worker
-/// instructions.
+/// [`quick_ok`], and whether the separator is a `>` or an `=` after a
+/// word ending like `value` (a form control's value attribute,
+/// [`fields_attr::trigger`]), from one load of the separator and the 7
+/// bytes before it. Forced inline: asked of every `:`, `=` and `>`, and
+/// the call alone was ~1.5 % of worker instructions.
 #[inline(always)]
-fn sep_test(h: &[u8], p: usize, ix: &FieldIndex) -> (bool, bool) {
+fn sep_test(h: &[u8], p: usize, ix: &FieldIndex) -> (bool, bool, bool) {
     // The 7 bytes before `p` hold at most 3 skipped quote or space bytes
     // and a whole tail; one load, shifts for the rest. Near a buffer start
     // the missing bytes are zeros, which end the skip and the tail.
@@ -166,15 +168,17 @@ fn sep_test(h: &[u8], p: usize, ix: &FieldIndex) -> (bool, bool) {
     };
     // The separator least significant, then `h[p - 1]`.
     let mut w = u64::from_be_bytes(w);
-    let gt = w as u8 == b'>';
+    let sep = w as u8;
     w >>= 8;
+    // `alue` lowercased, and the byte order of the word.
+    let attr = sep == b'=' && (w as u32 | 0x2020_2020) == u32::from_be_bytes(*b"alue");
     for _ in 0..SKIP {
-        if !matches!(w as u8, b' ' | b'"' | b'\'') {
+        if !matches!(w as u8, b' ' | b'"' | b'\'' | b']') {
             break;
         }
         w >>= 8;
     }
-    (ix.may_match_word(w as u32), gt)
+    (ix.may_match_word(w as u32), sep == b'>', attr)
 }
 
 /// Cheap test for an HTML label after the `>` at `p`
@@ -184,7 +188,8 @@ fn label_ok(h: &[u8], p: usize, eof: bool, ix: &FieldIndex) -> bool {
     fields_html::may_start_label(h, p, eof, |t| ix.may_match_word(t))
 }
 
-/// Quote and space bytes skipped between a key and its separator.
+/// Quote, space and `]` bytes skipped between a key and its separator
+/// (`"key" :`, `user[name]=`).
 const SKIP: usize = 3;
 
 impl Scanner {
@@ -227,8 +232,8 @@ impl Scanner {
                 if p >= limit {
                     break;
                 }
-                let (key_ok, gt) = sep_test(h, p, &eng.fields);
-                if key_ok || (gt && label_ok(h, p, w.eof, &eng.fields)) {
+                let (key_ok, gt, attr) = sep_test(h, p, &eng.fields);
+                if key_ok || attr || (gt && label_ok(h, p, w.eof, &eng.fields)) {
                     sep = Some(p);
                     break;
                 }
@@ -312,6 +317,11 @@ impl Scanner {
         } else {
             None
         };
+        // After `name=` or `value=` in a tag, a form control's pair.
+        let control = match (c.sep, fields_attr::trigger(h, c.p)) {
+            (b'=', Some(t)) => fields_attr::pair_at(h, c.p, w.eof, t)?,
+            _ => None,
+        };
         // Cheap test first: most keys end in bytes no field name ends in.
         if quick_ok(h, c.p, &eng.fields) {
             if let Some((ks, ke)) = fields::key_before(h, c.p, c.sep) {
@@ -323,6 +333,9 @@ impl Scanner {
                     }
                 }
             }
+        }
+        if let Some(pair) = control {
+            self.push_control(w, pair, c.p, key);
         }
         if let Some(l) = label {
             let v = fields::trim(h.get(l.value.0..l.value.1).unwrap_or_default());
@@ -370,6 +383,19 @@ impl Scanner {
         }
     }
 
+    /// A form control's value, if its name is a field name.
+    fn push_control(&mut self, w: &Work<'_>, pair: fields_attr::Pair, p: usize, key: &mut Vec<u8>) {
+        let raw = w.h.get(pair.key.0..pair.key.1).unwrap_or_default();
+        let Some(name) = fields::bracket_key(raw) else {
+            return;
+        };
+        fields::norm_key(name, key);
+        let dets = w.eng.fields.lookup(key);
+        if !dets.is_empty() {
+            self.push_value(w, dets, (pair.value.0, pair.value.1, pair.cut), p);
+        }
+    }
+
     fn push_field(&mut self, w: &Work<'_>, d: DetectorId, s: usize, v: &[u8], resume: usize) {
         self.value.clear();
         self.value.extend_from_slice(v);
@@ -394,7 +420,7 @@ mod tests {
     /// path.
     fn quick_ok_sliced(h: &[u8], p: usize, ix: &FieldIndex) -> bool {
         let mut e = p;
-        while e > 0 && matches!(h.get(e - 1), Some(b' ' | b'"' | b'\'')) && p - e < SKIP {
+        while e > 0 && matches!(h.get(e - 1), Some(b' ' | b'"' | b'\'' | b']')) && p - e < SKIP {
             e -= 1;
         }
         ix.may_match(
@@ -428,7 +454,8 @@ mod tests {
                 Just(b"\"".to_vec()), Just(b" ".to_vec()), Just(b"'".to_vec()),
                 Just(b"password".to_vec()), Just(b"PWD".to_vec()), Just(b"order".to_vec()),
                 Just("密码".as_bytes().to_vec()), Just(b"_".to_vec()), Just(b"mz".to_vec()),
-                Just(b"Holder".to_vec()), proptest::collection::vec(any::<u8>(), 0..4),
+                Just(b"Holder".to_vec()), Just(b"]".to_vec()), Just(b"[pwd]".to_vec()),
+                proptest::collection::vec(any::<u8>(), 0..4),
             ], 0..12),
             sep in prop_oneof![Just(b':'), Just(b'=')],
         ) {

@@ -111,6 +111,7 @@ mod email;
 mod engine;
 pub mod exclude;
 pub mod fields;
+mod fields_attr;
 mod fields_html;
 pub mod hs_cache;
 mod keywords;

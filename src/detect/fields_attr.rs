@@ -1,0 +1,351 @@
+//! HTML form controls for the field family: a field whose name is a
+//! control's `name` attribute and whose value is its `value` attribute or,
+//! for a `<textarea>`, its text, as edit pages pre-fill them
+//! (`<input name="realName" value="张伟">`,
+//! `<input type="text" value="张伟" name="user[name]">` as Rails writes it,
+//! `<textarea name="address">北京市…</textarea>`).
+//!
+//! The field family's `=` separator triggers it: an `=` right after a
+//! `name` or `value` attribute name (after white space, so `a.value=` in
+//! script or `&name=` in a URL is no trigger). From there the rest of the
+//! tag is read forwards, attribute by attribute, for the other half of
+//! the pair: after `name=` a `value=` (or, at the tag's end, a text closed
+//! by `</textarea`), after `value=` a `name=`. Each pair is found from its
+//! first attribute only, so it is reported once whatever the order.
+//!
+//! Bounded like the label form: a decision reads at most [`ATTR_AHEAD`]
+//! bytes after the `=`, the control's name at most [`NAME_MAX`]; with
+//! fewer bytes it waits (`NeedMore`), and a pair not complete within the
+//! bound, or at the end of the stream, is no pair, so the result does not
+//! depend on where the stream was split.
+
+use super::fields::{NeedMore, VALUE_MAX};
+
+/// Longest control name taken (`user_profile[home_address]`).
+pub const NAME_MAX: usize = 40;
+/// Bytes after the `=` a decision may need: the first attribute's value,
+/// the other attributes of the tag and the value, within one bound (the
+/// label form's, so the carry bound is unchanged).
+pub const ATTR_AHEAD: usize = super::fields_html::LABEL_AHEAD;
+
+/// Which attribute the `=` ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    /// `name=`: the value follows.
+    Name,
+    /// `value=`: the name follows.
+    Value,
+}
+
+/// A control's pair: where its name and value lie in the buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pair {
+    /// The `name` attribute's value (raw: brackets not resolved).
+    pub key: (usize, usize),
+    /// The value (raw: not trimmed).
+    pub value: (usize, usize),
+    /// The value was cut at `VALUE_MAX`.
+    pub cut: bool,
+}
+
+/// Whether the `=` at `p` ends a `name` or `value` attribute name (ASCII
+/// case ignored) that follows white space. Needs 6 bytes before `p`.
+#[inline]
+pub fn trigger(h: &[u8], p: usize) -> Option<Trigger> {
+    let ends = |word: &[u8]| {
+        p.checked_sub(word.len() + 1)
+            .and_then(|s| h.get(s..p))
+            .and_then(|w| w.split_first())
+            .is_some_and(|(b, w)| b.is_ascii_whitespace() && w.eq_ignore_ascii_case(word))
+    };
+    if ends(b"name") {
+        Some(Trigger::Name)
+    } else if ends(b"value") {
+        Some(Trigger::Value)
+    } else {
+        None
+    }
+}
+
+/// Reads the bytes of one decision: up to `end`, waiting for more before
+/// the end of the stream.
+struct Tag<'a> {
+    h: &'a [u8],
+    end: usize,
+    eof: bool,
+}
+
+/// Why a read stopped.
+enum Stop {
+    /// Past the bound or the stream's end: no pair.
+    NoPair,
+    /// More bytes are needed.
+    More,
+}
+
+impl Tag<'_> {
+    /// The byte at `i`.
+    fn at(&self, i: usize) -> Result<u8, Stop> {
+        if i >= self.end {
+            return Err(Stop::NoPair);
+        }
+        match self.h.get(i) {
+            Some(&b) => Ok(b),
+            None if self.eof => Err(Stop::NoPair),
+            None => Err(Stop::More),
+        }
+    }
+
+    /// The first position from `i` that is not white space.
+    fn skip_ws(&self, mut i: usize) -> Result<usize, Stop> {
+        while self.at(i)?.is_ascii_whitespace() {
+            i += 1;
+        }
+        Ok(i)
+    }
+
+    /// An attribute value at `i` (quoted or bare): (start, end, cut, the
+    /// position after it). A value longer than `max` is cut there when
+    /// `cut_ok`, otherwise no pair.
+    fn value(
+        &self,
+        i: usize,
+        max: usize,
+        cut_ok: bool,
+    ) -> Result<(usize, usize, bool, usize), Stop> {
+        let i = self.skip_ws(i)?;
+        let q = self.at(i)?;
+        let quote = matches!(q, b'"' | b'\'');
+        let s = if quote { i + 1 } else { i };
+        let mut e = s;
+        loop {
+            let b = self.at(e)?;
+            let ends = if quote {
+                b == q
+            } else {
+                b.is_ascii_whitespace() || b == b'>'
+            };
+            if ends {
+                break;
+            }
+            e += 1;
+        }
+        let after = if quote { e + 1 } else { e };
+        match e - s {
+            n if n <= max => Ok((s, e, false, after)),
+            _ if cut_ok => Ok((s, s + max, true, after)),
+            _ => Err(Stop::NoPair),
+        }
+    }
+
+    /// The next attribute from `i`: `Ok(Some((name, value, after)))`, or
+    /// `Ok(None)` at the tag's end (`i` then at the `>`). An attribute
+    /// without a value has an empty value span.
+    #[allow(clippy::type_complexity)]
+    fn attr(
+        &self,
+        i: usize,
+    ) -> Result<Option<((usize, usize), (usize, usize, bool), usize)>, Stop> {
+        let i = self.skip_ws(i)?;
+        let b = self.at(i)?;
+        if b == b'>' || (b == b'/' && self.at(i + 1)? == b'>') {
+            return Ok(None);
+        }
+        let mut e = i;
+        while matches!(self.at(e)?, b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b':') {
+            e += 1;
+        }
+        if e == i {
+            return Err(Stop::NoPair);
+        }
+        let j = self.skip_ws(e)?;
+        if self.at(j)? != b'=' {
+            return Ok(Some(((i, e), (j, j, false), j)));
+        }
+        let (vs, ve, cut, after) = self.value(j + 1, VALUE_MAX, true)?;
+        Ok(Some(((i, e), (vs, ve, cut), after)))
+    }
+
+    /// The position of the `>` ending the tag, reading from `i`.
+    fn tag_end(&self, mut i: usize) -> Result<usize, Stop> {
+        loop {
+            match self.attr(i)? {
+                Some((_, _, after)) => i = after,
+                None => {
+                    let i = self.skip_ws(i)?;
+                    return Ok(if self.at(i)? == b'/' { i + 1 } else { i });
+                }
+            }
+        }
+    }
+
+    /// The attribute named `want` from `i` on, before the tag's end.
+    fn find(&self, mut i: usize, want: &[u8]) -> Result<(usize, usize, bool), Stop> {
+        loop {
+            let Some((n, v, after)) = self.attr(i)? else {
+                return Err(Stop::NoPair);
+            };
+            if self
+                .h
+                .get(n.0..n.1)
+                .is_some_and(|n| n.eq_ignore_ascii_case(want))
+            {
+                return Ok(v);
+            }
+            i = after;
+        }
+    }
+
+    /// A `<textarea>`'s text after the tag's `>` at `gt`: the text up to
+    /// a `</textarea`.
+    fn textarea(&self, gt: usize) -> Result<(usize, usize, bool), Stop> {
+        let s = gt + 1;
+        let mut e = s;
+        while self.at(e)? != b'<' {
+            e += 1;
+        }
+        for (k, &c) in b"</textarea".iter().enumerate() {
+            if !self.at(e + k)?.eq_ignore_ascii_case(&c) {
+                return Err(Stop::NoPair);
+            }
+        }
+        Ok(if e - s > VALUE_MAX {
+            (s, s + VALUE_MAX, true)
+        } else {
+            (s, e, false)
+        })
+    }
+
+    /// The pair whose first attribute ends at the `=` at `p`.
+    fn pair(&self, p: usize, t: Trigger) -> Result<Pair, Stop> {
+        match t {
+            Trigger::Name => {
+                let (ks, ke, _, after) = self.value(p + 1, NAME_MAX, false)?;
+                let (vs, ve, cut) = match self.find(after, b"value") {
+                    Err(Stop::NoPair) => self.textarea(self.tag_end(after)?)?,
+                    r => r?,
+                };
+                Ok(Pair {
+                    key: (ks, ke),
+                    value: (vs, ve),
+                    cut,
+                })
+            }
+            Trigger::Value => {
+                let (vs, ve, cut, after) = self.value(p + 1, VALUE_MAX, true)?;
+                let (ks, ke, kcut) = self.find(after, b"name")?;
+                if kcut || ke - ks > NAME_MAX {
+                    return Err(Stop::NoPair);
+                }
+                Ok(Pair {
+                    key: (ks, ke),
+                    value: (vs, ve),
+                    cut,
+                })
+            }
+        }
+    }
+}
+
+/// The control pair whose first attribute ends at the `=` at `p` (a
+/// [`trigger`]): `Ok(None)` when there is none within [`ATTR_AHEAD`],
+/// `Err(NeedMore)` when the bytes are not all there yet.
+pub fn pair_at(h: &[u8], p: usize, eof: bool, t: Trigger) -> Result<Option<Pair>, NeedMore> {
+    let tag = Tag {
+        h,
+        end: p + ATTR_AHEAD,
+        eof,
+    };
+    match tag.pair(p, t) {
+        Ok(pair) if pair.value.0 < pair.value.1 => Ok(Some(pair)),
+        Ok(_) | Err(Stop::NoPair) => Ok(None),
+        Err(Stop::More) => Err(NeedMore),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The (name, value) strings of the pair at the first `=` after `at`.
+    fn pair(h: &str, at: &str, eof: bool) -> Result<Option<(String, String)>, NeedMore> {
+        let b = h.as_bytes();
+        let p = h.find(at).expect("trigger") + at.len() - 1;
+        let t = trigger(b, p).expect("a trigger");
+        let s = |(x, y): (usize, usize)| String::from_utf8_lossy(&b[x..y]).into_owned();
+        Ok(pair_at(b, p, eof, t)?.map(|q| (s(q.key), s(q.value))))
+    }
+
+    fn some(k: &str, v: &str) -> Option<(String, String)> {
+        Some((k.to_string(), v.to_string()))
+    }
+
+    #[test]
+    fn controls_in_either_order() {
+        let h = r#"<input type="text" name="realName" class="form-control" value="张伟" required>"#;
+        assert_eq!(pair(h, " name=", true), Ok(some("realName", "张伟")));
+        assert_eq!(pair(h, " value=", true), Ok(None));
+        let h = r#"<input type="text" value="张伟" name="user[name]" id="user_name" />"#;
+        assert_eq!(pair(h, " value=", true), Ok(some("user[name]", "张伟")));
+        assert_eq!(pair(h, " name=", true), Ok(None));
+        let h = "<INPUT NAME=xm VALUE=张伟>";
+        assert_eq!(pair(h, " NAME=", true), Ok(some("xm", "张伟")));
+        let h = "<textarea name=\"address\" rows=\"3\">北京市海淀区中关村大街27号</textarea>";
+        assert_eq!(
+            pair(h, " name=", true),
+            Ok(some("address", "北京市海淀区中关村大街27号"))
+        );
+    }
+
+    #[test]
+    fn no_pair_where_no_control() {
+        // A meta tag, an empty textarea, a select, a URL, script.
+        for (h, at) in [
+            (
+                r#"<meta name="author" content="张伟"><title>x</title>"#,
+                " name=",
+            ),
+            (r#"<textarea name="dz"></textarea>"#, " name="),
+            (
+                r#"<select name="mz"><option value="1">汉族</option></select>"#,
+                " name=",
+            ),
+            (r#"<option value="张伟" selected>张伟</option>"#, " value="),
+            (r#"<input name="xm" value="">"#, " name="),
+        ] {
+            assert_eq!(pair(h, at, true), Ok(None), "{h}");
+        }
+        assert_eq!(trigger(b"a?name=xm", 7), None);
+        assert_eq!(trigger(b"el.value=1", 8), None);
+    }
+
+    #[test]
+    fn waits_for_its_bytes_then_decides_within_the_bound() {
+        let h = r#"<input name="xm" class="a" value="张"#;
+        assert_eq!(pair(h, " name=", false), Err(NeedMore));
+        assert_eq!(pair(h, " name=", true), Ok(None));
+        // A tag longer than the bound is no pair, however many bytes follow.
+        let long = format!(
+            r#"<input name="xm" class="{}" value="张伟">"#,
+            "a".repeat(ATTR_AHEAD)
+        );
+        assert_eq!(pair(&long, " name=", false), Ok(None));
+        // A name longer than the bound is no key.
+        let long = format!(
+            r#"<input name="{}" value="张伟">"#,
+            "a".repeat(NAME_MAX + 1)
+        );
+        assert_eq!(pair(&long, " name=", true), Ok(None));
+    }
+
+    #[test]
+    fn long_values_are_cut() {
+        let v = "路".repeat(40);
+        let h = format!(r#"<input name="address" value="{v}">"#);
+        let b = h.as_bytes();
+        let p = h.find(" name=").unwrap() + 5;
+        let q = pair_at(b, p, true, Trigger::Name).unwrap().unwrap();
+        assert!(q.cut);
+        assert_eq!(q.value.1 - q.value.0, VALUE_MAX);
+    }
+}
