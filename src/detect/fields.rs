@@ -526,31 +526,47 @@ impl FieldIndex {
         let mut k = Vec::new();
         for n in names {
             norm_key(n.as_bytes(), &mut k);
-            let bit = tail_bit(&k);
-            set_bit(&mut self.tails, bit);
-            if let Some(b) = tail_hash_bit::<3>(&k) {
-                set_bit(&mut self.tails3, b);
-            }
-            if let Some(b) = tail_hash_bit::<4>(&k) {
-                set_bit(&mut self.tails4, b);
-            }
-            // A label padded before its last character (`姓　　名`, `姓&#160;名`
-            // decoded): the raw four-byte tail holds the pad's last byte.
-            if let Some(&[a, b, c]) = k.get(k.len().wrapping_sub(3)..) {
-                if (0xE0..0xF0).contains(&a) {
-                    let last = u32::from_be_bytes([0, a, b, c]);
-                    for pad in [0x80u32, 0xA0] {
-                        set_bit(&mut self.tails4, tail_hash(pad << 24 | last));
-                    }
-                }
-            }
-            if let Some(m) = self.tail_min.get_mut(bit) {
+            self.pass_tail(&k);
+            if let Some(m) = self.tail_min.get_mut(tail_bit(&k)) {
                 *m = (*m).min(u8::try_from(k.len()).unwrap_or(u8::MAX));
             }
             if k.len() >= 4 && !self.suffix_lens.contains(&k.len()) {
                 self.suffix_lens.push(k.len());
             }
             self.exact.entry(k.clone()).or_default().push((d, check));
+        }
+    }
+
+    /// Lets keys ending like `key` (normalised) through the tail filter
+    /// without making `key` a field name: the attribute names that start
+    /// a form control's pair (`name=`, `value=`, `fields_attr.rs`).
+    pub fn pass_trigger(&mut self, key: &str) {
+        self.pass_tail(key.as_bytes());
+    }
+
+    /// Sets the tail-filter bits of a normalised key.
+    fn pass_tail(&mut self, k: &[u8]) {
+        set_bit(&mut self.tails, tail_bit(k));
+        // In brackets (`user[name]=`): the raw tail ends in `]`, which the
+        // three- and four-byte filters do not test.
+        if let Some(&last) = k.last() {
+            set_bit(&mut self.tails, tail_bit(&[last, b']']));
+        }
+        if let Some(b) = tail_hash_bit::<3>(k) {
+            set_bit(&mut self.tails3, b);
+        }
+        if let Some(b) = tail_hash_bit::<4>(k) {
+            set_bit(&mut self.tails4, b);
+        }
+        // A label padded before its last character (`姓　　名`, `姓&#160;名`
+        // decoded): the raw four-byte tail holds the pad's last byte.
+        if let Some(&[a, b, c]) = k.get(k.len().wrapping_sub(3)..) {
+            if (0xE0..0xF0).contains(&a) {
+                let last = u32::from_be_bytes([0, a, b, c]);
+                for pad in [0x80u32, 0xA0] {
+                    set_bit(&mut self.tails4, tail_hash(pad << 24 | last));
+                }
+            }
         }
     }
 
@@ -763,6 +779,16 @@ mod tests {
         for bad in ["[name]", "a]b[c]", "a[b[c]]", "a[b"] {
             assert_eq!(k(bad), None, "{bad}");
         }
+        // The tail filter lets a bracketed name through.
+        let mut ix = FieldIndex::default();
+        ix.add(
+            0,
+            &["name".to_string(), "姓名".to_string()],
+            ValueCheck::CnName,
+        );
+        assert!(ix.may_match(b"ame]"));
+        assert!(ix.may_match("名]".as_bytes()));
+        assert!(!ix.may_match(b"abc]"));
         // In a form: the key is found from the separator.
         let h = b"x=1&user[name]=v";
         let p = h.len() - 2;

@@ -28,6 +28,10 @@ pub const NAME_MAX: usize = 40;
 /// label form's, so the carry bound is unchanged).
 pub const ATTR_AHEAD: usize = super::fields_html::LABEL_AHEAD;
 
+/// The attribute names that start a pair: the tail filter lets keys
+/// ending like them through (`FieldIndex::pass_trigger`).
+pub const TRIGGERS: [&str; 2] = ["name", "value"];
+
 /// Which attribute the `=` ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Trigger {

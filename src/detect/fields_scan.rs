@@ -21,6 +21,11 @@ pub(super) fn index(dets: &[Detector]) -> FieldIndex {
             }
         }
     }
+    if !ix.is_empty() {
+        for t in fields_attr::TRIGGERS {
+            ix.pass_trigger(t);
+        }
+    }
     set_rare(&mut ix);
     ix
 }
@@ -145,13 +150,12 @@ fn quick_ok(h: &[u8], p: usize, ix: &FieldIndex) -> bool {
     sep_test(h, p, ix).0
 }
 
-/// [`quick_ok`], and whether the separator is a `>` or an `=` after a
-/// word ending like `value` (a form control's value attribute,
-/// [`fields_attr::trigger`]), from one load of the separator and the 7
-/// bytes before it. Forced inline: asked of every `:`, `=` and `>`, and
-/// the call alone was ~1.5 % of worker instructions.
+/// [`quick_ok`] and whether the separator is a `>`, from one load of the
+/// separator and the 7 bytes before it. Forced inline: asked of every
+/// `:`, `=` and `>`, and the call alone was ~1.5 % of worker
+/// instructions.
 #[inline(always)]
-fn sep_test(h: &[u8], p: usize, ix: &FieldIndex) -> (bool, bool, bool) {
+fn sep_test(h: &[u8], p: usize, ix: &FieldIndex) -> (bool, bool) {
     // The 7 bytes before `p` hold at most 3 skipped quote or space bytes
     // and a whole tail; one load, shifts for the rest. Near a buffer start
     // the missing bytes are zeros, which end the skip and the tail.
@@ -168,17 +172,15 @@ fn sep_test(h: &[u8], p: usize, ix: &FieldIndex) -> (bool, bool, bool) {
     };
     // The separator least significant, then `h[p - 1]`.
     let mut w = u64::from_be_bytes(w);
-    let sep = w as u8;
+    let gt = w as u8 == b'>';
     w >>= 8;
-    // `alue` lowercased, and the byte order of the word.
-    let attr = sep == b'=' && (w as u32 | 0x2020_2020) == u32::from_be_bytes(*b"alue");
     for _ in 0..SKIP {
-        if !matches!(w as u8, b' ' | b'"' | b'\'' | b']') {
+        if !matches!(w as u8, b' ' | b'"' | b'\'') {
             break;
         }
         w >>= 8;
     }
-    (ix.may_match_word(w as u32), sep == b'>', attr)
+    (ix.may_match_word(w as u32), gt)
 }
 
 /// Cheap test for an HTML label after the `>` at `p`
@@ -188,8 +190,7 @@ fn label_ok(h: &[u8], p: usize, eof: bool, ix: &FieldIndex) -> bool {
     fields_html::may_start_label(h, p, eof, |t| ix.may_match_word(t))
 }
 
-/// Quote, space and `]` bytes skipped between a key and its separator
-/// (`"key" :`, `user[name]=`).
+/// Quote and space bytes skipped between a key and its separator.
 const SKIP: usize = 3;
 
 impl Scanner {
@@ -232,8 +233,8 @@ impl Scanner {
                 if p >= limit {
                     break;
                 }
-                let (key_ok, gt, attr) = sep_test(h, p, &eng.fields);
-                if key_ok || attr || (gt && label_ok(h, p, w.eof, &eng.fields)) {
+                let (key_ok, gt) = sep_test(h, p, &eng.fields);
+                if key_ok || (gt && label_ok(h, p, w.eof, &eng.fields)) {
                     sep = Some(p);
                     break;
                 }
@@ -318,9 +319,12 @@ impl Scanner {
             None
         };
         // After `name=` or `value=` in a tag, a form control's pair.
-        let control = match (c.sep, fields_attr::trigger(h, c.p)) {
-            (b'=', Some(t)) => fields_attr::pair_at(h, c.p, w.eof, t)?,
-            _ => None,
+        let trigger = (c.sep == b'=')
+            .then(|| fields_attr::trigger(h, c.p))
+            .flatten();
+        let control = match trigger {
+            Some(t) => fields_attr::pair_at(h, c.p, w.eof, t)?,
+            None => None,
         };
         // Cheap test first: most keys end in bytes no field name ends in.
         if quick_ok(h, c.p, &eng.fields) {
@@ -420,7 +424,7 @@ mod tests {
     /// path.
     fn quick_ok_sliced(h: &[u8], p: usize, ix: &FieldIndex) -> bool {
         let mut e = p;
-        while e > 0 && matches!(h.get(e - 1), Some(b' ' | b'"' | b'\'' | b']')) && p - e < SKIP {
+        while e > 0 && matches!(h.get(e - 1), Some(b' ' | b'"' | b'\'')) && p - e < SKIP {
             e -= 1;
         }
         ix.may_match(
