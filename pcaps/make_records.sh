@@ -3,7 +3,9 @@
 # export (600 order rows) and GETs a gzip'd JSON array export (120 user
 # objects) from a python http.server, in a throw-away netns lw-records-http
 # (records_http.pcap); and GETs an HTML page of 12 staff profiles in HTML
-# label layouts (html_labels.pcap: the flow from client port 41503).
+# label layouts (html_labels.pcap: the flow from client port 41503); GETs
+# a profile-edit page of pre-filled form controls and POSTs a PHP-style
+# form (form_controls.pcap: client ports 41504 and 41505).
 # Run as root:  sudo bash pcaps/make_records.sh        (make.sh calls it too)
 # No traffic leaves the namespace's loopback. 127.0.0.1 (client) and
 # 127.0.0.2 (server) are rewritten to 10.20.1.15 and 198.51.100.80.
@@ -45,6 +47,9 @@ scenario_http() { # DIR (holds the generated bodies)
         http://shop.example.cn:8080/api/orders/import
     "${c[@]}" --local-port 41502 --compressed http://shop.example.cn:8080/export.json
     "${c[@]}" --local-port 41503 http://shop.example.cn:8080/profile.html
+    "${c[@]}" --local-port 41504 http://shop.example.cn:8080/edit.html
+    "${c[@]}" --local-port 41505 -H 'Content-Type: application/x-www-form-urlencoded' \
+        --data-binary @"$d/save.form" http://shop.example.cn:8080/profile/save
 }
 
 if [[ ${1:-} == __inner ]]; then
@@ -87,8 +92,9 @@ split_out() { # NAME FILTER: the flows of FILTER, rewritten, into NAME
     tcprewrite --pnat="$REWRITE_NAT" --fixcsum -i "$WORK/$1" -o "$out"
     echo "== $out: $(tcpdump -nn -r "$out" 2>/dev/null | wc -l) packets, $(stat -c %s "$out") bytes"
 }
-split_out records_http.pcap 'not port 41503'
+split_out records_http.pcap 'not (port 41503 or port 41504 or port 41505)'
 split_out html_labels.pcap 'port 41503'
+split_out form_controls.pcap 'port 41504 or port 41505'
 PY_V=$($PY -c 'import sys; print("python3 %d.%d.%d" % sys.version_info[:3])')
 CURL_V=$(curl --version | head -1 | cut -d' ' -f1-2)
 $RS truth "$WORK" records_http.pcap \
@@ -97,3 +103,6 @@ $RS truth "$WORK" records_http.pcap \
 $RS truth "$WORK" html_labels.pcap \
     "$CURL_V GET of an HTML page of 12 staff profiles (th/td, dt/dd, colon-label and two-column td layouts, with header-row and form decoys) from a $PY_V http.server subclass; in netns lo (MTU 1500, offloads off), tcprewrite to 10.20.1.15 -> 198.51.100.80" \
     "$HERE/html_labels.truth.json" labels.json
+$RS truth "$WORK" form_controls.pcap \
+    "$CURL_V GET of a profile-edit page of pre-filled form controls (Django, Rails and PHP styles, with decoys) and POST of a PHP-style urlencoded form (info[0][realname]=...) to a $PY_V http.server subclass; in netns lo (MTU 1500, offloads off), tcprewrite to 10.20.1.15 -> 198.51.100.80" \
+    "$HERE/form_controls.truth.json" controls.json

@@ -220,3 +220,44 @@ fn http_html_labels_match_truth() {
         }
     }
 }
+
+#[test]
+fn http_form_controls_match_truth() {
+    // form_controls.pcap: a python http.server edit page of pre-filled form
+    // controls (Django: name before value, textareas; Rails: value before a
+    // bracketed name; PHP: bracketed names) and a PHP-style urlencoded post
+    // (info%5B0%5D%5Brealname%5D=...), with decoys: a search box holding a
+    // name, a meta author, an empty control, an option, a remark textarea
+    // naming someone, an address placeholder.
+    let truth: Value = serde_json::from_str(
+        &std::fs::read_to_string(pcap("form_controls.truth.json")).expect("truth"),
+    )
+    .expect("truth json");
+    let wants = truth["events"].as_array().expect("events");
+    for workers in [1, 2] {
+        let events = parse(&replay(&[pcap("form_controls.pcap")], workers));
+        let dlp: Vec<&Value> = events.iter().filter(|e| e["event_type"] == "dlp").collect();
+        assert_eq!(dlp.len(), wants.len(), "{dlp:#?}");
+        for want in wants {
+            let ev = dlp
+                .iter()
+                .find(|e| e["direction"] == want["direction"])
+                .unwrap_or_else(|| panic!("no {} event: {dlp:#?}", want["direction"]));
+            let want_distinct: std::collections::BTreeMap<String, u64> =
+                serde_json::from_value(want["distinct"].clone()).expect("distinct");
+            // Exactly the planted values: a decoy would add one.
+            assert_eq!(distinct_by_hash(ev), want_distinct, "{ev}");
+            for f in ev["findings"].as_array().into_iter().flatten() {
+                let t = f["type"].as_str().unwrap_or_default();
+                if want["detectors"].get(t).is_some() {
+                    assert_eq!(f["detector"].as_str(), Some(t), "{f}");
+                    assert_eq!(f["confidence"], "high", "{f}");
+                }
+                // Full-width punctuation in the page names no decoding step.
+                let w = f["where"].as_str().unwrap_or_default();
+                assert!(!w.contains("fullwidth"), "{f}");
+                assert_eq!(w.split('|').next(), want["where"].as_str(), "{f}");
+            }
+        }
+    }
+}

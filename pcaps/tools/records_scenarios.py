@@ -7,11 +7,14 @@
                      DIR/expect.json with what each event must report;
                      profile.html (HTML label layouts: th/td, dt/dd,
                      colon labels, two-column rows, with header-row and
-                     form decoys) and DIR/labels.json
-  http-server DIR    serve GET /export.json (gzip) and /profile.html, and
-                     accept POSTs on 127.0.0.2:8080; prints "ready"
+                     form decoys) and DIR/labels.json; edit.html (pre-filled
+                     form controls: Django, Rails and PHP styles), save.form
+                     (the body of a PHP-style form post) and DIR/controls.json
+  http-server DIR    serve GET /export.json (gzip), /profile.html and
+                     /edit.html, and accept POSTs on 127.0.0.2:8080; prints
+                     "ready"
   truth DIR PCAP ORIGIN OUT [EXPECT]   ground truth next to the pcap
-                     (EXPECT: expect.json or labels.json)
+                     (EXPECT: expect.json, labels.json or controls.json)
 
 All PI is synthetic (valid checksums from pcaps/synth_pi.py).
 """
@@ -20,6 +23,7 @@ import http.server
 import json
 import os
 import sys
+import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from synth_pi import Synth  # noqa: E402
@@ -91,6 +95,7 @@ def gen(d):
     with open(os.path.join(d, "expect.json"), "w") as f:
         json.dump(expect, f, ensure_ascii=False, indent=1)
     gen_profiles(d, s)
+    gen_controls(d, s)
 
 
 # Label layouts of a profile page: (name label, address label, ethnicity
@@ -165,11 +170,104 @@ def gen_profiles(d, s):
         json.dump(expect, f, ensure_ascii=False, indent=1)
 
 
+# Pre-filled edit forms as three frameworks write them: Django (name
+# before value, textarea), Rails (value before name, bracketed names), PHP
+# (bracketed names, single quotes).
+def control_card(k, name, addr, nation, mobile):
+    if k == 0:
+        return ('<p><label for="id_real_name">姓名</label> <input type="text" name="real_name" '
+                'value="%s" maxlength="50" required id="id_real_name"></p>\n'
+                '<p><textarea name="address" cols="40" rows="3" id="id_address">\n%s</textarea></p>\n'
+                '<p><input type="text" name="nation" value="%s" id="id_nation"></p>\n'
+                '<p><input type="tel" name="mobile" value="%s" id="id_mobile"></p>\n'
+                % (name, addr, nation, mobile))
+    if k == 1:
+        return ('<input type="text" value="%s" name="user[name]" id="user_name" />\n'
+                '<input type="text" value="%s" name="user[home_address]" id="user_home_address" />\n'
+                '<input value="%s" name="user[ethnicity]" type="text" />\n'
+                '<input type="tel" value="%s" name="user[mobile]" id="user_mobile" />\n'
+                % (name, addr, nation, mobile))
+    return ("<td><input type='text' name='info[xm]' value='%s' class='input-text'></td>\n"
+            "<td><textarea name='info[jtzz]' class='textarea'>%s</textarea></td>\n"
+            "<td><input name='info[mz]' value='%s' type='text'></td>\n"
+            "<td><input name='info[sjhm]' value='%s' type='text'></td>\n" % (name, addr, nation, mobile))
+
+
+# Decoys: a search box holding a name, a meta author, an empty control, an
+# option, a remark textarea naming someone, an address placeholder.
+CONTROL_DECOYS = (
+    '<form action="/search"><input type="search" name="keyword" value="张伟"></form>\n'
+    '<meta name="author" content="李娜">\n'
+    '<input type="text" name="xm" value="">\n'
+    '<select name="owner"><option value="王芳">王芳</option></select>\n'
+    '<textarea name="remark">联系人赵敏已离职，请勿联系。</textarea>\n'
+    '<input type="text" name="address" placeholder="请输入详细地址">\n'
+)
+EDITS, POSTS = 9, 2
+PASSWORD = "Qz7!mK2#vB9p"
+
+
+def gen_controls(d, s):
+    people, names, addrs, mobiles = [], set(), set(), set()
+    while len(people) < EDITS + POSTS:
+        name = s.r.choice(SURNAMES) + s.r.choice(GIVEN) + s.r.choice(["", s.r.choice(GIVEN)])
+        addr = "%s%s%d号" % (s.r.choice(PLACES), s.r.choice(ROADS), s.r.randint(1, 999))
+        m = s.mobile()
+        if name in names or addr in addrs or m in mobiles:
+            continue
+        names.add(name), addrs.add(addr), mobiles.add(m)
+        people.append((name, addr, s.r.choice(NATIONS), m))
+    edits, posts = people[:EDITS], people[EDITS:]
+    cards = "".join('<form method="post" action="/profile/%d">\n%s</form>\n'
+                    % (i, control_card(i % 3, *p)) for i, p in enumerate(edits))
+    pw = ('<form action="/account"><input type="text" name="username" value="ops01">\n'
+          '<input type="password" name="password" value="%s" autocomplete="off"></form>\n' % PASSWORD)
+    page = ("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>编辑档案</title></head>\n"
+            "<body>\n%s%s%s</body></html>\n" % (CONTROL_DECOYS, cards, pw))
+    with open(os.path.join(d, "edit.html"), "wb") as f:
+        f.write(page.encode())
+    # PHP form arrays, percent-encoded as a browser posts them
+    # (info%5B0%5D%5Brealname%5D=%E8%B5%B5...).
+    fields = [("info[%d][%s]" % (i, k), v)
+              for i, (name, addr, nation, mobile) in enumerate(posts)
+              for k, v in (("realname", name), ("address", addr), ("mz", nation), ("mobile", mobile))]
+    with open(os.path.join(d, "save.form"), "w") as f:
+        f.write(urllib.parse.urlencode(fields + [("submit", "保存")]))
+
+    def distinct(ps):
+        return {"cn_name": len(ps), "cn_address": len(ps), "cn_mobile": len(ps),
+                "sensitive_attr": len({p[2] for p in ps})}
+    get_d = distinct(edits)
+    get_d["credential"] = 1
+    expect = {
+        "events": [
+            {"direction": "to_server", "where": "http.request_body",
+             "distinct": distinct(posts),
+             "detectors": {"cn_name": len(posts), "cn_address": len(posts)},
+             "why": "a PHP-style form post (info[0][realname]=..., percent-encoded) of two "
+                    "people: names, addresses and ethnicities through their bracketed keys"},
+            {"direction": "to_client", "where": "http.response_body",
+             "distinct": get_d,
+             "detectors": {"cn_name": len(edits), "cn_address": len(edits), "credential": 1},
+             "why": "9 pre-filled edit forms (Django: name before value and a textarea; Rails: "
+                    "value before a bracketed name; PHP: bracketed names in single quotes) and "
+                    "a pre-filled password control; the search box, meta author, empty "
+                    "control, option, remark textarea and address placeholder are no values"},
+        ],
+        "values": sorted(list(names) + list(addrs) + list(mobiles)
+                         + list({p[2] for p in people}) + [PASSWORD]),
+    }
+    with open(os.path.join(d, "controls.json"), "w") as f:
+        json.dump(expect, f, ensure_ascii=False, indent=1)
+
+
 def http_server(d):
     with open(os.path.join(d, "export.json"), "rb") as f:
         export = gzip.compress(f.read(), 9, mtime=0)
     with open(os.path.join(d, "profile.html"), "rb") as f:
         profile = f.read()
+    with open(os.path.join(d, "edit.html"), "rb") as f:
+        edit = f.read()
 
     class H(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -184,8 +282,9 @@ def http_server(d):
             self.wfile.write(body)
 
         def do_GET(self):
-            if self.path == "/profile.html":
-                self._send(profile, "text/html; charset=utf-8")
+            if self.path in ("/profile.html", "/edit.html"):
+                page = profile if self.path == "/profile.html" else edit
+                self._send(page, "text/html; charset=utf-8")
                 return
             if self.path != "/export.json":
                 self.send_error(404)

@@ -24,13 +24,22 @@ fn fold(a: u8, b: u8, c: u8) -> Option<u8> {
     }
 }
 
+/// Whether a folded byte can be part of PI (a digit, a letter, or `@ . -
+/// _ +` of e-mails and numbers). Only those name the step in `where`:
+/// Chinese text is full of full-width punctuation (`，：（）！`) and
+/// ideographic spaces, and folding them decodes no PI.
+fn pi_byte(a: u8) -> bool {
+    a.is_ascii_alphanumeric() || matches!(a, b'@' | b'.' | b'-' | b'_' | b'+')
+}
+
 /// Whether `data` may hold a foldable character (or its start).
 pub fn may_fold(data: &[u8]) -> bool {
     memchr::memchr2(0xEF, 0xE3, data).is_some()
 }
 
 impl FullWidth {
-    /// Whether a character was folded in this item.
+    /// Whether a character that can be part of PI was folded in this
+    /// item.
     pub fn decoded(&self) -> bool {
         self.decoded
     }
@@ -56,7 +65,7 @@ impl FullWidth {
             }
             match fold(tmp[0], tmp[1], tmp[2]) {
                 Some(a) => {
-                    self.decoded = true;
+                    self.decoded |= pi_byte(a);
                     out(&[a]);
                     return self.push(data.get(take..).unwrap_or_default(), out);
                 }
@@ -86,7 +95,7 @@ impl FullWidth {
                             out(data.get(from..at).unwrap_or_default());
                         }
                         out(&[a]);
-                        self.decoded = true;
+                        self.decoded |= pi_byte(a);
                         from = at + 3;
                         pos = at + 3;
                     } else {
@@ -159,6 +168,21 @@ mod tests {
                 String::from_utf8_lossy(&run(s, piece)),
                 "身份证:11010519491231002X mail@ex.cn -张"
             );
+        }
+    }
+
+    #[test]
+    fn only_pi_characters_name_the_step() {
+        for (text, named) in [
+            ("姓名：张伟，住址（北京）！", false),
+            ("姓　　名", false),
+            ("电话１３８", true),
+            ("ｍａｉｌ", true),
+            ("a＠b", true),
+        ] {
+            let mut f = FullWidth::default();
+            f.push(text.as_bytes(), &mut |_: &[u8]| {});
+            assert_eq!(f.decoded(), named, "{text}");
         }
     }
 
