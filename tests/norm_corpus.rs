@@ -431,3 +431,49 @@ proptest::proptest! {
         proptest::prop_assert_eq!(scan_pieces(&engine, &pieces), scan_pieces(&engine, &[&bytes]));
     }
 }
+
+/// A decoding step is named in `where` only once it decoded a character
+/// that can be part of PI: the markup and layout escapes of real text
+/// (`&amp;`, `&nbsp;`, `%20`, `\u003c`, `，`, U+3000) name nothing.
+#[test]
+fn where_names_only_steps_that_decoded_pi_characters() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("signatures");
+    let engine = Arc::new(Engine::load_dir(&dir, &EngineOptions::default()).expect("signatures"));
+    let mut scanner = engine.scanner();
+    let mut norm = Normalizer::new(&NormalizeConfig::default());
+    let mobile = "13800138000";
+    for (text, want) in [
+        ("a &amp; b&nbsp;c &lt;p&gt; 手机 13800138000", "tcp.stream"),
+        ("see /a%20b%2Fc?x=1 手机 13800138000", "tcp.stream"),
+        (
+            r#"{"h":"\u003cb\u003e","n":"\/x","tel":"13800138000"}"#,
+            "tcp.stream",
+        ),
+        ("备注：已联系，（加急）　手机 13800138000", "tcp.stream"),
+        ("手机 &#49;3800138000", "tcp.stream|html"),
+        ("tel=%31%33800138000", "tcp.stream|urlencoded"),
+        (r#"{"tel":"\u0031\u00338001380\u00300"}"#, "tcp.stream|json"),
+        ("手机 １３８００１３８０００", "tcp.stream|fullwidth"),
+    ] {
+        let mut found = Found::default();
+        let mut sink = Sink {
+            engine: &engine,
+            found: &mut found,
+        };
+        norm.push(
+            &mut scanner,
+            "tcp.stream",
+            Chain::EMPTY,
+            text.as_bytes(),
+            &mut sink,
+        );
+        norm.finish(&mut scanner, &mut sink);
+        let hits: Vec<&str> = found
+            .0
+            .iter()
+            .filter(|(t, v, _)| t == "cn_mobile" && v == mobile.as_bytes())
+            .map(|(_, _, w)| *w)
+            .collect();
+        assert_eq!(hits, vec![want], "{text}");
+    }
+}

@@ -11,7 +11,7 @@ use leakwatch::detect::columns::Slot;
 use leakwatch::detect::StreamState;
 use libfuzzer_sys::fuzz_target;
 
-const HEADS: [&str; 7] = [
+const HEADS: [&str; 9] = [
     "序号,姓名,身份证号,手机,住址,民族\n",
     "姓名\t备注\t手机号码\r\n",
     "\"姓名\";\"地址\";\"x\"\"y\"\n",
@@ -19,6 +19,9 @@ const HEADS: [&str; 7] = [
     // HTML labels (the field family's key/value layouts).
     "<table><tr><th>姓名</th><td>张伟</td></tr><tr><td>住址</td><td>",
     "<dl><dt>民　　族</dt><dd>汉族</dd><dt>姓名：</dt><dd>",
+    // Form controls and bracketed keys (`fields_attr.rs`).
+    "<form><input type=\"text\" name=\"realName\" value=\"张伟\"><textarea name=\"address\">",
+    "info[0][realname]=王芳&<input value=\"李娜\" name=\"user[name]\" ",
     "",
 ];
 

@@ -76,7 +76,8 @@ pub struct Entity {
 }
 
 impl Entity {
-    /// Whether a reference was decoded in this item.
+    /// Whether a reference to a character that can be part of PI was
+    /// decoded in this item (`&amp;`, `&nbsp;` do not count).
     pub fn decoded(&self) -> bool {
         self.decoded
     }
@@ -116,7 +117,7 @@ impl Entity {
                 Verdict::Yes(len, c) => {
                     let mut b = [0u8; 4];
                     out(c.encode_utf8(&mut b).as_bytes());
-                    self.decoded = true;
+                    self.decoded |= super::pi_char(c);
                     let rest = self.held.split_off(len.min(self.held.len()));
                     self.held.clear();
                     self.push(&rest, out);

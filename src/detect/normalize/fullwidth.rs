@@ -4,6 +4,7 @@
 //! U+3000 to a space. Works on UTF-8; holds at most two bytes of a split
 //! character between calls.
 
+use super::pi_byte;
 use super::text::Out;
 
 /// Streaming folder.
@@ -22,14 +23,6 @@ fn fold(a: u8, b: u8, c: u8) -> Option<u8> {
         (0xE3, 0x80, 0x80) => Some(b' '),
         _ => None,
     }
-}
-
-/// Whether a folded byte can be part of PI (a digit, a letter, or `@ . -
-/// _ +` of e-mails and numbers). Only those name the step in `where`:
-/// Chinese text is full of full-width punctuation (`，：（）！`) and
-/// ideographic spaces, and folding them decodes no PI.
-fn pi_byte(a: u8) -> bool {
-    a.is_ascii_alphanumeric() || matches!(a, b'@' | b'.' | b'-' | b'_' | b'+')
 }
 
 /// Whether `data` may hold a foldable character (or its start).

@@ -394,6 +394,22 @@ fn flush_all(stages: &mut [Stage], last: &mut dyn FnMut(&[u8])) {
     }
 }
 
+/// Whether a decoded character can be part of PI (a letter or digit of
+/// any script, or `@ . - _ +` of e-mails and numbers). A stage names
+/// itself in `where`, and counts its item as decoded, only once it
+/// decoded such a character: the escapes of markup and layout (`&amp;`,
+/// `&nbsp;`, `%20`, `\u003c`, `，`, U+3000) are everywhere in real text
+/// and decode no PI.
+pub(crate) fn pi_char(c: char) -> bool {
+    c.is_alphanumeric() || matches!(c, '@' | '.' | '-' | '_' | '+')
+}
+
+/// [`pi_char`] for a decoded byte: a UTF-8 or legacy multibyte byte
+/// counts (it is part of a non-ASCII character).
+pub(crate) fn pi_byte(b: u8) -> bool {
+    b >= 0x80 || pi_char(char::from(b))
+}
+
 /// Derived-item events buffered during a chunk (replayed after it, so a
 /// child never runs inside its parent's stage callbacks).
 #[derive(Default)]

@@ -57,7 +57,8 @@ impl Qp {
         }
     }
 
-    /// Whether an escape was decoded in this item.
+    /// Whether an escape to a byte that can be part of PI was decoded in
+    /// this item (soft line breaks and `=3D` do not count).
     pub fn decoded(&self) -> bool {
         self.decoded
     }
@@ -121,7 +122,7 @@ impl Qp {
             [b'=', a, b, ..] => match (hex(*a), hex(*b)) {
                 (Some(h), Some(l)) => {
                     out(&[h << 4 | l]);
-                    self.decoded = true;
+                    self.decoded |= super::pi_byte(h << 4 | l);
                     3
                 }
                 _ => {

@@ -19,7 +19,7 @@ fn hex_val(b: u8) -> Option<u8> {
 #[derive(Debug, Default)]
 pub struct Percent {
     plus_space: bool,
-    /// Some escape was decoded in this item.
+    /// An escape to a byte that can be part of PI was decoded in this item.
     decoded: bool,
     pending: [u8; 2],
     npending: usize,
@@ -73,15 +73,17 @@ impl Percent {
                 self.npending = 2;
             } else {
                 let hi = hex_val(self.pending[1]).unwrap_or(0);
-                out(&[hi << 4 | hex_val(b).unwrap_or(0)]);
+                let d = hi << 4 | hex_val(b).unwrap_or(0);
+                out(&[d]);
                 self.npending = 0;
-                self.decoded = true;
+                self.decoded |= super::pi_byte(d);
             }
             data = rest;
         }
     }
 
-    /// Whether an escape was decoded since the last [`Percent::reset`].
+    /// Whether an escape to a byte that can be part of PI was decoded
+    /// since the last [`Percent::reset`].
     pub fn decoded(&self) -> bool {
         self.decoded
     }
@@ -126,7 +128,8 @@ enum Esc {
 pub struct JsonUnescape {
     esc: Esc,
     high: Option<u16>,
-    /// A `\uXXXX` escape was decoded in this item.
+    /// A `\uXXXX` escape to a character that can be part of PI was
+    /// decoded in this item.
     decoded: bool,
 }
 
@@ -197,11 +200,10 @@ impl JsonUnescape {
     }
 
     fn unit(&mut self, u: u16, out: &mut Out<'_>) {
-        self.decoded = true;
         if let Some(h) = self.high.take() {
             if (0xDC00..=0xDFFF).contains(&u) {
                 let c = 0x10000 + ((u32::from(h) - 0xD800) << 10) + (u32::from(u) - 0xDC00);
-                emit_char(char::from_u32(c).unwrap_or('\u{FFFD}'), out);
+                self.emit(char::from_u32(c).unwrap_or('\u{FFFD}'), out);
                 return;
             }
             emit_char('\u{FFFD}', out);
@@ -209,8 +211,14 @@ impl JsonUnescape {
         if (0xD800..=0xDBFF).contains(&u) {
             self.high = Some(u);
         } else {
-            emit_char(char::from_u32(u32::from(u)).unwrap_or('\u{FFFD}'), out);
+            self.emit(char::from_u32(u32::from(u)).unwrap_or('\u{FFFD}'), out);
         }
+    }
+
+    /// A decoded character; one that can be part of PI names the step.
+    fn emit(&mut self, c: char, out: &mut Out<'_>) {
+        self.decoded |= super::pi_char(c);
+        emit_char(c, out);
     }
 
     fn lone_high(&mut self, out: &mut Out<'_>) {
