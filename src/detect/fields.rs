@@ -516,13 +516,15 @@ impl FieldIndex {
     #[inline]
     pub fn may_match_word(&self, raw: u32) -> bool {
         const HIGH: u32 = 0x8080_8080;
-        // A dropped byte in the last two passes here (bits set in
-        // `default`) and then below, as a byte that is not plain.
-        let upper = ascii_in_range(raw, b'A', b'Z');
-        let x = raw | upper >> 2;
-        if !bit_set(&self.tails, (x & 0xFFFF) as usize) {
+        // The two-byte set holds every ASCII case of each tail, so the
+        // test needs no lowercasing: most keys stop here. A dropped byte in
+        // the last two passes (bits set in `default`) and then below, as a
+        // byte that is not plain.
+        if !bit_set(&self.tails, (raw & 0xFFFF) as usize) {
             return false;
         }
+        let upper = ascii_in_range(raw, b'A', b'Z');
+        let x = raw | upper >> 2;
         let plain = ascii_in_range(x, b'a', b'z') | ascii_in_range(raw, b'0', b'9') | raw & HIGH;
         if plain & 0x0080_8080 != 0x0080_8080 {
             return true;
@@ -554,14 +556,27 @@ impl FieldIndex {
         self.pass_tail(key.as_bytes());
     }
 
+    /// Sets the two-byte filter's bits of the (lowercase) last bytes `a`,
+    /// `b` in every ASCII case, as a raw key may write them.
+    fn pass_two(&mut self, a: usize, b: usize) {
+        let cases = |c: usize| {
+            let c = c as u8;
+            [usize::from(c), usize::from(c.to_ascii_uppercase())]
+        };
+        for a in cases(a) {
+            for b in cases(b) {
+                set_bit(&mut self.tails, a << 8 | b);
+            }
+        }
+    }
+
     /// Sets the tail-filter bits of a normalised key.
     fn pass_tail(&mut self, k: &[u8]) {
-        set_bit(&mut self.tails, tail_bit(k));
+        let t = tail_bit(k);
+        self.pass_two(t >> 8, t & 0xFF);
         // In brackets (`user[name]=`): the raw tail ends in `]`, which the
         // three- and four-byte filters do not test.
-        if let Some(&last) = k.last() {
-            set_bit(&mut self.tails, tail_bit(&[last, b']']));
-        }
+        self.pass_two(t & 0xFF, usize::from(b']'));
         if let Some(b) = tail_hash_bit::<3>(k) {
             set_bit(&mut self.tails3, b);
         }
