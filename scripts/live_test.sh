@@ -191,7 +191,7 @@ for backend in $BACKENDS; do
   start_live "$backend" "$WORK/reload.toml" "$WORK/hup.json" || continue
   printf '[output]\nstats_interval = 1\n[live]\n[flow]\nmax_flow = 3\n' >"$WORK/reload.toml"
   kill -HUP "$LWPID"; sleep 1
-  if grep -q "reload failed.*reload.toml.*line 4" "$WORK/live.err" && kill -0 "$LWPID"; then
+  if grep -q "reload failed.*reload.toml.*line 5" "$WORK/live.err" && kill -0 "$LWPID"; then
     ok "$backend SIGHUP with a bad config: refused with file and line, still running"
   else
     cat "$WORK/live.err" >&2; fail "$backend SIGHUP with a bad config"

@@ -117,6 +117,16 @@ pub struct DefragStats {
 }
 
 impl DefragStats {
+    /// The counts added since `before` (an earlier reading of the same
+    /// counters).
+    pub fn since(&self, before: &DefragStats) -> DefragStats {
+        let mut d = *self;
+        for (a, b) in d.fields_mut().into_iter().zip(before.fields()) {
+            *a = a.saturating_sub(b);
+        }
+        d
+    }
+
     /// Adds another set of counters.
     pub fn add(&mut self, o: &DefragStats) {
         for (a, b) in self.fields_mut().into_iter().zip(o.fields()) {

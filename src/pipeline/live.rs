@@ -194,6 +194,9 @@ pub fn run(
     let names: Vec<String> = sources.iter().map(|s| s.name().to_string()).collect();
     let counters: Vec<Arc<SourceCounters>> = sources.iter().map(|_| Arc::default()).collect();
     let running = AtomicUsize::new(sources.len());
+    // One defragmenter for every capture thread: the kernel's fanout may
+    // give the fragments of one IPv6 datagram to different sockets.
+    let defrag = reader::SharedDefrag::new(cfg.defrag.to_config());
     let (out_tx, out_rx) = bounded(OUTPUT_QUEUE);
     let result = std::thread::scope(|s| {
         let mut links = Vec::new();
@@ -222,6 +225,7 @@ pub fn run(
                     stop: None,
                     ftp_max_expectations: cfg.files.ftp_max_expectations,
                     ftp_expect_timeout: cfg.files.ftp_expect_timeout,
+                    shared_defrag: Some(defrag.clone()),
                 },
                 control: opts.control,
                 counters: c,

@@ -357,6 +357,7 @@ pub fn replay_with(
             stop: hooks.stop.clone(),
             ftp_max_expectations: cfg.files.ftp_max_expectations,
             ftp_expect_timeout: cfg.files.ftp_expect_timeout,
+            shared_defrag: None,
         };
         let reader = std::thread::Builder::new()
             .name("lw-reader".into())

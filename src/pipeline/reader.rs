@@ -5,7 +5,7 @@
 //! fragment has ports, so the flow hash needs the whole datagram.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use crossbeam_channel::{Receiver, Sender};
 
@@ -44,6 +44,29 @@ pub struct ReaderOptions {
     pub ftp_max_expectations: usize,
     /// Seconds an FTP data endpoint stays routed while idle.
     pub ftp_expect_timeout: u64,
+    /// A defragmenter shared with other readers (live capture threads of
+    /// one fanout group, which may each get some fragments of one
+    /// datagram); `None`: the reader has its own.
+    pub shared_defrag: Option<SharedDefrag>,
+}
+
+/// One defragmenter for several readers: the fragments of a datagram meet
+/// whichever capture thread the kernel gave each to. Locked once per
+/// fragment only.
+#[derive(Clone)]
+pub struct SharedDefrag(Arc<Mutex<Defragmenter>>);
+
+impl SharedDefrag {
+    /// A defragmenter with bounds `cfg` (its memcap covers every reader).
+    pub fn new(cfg: DefragConfig) -> SharedDefrag {
+        SharedDefrag(Arc::new(Mutex::new(Defragmenter::new(cfg))))
+    }
+}
+
+impl std::fmt::Debug for SharedDefrag {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SharedDefrag")
+    }
 }
 
 impl Default for ReaderOptions {
@@ -58,6 +81,7 @@ impl Default for ReaderOptions {
             stop: None,
             ftp_max_expectations: files.ftp_max_expectations,
             ftp_expect_timeout: files.ftp_expect_timeout,
+            shared_defrag: None,
         }
     }
 }
@@ -115,7 +139,7 @@ pub(crate) struct Reader {
     stats: ReaderStats,
     pending: Vec<Batch>,
     links: Vec<WorkerLink>,
-    defrag: Defragmenter,
+    defrag: SharedDefrag,
     validate_checksums: bool,
     anomalies: PacketAnomalies,
     names: NameCache,
@@ -195,7 +219,9 @@ impl Reader {
             stats: ReaderStats::default(),
             pending: links.iter().map(|_| Batch::default()).collect(),
             links,
-            defrag: Defragmenter::new(opts.defrag),
+            defrag: opts
+                .shared_defrag
+                .unwrap_or_else(|| SharedDefrag::new(opts.defrag)),
             validate_checksums: opts.validate_checksums,
             anomalies: PacketAnomalies::new(opts.anomaly, opts.anomaly_tx),
             names: NameCache::new(opts.dns_names),
@@ -262,7 +288,6 @@ impl Reader {
         self.anomalies.flush();
         self.stats.anomaly_events_total = self.anomalies.events_total;
         self.stats.anomaly_suppressed_total = self.anomalies.suppressed_total;
-        self.stats.defrag = *self.defrag.stats();
         self.stats.dns_names = self.names.stats();
         self.stats.ftp_route = self.ftp.stats;
         self.stats
@@ -307,10 +332,18 @@ impl Reader {
                 return true;
             }
         }
-        let before = *self.defrag.stats();
-        let ok = self.defragment(ts, frame, at);
+        // A poisoned lock only means another reader panicked mid-push;
+        // the defragmenter's state stays bounded, so go on with it.
+        let shared = self.defrag.clone();
+        let mut defrag = shared.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let before = *defrag.stats();
+        let ok = self.defragment(&mut defrag, ts, frame, at);
+        let after = *defrag.stats();
+        drop(defrag);
+        // This reader's share of the counters (the defragmenter may be
+        // shared): what this push changed.
+        self.stats.defrag.add(&after.since(&before));
         if self.anomalies.enabled() {
-            let after = *self.defrag.stats();
             let addrs = anomaly::fragment_addrs(frame, at);
             self.anomalies.defrag(ts, &before, &after, addrs);
         }
@@ -318,8 +351,14 @@ impl Reader {
     }
 
     /// Pushes a fragment; routes the datagram it completes.
-    fn defragment(&mut self, ts: Timestamp, frame: &[u8], at: &FragmentRef) -> bool {
-        let DefragResult::Complete(buf) = self.defrag.push(ts, frame, at) else {
+    fn defragment(
+        &mut self,
+        defrag: &mut Defragmenter,
+        ts: Timestamp,
+        frame: &[u8],
+        at: &FragmentRef,
+    ) -> bool {
+        let DefragResult::Complete(buf) = defrag.push(ts, frame, at) else {
             return true;
         };
         let d = match decode::decode_frame(LinkType::RAW, buf) {
@@ -466,5 +505,63 @@ fn count_error(stats: &mut ReaderStats, e: DecodeError) {
         if let Some(c) = stats.decode_errors.get_mut(i) {
             *c += 1;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::file::FileReader;
+    use std::path::Path;
+
+    /// Frames of a bundled pcap.
+    fn frames(name: &str) -> Vec<(FrameInfo, Vec<u8>)> {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("pcaps")
+            .join(name);
+        let mut src = FileReader::open(&path, 0).expect("pcap");
+        let mut out = Vec::new();
+        let mut buf = Vec::new();
+        while let Some(info) = src.next_frame(&mut buf).expect("frame") {
+            out.push((info, std::mem::take(&mut buf)));
+        }
+        out
+    }
+
+    /// Datagrams two readers reassemble when the frames alternate between
+    /// them, as fanout may deal them, with or without a shared
+    /// defragmenter.
+    fn reassembled_by_two(shared: bool) -> u64 {
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let (_pool_tx, pool) = crossbeam_channel::unbounded();
+        let link = WorkerLink { tx, pool };
+        let defrag = SharedDefrag::new(DefragConfig::default());
+        let mut readers: Vec<Reader> = (0..2)
+            .map(|_| {
+                let opts = ReaderOptions {
+                    shared_defrag: shared.then(|| defrag.clone()),
+                    ..ReaderOptions::default()
+                };
+                Reader::new(vec![link.clone()], opts)
+            })
+            .collect();
+        for (i, (info, f)) in frames("udp_fragments.pcap").into_iter().enumerate() {
+            assert!(readers[i % 2].ingest(info, &f));
+        }
+        let total = readers
+            .into_iter()
+            .map(|r| r.finish().defrag.reassembled_total)
+            .sum();
+        drop(rx);
+        total
+    }
+
+    #[test]
+    fn fragments_dealt_to_two_capture_threads_meet_in_the_shared_defragmenter() {
+        // 4 IPv4 and 2 IPv6 datagrams of 3-4 fragments each
+        // (tests/replay_decode.rs).
+        assert_eq!(reassembled_by_two(true), 6);
+        // Each reader on its own sees half of each datagram's fragments.
+        assert!(reassembled_by_two(false) < 6);
     }
 }
