@@ -79,6 +79,17 @@ struct Tag<'a> {
     eof: bool,
 }
 
+/// One attribute of a tag.
+struct Attr {
+    /// Its name.
+    name: (usize, usize),
+    /// Its value (empty for an attribute without one) and whether it was
+    /// cut at `VALUE_MAX`.
+    value: (usize, usize, bool),
+    /// Where the next attribute may start.
+    after: usize,
+}
+
 /// Why a read stopped.
 enum Stop {
     /// Past the bound or the stream's end: no pair.
@@ -142,14 +153,8 @@ impl Tag<'_> {
         }
     }
 
-    /// The next attribute from `i`: `Ok(Some((name, value, after)))`, or
-    /// `Ok(None)` at the tag's end (`i` then at the `>`). An attribute
-    /// without a value has an empty value span.
-    #[allow(clippy::type_complexity)]
-    fn attr(
-        &self,
-        i: usize,
-    ) -> Result<Option<((usize, usize), (usize, usize, bool), usize)>, Stop> {
+    /// The next attribute from `i`, or `Ok(None)` at the tag's end.
+    fn attr(&self, i: usize) -> Result<Option<Attr>, Stop> {
         let i = self.skip_ws(i)?;
         let b = self.at(i)?;
         if b == b'>' || (b == b'/' && self.at(i + 1)? == b'>') {
@@ -164,17 +169,25 @@ impl Tag<'_> {
         }
         let j = self.skip_ws(e)?;
         if self.at(j)? != b'=' {
-            return Ok(Some(((i, e), (j, j, false), j)));
+            return Ok(Some(Attr {
+                name: (i, e),
+                value: (j, j, false),
+                after: j,
+            }));
         }
         let (vs, ve, cut, after) = self.value(j + 1, VALUE_MAX, true)?;
-        Ok(Some(((i, e), (vs, ve, cut), after)))
+        Ok(Some(Attr {
+            name: (i, e),
+            value: (vs, ve, cut),
+            after,
+        }))
     }
 
     /// The position of the `>` ending the tag, reading from `i`.
     fn tag_end(&self, mut i: usize) -> Result<usize, Stop> {
         loop {
             match self.attr(i)? {
-                Some((_, _, after)) => i = after,
+                Some(a) => i = a.after,
                 None => {
                     let i = self.skip_ws(i)?;
                     return Ok(if self.at(i)? == b'/' { i + 1 } else { i });
@@ -186,17 +199,18 @@ impl Tag<'_> {
     /// The attribute named `want` from `i` on, before the tag's end.
     fn find(&self, mut i: usize, want: &[u8]) -> Result<(usize, usize, bool), Stop> {
         loop {
-            let Some((n, v, after)) = self.attr(i)? else {
+            let Some(a) = self.attr(i)? else {
                 return Err(Stop::NoPair);
             };
+            let (s, e) = a.name;
             if self
                 .h
-                .get(n.0..n.1)
+                .get(s..e)
                 .is_some_and(|n| n.eq_ignore_ascii_case(want))
             {
-                return Ok(v);
+                return Ok(a.value);
             }
-            i = after;
+            i = a.after;
         }
     }
 
