@@ -204,20 +204,31 @@ fn http_html_labels_match_truth() {
         assert_eq!(dlp.len(), 1, "{dlp:#?}");
         let ev = dlp[0];
         assert_eq!(ev["direction"], want["direction"], "{ev}");
-        // Exactly the planted values: a decoy would add one.
-        assert_eq!(distinct_by_hash(ev), want_distinct, "{ev}");
-        // Names, addresses and ethnicities through their labels: the field
-        // detectors at high confidence (the free-text address detector
-        // finds the same spans and gives way).
-        for f in ev["findings"].as_array().into_iter().flatten() {
-            let t = f["type"].as_str().unwrap_or_default();
-            if want["detectors"].get(t).is_some() {
-                assert_eq!(f["detector"].as_str(), Some(t), "{f}");
-                assert_eq!(f["confidence"], "high", "{f}");
-            }
-            let loc = f["where"].as_str().unwrap_or_default().split('|').next();
-            assert_eq!(loc, want["where"].as_str(), "{f}");
+        // Names, addresses and ethnicities through their labels (the
+        // free-text address detector finds the same spans and gives way).
+        assert_event_matches(ev, want, &want_distinct);
+    }
+}
+
+/// `ev` holds exactly the planted values of `want` (a decoy would add
+/// one), the types `want` names in `detectors` through the field
+/// detectors at high confidence, all at `want`'s location; page
+/// punctuation names no decoding step.
+fn assert_event_matches(
+    ev: &Value,
+    want: &Value,
+    want_distinct: &std::collections::BTreeMap<String, u64>,
+) {
+    assert_eq!(&distinct_by_hash(ev), want_distinct, "{ev}");
+    for f in ev["findings"].as_array().into_iter().flatten() {
+        let t = f["type"].as_str().unwrap_or_default();
+        if want["detectors"].get(t).is_some() {
+            assert_eq!(f["detector"].as_str(), Some(t), "{f}");
+            assert_eq!(f["confidence"], "high", "{f}");
         }
+        let w = f["where"].as_str().unwrap_or_default();
+        assert!(!w.contains("fullwidth"), "{f}");
+        assert_eq!(w.split('|').next(), want["where"].as_str(), "{f}");
     }
 }
 
@@ -245,19 +256,7 @@ fn http_form_controls_match_truth() {
                 .unwrap_or_else(|| panic!("no {} event: {dlp:#?}", want["direction"]));
             let want_distinct: std::collections::BTreeMap<String, u64> =
                 serde_json::from_value(want["distinct"].clone()).expect("distinct");
-            // Exactly the planted values: a decoy would add one.
-            assert_eq!(distinct_by_hash(ev), want_distinct, "{ev}");
-            for f in ev["findings"].as_array().into_iter().flatten() {
-                let t = f["type"].as_str().unwrap_or_default();
-                if want["detectors"].get(t).is_some() {
-                    assert_eq!(f["detector"].as_str(), Some(t), "{f}");
-                    assert_eq!(f["confidence"], "high", "{f}");
-                }
-                // Full-width punctuation in the page names no decoding step.
-                let w = f["where"].as_str().unwrap_or_default();
-                assert!(!w.contains("fullwidth"), "{f}");
-                assert_eq!(w.split('|').next(), want["where"].as_str(), "{f}");
-            }
+            assert_event_matches(ev, want, &want_distinct);
         }
     }
 }

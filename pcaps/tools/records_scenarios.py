@@ -134,9 +134,11 @@ PROFILES = 12
 NATIONS = ["汉族", "回族", "满族", "蒙古族", "壮族", "苗族"]
 
 
-def gen_profiles(d, s):
+def distinct_people(s, n):
+    """n people (name, address, ethnicity, mobile) with distinct names,
+    addresses and mobiles; also the sets of each."""
     people, names, addrs, mobiles = [], set(), set(), set()
-    while len(people) < PROFILES:
+    while len(people) < n:
         name = s.r.choice(SURNAMES) + s.r.choice(GIVEN) + s.r.choice(["", s.r.choice(GIVEN)])
         addr = "%s%s%d号" % (s.r.choice(PLACES), s.r.choice(ROADS), s.r.randint(1, 999))
         m = s.mobile()
@@ -144,6 +146,11 @@ def gen_profiles(d, s):
             continue
         names.add(name), addrs.add(addr), mobiles.add(m)
         people.append((name, addr, s.r.choice(NATIONS), m))
+    return people, names, addrs, mobiles
+
+
+def gen_profiles(d, s):
+    people, names, addrs, mobiles = distinct_people(s, PROFILES)
     cards = "".join('<section id="p%d">\n%s</section>\n' % (i, profile_card(i % 4, *p))
                     for i, p in enumerate(people))
     page = ("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>员工档案</title></head>\n"
@@ -208,15 +215,7 @@ PASSWORD = "Qz7!mK2#vB9p"
 
 
 def gen_controls(d, s):
-    people, names, addrs, mobiles = [], set(), set(), set()
-    while len(people) < EDITS + POSTS:
-        name = s.r.choice(SURNAMES) + s.r.choice(GIVEN) + s.r.choice(["", s.r.choice(GIVEN)])
-        addr = "%s%s%d号" % (s.r.choice(PLACES), s.r.choice(ROADS), s.r.randint(1, 999))
-        m = s.mobile()
-        if name in names or addr in addrs or m in mobiles:
-            continue
-        names.add(name), addrs.add(addr), mobiles.add(m)
-        people.append((name, addr, s.r.choice(NATIONS), m))
+    people, names, addrs, mobiles = distinct_people(s, EDITS + POSTS)
     edits, posts = people[:EDITS], people[EDITS:]
     cards = "".join('<form method="post" action="/profile/%d">\n%s</form>\n'
                     % (i, control_card(i % 3, *p)) for i, p in enumerate(edits))
