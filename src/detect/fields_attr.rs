@@ -284,6 +284,7 @@ pub fn pair_at(h: &[u8], p: usize, eof: bool, t: Trigger) -> Result<Option<Pair>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::strategy::Strategy;
 
     /// The (name, value) strings of the pair at the first `=` after `at`.
     fn pair(h: &str, at: &str, eof: bool) -> Result<Option<(String, String)>, NeedMore> {
@@ -354,6 +355,35 @@ mod tests {
             "a".repeat(NAME_MAX + 1)
         );
         assert_eq!(pair(&long, " name=", true), Ok(None));
+    }
+
+    proptest::proptest! {
+        /// A decision made on a prefix of the bytes is the decision on all
+        /// of them, or a wait: the result does not depend on the split.
+        #[test]
+        fn prefix_decisions_agree_with_the_whole(
+            parts in proptest::collection::vec(proptest::prop_oneof![
+                proptest::sample::select(vec![
+                    "<input ", " name=", " value=", "\"xm\"", "'张伟'", "\"", ">", "/>",
+                    "</textarea>", " ", "a", "=",
+                ]).prop_map(str::to_string),
+                "[a-z\\[\\] ]{0,6}",
+            ], 0..40),
+        ) {
+            let h = parts.concat();
+            let b = h.as_bytes();
+            for p in 0..b.len() {
+                let Some(t) = trigger(b, p) else { continue };
+                let whole = pair_at(b, p, true, t);
+                proptest::prop_assert!(whole.is_ok());
+                for k in p + 1..=b.len() {
+                    match pair_at(&b[..k], p, false, t) {
+                        Err(NeedMore) => {}
+                        got => proptest::prop_assert_eq!(got, whole, "{:?} cut at {}", h, k),
+                    }
+                }
+            }
+        }
     }
 
     #[test]
