@@ -264,7 +264,7 @@ fn render(r: &mut Rng, s: &Sample) -> String {
     let mut kv = decoys(r);
     let at = r.below(kv.len() as u64 + 1) as usize;
     kv.insert(at, (s.key, s.text.clone()));
-    match r.below(5) {
+    match r.below(6) {
         0 => {
             let body: Vec<String> = kv
                 .iter()
@@ -285,9 +285,21 @@ fn render(r: &mut Rng, s: &Sample) -> String {
             let body: Vec<String> = kv.iter().map(|(k, v)| format!("{k}={v}")).collect();
             format!("2026-11-22 10:00:01 INFO api.update {}", body.join("; "))
         }
-        _ => {
+        4 => {
             let body: String = kv.iter().map(|(k, v)| format!("{k}：{v}\r\n")).collect();
             format!("Subject: 订单通知\r\n\r\n您好，\r\n{body}谢谢\r\n")
+        }
+        _ => {
+            // An edit form: Django order, Rails order with a bracketed name.
+            let body: String = kv
+                .iter()
+                .enumerate()
+                .map(|(i, (k, v))| match i % 2 {
+                    0 => format!("<p><input type=\"text\" name=\"{k}\" value=\"{v}\"></p>\n"),
+                    _ => format!("<input type=\"text\" value=\"{v}\" name=\"user[{k}]\" />\n"),
+                })
+                .collect();
+            format!("<form method=\"post\">\n{body}</form>")
         }
     }
 }

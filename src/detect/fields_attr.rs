@@ -41,6 +41,20 @@ pub enum Trigger {
     Value,
 }
 
+/// What an `=` after `name` or `value` starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Control {
+    /// No tag could be read there (text such as `name="张伟" age=30` in a
+    /// log line, or a tag longer than the bound).
+    None,
+    /// An attribute of a tag without a pair (`<meta name=…>`, an empty or
+    /// value-less control): `name`'s value is a control name, not a
+    /// person's.
+    Tag,
+    /// A control's pair.
+    Pair(Pair),
+}
+
 /// A control's pair: where its name and value lie in the buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Pair {
@@ -196,11 +210,12 @@ impl Tag<'_> {
         }
     }
 
-    /// The attribute named `want` from `i` on, before the tag's end.
-    fn find(&self, mut i: usize, want: &[u8]) -> Result<(usize, usize, bool), Stop> {
+    /// The attribute named `want` from `i` on; `Ok(None)` when the tag
+    /// ends without it.
+    fn find(&self, mut i: usize, want: &[u8]) -> Result<Option<(usize, usize, bool)>, Stop> {
         loop {
             let Some(a) = self.attr(i)? else {
-                return Err(Stop::NoPair);
+                return Ok(None);
             };
             let (s, e) = a.name;
             if self
@@ -208,7 +223,7 @@ impl Tag<'_> {
                 .get(s..e)
                 .is_some_and(|n| n.eq_ignore_ascii_case(want))
             {
-                return Ok(a.value);
+                return Ok(Some(a.value));
             }
             i = a.after;
         }
@@ -234,49 +249,53 @@ impl Tag<'_> {
         })
     }
 
-    /// The pair whose first attribute ends at the `=` at `p`.
-    fn pair(&self, p: usize, t: Trigger) -> Result<Pair, Stop> {
-        match t {
+    /// What the attribute ending at the `=` at `p` starts.
+    fn control(&self, p: usize, t: Trigger) -> Result<Control, Stop> {
+        let (key, value) = match t {
             Trigger::Name => {
                 let (ks, ke, _, after) = self.value(p + 1, NAME_MAX, false)?;
-                let (vs, ve, cut) = match self.find(after, b"value") {
-                    Err(Stop::NoPair) => self.textarea(self.tag_end(after)?)?,
-                    r => r?,
+                let value = match self.find(after, b"value")? {
+                    Some(v) => v,
+                    None => match self.textarea(self.tag_end(after)?) {
+                        Err(Stop::NoPair) => return Ok(Control::Tag),
+                        r => r?,
+                    },
                 };
-                Ok(Pair {
-                    key: (ks, ke),
-                    value: (vs, ve),
-                    cut,
-                })
+                ((ks, ke), value)
             }
             Trigger::Value => {
                 let (vs, ve, cut, after) = self.value(p + 1, VALUE_MAX, true)?;
-                let (ks, ke, kcut) = self.find(after, b"name")?;
-                if kcut || ke - ks > NAME_MAX {
-                    return Err(Stop::NoPair);
+                match self.find(after, b"name")? {
+                    Some((ks, ke, false)) if ke - ks <= NAME_MAX => ((ks, ke), (vs, ve, cut)),
+                    _ => return Ok(Control::Tag),
                 }
-                Ok(Pair {
-                    key: (ks, ke),
-                    value: (vs, ve),
-                    cut,
-                })
             }
-        }
+        };
+        let (vs, ve, cut) = value;
+        Ok(if vs < ve {
+            Control::Pair(Pair {
+                key,
+                value: (vs, ve),
+                cut,
+            })
+        } else {
+            Control::Tag
+        })
     }
 }
 
-/// The control pair whose first attribute ends at the `=` at `p` (a
-/// [`trigger`]): `Ok(None)` when there is none within [`ATTR_AHEAD`],
-/// `Err(NeedMore)` when the bytes are not all there yet.
-pub fn pair_at(h: &[u8], p: usize, eof: bool, t: Trigger) -> Result<Option<Pair>, NeedMore> {
+/// What the attribute whose `=` is at `p` (a [`trigger`]) starts, read
+/// within [`ATTR_AHEAD`]; `Err(NeedMore)` when the bytes are not all
+/// there yet.
+pub fn control_at(h: &[u8], p: usize, eof: bool, t: Trigger) -> Result<Control, NeedMore> {
     let tag = Tag {
         h,
         end: p + ATTR_AHEAD,
         eof,
     };
-    match tag.pair(p, t) {
-        Ok(pair) if pair.value.0 < pair.value.1 => Ok(Some(pair)),
-        Ok(_) | Err(Stop::NoPair) => Ok(None),
+    match tag.control(p, t) {
+        Ok(c) => Ok(c),
+        Err(Stop::NoPair) => Ok(Control::None),
         Err(Stop::More) => Err(NeedMore),
     }
 }
@@ -292,7 +311,10 @@ mod tests {
         let p = h.find(at).expect("trigger") + at.len() - 1;
         let t = trigger(b, p).expect("a trigger");
         let s = |(x, y): (usize, usize)| String::from_utf8_lossy(&b[x..y]).into_owned();
-        Ok(pair_at(b, p, eof, t)?.map(|q| (s(q.key), s(q.value))))
+        Ok(match control_at(b, p, eof, t)? {
+            Control::Pair(q) => Some((s(q.key), s(q.value))),
+            _ => None,
+        })
     }
 
     fn some(k: &str, v: &str) -> Option<(String, String)> {
@@ -335,6 +357,23 @@ mod tests {
             assert_eq!(pair(h, at, true), Ok(None), "{h}");
         }
         assert_eq!(trigger(b"a?name=xm", 7), None);
+        // A tag's `name` holds a control name; in a log line it does not.
+        let at = |h: &str, eof| {
+            let p = h.find(" name=").expect("name") + 5;
+            control_at(h.as_bytes(), p, eof, Trigger::Name)
+        };
+        assert_eq!(
+            at(r#"<input type="text" name="宗教信仰">"#, true),
+            Ok(Control::Tag)
+        );
+        assert_eq!(
+            at(r#"<meta name="author" content="x"/>"#, true),
+            Ok(Control::Tag)
+        );
+        assert_eq!(
+            at(r#"login name="张伟" age=30 ok"#, true),
+            Ok(Control::None)
+        );
         assert_eq!(trigger(b"el.value=1", 8), None);
     }
 
@@ -374,10 +413,10 @@ mod tests {
             let b = h.as_bytes();
             for p in 0..b.len() {
                 let Some(t) = trigger(b, p) else { continue };
-                let whole = pair_at(b, p, true, t);
+                let whole = control_at(b, p, true, t);
                 proptest::prop_assert!(whole.is_ok());
                 for k in p + 1..=b.len() {
-                    match pair_at(&b[..k], p, false, t) {
+                    match control_at(&b[..k], p, false, t) {
                         Err(NeedMore) => {}
                         got => proptest::prop_assert_eq!(got, whole, "{:?} cut at {}", h, k),
                     }
@@ -392,7 +431,10 @@ mod tests {
         let h = format!(r#"<input name="address" value="{v}">"#);
         let b = h.as_bytes();
         let p = h.find(" name=").unwrap() + 5;
-        let q = pair_at(b, p, true, Trigger::Name).unwrap().unwrap();
+        let q = match control_at(b, p, true, Trigger::Name).unwrap() {
+            Control::Pair(q) => q,
+            c => panic!("{c:?}"),
+        };
         assert!(q.cut);
         assert_eq!(q.value.1 - q.value.0, VALUE_MAX);
     }

@@ -323,11 +323,14 @@ impl Scanner {
             .then(|| fields_attr::trigger(h, c.p))
             .flatten();
         let control = match trigger {
-            Some(t) => fields_attr::pair_at(h, c.p, w.eof, t)?,
-            None => None,
+            Some(t) => fields_attr::control_at(h, c.p, w.eof, t)?,
+            None => fields_attr::Control::None,
         };
+        // A tag's `name="宗教信仰"` names a control, not a person.
+        let attr_name =
+            trigger == Some(fields_attr::Trigger::Name) && control != fields_attr::Control::None;
         // Cheap test first: most keys end in bytes no field name ends in.
-        if quick_ok(h, c.p, &eng.fields) {
+        if !attr_name && quick_ok(h, c.p, &eng.fields) {
             if let Some((ks, ke)) = fields::key_before(h, c.p, c.sep) {
                 fields::norm_key(h.get(ks..ke).unwrap_or_default(), key);
                 let dets = eng.fields.lookup(key);
@@ -338,7 +341,7 @@ impl Scanner {
                 }
             }
         }
-        if let Some(pair) = control {
+        if let fields_attr::Control::Pair(pair) = control {
             self.push_control(w, pair, c.p, key);
         }
         if let Some(l) = label {
