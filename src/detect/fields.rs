@@ -600,6 +600,25 @@ impl FieldIndex {
         self.exact.is_empty() && self.schemes.is_empty()
     }
 
+    /// Whether a raw key (before normalisation) is shorter than every
+    /// name ending like it, so that [`FieldIndex::lookup`] would find
+    /// nothing: `status` ends like `healthstatus` and passes the tail
+    /// filter, but is too short to be it. Decided only for keys ending in
+    /// two ASCII letters or digits (normalisation keeps those and only
+    /// shortens a key).
+    pub fn too_short(&self, raw: &[u8]) -> bool {
+        let n = raw.len();
+        if n < 2
+            || !raw
+                .get(n - 2..)
+                .is_some_and(|t| t.iter().all(u8::is_ascii_alphanumeric))
+        {
+            return false;
+        }
+        let shortest = self.tail_min.get(tail_bit(raw)).copied().unwrap_or(0);
+        n < usize::from(shortest)
+    }
+
     /// Detectors for a normalised key.
     pub fn lookup(&self, key: &[u8]) -> &[(u16, ValueCheck)] {
         let shortest = self.tail_min.get(tail_bit(key)).copied().unwrap_or(0);
@@ -790,6 +809,28 @@ mod tests {
             assert_eq!(ix.lookup(&k).len(), 1, "{key}");
         }
         assert!(!ix.may_match("姓　x".as_bytes()));
+    }
+
+    #[test]
+    fn keys_shorter_than_every_name_ending_like_them() {
+        let mut ix = FieldIndex::default();
+        let names = ["healthstatus", "politicalstatus", "xm", "密码"].map(String::from);
+        ix.add(0, &names, ValueCheck::Health);
+        let mut k = Vec::new();
+        for (raw, short) in [
+            ("status", true),
+            ("STATUS", true),
+            ("healthstatus", false),
+            ("my_healthstatus", false),
+            ("xm", false),
+            ("health_status_", false),
+            ("密码", false),
+        ] {
+            assert_eq!(ix.too_short(raw.as_bytes()), short, "{raw}");
+            // Never where the lookup would find the key.
+            norm_key(raw.as_bytes(), &mut k);
+            assert!(!short || ix.lookup(&k).is_empty(), "{raw}");
+        }
     }
 
     #[test]
