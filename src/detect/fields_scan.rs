@@ -331,10 +331,11 @@ impl Scanner {
             trigger == Some(fields_attr::Trigger::Name) && control != fields_attr::Control::None;
         // Cheap test first: most keys end in bytes no field name ends in.
         if !attr_name && quick_ok(h, c.p, &eng.fields) {
-            if let Some((ks, ke)) = fields::key_before(h, c.p, c.sep)
-                .filter(|&(ks, ke)| !eng.fields.too_short(h.get(ks..ke).unwrap_or_default()))
-            {
-                fields::norm_key(h.get(ks..ke).unwrap_or_default(), key);
+            let raw = fields::key_before(h, c.p, c.sep)
+                .map(|(ks, ke)| h.get(ks..ke).unwrap_or_default())
+                .filter(|raw| !eng.fields.too_short(raw));
+            if let Some(raw) = raw {
+                fields::norm_key(raw, key);
                 let dets = eng.fields.lookup(key);
                 if !dets.is_empty() {
                     if let Some(v) = fields::value_after(h, c.p, c.len, c.sep, w.eof)? {
