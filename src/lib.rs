@@ -14,7 +14,7 @@
 //!
 //! Only [`pipeline`] knows about threads and channels: a reader thread decodes
 //! just enough to compute a symmetric flow hash and sends batches of frames to
-//! worker `hash % N`; each worker owns its shard of the flow table, reassembles
+//! the worker its high bits pick ([`flow::FlowKey::shard`]); each worker owns its shard of the flow table, reassembles
 //! TCP, scans the in-order bytes and builds events; one output thread sorts and
 //! writes them. [`detect`] never sees packet types, so it can be tested,
 //! benchmarked and fuzzed on plain bytes.

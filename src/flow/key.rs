@@ -124,6 +124,15 @@ impl FlowKey {
         }
         h.0
     }
+
+    /// The worker of `workers` that owns this flow. Taken from the hash's
+    /// high bits (multiply-shift): FNV-1a's low bit is only the parity of
+    /// every input byte's low bit, so `hash % 2` would put all the flows of
+    /// one client and server whose ports share a parity pattern (a client
+    /// stepping its ports by two, as Linux's connect() does) on one worker.
+    pub fn shard(&self, workers: usize) -> usize {
+        ((u128::from(self.shard_hash()) * workers as u128) >> 64) as usize
+    }
 }
 
 struct Fnv(u64);
@@ -182,5 +191,30 @@ mod tests {
         assert_eq!(k1.shard_hash(), k2.shard_hash());
         let (k3, _) = FlowKey::new(a, 40001, b, 80, 6, [0, 0]);
         assert_ne!(k1.shard_hash(), k3.shard_hash());
+    }
+
+    #[test]
+    fn even_client_ports_spread_over_workers() {
+        let client: IpAddr = "10.0.0.1".parse().unwrap();
+        let server: IpAddr = "192.0.2.7".parse().unwrap();
+        for workers in [2, 3, 4] {
+            let mut per_worker = vec![0usize; workers];
+            // Even ports under one high byte: the low bits of FNV-1a are
+            // the same for all of them.
+            for port in (0x9c00..0x9d00).step_by(2) {
+                let (key, _) = FlowKey::new(client, port, server, 443, 6, [0, 0]);
+                let w = key.shard(workers);
+                assert!(w < workers);
+                per_worker[w] += 1;
+            }
+            let fair = 128 / workers;
+            for (w, &n) in per_worker.iter().enumerate() {
+                assert!(
+                    n * 10 >= fair * 7,
+                    "{workers} workers: worker {w} got {n} of 128 flows: {per_worker:?}"
+                );
+            }
+        }
+        assert_eq!(FlowKey::new(client, 1, server, 2, 6, [0, 0]).0.shard(1), 0);
     }
 }

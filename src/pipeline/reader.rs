@@ -455,7 +455,7 @@ fn route_packet(
     }
     stats.snapped_total += u64::from(d.truncated);
     let (key, _) = FlowKey::of(&d);
-    let mut w = (key.shard_hash() % links.len().max(1) as u64) as usize;
+    let mut w = key.shard(links.len().max(1));
     if d.proto == proto::TCP {
         let payload = frame.get(d.payload.clone()).unwrap_or_default();
         w = ftp.route(ts, &d, payload, w);
