@@ -1,6 +1,6 @@
 //! Alert: turns matches into events and writes them.
 //!
-//! PI never leaves this module in clear: values are masked ([`mask`]) and
+//! PI never leaves this module in clear: values are masked ([`mask()`]) and
 //! identified by a keyed hash ([`ValueHasher`]).
 
 pub mod event;

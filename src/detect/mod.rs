@@ -10,7 +10,7 @@
 //! "keywords"`, UTF-8 and GBK) through a literal database. Exclusion lists
 //! (by value or keyed hash) apply before a match is recorded.
 //!
-//! Streams are scanned incrementally: [`Engine::scan_stream`] is called with
+//! Streams are scanned incrementally: [`Scanner::scan_stream`] is called with
 //! each next run of in-order bytes of one direction of one flow, and a
 //! [`StreamState`] carries what is needed so that a value split across calls
 //! is found exactly once.

@@ -41,7 +41,7 @@ pub enum Validator {
     /// resident ID (an all-digit value passing both goes to the ID).
     Uscc,
     /// Free-text address starting on a division name
-    /// ([`super::cn_divisions::address_prefix`]).
+    /// (`cn_divisions::address_prefix`).
     CnAddressPrefix,
 }
 

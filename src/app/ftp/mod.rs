@@ -7,10 +7,10 @@
 //! `220` greeting answered by an FTP command (`USER`, `AUTH TLS`, ...).
 //! Lines are bounded ([`MAX_LINE`]); a longer line is cut and the rest
 //! skipped. `USER`/`PASS`/`ACCT` arguments are scanned as
-//! [`location::FTP_AUTH`](crate::app::location::FTP_AUTH) (never written
+//! [`crate::app::location::FTP_AUTH`] (never written
 //! in clear), other arguments (paths, file names) as `ftp.command`, reply
 //! texts as `ftp.reply`. Every command and every final reply line ends a
-//! transaction ([`TxMeta::Ftp`](crate::app::TxMeta::Ftp)) carrying an
+//! transaction ([`crate::app::TxMeta::Ftp`]) carrying an
 //! [`FtpTx`]: the verb, the file argument, the reply code, the data port
 //! announced by `PORT`/`EPRT` (active) or a `227`/`229` reply (passive),
 //! and the size announced by a `150 ... (N bytes)` or `213` reply.

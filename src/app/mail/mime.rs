@@ -7,7 +7,7 @@
 //! (`max_header_bytes`), and the stack of open multipart boundaries
 //! (`max_depth`). Each entity's headers are decoded (folding, RFC 2047,
 //! RFC 2231) and the interesting ones emitted to
-//! [`location::MAIL_HEADERS`](super::location::MAIL_HEADERS); text parts
+//! [`super::location::MAIL_HEADERS`]; text parts
 //! are decoded (base64, quoted-printable) and converted to UTF-8 into
 //! [`MAIL_BODY`](super::location::MAIL_BODY); attachments are announced with
 //! [`ContentSink::begin_file`] and their decoded bytes go to

@@ -8,7 +8,7 @@
 //!   `DATA` with dot-unstuffing and `BDAT` chunks into the MIME decoder,
 //!   `AUTH PLAIN`/`LOGIN` credentials base64-decoded
 //!   ([`location::SMTP_AUTH`], as `PLAIN user:password`), `STARTTLS`: after
-//!   the server's `220` to it the flow is ciphertext ([`AppParser::is_encrypted`]),
+//!   the server's `220` to it the flow is ciphertext ([`AppParser::is_encrypted`](crate::app::AppParser::is_encrypted)),
 //!   nothing more is decoded.
 //! - **POP3** ([`Pop3Parser`]): `USER`/`PASS`, `APOP`, `AUTH PLAIN`/`LOGIN`
 //!   ([`location::POP3_AUTH`]); `RETR`/`TOP` responses dot-unstuffed into

@@ -8,7 +8,7 @@
 //!   `TPACKET_V3` memory-mapped ring; `fanout` sockets per interface join
 //!   one `PACKET_FANOUT_HASH` group so that several reader threads share the
 //!   interface's traffic.
-//! - [`pcap`](self::pcap): libpcap (promiscuous, snaplen, buffer size,
+//! - [`mod@pcap`]: libpcap (promiscuous, snaplen, buffer size,
 //!   immediate mode, BPF filter), one reader per interface.
 //! - [`paced`]: a capture file replayed at its recorded speed (or a
 //!   multiple), through the same code path as a live interface.

@@ -3,7 +3,7 @@
 //! A blob is a run of at least `min_run` base64 characters (standard or
 //! URL-safe alphabet, ended by `=` padding or any other byte; CRLF line
 //! breaks after long lines, as in MIME, continue it). Runs are found 64
-//! bytes at a time with SIMD masks ([`B64Map`]). A run whose first `L`
+//! bytes at a time with SIMD masks (`B64Map`). A run whose first `L`
 //! characters are all hex digits (hashes, GUIDs, IDs; decided on the masks
 //! too) or hold no digit, `+` or `/` and read as words (at most two
 //! capitals, or `-`/`_`) is skipped, and a blob whose first decoded bytes are not text-like (control bytes)
