@@ -612,7 +612,7 @@ pub(crate) mod tests {
             proptest::prop_assert!(out.len() <= 1000);
             out.clear();
             let _ = xml::to_text(&data, Mode::Office, &mut out, 500);
-            proptest::prop_assert!(out.len() <= 501);
+            proptest::prop_assert!(out.len() <= 500);
         }
 
         #[test]

@@ -31,12 +31,21 @@ pub fn to_text(xml: &[u8], mode: Mode, out: &mut Vec<u8>, max: usize) -> bool {
         }
         i += next;
         match xml.get(i) {
-            Some(b'<') => i += markup(xml.get(i..).unwrap_or_default(), mode, out, max),
-            Some(b'&') => i += entity(xml.get(i..).unwrap_or_default(), out),
+            Some(b'<') => match markup(xml.get(i..).unwrap_or_default(), mode, out, max) {
+                Some(used) => i += used,
+                None => return false,
+            },
+            Some(b'&') => {
+                let (used, text) = entity(xml.get(i..).unwrap_or_default());
+                if !push_bounded(out, text.as_bytes(), max) {
+                    return false;
+                }
+                i += used;
+            }
             _ => {}
         }
     }
-    out.len() <= max
+    true
 }
 
 /// Appends what fits under `max`; false when `data` was cut.
@@ -46,16 +55,17 @@ fn push_bounded(out: &mut Vec<u8>, data: &[u8], max: usize) -> bool {
     room == data.len()
 }
 
-/// A `<...>` construct at the start of `s`; returns the bytes it spans.
-fn markup(s: &[u8], mode: Mode, out: &mut Vec<u8>, max: usize) -> usize {
+/// A `<...>` construct at the start of `s`; returns the bytes it spans,
+/// `None` when its text (CDATA) was cut at `max`.
+fn markup(s: &[u8], mode: Mode, out: &mut Vec<u8>, max: usize) -> Option<usize> {
     if let Some(body) = s.strip_prefix(b"<![CDATA[") {
         let end = memchr::memmem::find(body, b"]]>").unwrap_or(body.len());
-        let _ = push_bounded(out, body.get(..end).unwrap_or_default(), max);
-        return (9 + end + 3).min(s.len());
+        return push_bounded(out, body.get(..end).unwrap_or_default(), max)
+            .then_some((9 + end + 3).min(s.len()));
     }
     if let Some(body) = s.strip_prefix(b"<!--") {
         let end = memchr::memmem::find(body, b"-->").map_or(body.len(), |e| e + 3);
-        return 4 + end;
+        return Some(4 + end);
     }
     let end = memchr::memchr(b'>', s).map_or(s.len(), |e| e + 1);
     let tag = s.get(1..end.saturating_sub(1)).unwrap_or_default();
@@ -64,9 +74,9 @@ fn markup(s: &[u8], mode: Mode, out: &mut Vec<u8>, max: usize) -> usize {
         Mode::Office => is_block(tag),
     };
     if separates && out.last().is_some_and(|&b| b != b'\n') {
-        out.push(b'\n');
+        let _ = push_bounded(out, b"\n", max);
     }
-    end
+    Some(end)
 }
 
 /// Whether a tag (without `<>`) is a block tag, opening or closing.
@@ -86,13 +96,10 @@ fn is_block(tag: &[u8]) -> bool {
 
 /// An entity at the start of `s` (`&amp;`, `&#20013;`, `&#x4E2D;`): its
 /// text is appended; returns the bytes it spans (1 for a lone `&`).
-fn entity(s: &[u8], out: &mut Vec<u8>) -> usize {
-    let end = match s.iter().take(12).position(|&b| b == b';') {
-        Some(e) => e,
-        None => {
-            out.push(b'&');
-            return 1;
-        }
+fn entity(s: &[u8]) -> (usize, EntityText) {
+    let literal = (1, EntityText::new('&'));
+    let Some(end) = s.iter().take(12).position(|&b| b == b';') else {
+        return literal;
     };
     let name = s.get(1..end).unwrap_or_default();
     let ch = match name {
@@ -104,16 +111,23 @@ fn entity(s: &[u8], out: &mut Vec<u8>) -> usize {
         b"nbsp" => Some(' '),
         _ => numeric(name),
     };
-    match ch {
-        Some(c) => {
-            let mut buf = [0u8; 4];
-            out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
-            end + 1
-        }
-        None => {
-            out.push(b'&');
-            1
-        }
+    ch.map_or(literal, |c| (end + 1, EntityText::new(c)))
+}
+
+/// The UTF-8 bytes of one decoded character, kept on the stack.
+struct EntityText {
+    buf: [u8; 4],
+    len: usize,
+}
+
+impl EntityText {
+    fn new(c: char) -> EntityText {
+        let mut buf = [0u8; 4];
+        let len = c.encode_utf8(&mut buf).len();
+        EntityText { buf, len }
+    }
+    fn as_bytes(&self) -> &[u8] {
+        self.buf.get(..self.len).unwrap_or_default()
     }
 }
 
@@ -159,5 +173,21 @@ mod tests {
             8
         ));
         assert!(out.len() <= 8);
+    }
+    #[test]
+    fn entities_and_separators_stay_under_the_bound() {
+        for xml in [
+            "0123456789&&&&&&&&&&&&".to_string(),
+            format!("01234567{}", "&#x4E2D;".repeat(5)),
+            "0123456<p>7<p>8".to_string(),
+            "0123456<![CDATA[789]]>".to_string(),
+        ] {
+            let mut out = Vec::new();
+            assert!(!to_text(xml.as_bytes(), Mode::Office, &mut out, 8), "{xml}");
+            assert!(out.len() <= 8, "{xml}: {} bytes", out.len());
+        }
+        let mut out = Vec::new();
+        assert!(to_text(b"a&amp;b", Mode::Office, &mut out, 3));
+        assert_eq!(out, b"a&b");
     }
 }
