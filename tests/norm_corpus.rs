@@ -264,7 +264,7 @@ fn render(r: &mut Rng, s: &Sample) -> String {
     let mut kv = decoys(r);
     let at = r.below(kv.len() as u64 + 1) as usize;
     kv.insert(at, (s.key, s.text.clone()));
-    match r.below(6) {
+    match r.below(7) {
         0 => {
             let body: Vec<String> = kv
                 .iter()
@@ -289,7 +289,7 @@ fn render(r: &mut Rng, s: &Sample) -> String {
             let body: String = kv.iter().map(|(k, v)| format!("{k}：{v}\r\n")).collect();
             format!("Subject: 订单通知\r\n\r\n您好，\r\n{body}谢谢\r\n")
         }
-        _ => {
+        5 => {
             // An edit form: Django order, Rails order with a bracketed name.
             let body: String = kv
                 .iter()
@@ -300,6 +300,22 @@ fn render(r: &mut Rng, s: &Sample) -> String {
                 })
                 .collect();
             format!("<form method=\"post\">\n{body}</form>")
+        }
+        _ => {
+            // A profile table of four columns (label, value, label,
+            // value) under a header row of td cells naming the fields.
+            let header: String = kv.iter().map(|(k, _)| format!("<td>{k}</td>")).collect();
+            let rows: String = kv
+                .chunks(2)
+                .map(|pair| {
+                    let cells: String = pair
+                        .iter()
+                        .map(|(k, v)| format!("\n    <td class=\"k\">{k}</td><td>{v}</td>"))
+                        .collect();
+                    format!("  <tr>{cells}\n  </tr>\n")
+                })
+                .collect();
+            format!("<table>\n  <tr>{header}</tr>\n{rows}</table>")
         }
     }
 }

@@ -11,7 +11,7 @@ use leakwatch::detect::columns::Slot;
 use leakwatch::detect::StreamState;
 use libfuzzer_sys::fuzz_target;
 
-const HEADS: [&str; 9] = [
+const HEADS: [&str; 10] = [
     "序号,姓名,身份证号,手机,住址,民族\n",
     "姓名\t备注\t手机号码\r\n",
     "\"姓名\";\"地址\";\"x\"\"y\"\n",
@@ -22,6 +22,8 @@ const HEADS: [&str; 9] = [
     // Form controls and bracketed keys (`fields_attr.rs`).
     "<form><input type=\"text\" name=\"realName\" value=\"张伟\"><textarea name=\"address\">",
     "info[0][realname]=王芳&<input value=\"李娜\" name=\"user[name]\" ",
+    // A four-column key/value row (`fields_html::CellEnd::Cell`).
+    "<tr><td>姓名</td><td>张伟</td><td>诊断</td><td>高血压</td></tr><tr><td>民族</td><td>",
     "",
 ];
 

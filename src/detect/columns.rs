@@ -1281,7 +1281,7 @@ pub(super) mod tests {
 
     /// More pieces for broad documents: fields, PI in several forms and
     /// decoys (valid checksums, synthetic values).
-    const MORE_PIECES: [&str; 55] = [
+    const MORE_PIECES: [&str; 59] = [
         "手机",
         "地址：",
         "住址=",
@@ -1339,6 +1339,11 @@ pub(super) mod tests {
         "</textarea>",
         "info[address]=",
         "\">",
+        // Rows of four columns (`fields_html::CellEnd::Cell`).
+        "</td>\n    <td class=\"k\">",
+        "性别",
+        "诊断",
+        "高血压",
     ];
 
     /// Seeded, so the same documents every run (the proptests above draw

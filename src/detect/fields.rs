@@ -44,6 +44,12 @@ pub enum ValueCheck {
 }
 
 impl ValueCheck {
+    /// Whether the check accepts nearly any text (a password, a health
+    /// note), so that only the field's name makes the value PI.
+    pub fn takes_free_text(self) -> bool {
+        matches!(self, ValueCheck::Credential | ValueCheck::Health)
+    }
+
     /// Known names.
     pub const NAMES: &'static [&'static str] = &[
         "cn_name",

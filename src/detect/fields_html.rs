@@ -12,13 +12,17 @@
 //!   because a table's header row has the same shape
 //!   (`<th>姓名</th><th>单位</th>`, and 单 is a surname): a `th`, `dt` or
 //!   `label` element followed by an element of another kind, or a `td`
-//!   followed by a `td` that ends its row (a two-column key/value table).
+//!   followed by a `td` that ends its row or is followed by another `td`
+//!   (key/value rows of two, four or six columns:
+//!   `<td>姓名</td><td>张伟</td><td>性别</td><td>男</td>`). A header row
+//!   written with `td`s has that shape too; its "values" are header words
+//!   or field names, which the field scan rejects (`Label::cells`).
 //!
 //! Between label and value only tags and white space may stand: closing
 //! tags first, then opening ones. A row, table or list end, or a form
 //! control or line break, ends the pair. Everything is bounded (label
-//! [`LABEL_MAX`], markup [`MARKUP_MAX`], value `VALUE_MAX`, row end
-//! [`ROW_END_MAX`]), so a decision needs at most [`LABEL_AHEAD`] bytes
+//! [`LABEL_MAX`], markup [`MARKUP_MAX`], value `VALUE_MAX`, cell end
+//! [`CELL_END_MAX`]), so a decision needs at most [`LABEL_AHEAD`] bytes
 //! after the `>`; with fewer bytes it waits (`NeedMore`), and at the end
 //! of the stream a pair that is not complete is no pair, so the result
 //! does not depend on where the stream was split.
@@ -29,10 +33,11 @@ use super::fields::{NeedMore, VALUE_MAX};
 pub const LABEL_MAX: usize = 24;
 /// Longest markup between a label and its value (`</td>\n  <td class="v">`).
 pub const MARKUP_MAX: usize = 48;
-/// Longest row end after a value in a two-column table (`</td>  </tr>`).
-pub const ROW_END_MAX: usize = 16;
+/// Longest markup after a value in a key/value row: its cell's end, then
+/// the row's end or the next cell's start (`</td>\n        <td `).
+pub const CELL_END_MAX: usize = 24;
 /// Bytes after the `>` a label-form decision may need.
-pub const LABEL_AHEAD: usize = LABEL_MAX + 1 + MARKUP_MAX + VALUE_MAX + 1 + ROW_END_MAX;
+pub const LABEL_AHEAD: usize = LABEL_MAX + 1 + MARKUP_MAX + VALUE_MAX + 1 + CELL_END_MAX;
 
 /// A tag name, ASCII lowercase, one byte per byte of a `u64` from the
 /// least significant (longer names cut at 8).
@@ -58,9 +63,20 @@ pub struct Label {
     pub value: (usize, usize),
     /// The value was cut at `VALUE_MAX`.
     pub cut: bool,
-    /// A `td` label and value (a two-column row): the value may be a
-    /// header cell instead ([`header_word`]).
-    pub cells: bool,
+    /// A `td` label and value (a key/value row) and what ends the value's
+    /// cell: the value may be a header cell instead ([`header_word`]).
+    pub cells: Option<CellEnd>,
+}
+
+/// What follows the value cell of a `td` label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CellEnd {
+    /// The row's end: a two-column row.
+    Row,
+    /// Another cell: a row of four or six columns. A header row written
+    /// with `td`s has this shape at every cell, so only values that a
+    /// strict check accepts count here, not free text.
+    Cell,
 }
 
 /// Common table-header words that a loose value check (a name: 2-4 Han
@@ -307,22 +323,47 @@ fn text_run(h: &[u8], s: usize, eof: bool) -> Result<Option<(usize, usize, bool)
     }
 }
 
-/// Whether the cell ending at `e` (its `</td>`) ends its row too.
-fn row_ends(h: &[u8], e: usize, eof: bool) -> Result<bool, NeedMore> {
-    let lim = e + ROW_END_MAX;
+/// What follows the value cell ending at `e` (at its `</td>`): the row's
+/// end (`</td></tr>`, a two-column row: [`CellEnd::Row`]), another cell
+/// (`</td><td>`, a row of four or six columns whose next cell is the next
+/// label: [`CellEnd::Cell`]), or anything else (`None`).
+fn cell_end(h: &[u8], e: usize, eof: bool) -> Result<Option<CellEnd>, NeedMore> {
+    let lim = e + CELL_END_MAX;
     let mut i = e;
-    for want in [&b"</td>"[..], b"</tr>"] {
-        while i < lim && h.get(i).is_some_and(u8::is_ascii_whitespace) {
-            i += 1;
-        }
-        for &c in want {
-            match h.get(i) {
-                _ if i >= lim => return Ok(false),
-                Some(b) if b.eq_ignore_ascii_case(&c) => i += 1,
-                Some(_) => return Ok(false),
-                None if eof => return Ok(false),
-                None => return Err(NeedMore),
-            }
+    if !literal(h, &mut i, lim, b"</td>", eof)? {
+        return Ok(None);
+    }
+    let next = i;
+    if literal(h, &mut i, lim, b"</tr>", eof)? {
+        return Ok(Some(CellEnd::Row));
+    }
+    i = next;
+    if !literal(h, &mut i, lim, b"<td", eof)? {
+        return Ok(None);
+    }
+    match h.get(i) {
+        _ if i >= lim => Ok(None),
+        Some(b) if *b == b'>' || b.is_ascii_whitespace() => Ok(Some(CellEnd::Cell)),
+        Some(_) => Ok(None),
+        None if eof => Ok(None),
+        None => Err(NeedMore),
+    }
+}
+
+/// Matches white space then `want` (ASCII case ignored) at `*i`, all
+/// before `lim`, moving `*i` past it; `Err(NeedMore)` when the buffer ends
+/// first.
+fn literal(h: &[u8], i: &mut usize, lim: usize, want: &[u8], eof: bool) -> Result<bool, NeedMore> {
+    while *i < lim && h.get(*i).is_some_and(u8::is_ascii_whitespace) {
+        *i += 1;
+    }
+    for &c in want {
+        match h.get(*i) {
+            _ if *i >= lim => return Ok(false),
+            Some(b) if b.eq_ignore_ascii_case(&c) => *i += 1,
+            Some(_) => return Ok(false),
+            None if eof => return Ok(false),
+            None => return Err(NeedMore),
         }
     }
     Ok(true)
@@ -379,7 +420,7 @@ pub fn label_after(
     let Some(m) = skip_markup(h, q, eof)? else {
         return Ok(None);
     };
-    let row_end = match (m.closed, m.opened) {
+    let cells = match (m.closed, m.opened) {
         (Some(c), Some(o)) if LABELISH.contains(&c) && !LABELISH.contains(&o) => false,
         (Some(c), Some(o)) if c == name("td") && o == name("td") => true,
         _ => return Ok(None),
@@ -387,14 +428,19 @@ pub fn label_after(
     let Some((vs, ve, cut)) = text_run(h, m.value, eof)? else {
         return Ok(None);
     };
-    if row_end && (cut || !row_ends(h, ve, eof)?) {
-        return Ok(None);
-    }
+    let cells = if cells {
+        match cell_end(h, ve, eof)? {
+            Some(end) if !cut => Some(end),
+            _ => return Ok(None),
+        }
+    } else {
+        None
+    };
     Ok(Some(Label {
         key: (ks, ks + key.len()),
         value: (vs, ve),
         cut,
-        cells: row_end,
+        cells,
     }))
 }
 
@@ -488,13 +534,54 @@ mod tests {
             label("<td> 姓名 </td>\n<td> 张伟 </td>\n</tr>"),
             pair("姓名", "张伟")
         );
+        // Rows of four or six columns: label, value, label, value.
+        assert_eq!(
+            label("<td>姓名</td><td>张伟</td><td>性别</td><td>男</td></tr>"),
+            pair("姓名", "张伟")
+        );
+        assert_eq!(
+            label("<td>民族</td>\n  <td class=\"v\">汉族</td>\n        <td class=\"k\">籍贯</td>"),
+            pair("民族", "汉族")
+        );
+    }
+
+    #[test]
+    fn td_values_end_a_row_or_start_a_cell() {
+        let cells = |doc: &str| {
+            label_after(doc.as_bytes(), 3, true, |_| true).map(|l| l.and_then(|l| l.cells))
+        };
+        assert_eq!(
+            cells("<td>姓名</td><td>张伟</td> </tr>"),
+            Ok(Some(CellEnd::Row))
+        );
+        assert_eq!(
+            cells("<td>姓名</td><td>张伟</TD>\n</TR>"),
+            Ok(Some(CellEnd::Row))
+        );
+        assert_eq!(
+            cells("<td>姓名</td><td>张伟</td> <td>"),
+            Ok(Some(CellEnd::Cell))
+        );
+        // A header row has the shape too: the field scan rejects its
+        // "value" (a header word or a field name) or, between cells, takes
+        // only values a strict check accepts.
+        assert_eq!(
+            cells("<td>姓名</td><td>单位</td><td>金额</td></tr>"),
+            Ok(Some(CellEnd::Cell))
+        );
+        assert_eq!(cells("<th>姓名</th><td>张伟</td><td>"), Ok(None));
+        assert_eq!(cells("<td>姓名</td><td>张伟</td><th>性别</th>"), Ok(None));
+        assert_eq!(cells("<td>姓名</td><td>张伟</td><tdx>"), Ok(None));
+        assert_eq!(cells("<td>姓名</td><td>张伟</td>, <td>"), Ok(None));
+        assert_eq!(cells("<td>姓名</td><td>张伟<br></td><td>"), Ok(None));
+        let far = format!("<td>姓名</td><td>张伟</td>{}<td>", " ".repeat(CELL_END_MAX));
+        assert_eq!(cells(&far), Ok(None));
     }
 
     #[test]
     fn header_rows_and_other_shapes_are_not_labels() {
         // A header row: both cells are labels.
         assert_eq!(label("<th>姓名</th><th>单位</th>"), None);
-        assert_eq!(label("<td>姓名</td><td>单位</td><td>金额</td></tr>"), None);
         // Same kind, not a table cell pair.
         assert_eq!(label("<span>姓名</span><span>王芳</span>"), None);
         // The row ends first, a control or nothing follows.
@@ -512,7 +599,15 @@ mod tests {
 
     #[test]
     fn undecided_until_the_bytes_are_there() {
-        let doc = "<td>姓名</td><td>张伟</td></tr>".as_bytes();
+        for doc in [
+            "<td>姓名</td><td>张伟</td></tr>",
+            "<td>姓名</td><td>张伟</td>\n <td>",
+        ] {
+            undecided_until_complete(doc.as_bytes());
+        }
+    }
+
+    fn undecided_until_complete(doc: &[u8]) {
         let whole = label_after(doc, 3, true, |_| true);
         assert!(matches!(whole, Ok(Some(_))));
         for cut in 4..doc.len() {

@@ -339,7 +339,7 @@ impl Scanner {
                 let dets = eng.fields.lookup(key);
                 if !dets.is_empty() {
                     if let Some(v) = fields::value_after(h, c.p, c.len, c.sep, w.eof)? {
-                        self.push_value(w, dets, v, c.p);
+                        self.push_value(w, dets, v, c.p, false);
                     }
                 }
             }
@@ -349,16 +349,19 @@ impl Scanner {
         }
         if let Some(l) = label {
             let v = fields::trim(h.get(l.value.0..l.value.1).unwrap_or_default());
-            // In a two-column row the value may be a header cell: a common
+            // In a key/value row the value may be a header cell: a common
             // header word or a field name itself.
-            let header = l.cells && {
+            let header = l.cells.is_some() && {
                 fields_html::norm_label(v, key);
                 fields_html::header_word(v) || !eng.fields.lookup(key).is_empty()
             };
             if !header {
                 fields_html::norm_label(h.get(l.key.0..l.key.1).unwrap_or_default(), key);
                 let dets = eng.fields.lookup(key);
-                self.push_value(w, dets, (l.value.0, l.value.1, l.cut), c.p);
+                // Between cells, a header row of td cells has the same
+                // shape: free text there is most likely the next header.
+                let strict = l.cells == Some(fields_html::CellEnd::Cell);
+                self.push_value(w, dets, (l.value.0, l.value.1, l.cut), c.p, strict);
             }
         }
         Ok(())
@@ -366,18 +369,23 @@ impl Scanner {
 
     /// The value at `s..e` (`cut` at its bound) of a field of the
     /// detectors `dets`, whose separator is at `p`: the first detector
-    /// whose check passes records it.
+    /// whose check passes records it (with `strict`, only a check that
+    /// does not take free text).
     fn push_value(
         &mut self,
         w: &Work<'_>,
         dets: &[(DetectorId, ValueCheck)],
         (s, e, cut): (usize, usize, bool),
         p: usize,
+        strict: bool,
     ) {
         let raw = w.h.get(s..e).unwrap_or_default();
         let v = fields::trim(raw);
         let vs = s + (v.as_ptr() as usize - raw.as_ptr() as usize);
         for &(d, check) in dets {
+            if strict && check.takes_free_text() {
+                continue;
+            }
             let (v, cut) = if check == ValueCheck::CnName {
                 // A name is one word: `联系人：赵娜 电话：…` holds it
                 // before the space.
@@ -402,7 +410,7 @@ impl Scanner {
         fields::norm_key(name, key);
         let dets = w.eng.fields.lookup(key);
         if !dets.is_empty() {
-            self.push_value(w, dets, (pair.value.0, pair.value.1, pair.cut), p);
+            self.push_value(w, dets, (pair.value.0, pair.value.1, pair.cut), p, false);
         }
     }
 
