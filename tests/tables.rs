@@ -189,8 +189,10 @@ fn distinct_by_hash(ev: &Value) -> std::collections::BTreeMap<String, u64> {
 #[test]
 fn http_html_labels_match_truth() {
     // html_labels.pcap: a python http.server page of 12 staff profiles in
-    // four label layouts, with decoys: header rows 姓名 | 单位 and 姓名 |
-    // 成绩 (单 and 成 are surnames), an empty form, a name in running text.
+    // five label layouts (four-column td rows among them), with decoys:
+    // header rows 姓名 | 单位 and 姓名 | 成绩 (单 and 成 are surnames), a
+    // six-cell td header row ending 密码 | 状态 (no password), an empty
+    // form, a name in running text.
     let truth: Value = serde_json::from_str(
         &std::fs::read_to_string(pcap("html_labels.truth.json")).expect("truth"),
     )

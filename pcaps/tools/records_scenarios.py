@@ -115,6 +115,12 @@ def profile_card(k, name, addr, nation, mobile):
                 "<div class=\"row\"><span>民族:</span> <span>%s</span></div>\n"
                 "<div class=\"row\"><label>联系地址：</label><em>%s</em></div>\n"
                 "<div class=\"row\"><label>联系电话：</label><em>%s</em></div>\n" % (name, nation, addr, mobile))
+    if k == 3:  # a four-column key/value table with <td> labels (label, value, label, value)
+        return ("<table class=\"profile\">\n  <tr>\n    <td class=\"k\">姓名</td><td>%s</td>\n"
+                "    <td class=\"k\">性别</td><td>男</td>\n  </tr>\n  <tr>\n"
+                "    <td class=\"k\">民族</td><td>%s</td>\n    <td class=\"k\">手机</td><td>%s</td>\n"
+                "  </tr>\n  <tr>\n    <td class=\"k\">家庭住址</td><td colspan=\"3\">%s</td>\n  </tr>\n"
+                "</table>\n" % (name, nation, mobile, addr))
     # a two-column key/value table with <td> labels
     return ("<table border=\"1\">\n<tr><td>姓名</td><td>%s</td></tr>\n<tr><td>民族</td><td>%s</td></tr>\n"
             "<tr><td>通讯地址</td><td>%s</td></tr>\n<tr><td>手机</td><td>%s</td></tr>\n</table>\n"
@@ -122,9 +128,11 @@ def profile_card(k, name, addr, nation, mobile):
 
 
 # Decoys: a results table whose header row is 姓名 | 单位 / 成绩 (单 and 成
-# are surnames), an empty registration form, and a name in running text.
+# are surnames), a four-column header row of td cells, an empty
+# registration form, and a name in running text.
 DECOYS = (
     "<table><tr><td>姓名</td><td>单位</td></tr></table>\n"
+    "<table><tr><td>姓名</td><td>民族</td><td>诊断</td><td>备注</td><td>密码</td><td>状态</td></tr></table>\n"
     "<table><tr><th>姓名</th><th>成绩</th></tr></table>\n"
     "<form><table><tr><th>姓名</th><td><input type=\"text\" name=\"xm\"></td></tr>\n"
     "<tr><th>住址</th><td><textarea name=\"dz\"></textarea></td></tr></table></form>\n"
@@ -151,7 +159,7 @@ def distinct_people(s, n):
 
 def gen_profiles(d, s):
     people, names, addrs, mobiles = distinct_people(s, PROFILES)
-    cards = "".join('<section id="p%d">\n%s</section>\n' % (i, profile_card(i % 4, *p))
+    cards = "".join('<section id="p%d">\n%s</section>\n' % (i, profile_card(i % 5, *p))
                     for i, p in enumerate(people))
     page = ("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>员工档案</title></head>\n"
             "<body>\n<h1>员工档案</h1>\n%s%s</body></html>\n" % (DECOYS, cards))
@@ -165,11 +173,11 @@ def gen_profiles(d, s):
                           "sensitive_attr": len(nations)},
              "detectors": {"cn_name": PROFILES, "cn_address": PROFILES,
                            "sensitive_attr": len(nations)},
-             "why": "12 profiles in four label layouts (th/td rows, dt/dd with padded labels, "
-                    "colon labels in divs, two-column td rows): every name, address and "
-                    "ethnicity through its label at high confidence; the header rows "
-                    "(姓名 | 单位, 姓名 | 成绩), the empty form and the name in running "
-                    "text are no values"},
+             "why": "12 profiles in five label layouts (th/td rows, dt/dd with padded labels, "
+                    "colon labels in divs, four-column and two-column td rows): every name, "
+                    "address and ethnicity through its label at high confidence; the header "
+                    "rows (姓名 | 单位, 姓名 | 成绩, 姓名 | 民族 | 诊断 | 备注 | 密码 | 状态), the "
+                    "empty form and the name in running text are no values"},
         ],
         "values": sorted(list(names) + list(addrs) + list(mobiles) + list(nations)),
     }

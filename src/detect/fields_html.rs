@@ -36,6 +36,10 @@ pub const MARKUP_MAX: usize = 48;
 /// Longest markup after a value in a key/value row: its cell's end, then
 /// the row's end or the next cell's start (`</td>\n        <td `).
 pub const CELL_END_MAX: usize = 24;
+/// Bytes before a label's `>` looked at for the row's start (`<tr>` and
+/// the label's `<td …>`): the look-behind the stream keeps before every
+/// undecided position, so the result does not depend on the split.
+pub const ROW_START_MAX: usize = super::signature::MAX_WORD_LEN;
 /// Bytes after the `>` a label-form decision may need.
 pub const LABEL_AHEAD: usize = LABEL_MAX + 1 + MARKUP_MAX + VALUE_MAX + 1 + CELL_END_MAX;
 
@@ -71,11 +75,12 @@ pub struct Label {
 /// What follows the value cell of a `td` label.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CellEnd {
-    /// The row's end: a two-column row.
+    /// A two-column row: the label's cell opens it, the value's ends it.
     Row,
-    /// Another cell: a row of four or six columns. A header row written
-    /// with `td`s has this shape at every cell, so only values that a
-    /// strict check accepts count here, not free text.
+    /// Another cell (a row of four or six columns), or the row's end
+    /// after a label that did not open the row. A header row written with
+    /// `td`s has this shape at every cell, its last included, so only
+    /// values that a strict check accepts count here, not free text.
     Cell,
 }
 
@@ -350,6 +355,31 @@ fn cell_end(h: &[u8], e: usize, eof: bool) -> Result<Option<CellEnd>, NeedMore> 
     }
 }
 
+/// Whether the `>` at `p` ends a `<td …>` that opens its row: a `<tr …>`
+/// and white space before it, all within [`ROW_START_MAX`] bytes.
+fn starts_row(h: &[u8], p: usize) -> bool {
+    let w = h
+        .get(p.saturating_sub(ROW_START_MAX)..p)
+        .unwrap_or_default();
+    let opens = |tag: &[u8], want: TagName| tag_name(tag) == Some((false, want));
+    let Some(td) = memchr::memrchr(b'<', w) else {
+        return false;
+    };
+    let before = w.get(..td).unwrap_or_default().trim_ascii_end();
+    let Some(tr_end) = before
+        .len()
+        .checked_sub(1)
+        .filter(|&i| before.get(i) == Some(&b'>'))
+    else {
+        return false;
+    };
+    let Some(tr) = memchr::memrchr(b'<', before.get(..tr_end).unwrap_or_default()) else {
+        return false;
+    };
+    opens(w.get(td + 1..).unwrap_or_default(), name("td"))
+        && opens(before.get(tr + 1..tr_end).unwrap_or_default(), name("tr"))
+}
+
 /// Matches white space then `want` (ASCII case ignored) at `*i`, all
 /// before `lim`, moving `*i` past it; `Err(NeedMore)` when the buffer ends
 /// first.
@@ -430,7 +460,8 @@ pub fn label_after(
     };
     let cells = if cells {
         match cell_end(h, ve, eof)? {
-            Some(end) if !cut => Some(end),
+            Some(CellEnd::Row) if !cut && starts_row(h, p) => Some(CellEnd::Row),
+            Some(_) if !cut => Some(CellEnd::Cell),
             _ => return Ok(None),
         }
     } else {
@@ -547,28 +578,35 @@ mod tests {
 
     #[test]
     fn td_values_end_a_row_or_start_a_cell() {
+        // The label's `>`: the first `>` after the first `<td`.
         let cells = |doc: &str| {
-            label_after(doc.as_bytes(), 3, true, |_| true).map(|l| l.and_then(|l| l.cells))
+            let p = doc
+                .find("<td")
+                .and_then(|t| doc[t..].find('>').map(|g| t + g))
+                .unwrap();
+            label_after(doc.as_bytes(), p, true, |_| true).map(|l| l.and_then(|l| l.cells))
         };
+        let row = Ok(Some(CellEnd::Row));
+        let cell = Ok(Some(CellEnd::Cell));
+        // Two columns: the label opens the row, the value ends it.
+        assert_eq!(cells("<tr><td>姓名</td><td>张伟</td> </tr>"), row);
         assert_eq!(
-            cells("<td>姓名</td><td>张伟</td> </tr>"),
-            Ok(Some(CellEnd::Row))
+            cells("<TR class=\"a\">\n  <td>姓名</td><td>张伟</TD>\n</TR>"),
+            row
         );
-        assert_eq!(
-            cells("<td>姓名</td><td>张伟</TD>\n</TR>"),
-            Ok(Some(CellEnd::Row))
+        // Four columns, and a header row's last pair: strict values only.
+        assert_eq!(cells("<tr><td>姓名</td><td>张伟</td> <td>"), cell);
+        assert_eq!(cells("<tr><td>a</td><td>姓名</td><td>单位</td></tr>"), cell);
+        assert_eq!(cells("<td>姓名</td><td>张伟</td></tr>"), cell);
+        let far = format!(
+            "<tr>{}<td>姓名</td><td>张伟</td></tr>",
+            " ".repeat(ROW_START_MAX)
         );
-        assert_eq!(
-            cells("<td>姓名</td><td>张伟</td> <td>"),
-            Ok(Some(CellEnd::Cell))
-        );
+        assert_eq!(cells(&far), cell);
         // A header row has the shape too: the field scan rejects its
         // "value" (a header word or a field name) or, between cells, takes
         // only values a strict check accepts.
-        assert_eq!(
-            cells("<td>姓名</td><td>单位</td><td>金额</td></tr>"),
-            Ok(Some(CellEnd::Cell))
-        );
+        assert_eq!(cells("<td>姓名</td><td>单位</td><td>金额</td></tr>"), cell);
         assert_eq!(cells("<th>姓名</th><td>张伟</td><td>"), Ok(None));
         assert_eq!(cells("<td>姓名</td><td>张伟</td><th>性别</th>"), Ok(None));
         assert_eq!(cells("<td>姓名</td><td>张伟</td><tdx>"), Ok(None));
