@@ -19,7 +19,7 @@
 //!    the kinds present; default boundary and cross_border 1, unencrypted 0),
 //!    capped at critical.
 
-use std::collections::HashMap;
+use ahash::AHashMap;
 use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
@@ -80,7 +80,8 @@ pub const DEFAULT_TYPES: &[(&str, Severity)] = &[
 #[derive(Clone, Debug)]
 pub struct SeverityModel {
     default: Severity,
-    types: HashMap<Box<str>, Severity>,
+    /// Looked up for every finding of every event: ahash, not SipHash.
+    types: AHashMap<Box<str>, Severity>,
     tiers: [u64; 3],
     records_tiers: [u64; 3],
     volume: VolumeBasis,
@@ -98,7 +99,7 @@ impl SeverityModel {
         check_tiers("severity.tiers", t)?;
         let rt = cfg.records_tiers.unwrap_or(t);
         check_tiers("severity.records_tiers", rt)?;
-        let mut types: HashMap<Box<str>, Severity> = DEFAULT_TYPES
+        let mut types: AHashMap<Box<str>, Severity> = DEFAULT_TYPES
             .iter()
             .map(|(k, v)| ((*k).into(), *v))
             .collect();

@@ -25,7 +25,7 @@
 //! `tcp.stream|base64|json`. A stage joins the label from the chunk in which
 //! it first decoded something. Labels are interned `&'static str`s (bounded).
 
-use std::collections::HashMap;
+use ahash::AHashMap;
 use std::sync::{Mutex, OnceLock};
 
 use serde::Deserialize;
@@ -158,8 +158,9 @@ pub fn where_label(location: &'static str, chain: &Chain) -> &'static str {
     if chain.is_empty() {
         return location;
     }
-    static LABELS: OnceLock<Mutex<HashMap<(&'static str, Chain), &'static str>>> = OnceLock::new();
-    let map = LABELS.get_or_init(|| Mutex::new(HashMap::new()));
+    // ahash: SipHash of the location string was most of this call's cost.
+    static LABELS: OnceLock<Mutex<AHashMap<(&'static str, Chain), &'static str>>> = OnceLock::new();
+    let map = LABELS.get_or_init(|| Mutex::new(AHashMap::new()));
     let Ok(mut m) = map.lock() else {
         return location;
     };
