@@ -13,7 +13,7 @@
 //! When the table is full, eviction prefers embryonic flows (a SYN flood's
 //! spoofed half-open flows), then closed ones, then the least recent.
 
-use std::collections::HashMap;
+use hashbrown::HashTable;
 
 use super::key::FlowKey;
 use crate::capture::Timestamp;
@@ -170,11 +170,14 @@ pub struct FlowTableStats {
 
 /// Flow table of one worker.
 pub struct FlowTable<S> {
-    /// Flows are boxed so a bucket costs a key and a pointer: hashbrown
-    /// may double its bucket array when removals leave tombstones, and
-    /// doubling 56-byte buckets is cheap where doubling 700-byte ones
-    /// (the flow state inline) was not (measured with `benches/flood.sh`).
-    map: HashMap<FlowKey, Box<Flow<S>>, ahash::RandomState>,
+    /// Flows by key (their `key` field), boxed so a bucket is a pointer:
+    /// hashbrown may double its bucket array when removals leave
+    /// tombstones, and doubling small buckets is cheap where doubling
+    /// 700-byte ones (the flow state inline) was not (measured with
+    /// `benches/flood.sh`). A `HashTable`, so a packet of a live flow costs
+    /// one hash and one probe.
+    map: HashTable<Box<Flow<S>>>,
+    hasher: ahash::RandomState,
     max_flows: usize,
     timeouts: Timeouts,
     emergency: Emergency,
@@ -188,7 +191,8 @@ impl<S: FlowState> FlowTable<S> {
     /// A table holding at most `max_flows` flows (at least 1).
     pub fn new(max_flows: usize, timeouts: Timeouts) -> FlowTable<S> {
         FlowTable {
-            map: HashMap::with_hasher(ahash::RandomState::new()),
+            map: HashTable::new(),
+            hasher: ahash::RandomState::new(),
             max_flows: max_flows.max(1),
             timeouts,
             emergency: Emergency::default_for(&timeouts),
@@ -222,53 +226,76 @@ impl<S: FlowState> FlowTable<S> {
     /// The flow of `key` at time `ts`, creating it with `make` when absent or
     /// expired. Flows that end on the way (expired, evicted) go to `on_end`.
     /// `make` returns (client is the key's lo endpoint, initial state).
+    /// `None` never happens (the flow's bucket was just found or filled).
     pub fn get_or_create(
         &mut self,
         key: &FlowKey,
         ts: Timestamp,
         make: impl FnOnce() -> (bool, S),
         on_end: &mut dyn FnMut(Flow<S>, EndReason),
-    ) -> &mut Flow<S> {
+    ) -> Option<&mut Flow<S>> {
         self.update_mode();
         self.maybe_sweep(ts, on_end);
-        // Two lookups in the common case (a live flow): this one and the
-        // entry below (a third, `contains_key`, cost 0.6 % of the worker's
-        // instructions on the replay bench).
-        let live = match self.map.get(key) {
-            Some(f) if self.expired(f, ts) => {
-                if let Some(old) = self.map.remove(key) {
-                    self.stats.timeouts_total += 1;
-                    on_end(*old, EndReason::Timeout);
-                }
-                false
-            }
-            found => found.is_some(),
+        // One hash and, for a live flow (the common case), one probe; the
+        // bucket index is what lets the flow be returned after the test.
+        let hash = self.hasher.hash_one(key);
+        let found = self.map.find_bucket_index(hash, |f| f.key == *key);
+        let live = found.filter(|&i| self.map.get_bucket(i).is_some_and(|f| !self.expired(f, ts)));
+        let index = match live {
+            Some(i) => i,
+            None => self.create(hash, key, ts, make, on_end),
         };
-        if !live && self.map.len() >= self.max_flows {
+        self.map.get_bucket_mut(index).map(|f| &mut **f)
+    }
+
+    /// Replaces the expired flow of `key` if there is one, makes room, and
+    /// inserts a new flow; returns its bucket index.
+    fn create(
+        &mut self,
+        hash: u64,
+        key: &FlowKey,
+        ts: Timestamp,
+        make: impl FnOnce() -> (bool, S),
+        on_end: &mut dyn FnMut(Flow<S>, EndReason),
+    ) -> usize {
+        if let Ok(entry) = self.map.find_entry(hash, |f| f.key == *key) {
+            let (old, _) = entry.remove();
+            self.stats.timeouts_total += 1;
+            on_end(*old, EndReason::Timeout);
+        }
+        if self.map.len() >= self.max_flows {
             self.evict_one(on_end);
         }
-        let stats = &mut self.stats;
-        let len = self.map.len() as u64;
-        self.map.entry(*key).or_insert_with(|| {
-            stats.flows_total += 1;
-            stats.peak_flows = stats.peak_flows.max(len + 1);
-            let (client_is_lo, state) = make();
-            Box::new(Flow {
-                key: *key,
-                id: flow_id(key, ts),
-                client_is_lo,
-                first_ts: ts,
-                last_ts: ts,
-                pkts: [0; 2],
-                bytes: [0; 2],
-                state,
-            })
-        })
+        self.stats.flows_total += 1;
+        self.stats.peak_flows = self.stats.peak_flows.max(self.map.len() as u64 + 1);
+        let (client_is_lo, state) = make();
+        let flow = Box::new(Flow {
+            key: *key,
+            id: flow_id(key, ts),
+            client_is_lo,
+            first_ts: ts,
+            last_ts: ts,
+            pkts: [0; 2],
+            bytes: [0; 2],
+            state,
+        });
+        let hasher = &self.hasher;
+        self.map
+            .insert_unique(hash, flow, |f| hasher.hash_one(f.key))
+            .bucket_index()
+    }
+
+    /// Takes the flow of `key` out of the table.
+    fn remove(&mut self, key: &FlowKey) -> Option<Box<Flow<S>>> {
+        let hash = self.hasher.hash_one(key);
+        let entry = self.map.find_entry(hash, |f| f.key == *key).ok()?;
+        Some(entry.remove().0)
     }
 
     /// The flow of `key`, if held (no timeout check).
     pub fn peek(&self, key: &FlowKey) -> Option<&Flow<S>> {
-        self.map.get(key).map(|f| &**f)
+        let hash = self.hasher.hash_one(key);
+        self.map.find(hash, |f| f.key == *key).map(|f| &**f)
     }
 
     /// Ends the flow of `key` now (e.g. port reuse), passing it to `on_end`.
@@ -278,7 +305,7 @@ impl<S: FlowState> FlowTable<S> {
         reason: EndReason,
         on_end: &mut dyn FnMut(Flow<S>, EndReason),
     ) {
-        if let Some(f) = self.map.remove(key) {
+        if let Some(f) = self.remove(key) {
             if reason == EndReason::Reused {
                 self.stats.reused_total += 1;
             }
@@ -296,14 +323,14 @@ impl<S: FlowState> FlowTable<S> {
 
     /// Calls `f` on every flow (e.g. to re-base state on reloaded detectors).
     pub fn for_each_mut(&mut self, f: &mut dyn FnMut(&mut Flow<S>)) {
-        for flow in self.map.values_mut() {
+        for flow in self.map.iter_mut() {
             f(flow);
         }
     }
 
     /// Ends every flow (end of input), oldest first for a stable order.
     pub fn drain(&mut self, on_end: &mut dyn FnMut(Flow<S>, EndReason)) {
-        let mut all: Vec<Box<Flow<S>>> = self.map.drain().map(|(_, f)| f).collect();
+        let mut all: Vec<Box<Flow<S>>> = self.map.drain().collect();
         all.sort_by_key(|f| (f.first_ts, f.key));
         for f in all {
             on_end(*f, EndReason::Shutdown);
@@ -341,12 +368,12 @@ impl<S: FlowState> FlowTable<S> {
         self.next_sweep = now.saturating_add(NANOS);
         let expired: Vec<FlowKey> = self
             .map
-            .values()
+            .iter()
             .filter(|f| self.expired(f, now))
             .map(|f| f.key)
             .collect();
         for k in expired {
-            if let Some(f) = self.map.remove(&k) {
+            if let Some(f) = self.remove(&k) {
                 self.stats.timeouts_total += 1;
                 on_end(*f, EndReason::Timeout);
             }
@@ -366,12 +393,12 @@ impl<S: FlowState> FlowTable<S> {
         };
         let victim = self
             .map
-            .values()
+            .iter()
             .take(SAMPLE)
             .min_by_key(|f| (rank(f.state.timeout_class()), f.last_ts, f.key))
             .map(|f| f.key);
         if let Some(k) = victim {
-            if let Some(f) = self.map.remove(&k) {
+            if let Some(f) = self.remove(&k) {
                 self.stats.evicted_total += 1;
                 if f.state.timeout_class() == TimeoutClass::Embryonic {
                     self.stats.evicted_embryonic_total += 1;
@@ -427,8 +454,10 @@ mod tests {
                 || (true, S(TimeoutClass::Datagram)),
                 &mut on_end,
             )
+            .expect("flow")
             .id;
         t.get_or_create(&key(1), 30 * NANOS, || unreachable!(), &mut on_end)
+            .expect("flow")
             .last_ts = 30 * NANOS;
         let id2 = t
             .get_or_create(
@@ -437,6 +466,7 @@ mod tests {
                 || (true, S(TimeoutClass::Datagram)),
                 &mut on_end,
             )
+            .expect("flow")
             .id;
         assert_ne!(id1, id2);
         assert_eq!(ended, vec![(id1, EndReason::Timeout)]);
@@ -477,6 +507,7 @@ mod tests {
                 || (true, S(TimeoutClass::Established)),
                 &mut on_end,
             )
+            .expect("flow")
             .last_ts = ts;
         }
         assert_eq!(t.len(), 2);

@@ -441,12 +441,14 @@ fn packet(
         end_if_closed(table, reasm, det, &key);
     }
     let is_tcp = d.proto == proto::TCP;
-    let flow = table.get_or_create(
+    let Some(flow) = table.get_or_create(
         &key,
         ts,
         || (client_is_lo(d, src_is_lo), FlowData::new(is_tcp)),
         &mut |f, r| end_flow(reasm, det, f, r),
-    );
+    ) else {
+        return; // never: the flow's bucket was just found or filled
+    };
     if flow.pkts == [0, 0] && is_tcp && det.files.adopt(flow.id, files::flow_ends(&flow.key), ts) {
         flow.state.app.state = AppState::Parser(Box::<FtpDataParser>::default());
     }
