@@ -16,7 +16,9 @@
 //!   (key/value rows of two, four or six columns:
 //!   `<td>姓名</td><td>张伟</td><td>性别</td><td>男</td>`). A header row
 //!   written with `td`s has that shape too; its "values" are header words
-//!   or field names, which the field scan rejects (`Label::cells`).
+//!   or field names, which the field scan rejects, or free text, which
+//!   counts only in a two-column row whose label opens the row
+//!   ([`CellEnd`]).
 //!
 //! Between label and value only tags and white space may stand: closing
 //! tags first, then opening ones. A row, table or list end, or a form
