@@ -334,3 +334,22 @@ fn decoys_stay_silent_at_the_default_threshold() {
         assert!(hits.is_empty(), "decoy {d:?} fired: {named:?}");
     }
 }
+
+/// Found by the `detect_scan` fuzz target: the field value of `MM:` (a
+/// password key) lies after markup, past the value of the later `MM:`
+/// (`:::`); the first was deferred (another family undecided before it),
+/// which moved the field frontier back to its separator, and the second,
+/// already reported, was found and reported again by the next call. Any
+/// split, and one stream call, must equal the whole buffer.
+#[test]
+fn a_deferred_field_value_defers_the_later_separators_too() {
+    let data = b"MM:<a\rMM::::\"m\x00\r\x0e,<-\x00>>@:<MM<ariRR1\rMMariR1\rM[{::::::::\"m\x00\r\x0e,<-\x00>>@`MM:<ar\x00\x00\x00\x00\rM[{::::::::\"m\x00\r\x0e,<-\x00>>@`MM:<ar\x00\x00\x00\x00\x00\x00\x00riR1\rMM:<ariR1";
+    for backend in backends() {
+        let e = engine(backend);
+        let whole = scan_buf(&e, data);
+        assert_eq!(whole.iter().filter(|h| h.2 == 9).count(), 1, "{whole:?}");
+        for cut in 0..=data.len() {
+            assert_eq!(scan_pieces(&e, data, &[cut]), whole, "cut at {cut}");
+        }
+    }
+}

@@ -851,7 +851,14 @@ impl Scanner {
                     Fam::Email => rel >= num_cut || rel >= pat_cut || rel >= field_cut,
                     Fam::Pattern => rel >= all_cut || end > pat_cut,
                     Fam::Digits => rel >= all_cut,
-                    Fam::Field => rel >= num_cut.min(email_cut).min(pat_cut),
+                    // A field's value may lie after a later separator's
+                    // (`住址：<a …>` then `密码:x`): once a deferred value
+                    // moved the field frontier back to its separator,
+                    // every match whose separator is at or after it is
+                    // found again from there, so it waits too.
+                    Fam::Field => {
+                        rel >= num_cut.min(email_cut).min(pat_cut) || m.resume >= field_cut
+                    }
                 };
                 if late || rel >= f.col || (m.suppress && end > all_cut) {
                     match fam {
