@@ -243,22 +243,23 @@ impl<S: FlowState> FlowTable<S> {
         let live = found.filter(|&i| self.map.get_bucket(i).is_some_and(|f| !self.expired(f, ts)));
         let index = match live {
             Some(i) => i,
-            None => self.create(hash, key, ts, make, on_end),
+            None => self.create(hash, found, key, ts, make, on_end),
         };
         self.map.get_bucket_mut(index).map(|f| &mut **f)
     }
 
-    /// Replaces the expired flow of `key` if there is one, makes room, and
-    /// inserts a new flow; returns its bucket index.
+    /// Ends the expired flow in bucket `expired` (the key's, if held),
+    /// makes room, and inserts a new flow; returns its bucket index.
     fn create(
         &mut self,
         hash: u64,
+        expired: Option<usize>,
         key: &FlowKey,
         ts: Timestamp,
         make: impl FnOnce() -> (bool, S),
         on_end: &mut dyn FnMut(Flow<S>, EndReason),
     ) -> usize {
-        if let Ok(entry) = self.map.find_entry(hash, |f| f.key == *key) {
+        if let Some(Ok(entry)) = expired.map(|i| self.map.get_bucket_entry(i)) {
             let (old, _) = entry.remove();
             self.stats.timeouts_total += 1;
             on_end(*old, EndReason::Timeout);
