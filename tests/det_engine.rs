@@ -119,10 +119,10 @@ fn scan_pieces(e: &Arc<Engine>, data: &[u8], cuts: &[usize]) -> Vec<Hit> {
         let cut = cut.clamp(last, data.len());
         s.scan_stream(&mut st, &data[last..cut], &mut c);
         // Carry (at most its 250-byte bound), the context history (the
-        // longest shipped window, 128, and a word) and the reported
-        // matches that reach past a call (96).
+        // longest shipped window, 128, and a word), the reported matches
+        // that reach past a call and the select log.
         assert!(
-            st.heap_bytes() <= 250 + 160 + 96,
+            st.heap_bytes() <= 250 + 160 + StreamState::EXTRA_MAX,
             "state grew to {}",
             st.heap_bytes()
         );
@@ -351,5 +351,53 @@ fn a_deferred_field_value_defers_the_later_separators_too() {
         for cut in 0..=data.len() {
             assert_eq!(scan_pieces(&e, data, &[cut]), whole, "cut at {cut}");
         }
+    }
+}
+
+/// A `<select>`'s selected option is its field's value, however far after
+/// the select's name it lies; closed selects and unnamed ones give none;
+/// any split, and one stream call, equals the whole buffer.
+#[test]
+fn selected_options_are_their_selects_values_at_any_split() {
+    let ethnic: String = [
+        "汉族",
+        "壮族",
+        "满族",
+        "回族",
+        "苗族",
+        "维吾尔族",
+        "土家族",
+        "彝族",
+    ]
+    .iter()
+    .enumerate()
+    .map(|(i, n)| format!("    <option value=\"{:02}\">{n}</option>\n", i + 1))
+    .collect::<String>()
+    .repeat(6);
+    let page = format!(
+        "<form>\n<select name=\"nation\" class=\"form-control\" id=\"nation\">\n\
+         {ethnic}    <option value=\"42\" selected=\"selected\">蒙古族</option>\n</select>\n\
+         <select name=\"user[zzmm]\">\n<option value=\"01\">中共党员</option>\n\
+         <option selected value=\"13\">群众</option>\n</select>\n\
+         <select id=\"city\">\n<option value=\"1\" selected>回族</option>\n</select>\n\
+         <select name=\"grade\"><option value=\"3\" selected>伊斯兰教</option></select>\n\
+         <option value=\"9\" selected>佛教</option>\n</form>\n"
+    );
+    let data = page.as_bytes();
+    for backend in backends() {
+        let e = engine(backend);
+        let attr = id_of(&e, "sensitive_attr");
+        let whole = scan_buf(&e, data);
+        let values: Vec<&str> = whole
+            .iter()
+            .filter(|h| h.0 == attr)
+            .map(|h| std::str::from_utf8(&h.1).unwrap())
+            .collect();
+        assert_eq!(values, ["蒙古族", "群众"], "{whole:?}");
+        for cut in (0..=data.len()).step_by(7) {
+            assert_eq!(scan_pieces(&e, data, &[cut]), whole, "cut at {cut}");
+        }
+        let cuts: Vec<usize> = (0..data.len()).step_by(13).collect();
+        assert_eq!(scan_pieces(&e, data, &cuts), whole, "cut every 13 bytes");
     }
 }

@@ -64,7 +64,7 @@ fn scan_pieces(
         // history (the longest default window, 128, and a word) and the
         // reported matches that reach past a call (96).
         assert!(
-            st.heap_bytes() <= 250 + 160 + 96,
+            st.heap_bytes() <= 250 + 160 + StreamState::EXTRA_MAX,
             "stream state grew to {}",
             st.heap_bytes()
         );

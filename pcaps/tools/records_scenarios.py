@@ -185,10 +185,24 @@ def gen_profiles(d, s):
         json.dump(expect, f, ensure_ascii=False, indent=1)
 
 
-# Pre-filled edit forms as three frameworks write them: Django (name
+# Pre-filled edit forms as four frameworks write them: Django (name
 # before value, textarea), Rails (value before name, bracketed names), PHP
-# (bracketed names, single quotes).
-def control_card(k, name, addr, nation, mobile):
+# (bracketed names, single quotes), JSP/Bootstrap (ethnicity and political
+# status as selects whose selected option lies many options after the name).
+SELECT_NATIONS = NATIONS + ["维吾尔族", "土家族", "彝族", "藏族", "布依族", "侗族", "瑶族", "朝鲜族",
+                            "白族", "哈尼族", "黎族", "哈萨克族", "傣族"]
+PARTIES = ["中共党员", "共青团员", "群众"]
+
+
+def select(name, options, chosen, selected_attr):
+    opts = "".join('  <option value="%02d"%s>%s</option>\n'
+                   % (i + 1, selected_attr if o == chosen else "", o)
+                   for i, o in enumerate(options))
+    return ('<select class="form-control" name="%s" id="%s">\n  <option value="">请选择</option>\n'
+            '%s</select>' % (name, name, opts))
+
+
+def control_card(k, name, addr, nation, mobile, party):
     if k == 0:
         return ('<p><label for="id_real_name">姓名</label> <input type="text" name="real_name" '
                 'value="%s" maxlength="50" required id="id_real_name"></p>\n'
@@ -202,10 +216,22 @@ def control_card(k, name, addr, nation, mobile):
                 '<input value="%s" name="user[ethnicity]" type="text" />\n'
                 '<input type="tel" value="%s" name="user[mobile]" id="user_mobile" />\n'
                 % (name, addr, nation, mobile))
-    return ("<td><input type='text' name='info[xm]' value='%s' class='input-text'></td>\n"
-            "<td><textarea name='info[jtzz]' class='textarea'>%s</textarea></td>\n"
-            "<td><input name='info[mz]' value='%s' type='text'></td>\n"
-            "<td><input name='info[sjhm]' value='%s' type='text'></td>\n" % (name, addr, nation, mobile))
+    if k == 2:
+        return ("<td><input type='text' name='info[xm]' value='%s' class='input-text'></td>\n"
+                "<td><textarea name='info[jtzz]' class='textarea'>%s</textarea></td>\n"
+                "<td><input name='info[mz]' value='%s' type='text'></td>\n"
+                "<td><input name='info[sjhm]' value='%s' type='text'></td>\n"
+                % (name, addr, nation, mobile))
+    return ('<div class="form-group"><label>姓名</label><input class="form-control" name="xm" '
+            'value="%s"></div>\n'
+            '<div class="form-group"><label>民族</label>%s</div>\n'
+            '<div class="form-group"><label>政治面貌</label>%s</div>\n'
+            '<div class="form-group"><label>现住址</label><textarea class="form-control" '
+            'name="jtzz">%s</textarea></div>\n'
+            '<div class="form-group"><label>手机号码</label><input class="form-control" '
+            'name="sjhm" value="%s"></div>\n'
+            % (name, select("nation", SELECT_NATIONS, nation, ' selected="selected"'),
+               select("zzmm", PARTIES, party, " selected"), addr, mobile))
 
 
 # Decoys: a search box holding a name, a meta author, an empty control, an
@@ -215,6 +241,8 @@ CONTROL_DECOYS = (
     '<meta name="author" content="李娜">\n'
     '<input type="text" name="xm" value="">\n'
     '<select name="owner"><option value="王芳">王芳</option></select>\n'
+    '<select id="faith"><option value="1" selected>佛教</option></select>\n'
+    '<select name="club"><option value="2" selected="selected">回族</option></select>\n'
     '<textarea name="remark">联系人赵敏已离职，请勿联系。</textarea>\n'
     '<input type="text" name="address" placeholder="请输入详细地址">\n'
 )
@@ -225,8 +253,10 @@ PASSWORD = "Qz7!mK2#vB9p"
 def gen_controls(d, s):
     people, names, addrs, mobiles = distinct_people(s, EDITS + POSTS)
     edits, posts = people[:EDITS], people[EDITS:]
+    parties = [s.r.choice(PARTIES) for _ in edits]
     cards = "".join('<form method="post" action="/profile/%d">\n%s</form>\n'
-                    % (i, control_card(i % 3, *p)) for i, p in enumerate(edits))
+                    % (i, control_card(i % 4, *p, parties[i])) for i, p in enumerate(edits))
+    selected_parties = {parties[i] for i in range(len(edits)) if i % 4 == 3}
     pw = ('<form action="/account"><input type="text" name="username" value="ops01">\n'
           '<input type="password" name="password" value="%s" autocomplete="off"></form>\n' % PASSWORD)
     page = ("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>编辑档案</title></head>\n"
@@ -245,6 +275,7 @@ def gen_controls(d, s):
         return {"cn_name": len(ps), "cn_address": len(ps), "cn_mobile": len(ps),
                 "sensitive_attr": len({p[2] for p in ps})}
     get_d = distinct(edits)
+    get_d["sensitive_attr"] += len(selected_parties)
     get_d["credential"] = 1
     expect = {
         "events": [
@@ -257,12 +288,15 @@ def gen_controls(d, s):
              "distinct": get_d,
              "detectors": {"cn_name": len(edits), "cn_address": len(edits), "credential": 1},
              "why": "9 pre-filled edit forms (Django: name before value and a textarea; Rails: "
-                    "value before a bracketed name; PHP: bracketed names in single quotes) and "
-                    "a pre-filled password control; the search box, meta author, empty "
-                    "control, option, remark textarea and address placeholder are no values"},
+                    "value before a bracketed name; PHP: bracketed names in single quotes; "
+                    "JSP/Bootstrap: ethnicity and political status as selects, the selected "
+                    "option up to 20 options after the name) and a pre-filled password "
+                    "control; the search box, meta author, empty control, unselected option, "
+                    "unnamed and non-field selects, remark textarea and address placeholder "
+                    "are no values"},
         ],
         "values": sorted(list(names) + list(addrs) + list(mobiles)
-                         + list({p[2] for p in people}) + [PASSWORD]),
+                         + list({p[2] for p in people}) + sorted(selected_parties) + [PASSWORD]),
     }
     with open(os.path.join(d, "controls.json"), "w") as f:
         json.dump(expect, f, ensure_ascii=False, indent=1)

@@ -32,6 +32,7 @@ use super::context::{Keywords, KwScratch};
 use super::digits::{has_high, DigitMap, Gate};
 use super::email::{self, EmailAt};
 use super::exclude::{self, ExcludeList, Exclusions};
+use super::fields_attr::SelectLog;
 use super::hs_cache::{HsCache, HsCacheStats};
 use super::keywords::{KeywordSet, Occ};
 use super::regex::{RegexScratch, RegexSet, Window};
@@ -129,9 +130,9 @@ pub struct Scanner {
     cols: columns::Slot,
     col_spare: Option<Box<columns::Columns>>,
     col_stats: columns::ColumnStats,
-    /// The current stream's [`Reported`] entries (moved in from its
-    /// `StreamState` for a call).
-    reported: Option<Box<ReportedSet>>,
+    /// The current stream's [`Reported`] entries and open `<select>`s
+    /// (moved in from its `StreamState` for a call).
+    extra: Option<Box<StreamExtra>>,
     /// Report every match: low ones and suppressors too (examples).
     report_all: bool,
     /// Use the block gate and the lone-run filter (tests compare with
@@ -164,9 +165,18 @@ pub struct StreamState {
     field_from: u8,
     /// The carry starts right after a gap (not a boundary).
     after_gap: bool,
-    /// Reported matches that later calls may still find matches inside
-    /// (allocated at the first one, freed when the stream ends).
-    reported: Option<Box<ReportedSet>>,
+    /// Reported matches that later calls may still find matches inside,
+    /// and the `<select>` elements of an HTML form (allocated at the first
+    /// of either, freed when the stream ends).
+    extra: Option<Box<StreamExtra>>,
+}
+
+/// The rarely needed part of a [`StreamState`], boxed so that the state of
+/// an idle stream stays small.
+#[derive(Debug, Default)]
+struct StreamExtra {
+    reported: ReportedSet,
+    selects: SelectLog,
 }
 
 /// A match reported by an earlier call of the stream that reaches past
@@ -191,13 +201,17 @@ const REPORTED_KEEP: usize = 4;
 type ReportedSet = [Reported; REPORTED_KEEP];
 
 impl StreamState {
+    /// Most heap bytes of the boxed extra part ([`StreamState::heap_bytes`]
+    /// adds the carry and the context history): the reported matches and
+    /// a full select log.
+    pub const EXTRA_MAX: usize = std::mem::size_of::<StreamExtra>() + SelectLog::MAX_HEAP;
+
     /// Heap bytes held by this state.
     pub fn heap_bytes(&self) -> usize {
-        let reported = self
-            .reported
-            .as_ref()
-            .map_or(0, |_| std::mem::size_of::<ReportedSet>());
-        self.carry.capacity() + self.hist.capacity() + reported
+        let extra = self.extra.as_ref().map_or(0, |x| {
+            std::mem::size_of::<StreamExtra>() + x.selects.heap_bytes()
+        });
+        self.carry.capacity() + self.hist.capacity() + extra
     }
 
     /// Stream offset one past the last byte scanned.
@@ -435,7 +449,7 @@ impl Engine {
             cols: columns::Slot::Off,
             col_spare: None,
             col_stats: columns::ColumnStats::default(),
-            reported: None,
+            extra: None,
             report_all: false,
             fast: true,
         }
@@ -598,9 +612,9 @@ impl Scanner {
             ascii: !has_high(h),
             blocks: &NO_BLOCKS,
         };
-        self.reported = st.reported.take();
+        self.extra = st.extra.take();
         let f = self.scan_work(&w, froms(st), sink);
-        st.reported = self.reported.take();
+        st.extra = self.extra.take();
         let cut = f.num.min(f.email_need).min(f.pat).min(f.field);
         let cut = cut.min(f.col).min(h.len());
         let keep = cut.saturating_sub(LB);
@@ -650,9 +664,9 @@ impl Scanner {
                 ascii: !has_high(&carry),
                 blocks: &NO_BLOCKS,
             };
-            self.reported = st.reported.take();
+            self.extra = st.extra.take();
             self.scan_work(&w, froms(st), sink);
-            self.reported = None;
+            self.extra = None;
             st.carry = carry;
         }
         self.reset(st);
@@ -663,9 +677,9 @@ impl Scanner {
     /// touching the end of the carry, see `gap.rs`); then drops the carry
     /// so nothing joins across.
     pub fn gap(&mut self, st: &mut StreamState, sink: &mut dyn MatchSink) {
-        self.reported = st.reported.take();
+        self.extra = st.extra.take();
         self.decide_before_gap(st, sink);
-        self.reported = None;
+        self.extra = None;
         self.reset(st);
         st.after_gap = true;
     }
@@ -673,7 +687,7 @@ impl Scanner {
     fn reset(&mut self, st: &mut StreamState) {
         st.carry.clear();
         st.hist.clear();
-        st.reported = None;
+        st.extra = None;
         st.num_from = 0;
         st.email_from = 0;
         st.pat_from = 0;
@@ -696,7 +710,7 @@ impl Scanner {
             ascii: !has_high(data),
             blocks: &NO_BLOCKS,
         };
-        self.reported = None;
+        self.extra = None;
         self.scan_work(&w, [0; 4], sink);
         let mut slot = std::mem::replace(&mut self.cols, columns::Slot::Off);
         self.columns_recycle(&mut slot);
@@ -756,8 +770,9 @@ impl Scanner {
             self.apply_suppressors();
         }
         // Nothing decided from this call on starts before its buffer.
-        if let Some(r) = &mut self.reported {
-            r.iter_mut()
+        if let Some(x) = &mut self.extra {
+            x.reported
+                .iter_mut()
                 .filter(|x| x.end <= w.base)
                 .for_each(|x| *x = Reported::default());
         }
@@ -797,11 +812,11 @@ impl Scanner {
     /// Whether `m` lies inside a match of the same PI type reported by an
     /// earlier call of the stream ([`Reported`]).
     fn reported_shadows(&self, eng: &Engine, m: &Found) -> bool {
-        let Some(r) = &self.reported else {
+        let Some(x) = &self.extra else {
             return false;
         };
         let ty = |d| eng.pi_type_of(d);
-        r.iter().any(|o| {
+        x.reported.iter().any(|o| {
             o.end != 0
                 && o.offset <= m.offset
                 && m.end <= o.end
@@ -814,7 +829,7 @@ impl Scanner {
     /// next calls: in a free entry, else in place of the one that ends
     /// first.
     fn remember_reported(&mut self, m: &Found) {
-        let r = self.reported.get_or_insert_with(Box::default);
+        let r = &mut self.extra.get_or_insert_with(Box::default).reported;
         let slot = r.iter().position(|x| x.end == 0).unwrap_or_else(|| {
             (0..REPORTED_KEEP)
                 .min_by_key(|&k| r.get(k).map_or(0, |x| x.end))

@@ -13,13 +13,23 @@
 //! by `</textarea`), after `value=` a `name=`. Each pair is found from its
 //! first attribute only, so it is reported once whatever the order.
 //!
+//! A `<select>`'s value is its selected `<option>`, which may lie
+//! kilobytes after the select's `name=`, beyond any look-ahead. So the
+//! stream remembers which select is open ([`SelectLog`]): a `name=` whose
+//! tag is followed by `<option` or `<optgroup` opens one, a `</select>`
+//! closes it, and an `<option … selected>` (found from its first `value=`
+//! or `selected=` attribute, with the `<option` in the look-behind the
+//! stream keeps) gives the open select's field its text, or its `value`
+//! when the text is empty.
+//!
 //! Bounded like the label form: a decision reads at most [`ATTR_AHEAD`]
 //! bytes after the `=`, the control's name at most [`NAME_MAX`]; with
 //! fewer bytes it waits (`NeedMore`), and a pair not complete within the
 //! bound, or at the end of the stream, is no pair, so the result does not
 //! depend on where the stream was split.
 
-use super::fields::{NeedMore, VALUE_MAX};
+use super::fields::{NeedMore, ValueCheck, VALUE_MAX};
+use super::DetectorId;
 
 /// Longest control name taken (`user_profile[home_address]`).
 pub const NAME_MAX: usize = 40;
@@ -28,17 +38,24 @@ pub const NAME_MAX: usize = 40;
 /// label form's, so the carry bound is unchanged).
 pub const ATTR_AHEAD: usize = super::fields_html::LABEL_AHEAD;
 
+/// Bytes before a trigger looked at for its `<option` (the look-behind
+/// the stream keeps before every undecided position, so the result does
+/// not depend on the split): `<option selected value=` fits.
+pub const OPTION_BEHIND: usize = super::signature::MAX_WORD_LEN;
+
 /// The attribute names that start a pair: the tail filter lets keys
 /// ending like them through (`FieldIndex::pass_trigger`).
-pub const TRIGGERS: [&str; 2] = ["name", "value"];
+pub const TRIGGERS: [&str; 3] = ["name", "value", "selected"];
 
 /// Which attribute the `=` ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Trigger {
     /// `name=`: the value follows.
     Name,
-    /// `value=`: the name follows.
+    /// `value=`: the name follows (or, in an `<option`, the text).
     Value,
+    /// `selected=` in an `<option`.
+    Selected,
 }
 
 /// What an `=` after `name` or `value` starts.
@@ -53,6 +70,12 @@ pub enum Control {
     Tag,
     /// A control's pair.
     Pair(Pair),
+    /// A `<select>` named by the attribute's value (raw: brackets not
+    /// resolved): its options follow.
+    Select((usize, usize)),
+    /// A selected `<option>`'s value (raw: not trimmed) and whether it
+    /// was cut at `VALUE_MAX`.
+    Selected((usize, usize, bool)),
 }
 
 /// A control's pair: where its name and value lie in the buffer.
@@ -66,8 +89,9 @@ pub struct Pair {
     pub cut: bool,
 }
 
-/// Whether the `=` at `p` ends a `name` or `value` attribute name (ASCII
-/// case ignored) that follows white space. Needs 6 bytes before `p`.
+/// Whether the `=` at `p` ends a `name`, `value` or `selected` attribute
+/// name (ASCII case ignored) that follows white space. Needs 9 bytes
+/// before `p`.
 #[inline]
 pub fn trigger(h: &[u8], p: usize) -> Option<Trigger> {
     let ends = |word: &[u8]| {
@@ -80,8 +104,140 @@ pub fn trigger(h: &[u8], p: usize) -> Option<Trigger> {
         Some(Trigger::Name)
     } else if ends(b"value") {
         Some(Trigger::Value)
+    } else if ends(b"selected") {
+        Some(Trigger::Selected)
     } else {
         None
+    }
+}
+
+impl Trigger {
+    /// The attribute name's length.
+    fn name_len(self) -> usize {
+        match self {
+            Trigger::Name => 4,
+            Trigger::Value => 5,
+            Trigger::Selected => 8,
+        }
+    }
+}
+
+/// Whether the `>` at `p` ends a `</select` (ASCII case ignored). Needs
+/// 8 bytes before `p`.
+#[inline]
+pub fn closes_select(h: &[u8], p: usize) -> bool {
+    p.checked_sub(8)
+        .and_then(|s| h.get(s..p))
+        .is_some_and(|w| w.eq_ignore_ascii_case(b"</select"))
+}
+
+/// Most [`SelectLog`] entries. Entries from the next call's field
+/// frontier on are made again, and the frontier lies in the carry (at most
+/// 250 bytes), where events are at least 5 bytes apart; one more gives
+/// the state before it.
+pub const SELECT_LOG_MAX: usize = 64;
+
+/// Most detectors a select's name resolves to that are kept.
+const SELECT_DETS: usize = 3;
+
+/// The field of an open `<select>`: the detectors its name resolves to
+/// (none when it is no field name).
+#[derive(Clone, Copy, Debug)]
+pub struct SelectField {
+    dets: [(DetectorId, ValueCheck); SELECT_DETS],
+    n: u8,
+}
+
+impl SelectField {
+    const NONE: SelectField = SelectField {
+        dets: [(0, ValueCheck::Credential); SELECT_DETS],
+        n: 0,
+    };
+
+    /// The field's detectors.
+    pub fn dets(&self) -> &[(DetectorId, ValueCheck)] {
+        self.dets.get(..usize::from(self.n)).unwrap_or_default()
+    }
+}
+
+/// A `<select>` opened (with its field) or closed at a stream offset.
+#[derive(Clone, Copy, Debug)]
+struct SelectEvent {
+    at: u64,
+    field: SelectField,
+    open: bool,
+}
+
+/// The `<select>` elements of a stream, in stream order: which one is
+/// open where. Decisions are made in stream order, and again from the
+/// field frontier when a call defers them, so the log is cut back to the
+/// frontier at each call ([`SelectLog::rewind`]).
+#[derive(Debug, Default)]
+pub struct SelectLog {
+    events: Vec<SelectEvent>,
+}
+
+impl SelectLog {
+    /// Most heap bytes held (the log never grows past its bound).
+    pub const MAX_HEAP: usize = SELECT_LOG_MAX * std::mem::size_of::<SelectEvent>();
+
+    /// Drops the events at or after stream offset `at` (they are decided
+    /// again) and all but the last before it.
+    pub fn rewind(&mut self, at: u64) {
+        let keep = self.events.partition_point(|e| e.at < at);
+        self.events.truncate(keep);
+        self.events.drain(..keep.saturating_sub(1));
+    }
+
+    /// A select whose field has the detectors `dets` opens at stream
+    /// offset `at`.
+    pub fn open(&mut self, at: u64, dets: &[(DetectorId, ValueCheck)]) {
+        let mut field = SelectField::NONE;
+        for (slot, d) in field.dets.iter_mut().zip(dets) {
+            *slot = *d;
+            field.n += 1;
+        }
+        self.push(SelectEvent {
+            at,
+            field,
+            open: true,
+        });
+    }
+
+    /// The open select closes at stream offset `at`.
+    pub fn close(&mut self, at: u64) {
+        if self.is_open() {
+            self.push(SelectEvent {
+                at,
+                field: SelectField::NONE,
+                open: false,
+            });
+        }
+    }
+
+    fn push(&mut self, e: SelectEvent) {
+        if self.events.len() >= SELECT_LOG_MAX {
+            self.events.remove(0);
+        }
+        self.events.push(e);
+    }
+
+    /// Whether a select is open after the last event.
+    pub fn is_open(&self) -> bool {
+        self.events.last().is_some_and(|e| e.open)
+    }
+
+    /// The open select's field (no detectors when none is open).
+    pub fn open_field(&self) -> SelectField {
+        match self.events.last() {
+            Some(e) if e.open => e.field,
+            _ => SelectField::NONE,
+        }
+    }
+
+    /// Heap bytes held.
+    pub fn heap_bytes(&self) -> usize {
+        self.events.capacity() * std::mem::size_of::<SelectEvent>()
     }
 }
 
@@ -100,8 +256,35 @@ struct Attr {
     /// Its value (empty for an attribute without one) and whether it was
     /// cut at `VALUE_MAX`.
     value: (usize, usize, bool),
+    /// It has a value (`=`).
+    eq: bool,
     /// Where the next attribute may start.
     after: usize,
+}
+
+/// What the attributes of an `<option>` other than the trigger say.
+#[derive(Default)]
+struct OptionAttrs {
+    /// A `selected` attribute.
+    selected: bool,
+    /// A `value=` or `selected=`: an earlier one is the option's trigger.
+    trigger: bool,
+    /// The `value` attribute's value.
+    value: Option<(usize, usize, bool)>,
+}
+
+impl OptionAttrs {
+    fn note(&mut self, h: &[u8], a: &Attr) {
+        let (s, e) = a.name;
+        let name = h.get(s..e).unwrap_or_default();
+        if name.eq_ignore_ascii_case(b"selected") {
+            self.selected = true;
+            self.trigger |= a.eq;
+        } else if name.eq_ignore_ascii_case(b"value") {
+            self.trigger |= a.eq;
+            self.value = Some(a.value);
+        }
+    }
 }
 
 /// Why a read stopped.
@@ -186,6 +369,7 @@ impl Tag<'_> {
             return Ok(Some(Attr {
                 name: (i, e),
                 value: (j, j, false),
+                eq: false,
                 after: j,
             }));
         }
@@ -193,6 +377,7 @@ impl Tag<'_> {
         Ok(Some(Attr {
             name: (i, e),
             value: (vs, ve, cut),
+            eq: true,
             after,
         }))
     }
@@ -249,20 +434,120 @@ impl Tag<'_> {
         })
     }
 
+    /// Whether white space then `<opt` (an `<option` or `<optgroup`)
+    /// follows the tag end at `gt`.
+    /// `Ok(false)` at the bound or the stream's end.
+    fn options_follow(&self, gt: usize) -> Result<bool, Stop> {
+        let follow = || -> Result<bool, Stop> {
+            let i = self.skip_ws(gt + 1)?;
+            for (k, &c) in b"<opt".iter().enumerate() {
+                if !self.at(i + k)?.eq_ignore_ascii_case(&c) {
+                    return Ok(false);
+                }
+            }
+            Ok(true)
+        };
+        match follow() {
+            Err(Stop::NoPair) => Ok(false),
+            r => r,
+        }
+    }
+
+    /// The attributes of the `<option` whose attribute `name` starts at
+    /// `name`: those before it, read in the look-behind; `None` when no
+    /// `<option` starts there.
+    fn option_before(&self, name: usize) -> Option<OptionAttrs> {
+        let w = self.h.get(name.saturating_sub(OPTION_BEHIND)..name)?;
+        let lt = memchr::memrchr(b'<', w)?;
+        let tag = w.get(lt + 1..)?;
+        let (word, rest) = (tag.get(..6)?, tag.get(6..)?);
+        if !word.eq_ignore_ascii_case(b"option") || !rest.first()?.is_ascii_whitespace() {
+            return None;
+        }
+        // One byte of the trigger's name in bounds, so that an attribute
+        // right before it ends (`<option selected value=`).
+        let before = Tag {
+            h: self.h,
+            end: name + 1,
+            eof: true,
+        };
+        let mut attrs = OptionAttrs::default();
+        let mut i = name - rest.len();
+        while let Ok(Some(a)) = before.attr(i) {
+            attrs.note(self.h, &a);
+            i = a.after;
+        }
+        Some(attrs)
+    }
+
+    /// A selected option's value, from its first `value=` or `selected=`
+    /// (the `=` at `p`, the option's earlier attributes in `before`).
+    fn option(&self, p: usize, t: Trigger, mut attrs: OptionAttrs) -> Result<Control, Stop> {
+        if attrs.trigger {
+            return Ok(Control::Tag);
+        }
+        let (vs, ve, cut, mut i) = self.value(p + 1, VALUE_MAX, true)?;
+        if t == Trigger::Value {
+            attrs.value = Some((vs, ve, cut));
+        } else {
+            attrs.selected = true;
+        }
+        while let Some(a) = self.attr(i)? {
+            attrs.note(self.h, &a);
+            i = a.after;
+        }
+        let gt = self.skip_ws(i)?;
+        if !attrs.selected || self.at(gt)? != b'>' {
+            return Ok(Control::Tag);
+        }
+        let s = gt + 1;
+        let mut e = s;
+        while self.at(e)? != b'<' {
+            e += 1;
+        }
+        let text = if e - s > VALUE_MAX {
+            (s, s + VALUE_MAX, true)
+        } else {
+            (s, e, false)
+        };
+        let blank = |(s, e, _): (usize, usize, bool)| {
+            self.h
+                .get(s..e)
+                .is_none_or(|v| v.iter().all(u8::is_ascii_whitespace))
+        };
+        Ok(match attrs.value {
+            Some(v) if blank(text) && !blank(v) => Control::Selected(v),
+            _ if blank(text) => Control::Tag,
+            _ => Control::Selected(text),
+        })
+    }
+
     /// What the attribute ending at the `=` at `p` starts.
     fn control(&self, p: usize, t: Trigger) -> Result<Control, Stop> {
+        if t != Trigger::Name {
+            if let Some(attrs) = self.option_before(p - t.name_len()) {
+                return self.option(p, t, attrs);
+            }
+        }
         let (key, value) = match t {
             Trigger::Name => {
                 let (ks, ke, _, after) = self.value(p + 1, NAME_MAX, false)?;
                 let value = match self.find(after, b"value")? {
                     Some(v) => v,
-                    None => match self.textarea(self.tag_end(after)?) {
-                        Err(Stop::NoPair) => return Ok(Control::Tag),
-                        r => r?,
-                    },
+                    None => {
+                        let gt = self.tag_end(after)?;
+                        match self.textarea(gt) {
+                            Err(Stop::NoPair) if self.options_follow(gt)? => {
+                                return Ok(Control::Select((ks, ke)))
+                            }
+                            Err(Stop::NoPair) => return Ok(Control::Tag),
+                            r => r?,
+                        }
+                    }
                 };
                 ((ks, ke), value)
             }
+            Trigger::Selected => return Ok(Control::None),
             Trigger::Value => {
                 let (vs, ve, cut, after) = self.value(p + 1, VALUE_MAX, true)?;
                 match self.find(after, b"name")? {
@@ -404,7 +689,8 @@ mod tests {
             parts in proptest::collection::vec(proptest::prop_oneof![
                 proptest::sample::select(vec![
                     "<input ", " name=", " value=", "\"xm\"", "'张伟'", "\"", ">", "/>",
-                    "</textarea>", " ", "a", "=",
+                    "</textarea>", " ", "a", "=", "<option", " selected", " selected=",
+                    "<select", "<opt", "</select>",
                 ]).prop_map(str::to_string),
                 "[a-z\\[\\] ]{0,6}",
             ], 0..40),
@@ -423,6 +709,131 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// What the trigger at the first `at` in `h` decides, with the
+    /// decided ranges as strings.
+    fn decide(h: &str, at: &str, eof: bool) -> Result<String, NeedMore> {
+        let b = h.as_bytes();
+        let p = h.find(at).expect("trigger") + at.len() - 1;
+        let t = trigger(b, p).expect("a trigger");
+        let s = |x: usize, y: usize| String::from_utf8_lossy(&b[x..y]).into_owned();
+        Ok(match control_at(b, p, eof, t)? {
+            Control::Select((x, y)) => format!("select {}", s(x, y)),
+            Control::Selected((x, y, _)) => format!("selected {}", s(x, y)),
+            Control::Pair(q) => format!("pair {}", s(q.key.0, q.key.1)),
+            Control::Tag => "tag".into(),
+            Control::None => "none".into(),
+        })
+    }
+
+    #[test]
+    fn selects_open_and_options_give_their_text() {
+        let sel =
+            "<select name=\"mz\" class=\"form-control\">\n  <option value=\"\">请选择</option>";
+        assert_eq!(decide(sel, " name=", true).as_deref(), Ok("select mz"));
+        let grouped = "<SELECT NAME='info[zzmm]'><optgroup label=\"党派\">";
+        assert_eq!(
+            decide(grouped, " NAME=", true).as_deref(),
+            Ok("select info[zzmm]")
+        );
+        // Every way a template marks the selected option, from its first
+        // trigger only.
+        for (h, at, want) in [
+            (
+                r#"<option value="02" selected>回族</option>"#,
+                " value=",
+                "selected 回族",
+            ),
+            (
+                r#"<option value="02" selected="selected">回族</option>"#,
+                " value=",
+                "selected 回族",
+            ),
+            (
+                r#"<option value="02" selected="selected">回族</option>"#,
+                " selected=",
+                "tag",
+            ),
+            (
+                r#"<option selected="selected" value="02">回族</option>"#,
+                " selected=",
+                "selected 回族",
+            ),
+            (
+                r#"<option selected="selected" value="02">回族</option>"#,
+                " value=",
+                "tag",
+            ),
+            (
+                r#"<option selected value="02">回族</option>"#,
+                " value=",
+                "selected 回族",
+            ),
+            (
+                r#"<OPTION VALUE=02 SELECTED>回族</OPTION>"#,
+                " VALUE=",
+                "selected 回族",
+            ),
+            (
+                r#"<option value="回族" selected></option>"#,
+                " value=",
+                "selected 回族",
+            ),
+            (r#"<option value="02">回族</option>"#, " value=", "tag"),
+            (r#"<option value="" selected> </option>"#, " value=", "tag"),
+        ] {
+            assert_eq!(decide(h, at, true).as_deref(), Ok(want), "{h} at {at}");
+        }
+        // Not a select: an input, a select without options, a datalist's
+        // input; an option whose tag starts beyond the look-behind.
+        for (h, at, want) in [
+            (
+                r#"<input name="mz"><option value="1">"#,
+                " name=",
+                "select mz",
+            ),
+            (r#"<input name="mz"> <b>"#, " name=", "tag"),
+            (r#"<select name="mz"></select>"#, " name=", "tag"),
+            (
+                r#"<option data-pinyin="huizu-hui-zu" value="02" selected>回族</option>"#,
+                " value=",
+                "tag",
+            ),
+        ] {
+            assert_eq!(decide(h, at, true).as_deref(), Ok(want), "{h}");
+        }
+        // An option's text is read within the bound, waiting for it.
+        let h = r#"<option value="02" selected>回"#;
+        assert_eq!(decide(h, " value=", false), Err(NeedMore));
+        assert_eq!(decide(h, " value=", true).as_deref(), Ok("none"));
+        assert!(closes_select(b"</option></SELECT>", 17));
+        assert!(!closes_select(b"<select>", 7));
+    }
+
+    #[test]
+    fn the_select_log_rewinds_to_the_frontier() {
+        let dets = [(3u16, ValueCheck::Ethnicity)];
+        let mut log = SelectLog::default();
+        log.open(10, &dets);
+        log.close(50);
+        log.close(60);
+        log.open(70, &[]);
+        assert!(log.is_open());
+        assert!(log.open_field().dets().is_empty(), "no field name");
+        // Decided again from 50 on: open since 10.
+        log.rewind(50);
+        assert_eq!(log.open_field().dets(), &dets[..]);
+        log.close(50);
+        log.rewind(55);
+        assert!(!log.is_open(), "closed at 50");
+        for k in 0..2 * SELECT_LOG_MAX as u64 {
+            log.open(100 + k, &dets);
+        }
+        assert_eq!(log.events.len(), SELECT_LOG_MAX);
+        assert!(log.heap_bytes() <= SelectLog::MAX_HEAP);
+        log.rewind(0);
+        assert!(!log.is_open());
     }
 
     #[test]

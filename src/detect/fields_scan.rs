@@ -202,6 +202,10 @@ impl Scanner {
             return h.len();
         }
         let mut pos = from;
+        // Select events from here on are decided again.
+        if let Some(x) = &mut self.extra {
+            x.selects.rewind(w.base + from as u64);
+        }
         let mut key = std::mem::take(&mut self.field_key);
         let mut rare = Rare::new(h, pos, &eng.fields);
         let mut seps = SepMap::new(h, w.blocks);
@@ -225,6 +229,8 @@ impl Scanner {
             rare.advance(h, *pos, &eng.fields);
             let rare_c = rare.first(&eng.fields);
             let limit = rare_c.map_or(h.len(), |c| c.p).min(h.len());
+            // An open select is closed by a `</select>`.
+            let select = self.extra.as_ref().is_some_and(|x| x.selects.is_open());
             // Hot loop: most separators fail the tail test.
             let mut sep = None;
             let mut at = *pos;
@@ -234,7 +240,11 @@ impl Scanner {
                     break;
                 }
                 let (key_ok, gt) = sep_test(h, p, &eng.fields);
-                if key_ok || (gt && label_ok(h, p, w.eof, &eng.fields)) {
+                if key_ok
+                    || (gt
+                        && (label_ok(h, p, w.eof, &eng.fields)
+                            || (select && fields_attr::closes_select(h, p))))
+                {
                     sep = Some(p);
                     break;
                 }
@@ -344,8 +354,21 @@ impl Scanner {
                 }
             }
         }
-        if let fields_attr::Control::Pair(pair) = control {
-            self.push_control(w, pair, c.p, key);
+        match control {
+            fields_attr::Control::Pair(pair) => self.push_control(w, pair, c.p, key),
+            fields_attr::Control::Select(name) => self.open_select(w, name, c.p, key),
+            fields_attr::Control::Selected(v) => {
+                let field = self.extra.as_ref().map(|x| x.selects.open_field());
+                if let Some(field) = field {
+                    self.push_value(w, field.dets(), v, c.p, false);
+                }
+            }
+            fields_attr::Control::None | fields_attr::Control::Tag => {}
+        }
+        if c.sep == b'>' && fields_attr::closes_select(h, c.p) {
+            if let Some(x) = &mut self.extra {
+                x.selects.close(w.base + c.p as u64);
+            }
         }
         if let Some(l) = label {
             let v = fields::trim(h.get(l.value.0..l.value.1).unwrap_or_default());
@@ -412,6 +435,24 @@ impl Scanner {
         if !dets.is_empty() {
             self.push_value(w, dets, (pair.value.0, pair.value.1, pair.cut), p, false);
         }
+    }
+
+    /// A `<select>` named `name` (raw) opens at `p`: its selected option
+    /// is the value of the field of that name, if it is one.
+    fn open_select(&mut self, w: &Work<'_>, name: (usize, usize), p: usize, key: &mut Vec<u8>) {
+        let raw = w.h.get(name.0..name.1).unwrap_or_default();
+        let dets = match fields::bracket_key(raw) {
+            Some(name) => {
+                fields::norm_key(name, key);
+                w.eng.fields.lookup(key)
+            }
+            None => &[],
+        };
+        let at = w.base + p as u64;
+        self.extra
+            .get_or_insert_with(Box::default)
+            .selects
+            .open(at, dets);
     }
 
     fn push_field(&mut self, w: &Work<'_>, d: DetectorId, s: usize, v: &[u8], resume: usize) {
