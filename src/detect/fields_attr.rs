@@ -500,6 +500,17 @@ impl Tag<'_> {
         if !attrs.selected || self.at(gt)? != b'>' {
             return Ok(Control::Tag);
         }
+        self.selected_text(gt, attrs.value)
+    }
+
+    /// A selected option's value: its text after the tag's `>` at `gt`
+    /// (up to the next `<`), or its `value` attribute when the text is
+    /// blank.
+    fn selected_text(
+        &self,
+        gt: usize,
+        value: Option<(usize, usize, bool)>,
+    ) -> Result<Control, Stop> {
         let s = gt + 1;
         let mut e = s;
         while self.at(e)? != b'<' {
@@ -515,7 +526,7 @@ impl Tag<'_> {
                 .get(s..e)
                 .is_none_or(|v| v.iter().all(u8::is_ascii_whitespace))
         };
-        Ok(match attrs.value {
+        Ok(match value {
             Some(v) if blank(text) && !blank(v) => Control::Selected(v),
             _ if blank(text) => Control::Tag,
             _ => Control::Selected(text),
@@ -566,6 +577,39 @@ impl Tag<'_> {
         } else {
             Control::Tag
         })
+    }
+}
+
+/// Whether the `>` at `p` may end an `<option …selected>` tag (a bare
+/// `selected` right before it). Needs 9 bytes before `p`.
+#[inline]
+pub fn may_end_selected(h: &[u8], p: usize) -> bool {
+    p.checked_sub(9)
+        .and_then(|s| h.get(s..p))
+        .and_then(|w| w.split_first())
+        .is_some_and(|(b, w)| b.is_ascii_whitespace() && w.eq_ignore_ascii_case(b"selected"))
+}
+
+/// What the `>` at `p` ends: a selected option that has no `value=` or
+/// `selected=` to start it (`<option selected>回族`), read within
+/// [`ATTR_AHEAD`]; `Control::Tag` for any other tag (an option with such
+/// an attribute is decided from it).
+pub fn selected_at_gt(h: &[u8], p: usize, eof: bool) -> Result<Control, NeedMore> {
+    let tag = Tag {
+        h,
+        end: p + ATTR_AHEAD,
+        eof,
+    };
+    let Some(attrs) = tag.option_before(p) else {
+        return Ok(Control::Tag);
+    };
+    if attrs.trigger || !attrs.selected {
+        return Ok(Control::Tag);
+    }
+    match tag.selected_text(p, None) {
+        Ok(c) => Ok(c),
+        Err(Stop::NoPair) => Ok(Control::None),
+        Err(Stop::More) => Err(NeedMore),
     }
 }
 
@@ -807,6 +851,32 @@ mod tests {
         let h = r#"<option value="02" selected>回"#;
         assert_eq!(decide(h, " value=", false), Err(NeedMore));
         assert_eq!(decide(h, " value=", true).as_deref(), Ok("none"));
+        // `<option selected>` has no trigger: decided at its `>`.
+        let gt = |h: &str, eof| {
+            let b = h.as_bytes();
+            let p = h.find('>').expect("gt");
+            assert!(may_end_selected(b, p), "{h}");
+            let s = |x: usize, y: usize| String::from_utf8_lossy(&b[x..y]).into_owned();
+            selected_at_gt(b, p, eof).map(|c| match c {
+                Control::Selected((x, y, _)) => s(x, y),
+                c => format!("{c:?}"),
+            })
+        };
+        assert_eq!(
+            gt("<option selected>回族</option>", true).as_deref(),
+            Ok("回族")
+        );
+        assert_eq!(
+            gt("<OPTION class=\"x\" SELECTED>\n回族\n</option>", true).as_deref(),
+            Ok("\n回族\n")
+        );
+        assert_eq!(
+            gt("<option value=\"2\" selected>回族</option>", true).as_deref(),
+            Ok("Tag")
+        );
+        assert_eq!(gt("<input selected>回族<", true).as_deref(), Ok("Tag"));
+        assert_eq!(gt("<option selected>回族", false), Err(NeedMore));
+        assert!(!may_end_selected(b"<option preselected>", 19));
         assert!(closes_select(b"</option></SELECT>", 17));
         assert!(!closes_select(b"<select>", 7));
     }

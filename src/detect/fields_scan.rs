@@ -243,7 +243,9 @@ impl Scanner {
                 if key_ok
                     || (gt
                         && (label_ok(h, p, w.eof, &eng.fields)
-                            || (select && fields_attr::closes_select(h, p))))
+                            || (select
+                                && (fields_attr::closes_select(h, p)
+                                    || fields_attr::may_end_selected(h, p)))))
                 {
                     sep = Some(p);
                     break;
@@ -334,6 +336,14 @@ impl Scanner {
             .flatten();
         let control = match trigger {
             Some(t) => fields_attr::control_at(h, c.p, w.eof, t)?,
+            // `<option selected>` without a trigger attribute, in an open
+            // select.
+            None if c.sep == b'>'
+                && fields_attr::may_end_selected(h, c.p)
+                && self.extra.as_ref().is_some_and(|x| x.selects.is_open()) =>
+            {
+                fields_attr::selected_at_gt(h, c.p, w.eof)?
+            }
             None => fields_attr::Control::None,
         };
         // A tag's `name="宗教信仰"` names a control, not a person.
