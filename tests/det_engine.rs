@@ -402,3 +402,36 @@ fn selected_options_are_their_selects_values_at_any_split() {
         assert_eq!(scan_pieces(&e, data, &cuts), whole, "cut every 13 bytes");
     }
 }
+
+/// An `id` names the value of a tag without a `name` (a read-only detail
+/// page: `<span id="realName">张伟</span>`); a tag with a `name` is
+/// decided by its name alone; any split equals the whole buffer.
+#[test]
+fn ids_name_the_values_of_tags_without_a_name_at_any_split() {
+    let page =
+        "<div class=\"detail\">\n<p>姓名 <span class=\"v\" id=\"realName\">张伟</span></p>\n\
+                <p><input type=\"text\" id=\"xm\" value=\"李娜\" readonly></p>\n\
+                <textarea id=\"jtzz\" rows=\"2\">北京市海淀区中关村大街27号</textarea>\n\
+                <span id=\"pageTitle\">王芳的主页</span>\n\
+                <input name=\"keyword\" id=\"xm\" value=\"赵敏\">\n\
+                <b id=\"xm\"><i>周杰</i></b>\n</div>\n";
+    let data = page.as_bytes();
+    for backend in backends() {
+        let e = engine(backend);
+        let (name, addr) = (id_of(&e, "cn_name"), id_of(&e, "cn_address"));
+        let whole = scan_buf(&e, data);
+        let got = |d| -> Vec<String> {
+            whole
+                .iter()
+                .filter(|h| h.0 == d)
+                .map(|h| String::from_utf8_lossy(&h.1).into_owned())
+                .collect()
+        };
+        assert_eq!(got(name), ["张伟", "李娜"], "{whole:?}");
+        assert_eq!(got(addr), ["北京市海淀区中关村大街27号"], "{whole:?}");
+        assert!(whole.iter().all(|h| h.3 == Confidence::High), "{whole:?}");
+        for cut in (0..=data.len()).step_by(5) {
+            assert_eq!(scan_pieces(&e, data, &[cut]), whole, "cut at {cut}");
+        }
+    }
+}

@@ -222,8 +222,8 @@ def control_card(k, name, addr, nation, mobile, party):
                 "<td><input name='info[mz]' value='%s' type='text'></td>\n"
                 "<td><input name='info[sjhm]' value='%s' type='text'></td>\n"
                 % (name, addr, nation, mobile))
-    return ('<div class="form-group"><label>姓名</label><input class="form-control" name="xm" '
-            'value="%s"></div>\n'
+    return ('<div class="form-group"><label>姓名</label><input id="xm" class="form-control" '
+            'value="%s" readonly></div>\n'
             '<div class="form-group"><label>民族</label>%s</div>\n'
             '<div class="form-group"><label>政治面貌</label>%s</div>\n'
             '<div class="form-group"><label>现住址</label><textarea class="form-control" '
@@ -241,7 +241,8 @@ CONTROL_DECOYS = (
     '<meta name="author" content="李娜">\n'
     '<input type="text" name="xm" value="">\n'
     '<select name="owner"><option value="王芳">王芳</option></select>\n'
-    '<select id="faith"><option value="1" selected>佛教</option></select>\n'
+    '<select class="picker"><option value="1" selected>佛教</option></select>\n'
+    '<span id="pageTitle">王芳的档案</span>\n'
     '<select name="club"><option value="2" selected="selected">回族</option></select>\n'
     '<textarea name="remark">联系人赵敏已离职，请勿联系。</textarea>\n'
     '<input type="text" name="address" placeholder="请输入详细地址">\n'
@@ -289,11 +290,11 @@ def gen_controls(d, s):
              "detectors": {"cn_name": len(edits), "cn_address": len(edits), "credential": 1},
              "why": "9 pre-filled edit forms (Django: name before value and a textarea; Rails: "
                     "value before a bracketed name; PHP: bracketed names in single quotes; "
-                    "JSP/Bootstrap: ethnicity and political status as selects, the selected "
-                    "option up to 20 options after the name) and a pre-filled password "
-                    "control; the search box, meta author, empty control, unselected option, "
-                    "unnamed and non-field selects, remark textarea and address placeholder "
-                    "are no values"},
+                    "JSP/Bootstrap: a read-only name named by its id alone, ethnicity and "
+                    "political status as selects, the selected option up to 20 options after "
+                    "the name) and a pre-filled password control; the search box, meta author, "
+                    "empty control, unselected option, unnamed and non-field selects, page "
+                    "title span, remark textarea and address placeholder are no values"},
         ],
         "values": sorted(list(names) + list(addrs) + list(mobiles)
                          + list({p[2] for p in people}) + sorted(selected_parties) + [PASSWORD]),

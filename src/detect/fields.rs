@@ -388,6 +388,9 @@ pub struct FieldIndex {
     pub rare_pats: Vec<Vec<u8>>,
     /// Distinct first bytes of `rare_pats`.
     pub rare_firsts: Vec<u8>,
+    /// `id` is itself a field name (a custom detector may make it one):
+    /// only then is the key before an `id=` looked up.
+    pub id_is_key: bool,
 }
 
 impl Default for FieldIndex {
@@ -414,6 +417,7 @@ impl Default for FieldIndex {
             rare: None,
             rare_pats: Vec::new(),
             rare_firsts: Vec::new(),
+            id_is_key: false,
         }
     }
 }
@@ -462,7 +466,7 @@ fn ascii_in_range(w: u32, lo: u8, hi: u8) -> u32 {
 
 /// A key byte that normalisation drops ([`norm_key`]).
 #[inline]
-fn dropped_key_byte(b: u8) -> bool {
+pub fn dropped_key_byte(b: u8) -> bool {
     matches!(b, b'_' | b'-' | b'.' | b' ')
 }
 

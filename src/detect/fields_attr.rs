@@ -44,7 +44,8 @@ pub const ATTR_AHEAD: usize = super::fields_html::LABEL_AHEAD;
 pub const OPTION_BEHIND: usize = super::signature::MAX_WORD_LEN;
 
 /// The attribute names that start a pair: the tail filter lets keys
-/// ending like them through (`FieldIndex::pass_trigger`).
+/// ending like them through (`FieldIndex::pass_trigger`). `id` is tested
+/// at the separator instead (`fields_scan::sep_test`).
 pub const TRIGGERS: [&str; 3] = ["name", "value", "selected"];
 
 /// Which attribute the `=` ends.
@@ -56,6 +57,10 @@ pub enum Trigger {
     Value,
     /// `selected=` in an `<option`.
     Selected,
+    /// `id=`: in a tag without a `name`, the id names the value (a
+    /// control's `value`, a textarea's or element's text, a select's
+    /// selected option).
+    Id,
 }
 
 /// What an `=` after `name` or `value` starts.
@@ -89,9 +94,9 @@ pub struct Pair {
     pub cut: bool,
 }
 
-/// Whether the `=` at `p` ends a `name`, `value` or `selected` attribute
-/// name (ASCII case ignored) that follows white space. Needs 9 bytes
-/// before `p`.
+/// Whether the `=` at `p` ends a `name`, `value`, `selected` or `id`
+/// attribute name (ASCII case ignored) that follows white space. Needs 9
+/// bytes before `p`.
 #[inline]
 pub fn trigger(h: &[u8], p: usize) -> Option<Trigger> {
     let ends = |word: &[u8]| {
@@ -106,10 +111,41 @@ pub fn trigger(h: &[u8], p: usize) -> Option<Trigger> {
         Some(Trigger::Value)
     } else if ends(b"selected") {
         Some(Trigger::Selected)
+    } else if ends(b"id") {
+        Some(Trigger::Id)
     } else {
         None
     }
 }
+
+/// The `id` attribute's value after the `=` at `p` when all of it is in
+/// `h` (a cheap look before the tag is read: most ids name no field).
+pub fn id_value(h: &[u8], p: usize) -> Option<(usize, usize)> {
+    let tag = Tag {
+        h,
+        end: p + ATTR_AHEAD,
+        eof: false,
+    };
+    tag.value(p + 1, NAME_MAX, false)
+        .ok()
+        .map(|(s, e, _, _)| (s, e))
+}
+
+/// Elements without text of their own: what follows one is its parent's.
+const VOID: [&[u8]; 12] = [
+    b"area", b"base", b"br", b"col", b"embed", b"hr", b"img", b"link", b"meta", b"source",
+    b"track", b"wbr",
+];
+/// Elements whose text is no value.
+const NO_TEXT: [&[u8]; 7] = [
+    b"script",
+    b"style",
+    b"option",
+    b"template",
+    b"title",
+    b"head",
+    b"html",
+];
 
 impl Trigger {
     /// The attribute name's length.
@@ -118,6 +154,7 @@ impl Trigger {
             Trigger::Name => 4,
             Trigger::Value => 5,
             Trigger::Selected => 8,
+            Trigger::Id => 2,
         }
     }
 }
@@ -260,6 +297,16 @@ struct Attr {
     eq: bool,
     /// Where the next attribute may start.
     after: usize,
+}
+
+/// What the look-behind shows of the tag holding an `id=`.
+struct TagBefore<'a> {
+    /// The tag's name.
+    tag: &'a [u8],
+    /// A `name` attribute lies before the id.
+    named: bool,
+    /// The `value` attribute before the id.
+    value: Option<(usize, usize, bool)>,
 }
 
 /// What the attributes of an `<option>` other than the trigger say.
@@ -480,6 +527,99 @@ impl Tag<'_> {
         Some(attrs)
     }
 
+    /// The tag holding the attribute whose name starts at `name`, read in
+    /// the look-behind: its name, whether an attribute before `name` is a
+    /// `name`, and the `value` before it; `None` when its `<` lies beyond
+    /// [`OPTION_BEHIND`].
+    fn tag_before(&self, name: usize) -> Option<TagBefore<'_>> {
+        let w = self.h.get(name.saturating_sub(OPTION_BEHIND)..name)?;
+        let lt = memchr::memrchr(b'<', w)?;
+        let tag = w.get(lt + 1..)?;
+        let len = tag.iter().position(|b| !b.is_ascii_alphanumeric())?;
+        if len == 0 || !tag.get(len)?.is_ascii_whitespace() {
+            return None;
+        }
+        let before = Tag {
+            h: self.h,
+            end: name + 1,
+            eof: true,
+        };
+        let mut seen = TagBefore {
+            tag: tag.get(..len)?,
+            named: false,
+            value: None,
+        };
+        let mut i = name - (tag.len() - len);
+        while let Ok(Some(a)) = before.attr(i) {
+            let n = self.h.get(a.name.0..a.name.1).unwrap_or_default();
+            seen.named |= n.eq_ignore_ascii_case(b"name");
+            if n.eq_ignore_ascii_case(b"value") {
+                seen.value = Some(a.value);
+            }
+            i = a.after;
+        }
+        Some(seen)
+    }
+
+    /// What an `id=` (the `=` at `p`) starts: in a tag without a `name`,
+    /// a pair of the id and the tag's value.
+    fn id_control(&self, p: usize) -> Result<Control, Stop> {
+        let Some(TagBefore { tag, named, value }) = self.tag_before(p - Trigger::Id.name_len())
+        else {
+            return Ok(Control::Tag);
+        };
+        let is = |t: &[u8]| tag.eq_ignore_ascii_case(t);
+        if named || VOID.iter().chain(&NO_TEXT).any(|t| is(t)) {
+            return Ok(Control::Tag);
+        }
+        let (ks, ke, _, mut i) = self.value(p + 1, NAME_MAX, false)?;
+        let mut value = value;
+        while let Some(a) = self.attr(i)? {
+            let n = self.h.get(a.name.0..a.name.1).unwrap_or_default();
+            if n.eq_ignore_ascii_case(b"name") {
+                return Ok(Control::Tag);
+            }
+            if n.eq_ignore_ascii_case(b"value") {
+                value = Some(a.value);
+            }
+            i = a.after;
+        }
+        let gt = self.skip_ws(i)?;
+        let (vs, ve, cut) = if is(b"input") {
+            match value {
+                Some(v) => v,
+                None => return Ok(Control::Tag),
+            }
+        } else if is(b"select") {
+            return Ok(if self.options_follow(gt)? {
+                Control::Select((ks, ke))
+            } else {
+                Control::Tag
+            });
+        } else if is(b"textarea") {
+            match self.textarea(gt) {
+                Err(Stop::NoPair) => return Ok(Control::Tag),
+                r => r?,
+            }
+        } else if self.at(gt)? == b'>' {
+            match self.selected_text(gt, None)? {
+                Control::Selected(v) => v,
+                _ => return Ok(Control::Tag),
+            }
+        } else {
+            return Ok(Control::Tag);
+        };
+        Ok(if vs < ve {
+            Control::Pair(Pair {
+                key: (ks, ke),
+                value: (vs, ve),
+                cut,
+            })
+        } else {
+            Control::Tag
+        })
+    }
+
     /// A selected option's value, from its first `value=` or `selected=`
     /// (the `=` at `p`, the option's earlier attributes in `before`).
     fn option(&self, p: usize, t: Trigger, mut attrs: OptionAttrs) -> Result<Control, Stop> {
@@ -559,6 +699,7 @@ impl Tag<'_> {
                 ((ks, ke), value)
             }
             Trigger::Selected => return Ok(Control::None),
+            Trigger::Id => return self.id_control(p),
             Trigger::Value => {
                 let (vs, ve, cut, after) = self.value(p + 1, VALUE_MAX, true)?;
                 match self.find(after, b"name")? {
@@ -734,7 +875,7 @@ mod tests {
                 proptest::sample::select(vec![
                     "<input ", " name=", " value=", "\"xm\"", "'张伟'", "\"", ">", "/>",
                     "</textarea>", " ", "a", "=", "<option", " selected", " selected=",
-                    "<select", "<opt", "</select>",
+                    "<select", "<opt", "</select>", " id=", "<span",
                 ]).prop_map(str::to_string),
                 "[a-z\\[\\] ]{0,6}",
             ], 0..40),
@@ -879,6 +1020,61 @@ mod tests {
         assert!(!may_end_selected(b"<option preselected>", 19));
         assert!(closes_select(b"</option></SELECT>", 17));
         assert!(!closes_select(b"<select>", 7));
+    }
+
+    #[test]
+    fn ids_name_values_in_tags_without_a_name() {
+        let pair = |h: &str| decide(h, if h.contains(" ID=") { " ID=" } else { " id=" }, true);
+        for (h, want) in [
+            (
+                r#"<input type="text" id="realName" value="张伟" readonly>"#,
+                "pair realName",
+            ),
+            (r#"<input value="张伟" id="realName">"#, "pair realName"),
+            (r#"<span class="v" id="xm">张伟</span>"#, "pair xm"),
+            (r#"<TD ID=sfzh>110105194912310021</TD>"#, "pair sfzh"),
+            (
+                r#"<textarea id="address" rows="3">北京市海淀区</textarea>"#,
+                "pair address",
+            ),
+            (
+                r#"<select id="nation"><option value="1">汉族</option>"#,
+                "select nation",
+            ),
+            // A name decides (its own trigger reports the pair), before
+            // or after the id.
+            (r#"<input name="xm" id="xm" value="张伟">"#, "tag"),
+            (r#"<input id="xm" value="张伟" name="user[xm]">"#, "tag"),
+            // No value of its own.
+            (r#"<img id="idcard" src="a.png">110105194912310021"#, "tag"),
+            (r#"<script id="name">var a;</script>"#, "tag"),
+            (r#"<div id="address"><p>北京市</p></div>"#, "tag"),
+            (r#"<input id="xm" type="text">"#, "tag"),
+            (r#"<span id="xm"></span>"#, "tag"),
+            // The tag's start beyond the look-behind: not known to have
+            // no name.
+            (
+                r#"<input class="form-control input-lg" type="text" id="xm" value="张伟">"#,
+                "tag",
+            ),
+        ] {
+            assert_eq!(pair(h).as_deref(), Ok(want), "{h}");
+        }
+        // `data-id=` is no trigger.
+        let h = b"<span data-id=\"xm\">";
+        assert_eq!(trigger(h, 13), None);
+        let pair_value = |h: &str| {
+            let b = h.as_bytes();
+            let p = h.find(" id=").unwrap() + 3;
+            match control_at(b, p, true, Trigger::Id) {
+                Ok(Control::Pair(q)) => {
+                    String::from_utf8_lossy(&b[q.value.0..q.value.1]).into_owned()
+                }
+                c => format!("{c:?}"),
+            }
+        };
+        assert_eq!(pair_value(r#"<input value="张伟" id="realName">"#), "张伟");
+        assert_eq!(pair_value(r#"<em id="xm">张伟</em>"#), "张伟");
     }
 
     #[test]

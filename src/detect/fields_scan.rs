@@ -25,6 +25,7 @@ pub(super) fn index(dets: &[Detector]) -> FieldIndex {
         for t in fields_attr::TRIGGERS {
             ix.pass_trigger(t);
         }
+        ix.id_is_key = !ix.lookup(b"id").is_empty();
     }
     set_rare(&mut ix);
     ix
@@ -147,7 +148,27 @@ impl Rare {
 /// quote) ends in bytes some field name ends in ([`FieldIndex::may_match`]).
 #[inline(always)]
 fn quick_ok(h: &[u8], p: usize, ix: &FieldIndex) -> bool {
-    sep_test(h, p, ix).0
+    sep_test(h, p, ix).key_ok
+}
+
+/// What [`sep_test`] finds at a separator.
+struct SepTest {
+    /// The key's tail is some field name's ([`quick_ok`]).
+    key_ok: bool,
+    /// The separator is a `>`.
+    gt: bool,
+    /// The separator is a `=`.
+    eq: bool,
+}
+
+/// Whether the `=` at `p` ends an ` id` (the id trigger, tested here
+/// rather than through the tail filter, where `id` would let every
+/// `userId` key of JSON through the two-byte test).
+#[inline(always)]
+fn id_eq(h: &[u8], p: usize) -> bool {
+    p.checked_sub(3)
+        .and_then(|s| h.get(s..p))
+        .is_some_and(|w| matches!(w, [b' ' | b'\t' | b'\n' | b'\r', b'i' | b'I', b'd' | b'D']))
 }
 
 /// [`quick_ok`] and whether the separator is a `>`, from one load of the
@@ -155,7 +176,7 @@ fn quick_ok(h: &[u8], p: usize, ix: &FieldIndex) -> bool {
 /// `:`, `=` and `>`, and the call alone was ~1.5 % of worker
 /// instructions.
 #[inline(always)]
-fn sep_test(h: &[u8], p: usize, ix: &FieldIndex) -> (bool, bool) {
+fn sep_test(h: &[u8], p: usize, ix: &FieldIndex) -> SepTest {
     // The 7 bytes before `p` hold at most 3 skipped quote or space bytes
     // and a whole tail; one load, shifts for the rest. Near a buffer start
     // the missing bytes are zeros, which end the skip and the tail.
@@ -173,6 +194,7 @@ fn sep_test(h: &[u8], p: usize, ix: &FieldIndex) -> (bool, bool) {
     // The separator least significant, then `h[p - 1]`.
     let mut w = u64::from_be_bytes(w);
     let gt = w as u8 == b'>';
+    let eq = w as u8 == b'=';
     w >>= 8;
     for _ in 0..SKIP {
         if !matches!(w as u8, b' ' | b'"' | b'\'') {
@@ -180,7 +202,50 @@ fn sep_test(h: &[u8], p: usize, ix: &FieldIndex) -> (bool, bool) {
         }
         w >>= 8;
     }
-    (ix.may_match_word(w as u32), gt)
+    SepTest {
+        key_ok: ix.may_match_word(w as u32),
+        gt,
+        eq,
+    }
+}
+
+/// Cheap test of the value of the ` id=` at `p`: its tail is some field
+/// name's (most ids name no field: `row-17`, `app`), or it is not all
+/// there yet (the full read decides, and waits).
+#[inline]
+fn id_may_match(h: &[u8], p: usize, ix: &FieldIndex) -> bool {
+    let rest = h.get(p + 1..).unwrap_or_default();
+    let (quote, s) = match rest.first() {
+        Some(&q @ (b'"' | b'\'')) => (Some(q), 1),
+        _ => (None, 0),
+    };
+    let v = rest.get(s..).unwrap_or_default();
+    let v = v
+        .get(..v.len().min(fields_attr::NAME_MAX + 1))
+        .unwrap_or_default();
+    let end = v.iter().position(|&b| match quote {
+        Some(q) => b == q,
+        None => b.is_ascii_whitespace() || b == b'>',
+    });
+    let Some(e) = end else {
+        return true;
+    };
+    // The last bytes normalisation keeps (`c0-1` ends like `01`: an id is
+    // tested as a whole, where a key's dropped byte would let it pass).
+    let mut tail = [0u8; fields::RAW_TAIL];
+    let mut n = 0;
+    for &b in v.get(..e).unwrap_or_default().iter().rev() {
+        if n == tail.len() {
+            break;
+        }
+        if !fields::dropped_key_byte(b) {
+            n += 1;
+            if let Some(t) = tail.get_mut(fields::RAW_TAIL - n) {
+                *t = b;
+            }
+        }
+    }
+    ix.may_match_word(u32::from_be_bytes(tail))
 }
 
 /// Cheap test for an HTML label after the `>` at `p`
@@ -239,13 +304,14 @@ impl Scanner {
                 if p >= limit {
                     break;
                 }
-                let (key_ok, gt) = sep_test(h, p, &eng.fields);
+                let SepTest { key_ok, gt, eq } = sep_test(h, p, &eng.fields);
                 if key_ok
                     || (gt
                         && (label_ok(h, p, w.eof, &eng.fields)
                             || (select
                                 && (fields_attr::closes_select(h, p)
                                     || fields_attr::may_end_selected(h, p)))))
+                    || (eq && id_eq(h, p) && id_may_match(h, p, &eng.fields))
                 {
                     sep = Some(p);
                     break;
@@ -335,6 +401,10 @@ impl Scanner {
             .then(|| fields_attr::trigger(h, c.p))
             .flatten();
         let control = match trigger {
+            // Most ids name no field: looked up before the tag is read.
+            Some(fields_attr::Trigger::Id) if !self.id_names_field(w, c.p, key) => {
+                fields_attr::Control::Tag
+            }
             Some(t) => fields_attr::control_at(h, c.p, w.eof, t)?,
             // `<option selected>` without a trigger attribute, in an open
             // select.
@@ -346,9 +416,13 @@ impl Scanner {
             }
             None => fields_attr::Control::None,
         };
-        // A tag's `name="宗教信仰"` names a control, not a person.
-        let attr_name =
-            trigger == Some(fields_attr::Trigger::Name) && control != fields_attr::Control::None;
+        // A tag's `name="宗教信仰"` names a control, not a person; the key
+        // `id` names nothing unless it is a field name.
+        let attr_name = match trigger {
+            Some(fields_attr::Trigger::Name) => control != fields_attr::Control::None,
+            Some(fields_attr::Trigger::Id) => !eng.fields.id_is_key,
+            _ => false,
+        };
         // Cheap test first: most keys end in bytes no field name ends in.
         if !attr_name && quick_ok(h, c.p, &eng.fields) {
             let raw = fields::key_before(h, c.p, c.sep)
@@ -445,6 +519,21 @@ impl Scanner {
         if !dets.is_empty() {
             self.push_value(w, dets, (pair.value.0, pair.value.1, pair.cut), p, false);
         }
+    }
+
+    /// Whether the `id` value after the `=` at `p` may name a field (also
+    /// when it is not all there yet: the tag is read, and waits, then).
+    fn id_names_field(&self, w: &Work<'_>, p: usize, key: &mut Vec<u8>) -> bool {
+        let Some((s, e)) = fields_attr::id_value(w.h, p) else {
+            return true;
+        };
+        let raw = w.h.get(s..e).unwrap_or_default();
+        // The tail test first: ids are many on a page (`row-17`, `app`).
+        w.eng.fields.may_match(raw)
+            && fields::bracket_key(raw).is_some_and(|name| {
+                fields::norm_key(name, key);
+                !w.eng.fields.lookup(key).is_empty()
+            })
     }
 
     /// A `<select>` named `name` (raw) opens at `p`: its selected option
