@@ -304,14 +304,16 @@ fn render(r: &mut Rng, s: &Sample) -> (String, u64) {
         }
         5 => {
             // An edit form: Django order, Rails order with a bracketed
-            // name, a select whose unselected options hold a valid
-            // ethnic group (and surname) as a decoy.
+            // name, a read-only value named by its id, a select whose
+            // unselected options hold a valid ethnic group (and surname)
+            // as a decoy.
             let body: String = kv
                 .iter()
                 .enumerate()
-                .map(|(i, (k, v))| match i % 3 {
+                .map(|(i, (k, v))| match i % 4 {
                     0 => format!("<p><input type=\"text\" name=\"{k}\" value=\"{v}\"></p>\n"),
                     1 => format!("<input type=\"text\" value=\"{v}\" name=\"user[{k}]\" />\n"),
+                    2 => format!("<p><span class=\"value\" id=\"{k}\">{v}</span></p>\n"),
                     _ => format!(
                         "<select class=\"form-control\" name=\"{k}\">\n  \
                          <option value=\"\">请选择</option>\n  <option value=\"1\">满族</option>\n  \

@@ -11,7 +11,7 @@ use leakwatch::detect::columns::Slot;
 use leakwatch::detect::StreamState;
 use libfuzzer_sys::fuzz_target;
 
-const HEADS: [&str; 11] = [
+const HEADS: [&str; 12] = [
     "序号,姓名,身份证号,手机,住址,民族\n",
     "姓名\t备注\t手机号码\r\n",
     "\"姓名\";\"地址\";\"x\"\"y\"\n",
@@ -22,6 +22,8 @@ const HEADS: [&str; 11] = [
     // Form controls and bracketed keys (`fields_attr.rs`).
     "<form><input type=\"text\" name=\"realName\" value=\"张伟\"><textarea name=\"address\">",
     "info[0][realname]=王芳&<input value=\"李娜\" name=\"user[name]\" ",
+    // Values named by ids (`fields_attr::Trigger::Id`).
+    "<p><span class=\"v\" id=\"realName\">张伟</span><input id=\"xm\" value=\"",
     // An open select (`fields_attr::SelectLog`).
     "<select name=\"mz\"><option value=\"1\">汉族</option><option value=\"2\" selected>回族</option>",
     // A four-column key/value row (`fields_html::CellEnd::Cell`).
