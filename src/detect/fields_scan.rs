@@ -171,7 +171,7 @@ fn id_eq(h: &[u8], p: usize) -> bool {
         .is_some_and(|w| matches!(w, [b' ' | b'\t' | b'\n' | b'\r', b'i' | b'I', b'd' | b'D']))
 }
 
-/// [`quick_ok`] and whether the separator is a `>`, from one load of the
+/// [`quick_ok`] and whether the separator is a `>` or a `=`, from one load of the
 /// separator and the 7 bytes before it. Forced inline: asked of every
 /// `:`, `=` and `>`, and the call alone was ~1.5 % of worker
 /// instructions.
@@ -527,13 +527,12 @@ impl Scanner {
         let Some((s, e)) = fields_attr::id_value(w.h, p) else {
             return true;
         };
+        // The separator loop tested the id's tail ([`id_may_match`]).
         let raw = w.h.get(s..e).unwrap_or_default();
-        // The tail test first: ids are many on a page (`row-17`, `app`).
-        w.eng.fields.may_match(raw)
-            && fields::bracket_key(raw).is_some_and(|name| {
-                fields::norm_key(name, key);
-                !w.eng.fields.lookup(key).is_empty()
-            })
+        fields::bracket_key(raw).is_some_and(|name| {
+            fields::norm_key(name, key);
+            !w.eng.fields.lookup(key).is_empty()
+        })
     }
 
     /// A `<select>` named `name` (raw) opens at `p`: its selected option
