@@ -211,8 +211,9 @@ fn sep_test(h: &[u8], p: usize, ix: &FieldIndex) -> SepTest {
 
 /// Cheap test of the value of the ` id=` at `p`: its tail is some field
 /// name's (most ids name no field: `row-17`, `app`), or it is not all
-/// there yet (the full read decides, and waits).
-#[inline]
+/// there yet (the full read decides, and waits). Not inlined: it runs
+/// only at an ` id=`, and inlined it grew the separator loop.
+#[inline(never)]
 fn id_may_match(h: &[u8], p: usize, ix: &FieldIndex) -> bool {
     let rest = h.get(p + 1..).unwrap_or_default();
     let (quote, s) = match rest.first() {
