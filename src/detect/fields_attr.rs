@@ -22,6 +22,12 @@
 //! stream keeps) gives the open select's field its text, or its `value`
 //! when the text is empty.
 //!
+//! In a tag without a `name`, an `id` names the value instead (read-only
+//! detail pages: `<span id="realName">张伟</span>`, `<input id="xm"
+//! value="王芳" readonly>`): a control's value, a textarea's or element's
+//! text, a select. The tag's start must lie in the look-behind, so that a
+//! `name` before the id is seen and the pair is never reported twice.
+//!
 //! Bounded like the label form: a decision reads at most [`ATTR_AHEAD`]
 //! bytes after the `=`, the control's name at most [`NAME_MAX`]; with
 //! fewer bytes it waits (`NeedMore`), and a pair not complete within the
@@ -45,7 +51,7 @@ pub const OPTION_BEHIND: usize = super::signature::MAX_WORD_LEN;
 
 /// The attribute names that start a pair: the tail filter lets keys
 /// ending like them through (`FieldIndex::pass_trigger`). `id` is tested
-/// at the separator instead (`fields_scan::sep_test`).
+/// in the separator loop instead (`fields_scan::id_eq`).
 pub const TRIGGERS: [&str; 3] = ["name", "value", "selected"];
 
 /// Which attribute the `=` ends.
