@@ -142,8 +142,10 @@ pub struct Scanner {
 
 /// Per-stream carry-over (one per direction of a flow). Small when idle:
 /// 72 bytes inline; the heap part is at most 250 bytes of carry plus the
-/// longest context window (and a word) of history, and the few reported
-/// matches that reach past a call's decisions (`Reported`).
+/// longest context window (and a word) of history, and, boxed together
+/// when first needed, the few reported matches that reach past a call's
+/// decisions (`Reported`) and the log of an HTML form's selects
+/// ([`StreamState::EXTRA_MAX`] in all).
 #[derive(Default, Debug)]
 pub struct StreamState {
     /// Stream offset one past the last byte passed in.
