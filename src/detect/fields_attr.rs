@@ -470,21 +470,36 @@ impl Tag<'_> {
     /// A `<textarea>`'s text after the tag's `>` at `gt`: the text up to
     /// a `</textarea`.
     fn textarea(&self, gt: usize) -> Result<(usize, usize, bool), Stop> {
+        let (text, lt) = self.text(gt)?;
+        for (k, &c) in b"</textarea".iter().enumerate() {
+            if !self.at(lt + k)?.eq_ignore_ascii_case(&c) {
+                return Err(Stop::NoPair);
+            }
+        }
+        Ok(text)
+    }
+
+    /// The text after the tag end at `gt`, up to the next `<`: (start,
+    /// end, cut at `VALUE_MAX`), and where that `<` is.
+    fn text(&self, gt: usize) -> Result<((usize, usize, bool), usize), Stop> {
         let s = gt + 1;
         let mut e = s;
         while self.at(e)? != b'<' {
             e += 1;
         }
-        for (k, &c) in b"</textarea".iter().enumerate() {
-            if !self.at(e + k)?.eq_ignore_ascii_case(&c) {
-                return Err(Stop::NoPair);
-            }
-        }
-        Ok(if e - s > VALUE_MAX {
+        let text = if e - s > VALUE_MAX {
             (s, s + VALUE_MAX, true)
         } else {
             (s, e, false)
-        })
+        };
+        Ok((text, e))
+    }
+
+    /// Whether the range `(s, e, _)` is empty or white space.
+    fn blank(&self, (s, e, _): (usize, usize, bool)) -> bool {
+        self.h
+            .get(s..e)
+            .is_none_or(|v| v.iter().all(u8::is_ascii_whitespace))
     }
 
     /// Whether white space then `<opt` (an `<option` or `<optgroup`)
@@ -506,15 +521,15 @@ impl Tag<'_> {
         }
     }
 
-    /// The attributes of the `<option` whose attribute `name` starts at
-    /// `name`: those before it, read in the look-behind; `None` when no
-    /// `<option` starts there.
-    fn option_before(&self, name: usize) -> Option<OptionAttrs> {
+    /// The tag holding the attribute whose name starts at `name`, read in
+    /// the look-behind: each attribute before `name` goes to `each`; the
+    /// tag's name, or `None` when its `<` lies beyond [`OPTION_BEHIND`].
+    fn attrs_before(&self, name: usize, mut each: impl FnMut(&Attr)) -> Option<&[u8]> {
         let w = self.h.get(name.saturating_sub(OPTION_BEHIND)..name)?;
         let lt = memchr::memrchr(b'<', w)?;
         let tag = w.get(lt + 1..)?;
-        let (word, rest) = (tag.get(..6)?, tag.get(6..)?);
-        if !word.eq_ignore_ascii_case(b"option") || !rest.first()?.is_ascii_whitespace() {
+        let len = tag.iter().position(|b| !b.is_ascii_alphanumeric())?;
+        if len == 0 || !tag.get(len)?.is_ascii_whitespace() {
             return None;
         }
         // One byte of the trigger's name in bounds, so that an attribute
@@ -524,47 +539,35 @@ impl Tag<'_> {
             end: name + 1,
             eof: true,
         };
-        let mut attrs = OptionAttrs::default();
-        let mut i = name - rest.len();
-        while let Ok(Some(a)) = before.attr(i) {
-            attrs.note(self.h, &a);
-            i = a.after;
-        }
-        Some(attrs)
-    }
-
-    /// The tag holding the attribute whose name starts at `name`, read in
-    /// the look-behind: its name, whether an attribute before `name` is a
-    /// `name`, and the `value` before it; `None` when its `<` lies beyond
-    /// [`OPTION_BEHIND`].
-    fn tag_before(&self, name: usize) -> Option<TagBefore<'_>> {
-        let w = self.h.get(name.saturating_sub(OPTION_BEHIND)..name)?;
-        let lt = memchr::memrchr(b'<', w)?;
-        let tag = w.get(lt + 1..)?;
-        let len = tag.iter().position(|b| !b.is_ascii_alphanumeric())?;
-        if len == 0 || !tag.get(len)?.is_ascii_whitespace() {
-            return None;
-        }
-        let before = Tag {
-            h: self.h,
-            end: name + 1,
-            eof: true,
-        };
-        let mut seen = TagBefore {
-            tag: tag.get(..len)?,
-            named: false,
-            value: None,
-        };
         let mut i = name - (tag.len() - len);
         while let Ok(Some(a)) = before.attr(i) {
-            let n = self.h.get(a.name.0..a.name.1).unwrap_or_default();
-            seen.named |= n.eq_ignore_ascii_case(b"name");
-            if n.eq_ignore_ascii_case(b"value") {
-                seen.value = Some(a.value);
-            }
+            each(&a);
             i = a.after;
         }
-        Some(seen)
+        tag.get(..len)
+    }
+
+    /// The attributes of the `<option` whose attribute `name` starts at
+    /// `name`: those before it, read in the look-behind; `None` when no
+    /// `<option` starts there.
+    fn option_before(&self, name: usize) -> Option<OptionAttrs> {
+        let mut attrs = OptionAttrs::default();
+        let tag = self.attrs_before(name, |a| attrs.note(self.h, a))?;
+        tag.eq_ignore_ascii_case(b"option").then_some(attrs)
+    }
+
+    /// What the look-behind shows of the tag holding the attribute whose
+    /// name starts at `name` ([`Tag::attrs_before`]).
+    fn tag_before(&self, name: usize) -> Option<TagBefore<'_>> {
+        let (mut named, mut value) = (false, None);
+        let tag = self.attrs_before(name, |a| {
+            let n = self.h.get(a.name.0..a.name.1).unwrap_or_default();
+            named |= n.eq_ignore_ascii_case(b"name");
+            if n.eq_ignore_ascii_case(b"value") {
+                value = Some(a.value);
+            }
+        })?;
+        Some(TagBefore { tag, named, value })
     }
 
     /// What an `id=` (the `=` at `p`) starts: in a tag without a `name`,
@@ -608,8 +611,8 @@ impl Tag<'_> {
                 r => r?,
             }
         } else if self.at(gt)? == b'>' {
-            match self.selected_text(gt, None)? {
-                Control::Selected(v) => v,
+            match self.text(gt)? {
+                (v, _) if !self.blank(v) => v,
                 _ => return Ok(Control::Tag),
             }
         } else {
@@ -657,24 +660,10 @@ impl Tag<'_> {
         gt: usize,
         value: Option<(usize, usize, bool)>,
     ) -> Result<Control, Stop> {
-        let s = gt + 1;
-        let mut e = s;
-        while self.at(e)? != b'<' {
-            e += 1;
-        }
-        let text = if e - s > VALUE_MAX {
-            (s, s + VALUE_MAX, true)
-        } else {
-            (s, e, false)
-        };
-        let blank = |(s, e, _): (usize, usize, bool)| {
-            self.h
-                .get(s..e)
-                .is_none_or(|v| v.iter().all(u8::is_ascii_whitespace))
-        };
+        let (text, _) = self.text(gt)?;
         Ok(match value {
-            Some(v) if blank(text) && !blank(v) => Control::Selected(v),
-            _ if blank(text) => Control::Tag,
+            Some(v) if self.blank(text) && !self.blank(v) => Control::Selected(v),
+            _ if self.blank(text) => Control::Tag,
             _ => Control::Selected(text),
         })
     }
