@@ -53,6 +53,8 @@ pub struct Config {
     pub dedup: policy::DedupConfig,
     /// Decoder options.
     pub decode: DecodeConfig,
+    /// `[replay]`: how capture files are read.
+    pub replay: ReplayConfig,
     /// IP fragment reassembly bounds.
     pub defrag: DefragConfigFile,
     /// DNS IP -> name cache bounds.
@@ -90,6 +92,7 @@ impl Default for Config {
             unencrypted: p.unencrypted,
             dedup: p.dedup,
             decode: DecodeConfig::default(),
+            replay: ReplayConfig::default(),
             normalize: Default::default(),
             defrag: DefragConfigFile::default(),
             dns: DnsConfigFile::default(),
@@ -278,6 +281,30 @@ pub struct DecodeConfig {
     /// are wrong, as the receiver would (counted). Off by default: captures
     /// taken on a sending host with checksum offload have bad checksums.
     pub validate_checksums: bool,
+}
+
+/// `[replay]`: how capture files are read.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReplayConfig {
+    /// Map a single classic pcap file into memory window by window instead
+    /// of reading it (no copy out of the page cache). Turn off for a file
+    /// another process may truncate while it is replayed: that ends a
+    /// mapped replay with a bus error (reported, exit status 74).
+    pub mmap: bool,
+}
+
+impl Default for ReplayConfig {
+    fn default() -> Self {
+        ReplayConfig { mmap: true }
+    }
+}
+
+impl ReplayConfig {
+    /// The capture options these settings ask for.
+    pub fn inputs(&self) -> crate::capture::InputOptions {
+        crate::capture::InputOptions { mmap: self.mmap }
+    }
 }
 
 /// `[defrag]`: IPv4/IPv6 fragment reassembly bounds.

@@ -311,7 +311,7 @@ fn replay(args: ReplayArgs) -> Result<()> {
         None => None,
     };
     let res = if args.realtime {
-        let src = capture::open_inputs(&args.inputs)?;
+        let src = capture::open_inputs_with(&args.inputs, &cfg.replay.inputs())?;
         let name = args
             .inputs
             .iter()

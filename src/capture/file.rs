@@ -510,11 +510,15 @@ impl<R: Read> Read for RetryInterrupted<R> {
 }
 
 /// Expands directories and opens every input, merging several into one.
-pub(super) fn open_inputs(paths: &[PathBuf]) -> Result<Box<dyn FrameSource>, CaptureError> {
+pub(super) fn open_inputs(
+    paths: &[PathBuf],
+    opts: &super::InputOptions,
+) -> Result<Box<dyn FrameSource>, CaptureError> {
     let files = expand_paths(paths)?;
     if let [only] = files.as_slice() {
-        // One classic pcap: read in shared chunks, frames routed in place.
-        if let Some(chunked) = super::chunked::ChunkedFile::open(only, 0)? {
+        // One classic pcap: mapped or read in shared chunks, frames
+        // routed in place.
+        if let Some(chunked) = super::chunked::ChunkedFile::open(only, 0, opts.mmap)? {
             return Ok(Box::new(chunked));
         }
     }
@@ -799,7 +803,9 @@ mod tests {
 
     #[test]
     fn missing_file_names_it() {
-        let err = open_inputs(&["/nonexistent/x.pcap".into()]).err().unwrap();
+        let err = open_inputs(&["/nonexistent/x.pcap".into()], &Default::default())
+            .err()
+            .unwrap();
         assert!(err.to_string().contains("/nonexistent/x.pcap"));
     }
 
@@ -818,7 +824,9 @@ mod tests {
         assert_eq!(names, ["a.PCAPNG", "b.pcap", "c.cap"]);
 
         let empty = tempfile::tempdir().unwrap();
-        let err = open_inputs(&[empty.path().to_path_buf()]).err().unwrap();
+        let err = open_inputs(&[empty.path().to_path_buf()], &Default::default())
+            .err()
+            .unwrap();
         assert!(
             err.to_string().contains("no .pcap/.pcapng/.cap files"),
             "{err}"

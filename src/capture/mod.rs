@@ -54,7 +54,44 @@ pub struct FrameInfo {
 
 /// A block of capture bytes that frames are handed out of in place
 /// (see [`FrameSource::next_frame_shared`]).
-pub type Chunk = Arc<Vec<u8>>;
+pub type Chunk = Arc<ChunkBytes>;
+
+/// The bytes of a [`Chunk`]: read into memory, or a window of a capture
+/// file mapped into memory (no copy; unmapped when the last batch
+/// pointing into it is done).
+#[derive(Debug)]
+pub enum ChunkBytes {
+    /// Bytes read into a buffer (reused once no batch points into it).
+    Owned(Vec<u8>),
+    /// A read-only window of a mapped file.
+    Mapped(memmap2::Mmap),
+}
+
+impl ChunkBytes {
+    /// The buffer of an owned chunk, to read into.
+    pub fn owned_mut(&mut self) -> Option<&mut Vec<u8>> {
+        match self {
+            ChunkBytes::Owned(v) => Some(v),
+            ChunkBytes::Mapped(_) => None,
+        }
+    }
+}
+
+impl std::ops::Deref for ChunkBytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            ChunkBytes::Owned(v) => v,
+            ChunkBytes::Mapped(m) => m,
+        }
+    }
+}
+
+impl From<Vec<u8>> for ChunkBytes {
+    fn from(v: Vec<u8>) -> ChunkBytes {
+        ChunkBytes::Owned(v)
+    }
+}
 
 /// A frame left where it was read: `chunk[start..start + caplen]`.
 #[derive(Clone, Copy, Debug)]
@@ -190,12 +227,38 @@ impl std::error::Error for CaptureError {
 /// # Errors
 /// The first file that is missing, unreadable or not a capture.
 pub fn open_inputs(paths: &[PathBuf]) -> Result<Box<dyn FrameSource>, CaptureError> {
-    file::open_inputs(paths)
+    file::open_inputs(paths, &InputOptions::default())
+}
+
+/// [`open_inputs`] with options.
+///
+/// # Errors
+/// As [`open_inputs`].
+pub fn open_inputs_with(
+    paths: &[PathBuf],
+    opts: &InputOptions,
+) -> Result<Box<dyn FrameSource>, CaptureError> {
+    file::open_inputs(paths, opts)
+}
+
+/// How capture files are opened.
+#[derive(Clone, Copy, Debug)]
+pub struct InputOptions {
+    /// Map a single classic pcap file instead of reading it (see
+    /// [`mapped`]).
+    pub mmap: bool,
+}
+
+impl Default for InputOptions {
+    fn default() -> Self {
+        InputOptions { mmap: true }
+    }
 }
 
 pub mod chunked;
 pub mod file;
 pub mod live;
+pub mod mapped;
 mod merge;
 mod prefetch;
 #[cfg(test)]

@@ -129,10 +129,7 @@ impl Batch {
     pub fn payload(&self, p: &Packet) -> &[u8] {
         let bytes = match p.chunk {
             IN_DATA => self.data.as_slice(),
-            i => self
-                .chunks
-                .get(usize::from(i))
-                .map_or(&[][..], |c| c.as_slice()),
+            i => self.chunks.get(usize::from(i)).map_or(&[][..], |c| &c[..]),
         };
         bytes.get(p.decoded.payload.clone()).unwrap_or(&[])
     }
@@ -151,8 +148,8 @@ mod tests {
 
     #[test]
     fn copied_and_shared_payloads_read_back() {
-        let a: Chunk = Arc::new(b"hdr-AAAA-hdr-BBBB".to_vec());
-        let b: Chunk = Arc::new(b"xx-CCC".to_vec());
+        let a: Chunk = Arc::new(b"hdr-AAAA-hdr-BBBB".to_vec().into());
+        let b: Chunk = Arc::new(b"xx-CCC".to_vec().into());
         let mut batch = Batch::default();
         // Frame at 0 of chunk a, payload at 4..8 of the frame.
         batch.push_shared(
@@ -198,7 +195,9 @@ mod tests {
 
     #[test]
     fn a_batch_pins_at_most_batch_chunks_chunks() {
-        let chunks: Vec<Chunk> = (0..BATCH_CHUNKS).map(|_| Arc::new(vec![0; 64])).collect();
+        let chunks: Vec<Chunk> = (0..BATCH_CHUNKS)
+            .map(|_| Arc::new(vec![0; 64].into()))
+            .collect();
         let mut batch = Batch::default();
         for (i, c) in chunks.iter().enumerate() {
             assert!(!batch.is_full(), "full before chunk {i}");
@@ -209,7 +208,7 @@ mod tests {
 
     #[test]
     fn shared_bytes_count_towards_the_byte_bound() {
-        let c: Chunk = Arc::new(vec![0; BATCH_BYTES]);
+        let c: Chunk = Arc::new(vec![0; BATCH_BYTES].into());
         let mut batch = Batch::default();
         batch.push_shared(
             0,

@@ -302,7 +302,8 @@ pub fn replay_with(
     hooks: RunHooks,
 ) -> Result<RunStats, ReplayError> {
     let started = Instant::now();
-    let source = capture::open_inputs(inputs).map_err(ReplayError::Open)?;
+    let source =
+        capture::open_inputs_with(inputs, &cfg.replay.inputs()).map_err(ReplayError::Open)?;
     let files: Vec<String> = source
         .file_names()
         .iter()
