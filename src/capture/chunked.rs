@@ -418,9 +418,11 @@ mod tests {
     use proptest::prelude::*;
 
     type Frames = Vec<(FrameInfo, Vec<u8>)>;
+    /// Every frame, the end (`Ok` or the error text) and the warnings.
+    type ReadAll = (Frames, Result<(), String>, Vec<String>);
 
     /// Every frame, the end (`Ok` or the error text) and the warnings.
-    fn read_all(src: &mut dyn FrameSource) -> (Frames, Result<(), String>, Vec<String>) {
+    fn read_all(src: &mut dyn FrameSource) -> ReadAll {
         let mut frames = Vec::new();
         let end = loop {
             let mut buf = Vec::new();
@@ -568,7 +570,7 @@ mod tests {
 
     /// [`read_all`] of `bytes` written to a file `t.pcap` and mapped (the
     /// directory left out of the messages), and the windows mapped.
-    fn read_mapped_counted(bytes: &[u8]) -> ((Frames, Result<(), String>, Vec<String>), u64) {
+    fn read_mapped_counted(bytes: &[u8]) -> (ReadAll, u64) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.pcap");
         std::fs::write(&path, bytes).unwrap();
@@ -585,7 +587,7 @@ mod tests {
         (out, c.chunks.allocated)
     }
 
-    fn read_mapped(bytes: &[u8]) -> (Frames, Result<(), String>, Vec<String>) {
+    fn read_mapped(bytes: &[u8]) -> ReadAll {
         read_mapped_counted(bytes).0
     }
 
