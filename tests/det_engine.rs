@@ -403,6 +403,51 @@ fn selected_options_are_their_selects_values_at_any_split() {
     }
 }
 
+/// A label names the `<select>` right after it, whatever the select's own
+/// name (`<label>民族：</label><select name="f12">`): with or without a
+/// colon, in a `label`, `th` or `td` cell, even with no name or id at all.
+/// A select whose name is a field keeps its own field; text that is no
+/// label layout, or a label before another control, names nothing; any
+/// split equals the whole buffer.
+#[test]
+fn labels_name_the_selects_after_them_at_any_split() {
+    let many: String = (1..=30)
+        .map(|i| format!("<option value=\"{i:02}\">选项{i}</option>"))
+        .collect();
+    let page = format!(
+        "<form class=\"form-horizontal\">\n\
+         <div class=\"form-group\"><label class=\"col-sm-2 control-label\">民族：</label>\n\
+         <div class=\"col-sm-4\"><select name=\"field_12\" class=\"form-control select2\">\n\
+         {many}<option value=\"97\" selected=\"selected\">蒙古族</option></select></div></div>\n\
+         <table><tr><th>政治面貌</th><td><select class=\"f\"><option>中共党员</option>\
+         <option selected>群众</option></select></td></tr>\n\
+         <tr><td>宗教信仰</td><td><select id=\"s3\"><option value=\"1\" selected>佛教</option>\
+         </select></td></tr></table>\n\
+         <label>民族</label><select name=\"religion\"><option selected>道教</option></select>\n\
+         <p>民族 <select name=\"f9\"><option selected>回族</option></select></p>\n\
+         <label>民族：</label><input name=\"f10\" value=\"x\"><select name=\"f11\">\
+         <option selected>壮族</option></select>\n\
+         <label>备注：</label><select name=\"f13\"><option selected>满族</option></select>\n</form>\n"
+    );
+    let data = page.as_bytes();
+    for backend in backends() {
+        let e = engine(backend);
+        let attr = id_of(&e, "sensitive_attr");
+        let whole = scan_buf(&e, data);
+        let values: Vec<&str> = whole
+            .iter()
+            .filter(|h| h.0 == attr)
+            .map(|h| std::str::from_utf8(&h.1).unwrap())
+            .collect();
+        assert_eq!(values, ["蒙古族", "群众", "佛教", "道教"], "{whole:?}");
+        for cut in (0..=data.len()).step_by(7) {
+            assert_eq!(scan_pieces(&e, data, &[cut]), whole, "cut at {cut}");
+        }
+        let cuts: Vec<usize> = (0..data.len()).step_by(11).collect();
+        assert_eq!(scan_pieces(&e, data, &cuts), whole, "cut every 11 bytes");
+    }
+}
+
 /// An `id` names the value of a tag without a `name` (a read-only detail
 /// page: `<span id="realName">张伟</span>`); a tag with a `name` is
 /// decided by its name alone; any split equals the whole buffer.

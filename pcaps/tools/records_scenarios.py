@@ -188,7 +188,9 @@ def gen_profiles(d, s):
 # Pre-filled edit forms as four frameworks write them: Django (name
 # before value, textarea), Rails (value before name, bracketed names), PHP
 # (bracketed names, single quotes), JSP/Bootstrap (ethnicity and political
-# status as selects whose selected option lies many options after the name).
+# status as selects whose selected option lies many options after the name;
+# the political-status select has a form builder's name, `field_7`, so only
+# its label names it).
 SELECT_NATIONS = NATIONS + ["维吾尔族", "土家族", "彝族", "藏族", "布依族", "侗族", "瑶族", "朝鲜族",
                             "白族", "哈尼族", "黎族", "哈萨克族", "傣族"]
 PARTIES = ["中共党员", "共青团员", "群众"]
@@ -231,7 +233,7 @@ def control_card(k, name, addr, nation, mobile, party):
             '<div class="form-group"><label>手机号码</label><input class="form-control" '
             'name="sjhm" value="%s"></div>\n'
             % (name, select("nation", SELECT_NATIONS, nation, ' selected="selected"'),
-               select("zzmm", PARTIES, party, " selected"), addr, mobile))
+               select("field_7", PARTIES, party, " selected"), addr, mobile))
 
 
 # Decoys: a search box holding a name, a meta author, an empty control, an
@@ -292,7 +294,8 @@ def gen_controls(d, s):
                     "value before a bracketed name; PHP: bracketed names in single quotes; "
                     "JSP/Bootstrap: a read-only name named by its id alone, ethnicity and "
                     "political status as selects, the selected option up to 20 options after "
-                    "the name) and a pre-filled password control; the search box, meta author, "
+                    "the name, the political-status select named field_7 and so named only by "
+                    "the label before it) and a pre-filled password control; the search box, meta author, "
                     "empty control, unselected option, unnamed and non-field selects, page "
                     "title span, remark textarea and address placeholder are no values"},
         ],

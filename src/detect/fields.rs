@@ -732,7 +732,17 @@ pub fn bracket_key(k: &[u8]) -> Option<&[u8]> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NeedMore;
 
-/// Where the value after separator `p` lies: `Ok(Some((start, end)))`,
+/// A field's value after its separator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Value {
+    /// The text at `start..end`, cut at [`VALUE_MAX`] when the flag is set.
+    Text(usize, usize, bool),
+    /// The selected option of the `<select>` after an HTML colon label
+    /// (`<label>民族：</label><select name="f12">`).
+    Select,
+}
+
+/// Where the value after separator `p` lies: `Ok(Some(value))`,
 /// `Ok(None)` no value, `Err(NeedMore)` more bytes needed.
 pub fn value_after(
     h: &[u8],
@@ -740,7 +750,7 @@ pub fn value_after(
     sep_len: usize,
     sep: u8,
     eof: bool,
-) -> Result<Option<(usize, usize, bool)>, NeedMore> {
+) -> Result<Option<Value>, NeedMore> {
     let mut s = p + sep_len;
     while h.get(s) == Some(&b' ') {
         s += 1;
@@ -757,6 +767,7 @@ pub fn value_after(
     let markup = first == b'<' && sep == b':';
     if markup {
         match super::fields_html::skip_markup(h, s, eof)? {
+            Some(m) if m.select => return Ok(Some(Value::Select)),
             Some(m) => s = m.value,
             None => return Ok(None),
         }
@@ -777,9 +788,9 @@ pub fn value_after(
     let lim = (s + VALUE_MAX + 1).min(h.len());
     let e = h.get(s..lim).and_then(|t| t.iter().position(|&b| stop(b)));
     match e {
-        Some(i) => Ok(Some((s, s + i, false))),
-        None if h.len() > s + VALUE_MAX => Ok(Some((s, s + VALUE_MAX, true))),
-        None if eof => Ok(Some((s, h.len(), false))),
+        Some(i) => Ok(Some(Value::Text(s, s + i, false))),
+        None if h.len() > s + VALUE_MAX => Ok(Some(Value::Text(s, s + VALUE_MAX, true))),
+        None if eof => Ok(Some(Value::Text(s, h.len(), false))),
         None => Err(NeedMore),
     }
 }
@@ -909,13 +920,22 @@ mod tests {
         let h = br#"{"realName": "x", a=1&pwd=abc, <xm>y</xm>"#;
         let p = h.iter().position(|&b| b == b':').unwrap_or(0);
         assert_eq!(key_before(h, p, b':'), Some((2, 10)));
-        assert_eq!(value_after(h, p, 1, b':', true), Ok(Some((14, 15, false))));
+        assert_eq!(
+            value_after(h, p, 1, b':', true),
+            Ok(Some(Value::Text(14, 15, false)))
+        );
         let p = 25;
         assert_eq!(h[p], b'=');
         assert_eq!(key_before(h, p, b'='), Some((22, 25)));
         let p = h.iter().rposition(|&b| b == b'>').unwrap_or(0);
         assert_eq!(key_before(h, p, b'>'), None, "closing tag");
         assert_eq!(value_after(b"k: v", 1, 1, b':', false), Err(NeedMore));
+        // A colon label before a select: the select's selected option.
+        let h = "民族：</label>\n<div><select name=\"f12\">".as_bytes();
+        assert_eq!(value_after(h, 6, 3, b':', false), Ok(Some(Value::Select)));
+        let h = "民族：<select>".as_bytes();
+        assert_eq!(value_after(h, 6, 3, b':', false), Ok(Some(Value::Select)));
+        assert_eq!(value_after(&h[..14], 6, 3, b':', false), Err(NeedMore));
     }
 
     #[test]

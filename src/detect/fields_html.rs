@@ -52,8 +52,12 @@ type TagName = u64;
 /// The markup between a label and its value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Markup {
-    /// Where the value's text starts.
+    /// Where the value's text starts, or the `<` of the `<select` tag
+    /// that holds the value.
     pub value: usize,
+    /// The markup ends at a `<select` tag: the value is its selected
+    /// option (`<label>民族</label><select name="f12">`).
+    pub select: bool,
     /// The last element closed (the label's cell).
     closed: Option<TagName>,
     /// The first element opened (the value's cell).
@@ -72,6 +76,9 @@ pub struct Label {
     /// A `td` label and value (a key/value row) and what ends the value's
     /// cell: the value may be a header cell instead ([`header_word`]).
     pub cells: Option<CellEnd>,
+    /// The value is the selected option of the select whose tag starts
+    /// at `value.0` (`value` is empty).
+    pub select: bool,
 }
 
 /// What follows the value cell of a `td` label.
@@ -291,6 +298,14 @@ pub fn skip_markup(h: &[u8], s: usize, eof: bool) -> Result<Option<Markup>, Need
         if b != b'<' {
             break;
         }
+        if opens_select(h, i, eof)? {
+            return Ok(Some(Markup {
+                value: i,
+                select: true,
+                closed,
+                opened,
+            }));
+        }
         let window = h.get(i..lim.min(h.len())).unwrap_or_default();
         let Some(gt) = memchr::memchr(b'>', window) else {
             return if h.len() < lim { more(eof) } else { Ok(None) };
@@ -313,9 +328,20 @@ pub fn skip_markup(h: &[u8], s: usize, eof: bool) -> Result<Option<Markup>, Need
     }
     Ok(Some(Markup {
         value: i,
+        select: false,
         closed,
         opened,
     }))
+}
+
+/// Whether a `<select` tag starts at the `<` at `i` (its name needs 8
+/// bytes: the tag's `>` may lie beyond the markup bound).
+fn opens_select(h: &[u8], i: usize, eof: bool) -> Result<bool, NeedMore> {
+    let Some(t) = h.get(i + 1..i + 8) else {
+        return if eof { Ok(false) } else { Err(NeedMore) };
+    };
+    Ok(t[..6].eq_ignore_ascii_case(b"select")
+        && matches!(t[6], b' ' | b'\t' | b'\r' | b'\n' | b'>' | b'/'))
 }
 
 /// The text from `s` to the next `<`: (start, end, cut at `VALUE_MAX`).
@@ -452,6 +478,15 @@ pub fn label_after(
     let Some(m) = skip_markup(h, q, eof)? else {
         return Ok(None);
     };
+    if m.select {
+        return Ok(select_label(m).then_some(Label {
+            key: (ks, ks + key.len()),
+            value: (m.value, m.value),
+            cut: false,
+            cells: None,
+            select: true,
+        }));
+    }
     let cells = match (m.closed, m.opened) {
         (Some(c), Some(o)) if LABELISH.contains(&c) && !LABELISH.contains(&o) => false,
         (Some(c), Some(o)) if c == name("td") && o == name("td") => true,
@@ -474,7 +509,20 @@ pub fn label_after(
         value: (vs, ve),
         cut,
         cells,
+        select: false,
     }))
+}
+
+/// Whether markup ending at a `<select` tag makes the text before it its
+/// label: a `th`, `dt` or `label` element closed, then the select (in an
+/// element of another kind, or none), or a `td` cell then the next cell.
+/// A header row never holds a select, so no row-shape test is needed.
+fn select_label(m: Markup) -> bool {
+    match (m.closed, m.opened) {
+        (Some(c), o) if LABELISH.contains(&c) => o.is_none_or(|o| !LABELISH.contains(&o)),
+        (Some(c), Some(o)) => c == name("td") && o == name("td"),
+        _ => false,
+    }
 }
 
 /// Whether the `>` at `p` may start a label (a cheap test before
@@ -638,10 +686,56 @@ mod tests {
     }
 
     #[test]
+    fn labels_name_the_select_after_them() {
+        // The select's `<` and the label, or nothing.
+        let select = |doc: &str| {
+            let h = doc.as_bytes();
+            let l = label_after(h, doc.find('>').unwrap(), true, |_| true).ok()??;
+            let key = String::from_utf8_lossy(&h[l.key.0..l.key.1]).to_string();
+            l.select.then_some((key, l.value.0))
+        };
+        let at = |doc: &str| doc.find("<select").or(doc.find("<SELECT")).unwrap();
+        for doc in [
+            "<label>民族</label><select name=\"f12\">",
+            "<label class=\"control-label\">民族</label>\n  <div class=\"col\"><select>",
+            "<th>民族</th><td><select class=\"form-control input-sm select2\" id=\"s\">",
+            "<td>民族</td><td><SELECT\nname=\"x\">",
+            "<dt>民族</dt>\n<dd><select/>",
+        ] {
+            assert_eq!(select(doc), Some(("民族".to_string(), at(doc))), "{doc}");
+        }
+        for doc in [
+            // Not a label layout: no element closed, or a label after it.
+            "<p>民族 <select name=\"f\">",
+            "<span>民族</span><select name=\"f\">",
+            "<label>民族</label><th><select>",
+            "<td>民族</td><th><select>",
+            // Another control first; a tag that only starts like select.
+            "<label>民族</label><input name=\"a\"><select>",
+            "<label>民族</label><selection>",
+            "<label>民族</label></tr><select>",
+        ] {
+            assert_eq!(select(doc), None, "{doc}");
+        }
+        // A colon label: the colon separator's (`fields::value_after`).
+        assert_eq!(select("<label>民族：</label><select>"), None);
+        let m = skip_markup(b"</label><div><select name=", 0, false);
+        assert_eq!(
+            m.map(|m| m.map(|m| (m.select, m.value))),
+            Ok(Some((true, 13)))
+        );
+        // `<select` needs its next byte; without it, more bytes or nothing.
+        assert_eq!(skip_markup(b"</label><select", 0, false), Err(NeedMore));
+        assert_eq!(skip_markup(b"</label><select", 0, true), Ok(None));
+    }
+
+    #[test]
     fn undecided_until_the_bytes_are_there() {
         for doc in [
             "<td>姓名</td><td>张伟</td></tr>",
             "<td>姓名</td><td>张伟</td>\n <td>",
+            "<td>民族</td><td><select ",
+            "<th>民族</th>\n<select>",
         ] {
             undecided_until_complete(doc.as_bytes());
         }

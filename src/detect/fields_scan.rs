@@ -433,8 +433,12 @@ impl Scanner {
                 fields::norm_key(raw, key);
                 let dets = eng.fields.lookup(key);
                 if !dets.is_empty() {
-                    if let Some(v) = fields::value_after(h, c.p, c.len, c.sep, w.eof)? {
-                        self.push_value(w, dets, v, c.p, false);
+                    match fields::value_after(h, c.p, c.len, c.sep, w.eof)? {
+                        Some(fields::Value::Text(s, e, cut)) => {
+                            self.push_value(w, dets, (s, e, cut), c.p, false);
+                        }
+                        Some(fields::Value::Select) => self.label_select(w, dets, c.p),
+                        None => {}
                     }
                 }
             }
@@ -455,7 +459,10 @@ impl Scanner {
                 x.selects.close(w.base + c.p as u64);
             }
         }
-        if let Some(l) = label {
+        if let Some(l) = label.filter(|l| l.select) {
+            fields_html::norm_label(h.get(l.key.0..l.key.1).unwrap_or_default(), key);
+            self.label_select(w, eng.fields.lookup(key), c.p);
+        } else if let Some(l) = label {
             let v = fields::trim(h.get(l.value.0..l.value.1).unwrap_or_default());
             // In a key/value row the value may be a header cell: a common
             // header word or a field name itself.
@@ -537,7 +544,9 @@ impl Scanner {
     }
 
     /// A `<select>` named `name` (raw) opens at `p`: its selected option
-    /// is the value of the field of that name, if it is one.
+    /// is the value of the field of that name, if it is one. A name that
+    /// is no field leaves the field a label gave the select (see
+    /// [`Self::label_select`]).
     fn open_select(&mut self, w: &Work<'_>, name: (usize, usize), p: usize, key: &mut Vec<u8>) {
         let raw = w.h.get(name.0..name.1).unwrap_or_default();
         let dets = match fields::bracket_key(raw) {
@@ -547,6 +556,21 @@ impl Scanner {
             }
             None => &[],
         };
+        let selects = &mut self.extra.get_or_insert_with(Box::default).selects;
+        if dets.is_empty() && !selects.open_field().dets().is_empty() {
+            return;
+        }
+        selects.open(w.base + p as u64, dets);
+    }
+
+    /// The label at `p` names the `<select>` right after it: the select
+    /// is opened there with the label's field, so its selected option is
+    /// that field's value even when the select's own name is none
+    /// (`<label>民族</label><select name="f12">`).
+    fn label_select(&mut self, w: &Work<'_>, dets: &[(DetectorId, ValueCheck)], p: usize) {
+        if dets.is_empty() {
+            return;
+        }
         let at = w.base + p as u64;
         self.extra
             .get_or_insert_with(Box::default)
