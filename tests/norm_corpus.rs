@@ -306,18 +306,30 @@ fn render(r: &mut Rng, s: &Sample) -> (String, u64) {
             // An edit form: Django order, Rails order with a bracketed
             // name, a read-only value named by its id, a select whose
             // unselected options hold a valid ethnic group (and surname)
-            // as a decoy.
+            // as a decoy, named by its name or, with a form builder's
+            // name, by the label before it.
+            let options = |v: &str| {
+                format!(
+                    "\n  <option value=\"\">请选择</option>\n  <option value=\"1\">满族</option>\n  \
+                     <option value=\"2\" selected=\"selected\">{v}</option>\n</select>"
+                )
+            };
             let body: String = kv
                 .iter()
                 .enumerate()
-                .map(|(i, (k, v))| match i % 4 {
-                    0 => format!("<p><input type=\"text\" name=\"{k}\" value=\"{v}\"></p>\n"),
-                    1 => format!("<input type=\"text\" value=\"{v}\" name=\"user[{k}]\" />\n"),
-                    2 => format!("<p><span class=\"value\" id=\"{k}\">{v}</span></p>\n"),
+                .map(|(i, (k, v))| match i % 8 {
+                    0 | 4 => format!("<p><input type=\"text\" name=\"{k}\" value=\"{v}\"></p>\n"),
+                    1 | 5 => format!("<input type=\"text\" value=\"{v}\" name=\"user[{k}]\" />\n"),
+                    2 | 6 => format!("<p><span class=\"value\" id=\"{k}\">{v}</span></p>\n"),
+                    3 => format!(
+                        "<select class=\"form-control\" name=\"{k}\">{}\n",
+                        options(v)
+                    ),
                     _ => format!(
-                        "<select class=\"form-control\" name=\"{k}\">\n  \
-                         <option value=\"\">请选择</option>\n  <option value=\"1\">满族</option>\n  \
-                         <option value=\"2\" selected=\"selected\">{v}</option>\n</select>\n"
+                        "<div class=\"form-group\"><label class=\"control-label\">{k}：</label>\n\
+                         <div class=\"col-sm-4\"><select class=\"form-control\" name=\"field_{i}\">{}\
+                         </div></div>\n",
+                        options(v)
                     ),
                 })
                 .collect();
