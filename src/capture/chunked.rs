@@ -1,14 +1,18 @@
-//! Classic pcap read in large shared chunks, frames handed out in place.
+//! Classic pcap read in large shared chunks, or mapped window by window,
+//! frames handed out in place.
 //!
 //! The reader thread then routes each frame without copying it: a batch
 //! keeps a reference to the chunk its packets lie in, and the chunk is
-//! reused once every batch pointing into it has been processed. (pcapng
-//! and the modified-pcap format go through `pcap-parser` and are copied.)
+//! reused (a read chunk) or unmapped (a mapped window, see
+//! [`super::mapped`]) once every batch pointing into it has been
+//! processed. (pcapng and the modified-pcap format go through
+//! `pcap-parser` and are copied.)
 //!
 //! Bounds: a chunk is [`CHUNK`] bytes, larger than the largest record
 //! ([`MAX_CAPLEN`] plus its header), so a record always fits once the
 //! partial record at a chunk's end is moved to the next chunk; at most
-//! [`SPARES`] idle chunks are kept for reuse.
+//! [`SPARES`] idle chunks are kept for reuse. A window starts at the record
+//! the previous one cut, so nothing is moved.
 
 use std::fs::File;
 use std::io::Read;
@@ -104,21 +108,8 @@ impl LegacyChunks {
         format: LegacyFormat,
         src: Box<dyn Read + Send>,
     ) -> LegacyChunks {
-        LegacyChunks {
-            src: Input::Stream(src),
-            format,
-            chunk: Arc::new(vec![0; CHUNK].into()),
-            pos: 0,
-            end: 0,
-            eof: false,
-            done: false,
-            spares: Vec::new(),
-            name,
-            file,
-            packets: 0,
-            warnings: Vec::new(),
-            allocated: 1,
-        }
+        let chunk = Arc::new(vec![0; CHUNK].into());
+        LegacyChunks::with_input(name, file, format, Input::Stream(src), chunk)
     }
 
     /// Maps the records of the regular file `file` (`len` bytes, the
@@ -130,11 +121,36 @@ impl LegacyChunks {
         file: File,
         len: u64,
     ) -> LegacyChunks {
-        let mut chunks = LegacyChunks::new(name, index, format, Box::new(std::io::empty()));
-        chunks.chunk = Arc::new(Vec::new().into());
-        chunks.allocated = 0;
-        chunks.src = Input::Mapped(MappedFile::new(file, len, FILE_HEADER as u64));
-        chunks
+        let input = Input::Mapped(MappedFile::new(file, len, FILE_HEADER as u64));
+        // No bytes yet: the first record maps the first window.
+        let chunk = Arc::new(Vec::new().into());
+        LegacyChunks::with_input(name, index, format, input, chunk)
+    }
+
+    /// Starts with `chunk` holding no valid bytes.
+    fn with_input(
+        name: PathBuf,
+        file: u32,
+        format: LegacyFormat,
+        src: Input,
+        chunk: Chunk,
+    ) -> LegacyChunks {
+        let allocated = u64::from(!chunk.is_empty());
+        LegacyChunks {
+            src,
+            format,
+            chunk,
+            pos: 0,
+            end: 0,
+            eof: false,
+            done: false,
+            spares: Vec::new(),
+            name,
+            file,
+            packets: 0,
+            warnings: Vec::new(),
+            allocated,
+        }
     }
 
     /// Non-fatal problems seen so far, taken once.
@@ -313,7 +329,8 @@ pub struct ChunkedFile {
 
 impl ChunkedFile {
     /// Opens `path` when it is a classic pcap file; `Ok(None)` when it is
-    /// something else (read it with [`super::file::FileReader`]).
+    /// something else (read it with [`super::file::FileReader`]). With
+    /// `mmap`, a regular file is mapped window by window instead of read.
     ///
     /// # Errors
     /// The file cannot be opened or read.
