@@ -249,16 +249,17 @@ impl LegacyChunks {
     /// and reads until that chunk is full or the source ends.
     fn refill(&mut self) -> Result<(), CaptureError> {
         if let Input::Mapped(m) = &mut self.src {
-            let window = match m.next_window(self.pos) {
-                Ok(w) => w,
-                Err(e) => return Err(self.read_failed(&e)),
-            };
-            self.end = window.chunk.len();
-            self.eof = window.last;
-            self.chunk = window.chunk;
-            self.pos = 0;
-            self.allocated += 1;
-            return Ok(());
+            if let Ok(window) = m.next_window(self.pos) {
+                self.end = window.chunk.len();
+                self.eof = window.last;
+                self.chunk = window.chunk;
+                self.pos = 0;
+                self.allocated += 1;
+                return Ok(());
+            }
+            // A file system that cannot map the file: read it from the
+            // end of the current chunk on.
+            self.read_instead()?;
         }
         let mut next = self.free_chunk();
         let tail = self.end - self.pos;
@@ -271,7 +272,10 @@ impl LegacyChunks {
             dst.copy_from_slice(src);
         }
         let old = std::mem::replace(&mut self.chunk, next);
-        if self.spares.len() < SPARES {
+        // Only whole read chunks are reused (not a window, nor the empty
+        // chunk a mapped reader starts with).
+        let reusable = matches!(&*old, ChunkBytes::Owned(v) if v.len() == CHUNK);
+        if reusable && self.spares.len() < SPARES {
             self.spares.push(old);
         }
         self.pos = 0;
@@ -290,6 +294,18 @@ impl LegacyChunks {
                 }
                 Ok(n) => self.end += n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(self.read_failed(&e)),
+            }
+        }
+        Ok(())
+    }
+
+    /// Switches a mapped reader to reading, at the end of its chunk.
+    fn read_instead(&mut self) -> Result<(), CaptureError> {
+        let src = std::mem::replace(&mut self.src, Input::Stream(Box::new(std::io::empty())));
+        if let Input::Mapped(m) = src {
+            match m.into_reader(self.end) {
+                Ok(file) => self.src = Input::Stream(Box::new(file)),
                 Err(e) => return Err(self.read_failed(&e)),
             }
         }
@@ -650,6 +666,37 @@ mod tests {
                 start: *start,
             };
             assert_eq!(s.bytes(*len), bytes.as_slice());
+        }
+    }
+
+    #[test]
+    fn a_file_that_cannot_be_mapped_is_read() {
+        // ~9 MiB: the mapping fails at the second window.
+        let lens: Vec<usize> = (0..70).map(|i| 1 + (i * 104_729) % 262_144).collect();
+        let bytes = capture(true, false, &lens);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.pcap");
+        std::fs::write(&path, &bytes).unwrap();
+        for fail_at in [0, 1] {
+            let mut c = ChunkedFile::open(&path, 3, true).unwrap().unwrap();
+            let mut frames = Vec::new();
+            let mut buf = Vec::new();
+            loop {
+                if let Input::Mapped(m) = &mut c.chunks.src {
+                    m.fail = c.chunks.allocated == fail_at;
+                }
+                match c.next_frame(&mut buf).unwrap() {
+                    Some(info) => frames.push((info, std::mem::take(&mut buf))),
+                    None => break,
+                }
+            }
+            assert!(matches!(c.chunks.src, Input::Stream(_)), "fell back");
+            assert_eq!(c.take_warnings(), Vec::<String>::new());
+            assert_eq!(
+                frames,
+                read_all(&mut parsed(&bytes)).0,
+                "failed at {fail_at}"
+            );
         }
     }
 

@@ -25,13 +25,30 @@ pub(super) struct MappedFile {
     len: u64,
     /// File offset of the current chunk's first byte.
     base: u64,
+    /// Tests: the next mapping fails.
+    #[cfg(test)]
+    pub(super) fail: bool,
 }
 
 impl MappedFile {
     /// Maps `file` (`len` bytes) from offset `base` on.
     pub(super) fn new(file: File, len: u64, base: u64) -> MappedFile {
         install_bus_error_handler();
-        MappedFile { file, len, base }
+        MappedFile {
+            file,
+            len,
+            base,
+            #[cfg(test)]
+            fail: false,
+        }
+    }
+
+    /// The file, positioned `held` bytes after the current chunk's start
+    /// (past the bytes the chunk holds), to be read from there on.
+    pub(super) fn into_reader(mut self, held: usize) -> std::io::Result<File> {
+        use std::io::{Seek, SeekFrom};
+        self.file.seek(SeekFrom::Start(self.base + held as u64))?;
+        Ok(self.file)
     }
 }
 
@@ -55,6 +72,10 @@ impl MappedFile {
         if len == 0 {
             let chunk = Arc::new(Vec::new().into());
             return Ok(Window { chunk, last });
+        }
+        #[cfg(test)]
+        if self.fail {
+            return Err(std::io::Error::other("mapping refused (test)"));
         }
         // SAFETY: the map is read-only and private. A file another process
         // rewrites while it is read may change under us, which is as good
