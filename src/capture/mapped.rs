@@ -18,6 +18,14 @@ use super::{Chunk, ChunkBytes};
 pub const WINDOW: usize = 4 << 20;
 const _: () = assert!(WINDOW > super::file::MAX_CAPLEN as usize + 16);
 
+/// A window of a mapped file.
+pub(super) struct Window {
+    /// The mapped bytes (empty at the end of the file).
+    pub(super) chunk: Chunk,
+    /// The window reaches the end of the file.
+    pub(super) last: bool,
+}
+
 /// A regular file mapped in windows of [`WINDOW`] bytes.
 pub(super) struct MappedFile {
     file: File,
@@ -50,17 +58,7 @@ impl MappedFile {
         self.file.seek(SeekFrom::Start(self.base + held as u64))?;
         Ok(self.file)
     }
-}
 
-/// A window of a mapped file.
-pub(super) struct Window {
-    /// The mapped bytes (empty at the end of the file).
-    pub(super) chunk: Chunk,
-    /// The window reaches the end of the file.
-    pub(super) last: bool,
-}
-
-impl MappedFile {
     /// Maps the next window: it starts `skip` bytes into the current one,
     /// at the incomplete record there (so nothing is copied), and holds
     /// [`WINDOW`] bytes or what is left of the file.
