@@ -416,6 +416,23 @@ fn labels_name_the_selects_after_them_at_any_split() {
     attr_values_at_any_split(page.as_bytes(), &["蒙古族", "群众", "佛教", "道教"], 11);
 }
 
+/// Radio buttons and checkboxes offer choices: only a checked one's value
+/// is the field's (`<input type="radio" name="zzmm" value="群众" checked>`),
+/// whatever the attribute order; any split equals the whole buffer.
+#[test]
+fn only_checked_radio_buttons_and_checkboxes_are_values_at_any_split() {
+    let page = "<form><p>政治面貌：\n\
+        <input type=\"radio\" name=\"zzmm\" value=\"中共党员\"> 中共党员\n\
+        <input type=\"radio\" name=\"zzmm\" value=\"共青团员\"> 共青团员\n\
+        <input type=\"radio\" name=\"zzmm\" value=\"群众\" checked> 群众</p>\n\
+        <p>宗教信仰：<input type=\"checkbox\" value=\"佛教\" name=\"religion\">佛教\n\
+        <input type=\"checkbox\" value=\"道教\" name=\"religion\" checked=\"checked\">道教</p>\n\
+        <input name=\"mz\" value=\"回族\" type=\"radio\"><input name=\"mz\" value=\"汉族\" \
+        class=\"form-check-input\" type=\"radio\">\n\
+        <input type=\"text\" name=\"nation\" value=\"壮族\"></form>\n";
+    attr_values_at_any_split(page.as_bytes(), &["群众", "道教", "壮族"], 9);
+}
+
 /// The `sensitive_attr` values of `data` are `want`, with every back-end,
 /// and the matches are the same with one cut every 7 bytes and in pieces
 /// of `piece` bytes.

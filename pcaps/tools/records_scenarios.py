@@ -249,6 +249,14 @@ CONTROL_DECOYS = (
     '<textarea name="remark">联系人赵敏已离职，请勿联系。</textarea>\n'
     '<input type="text" name="address" placeholder="请输入详细地址">\n'
 )
+# Radio buttons: only the checked one is the field's value; the unchecked
+# ones offer other valid religions.
+RADIOS = (
+    '<p>宗教信仰：<input type="radio" name="religion" value="佛教">佛教\n'
+    '<input type="radio" name="religion" value="伊斯兰教">伊斯兰教\n'
+    '<input type="radio" name="religion" value="道教" checked>道教</p>\n'
+)
+RADIO_CHECKED = "道教"
 EDITS, POSTS = 9, 2
 PASSWORD = "Qz7!mK2#vB9p"
 
@@ -263,7 +271,7 @@ def gen_controls(d, s):
     pw = ('<form action="/account"><input type="text" name="username" value="ops01">\n'
           '<input type="password" name="password" value="%s" autocomplete="off"></form>\n' % PASSWORD)
     page = ("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>编辑档案</title></head>\n"
-            "<body>\n%s%s%s</body></html>\n" % (CONTROL_DECOYS, cards, pw))
+            "<body>\n%s%s%s%s</body></html>\n" % (CONTROL_DECOYS, RADIOS, cards, pw))
     with open(os.path.join(d, "edit.html"), "wb") as f:
         f.write(page.encode())
     # PHP form arrays, percent-encoded as a browser posts them
@@ -278,7 +286,7 @@ def gen_controls(d, s):
         return {"cn_name": len(ps), "cn_address": len(ps), "cn_mobile": len(ps),
                 "sensitive_attr": len({p[2] for p in ps})}
     get_d = distinct(edits)
-    get_d["sensitive_attr"] += len(selected_parties)
+    get_d["sensitive_attr"] += len(selected_parties) + 1  # the checked radio
     get_d["credential"] = 1
     expect = {
         "events": [
@@ -295,12 +303,15 @@ def gen_controls(d, s):
                     "JSP/Bootstrap: a read-only name named by its id alone, ethnicity and "
                     "political status as selects, the selected option up to 20 options after "
                     "the name, the political-status select named field_7 and so named only by "
-                    "the label before it) and a pre-filled password control; the search box, meta author, "
-                    "empty control, unselected option, unnamed and non-field selects, page "
+                    "the label before it), a religion radio group with one checked button, "
+                    "and a pre-filled password control; the search box, meta author, "
+                    "empty control, unselected option, unchecked radio buttons, unnamed and "
+                    "non-field selects, page "
                     "title span, remark textarea and address placeholder are no values"},
         ],
         "values": sorted(list(names) + list(addrs) + list(mobiles)
-                         + list({p[2] for p in people}) + sorted(selected_parties) + [PASSWORD]),
+                         + list({p[2] for p in people}) + sorted(selected_parties)
+                         + [RADIO_CHECKED, PASSWORD]),
     }
     with open(os.path.join(d, "controls.json"), "w") as f:
         json.dump(expect, f, ensure_ascii=False, indent=1)

@@ -305,6 +305,28 @@ struct Attr {
     after: usize,
 }
 
+/// Whether an `<input>` is a radio button or checkbox, and checked: the
+/// value of an unchecked one is only a choice offered, not the field's.
+#[derive(Default)]
+struct Choice {
+    /// `type="radio"` or `type="checkbox"`.
+    choice: bool,
+    /// A `checked` attribute.
+    checked: bool,
+}
+
+impl Choice {
+    fn note(&mut self, h: &[u8], a: &Attr) {
+        let name = h.get(a.name.0..a.name.1).unwrap_or_default();
+        if name.eq_ignore_ascii_case(b"checked") {
+            self.checked = true;
+        } else if name.eq_ignore_ascii_case(b"type") {
+            let v = h.get(a.value.0..a.value.1).unwrap_or_default();
+            self.choice = v.eq_ignore_ascii_case(b"radio") || v.eq_ignore_ascii_case(b"checkbox");
+        }
+    }
+}
+
 /// What the look-behind shows of the tag holding an `id=`.
 struct TagBefore<'a> {
     /// The tag's name.
@@ -570,6 +592,30 @@ impl Tag<'_> {
         Some(TagBefore { tag, named, value })
     }
 
+    /// Whether the tag holding the trigger whose name starts at `name` is
+    /// an unchecked radio button or checkbox: its attributes before the
+    /// trigger (when its start is in the look-behind; otherwise only a
+    /// `type` after the trigger tells) and from `after` to the tag's end
+    /// (within the bound: an attribute beyond it is not seen).
+    fn unchecked_choice(&self, name: usize, mut after: usize) -> Result<bool, Stop> {
+        let mut c = Choice::default();
+        let tag = self.attrs_before(name, |a| c.note(self.h, a));
+        if tag.is_some_and(|t| !t.eq_ignore_ascii_case(b"input")) {
+            return Ok(false);
+        }
+        loop {
+            match self.attr(after) {
+                Ok(Some(a)) => {
+                    c.note(self.h, &a);
+                    after = a.after;
+                }
+                Ok(None) | Err(Stop::NoPair) => break,
+                Err(Stop::More) => return Err(Stop::More),
+            }
+        }
+        Ok(c.choice && !c.checked)
+    }
+
     /// What an `id=` (the `=` at `p`) starts: in a tag without a `name`,
     /// a pair of the id and the tag's value.
     fn id_control(&self, p: usize) -> Result<Control, Stop> {
@@ -679,6 +725,9 @@ impl Tag<'_> {
             Trigger::Name => {
                 let (ks, ke, _, after) = self.value(p + 1, NAME_MAX, false)?;
                 let value = match self.find(after, b"value")? {
+                    Some(_) if self.unchecked_choice(p - t.name_len(), after)? => {
+                        return Ok(Control::Tag)
+                    }
                     Some(v) => v,
                     None => {
                         let gt = self.tag_end(after)?;
@@ -698,6 +747,9 @@ impl Tag<'_> {
             Trigger::Value => {
                 let (vs, ve, cut, after) = self.value(p + 1, VALUE_MAX, true)?;
                 match self.find(after, b"name")? {
+                    Some(_) if self.unchecked_choice(p - t.name_len(), after)? => {
+                        return Ok(Control::Tag)
+                    }
                     Some((ks, ke, false)) if ke - ks <= NAME_MAX => ((ks, ke), (vs, ve, cut)),
                     _ => return Ok(Control::Tag),
                 }
@@ -801,6 +853,50 @@ mod tests {
             pair(h, " name=", true),
             Ok(some("address", "北京市海淀区中关村大街27号"))
         );
+    }
+
+    #[test]
+    fn radio_buttons_and_checkboxes_count_only_checked() {
+        for h in [
+            r#"<input type="radio" name="zzmm" value="群众" checked>"#,
+            r#"<input type="checkbox" name="zzmm" value="群众" checked="checked" />"#,
+            r#"<input name="zzmm" type="RADIO" class="r" value="群众" checked>"#,
+            r#"<input name="zzmm" value="群众" type="text">"#,
+            r#"<span type="radio" name="zzmm" value="群众">"#,
+        ] {
+            assert_eq!(pair(h, " name=", true), Ok(some("zzmm", "群众")), "{h}");
+        }
+        let h = r#"<input type="radio" value="群众" name="zzmm" checked>"#;
+        assert_eq!(pair(h, " value=", true), Ok(some("zzmm", "群众")));
+        for (h, at) in [
+            (r#"<input type="radio" name="zzmm" value="群众">"#, " name="),
+            (
+                r#"<input type="checkbox" name="zzmm" value="群众" />"#,
+                " name=",
+            ),
+            (r#"<input name="zzmm" value="群众" type="radio">"#, " name="),
+            (
+                r#"<input type="radio" value="群众" name="zzmm">"#,
+                " value=",
+            ),
+            (
+                r#"<input value="群众" name="zzmm" type="checkbox">"#,
+                " value=",
+            ),
+        ] {
+            assert_eq!(pair(h, at, true), Ok(None), "{h}");
+        }
+        // A tag whose start is beyond the look-behind: its `type` after
+        // the trigger tells.
+        let far = format!(
+            r#"<input class="{}" name="zzmm" value="群众" type="radio">"#,
+            "c".repeat(40)
+        );
+        assert_eq!(pair(&far, " name=", true), Ok(None));
+        // The tag's end decides: not all there, more bytes are needed.
+        let h = r#"<input type="radio" name="zzmm" value="群众" "#;
+        assert_eq!(pair(h, " name=", false), Err(NeedMore));
+        assert_eq!(pair(h, " name=", true), Ok(None));
     }
 
     #[test]
