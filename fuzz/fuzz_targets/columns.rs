@@ -11,7 +11,7 @@ use leakwatch::detect::columns::Slot;
 use leakwatch::detect::StreamState;
 use libfuzzer_sys::fuzz_target;
 
-const HEADS: [&str; 13] = [
+const HEADS: [&str; 14] = [
     "序号,姓名,身份证号,手机,住址,民族\n",
     "姓名\t备注\t手机号码\r\n",
     "\"姓名\";\"地址\";\"x\"\"y\"\n",
@@ -28,6 +28,8 @@ const HEADS: [&str; 13] = [
     "<select name=\"mz\"><option value=\"1\">汉族</option><option value=\"2\" selected>回族</option>",
     // A label naming the select after it (`fields_html::Markup::select`).
     "<label>民族：</label><div><select name=\"f12\"><option>汉族</option><option selected>",
+    // Radio buttons: only a checked one is a value (`fields_attr::Choice`).
+    "<input type=\"radio\" name=\"zzmm\" value=\"群众\" checked><input name=\"mz\" value=\"回族\" ",
     // A four-column key/value row (`fields_html::CellEnd::Cell`).
     "<tr><td>姓名</td><td>张伟</td><td>诊断</td><td>高血压</td></tr><tr><td>民族</td><td>",
     "",

@@ -967,6 +967,7 @@ mod tests {
                     "<input ", " name=", " value=", "\"xm\"", "'张伟'", "\"", ">", "/>",
                     "</textarea>", " ", "a", "=", "<option", " selected", " selected=",
                     "<select", "<opt", "</select>", " id=", "<span",
+                    " type=radio", " type=\"checkbox\"", " checked",
                 ]).prop_map(str::to_string),
                 "[a-z\\[\\] ]{0,6}",
             ], 0..40),
