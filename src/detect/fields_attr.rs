@@ -335,6 +335,8 @@ struct TagBefore<'a> {
     named: bool,
     /// The `value` attribute before the id.
     value: Option<(usize, usize, bool)>,
+    /// Radio button or checkbox attributes before the id.
+    choice: Choice,
 }
 
 /// What the attributes of an `<option>` other than the trigger say.
@@ -581,15 +583,21 @@ impl Tag<'_> {
     /// What the look-behind shows of the tag holding the attribute whose
     /// name starts at `name` ([`Tag::attrs_before`]).
     fn tag_before(&self, name: usize) -> Option<TagBefore<'_>> {
-        let (mut named, mut value) = (false, None);
+        let (mut named, mut value, mut choice) = (false, None, Choice::default());
         let tag = self.attrs_before(name, |a| {
             let n = self.h.get(a.name.0..a.name.1).unwrap_or_default();
             named |= n.eq_ignore_ascii_case(b"name");
             if n.eq_ignore_ascii_case(b"value") {
                 value = Some(a.value);
             }
+            choice.note(self.h, a);
         })?;
-        Some(TagBefore { tag, named, value })
+        Some(TagBefore {
+            tag,
+            named,
+            value,
+            choice,
+        })
     }
 
     /// Whether the tag holding the trigger whose name starts at `name` is
@@ -619,7 +627,12 @@ impl Tag<'_> {
     /// What an `id=` (the `=` at `p`) starts: in a tag without a `name`,
     /// a pair of the id and the tag's value.
     fn id_control(&self, p: usize) -> Result<Control, Stop> {
-        let Some(TagBefore { tag, named, value }) = self.tag_before(p - Trigger::Id.name_len())
+        let Some(TagBefore {
+            tag,
+            named,
+            value,
+            mut choice,
+        }) = self.tag_before(p - Trigger::Id.name_len())
         else {
             return Ok(Control::Tag);
         };
@@ -637,11 +650,13 @@ impl Tag<'_> {
             if n.eq_ignore_ascii_case(b"value") {
                 value = Some(a.value);
             }
+            choice.note(self.h, &a);
             i = a.after;
         }
         let gt = self.skip_ws(i)?;
         let (vs, ve, cut) = if is(b"input") {
             match value {
+                Some(_) if choice.choice && !choice.checked => return Ok(Control::Tag),
                 Some(v) => v,
                 None => return Ok(Control::Tag),
             }
@@ -886,6 +901,11 @@ mod tests {
         ] {
             assert_eq!(pair(h, at, true), Ok(None), "{h}");
         }
+        // Named by an id: the same rule.
+        let h = r#"<input type="checkbox" id="religion" value="佛教">"#;
+        assert_eq!(pair(h, " id=", true), Ok(None));
+        let h = r#"<input type="checkbox" id="religion" value="佛教" checked>"#;
+        assert_eq!(pair(h, " id=", true), Ok(some("religion", "佛教")));
         // A tag whose start is beyond the look-behind: its `type` after
         // the trigger tells.
         let far = format!(
