@@ -307,7 +307,7 @@ fn render(r: &mut Rng, s: &Sample) -> (String, u64) {
             // name, a read-only value named by its id, a select whose
             // unselected options hold a valid ethnic group (and surname)
             // as a decoy, named by its name or, with a form builder's
-            // name, by the label before it.
+            // name, by the label before it; unchecked radio buttons.
             let options = |v: &str| {
                 format!(
                     "\n  <option value=\"\">请选择</option>\n  <option value=\"1\">满族</option>\n  \
@@ -333,7 +333,10 @@ fn render(r: &mut Rng, s: &Sample) -> (String, u64) {
                     ),
                 })
                 .collect();
-            format!("<form method=\"post\">\n{body}</form>")
+            // Unchecked radio buttons offer valid groups: no values.
+            let radios = "<p><input type=\"radio\" name=\"mz\" value=\"满族\"> 满族\n\
+                 <input name=\"mz\" value=\"赫哲族\" type=\"radio\"> 赫哲族</p>\n";
+            format!("<form method=\"post\">\n{radios}{body}</form>")
         }
         _ => {
             // A profile table of four columns (label, value, label,
