@@ -418,7 +418,8 @@ fn labels_name_the_selects_after_them_at_any_split() {
 
 /// Radio buttons and checkboxes offer choices: only a checked one's value
 /// is the field's (`<input type="radio" name="zzmm" value="群众" checked>`),
-/// whatever the attribute order; any split equals the whole buffer.
+/// whatever the attribute order, or its text when the value is a code;
+/// any split equals the whole buffer.
 #[test]
 fn only_checked_radio_buttons_and_checkboxes_are_values_at_any_split() {
     let page = "<form><p>政治面貌：\n\
@@ -429,8 +430,10 @@ fn only_checked_radio_buttons_and_checkboxes_are_values_at_any_split() {
         <input type=\"checkbox\" value=\"道教\" name=\"religion\" checked=\"checked\">道教</p>\n\
         <input name=\"mz\" value=\"回族\" type=\"radio\"><input name=\"mz\" value=\"汉族\" \
         class=\"form-check-input\" type=\"radio\">\n\
-        <input type=\"text\" name=\"nation\" value=\"壮族\"></form>\n";
-    attr_values_at_any_split(page.as_bytes(), &["群众", "道教", "壮族"], 9);
+        <input type=\"text\" name=\"nation\" value=\"壮族\">\n\
+        <label><input type=\"radio\" name=\"zjxy\" value=\"1\">佛教</label>\n\
+        <label><input type=\"radio\" name=\"zjxy\" value=\"5\" checked>伊斯兰教</label></form>\n";
+    attr_values_at_any_split(page.as_bytes(), &["群众", "道教", "壮族", "伊斯兰教"], 9);
 }
 
 /// The `sensitive_attr` values of `data` are `want`, with every back-end,

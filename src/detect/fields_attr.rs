@@ -22,6 +22,9 @@
 //! stream keeps) gives the open select's field its text, or its `value`
 //! when the text is empty.
 //!
+//! A radio button or checkbox offers a choice: only a `checked` one's
+//! value counts, or, when that value is a code, its text after the tag.
+//!
 //! In a tag without a `name`, an `id` names the value instead (read-only
 //! detail pages: `<span id="realName">张伟</span>`, `<input id="xm"
 //! value="王芳" readonly>`): a control's value, a textarea's or element's
@@ -98,6 +101,10 @@ pub struct Pair {
     pub value: (usize, usize),
     /// The value was cut at `VALUE_MAX`.
     pub cut: bool,
+    /// A checked radio button's or checkbox's text after its tag (up to
+    /// the next `<`): the value when the `value` attribute is only a code
+    /// (`<input type="radio" name="zzmm" value="13" checked>群众`).
+    pub text: Option<(usize, usize, bool)>,
 }
 
 /// Whether the `=` at `p` ends a `name`, `value`, `selected` or `id`
@@ -325,6 +332,14 @@ impl Choice {
             self.choice = v.eq_ignore_ascii_case(b"radio") || v.eq_ignore_ascii_case(b"checkbox");
         }
     }
+}
+
+/// A radio button or checkbox ([`Tag::choice`]).
+enum ChoiceText {
+    /// Not checked: no value.
+    Unchecked,
+    /// Checked, with its text after the tag, if any.
+    Checked(Option<(usize, usize, bool)>),
 }
 
 /// What the look-behind shows of the tag holding an `id=`.
@@ -601,27 +616,41 @@ impl Tag<'_> {
     }
 
     /// Whether the tag holding the trigger whose name starts at `name` is
-    /// an unchecked radio button or checkbox: its attributes before the
+    /// a radio button or checkbox, and checked: its attributes before the
     /// trigger (when its start is in the look-behind; otherwise only a
     /// `type` after the trigger tells) and from `after` to the tag's end
-    /// (within the bound: an attribute beyond it is not seen).
-    fn unchecked_choice(&self, name: usize, mut after: usize) -> Result<bool, Stop> {
+    /// (within the bound: an attribute beyond it is not seen). `None`: no
+    /// radio button or checkbox; `Some(text)`: checked or not, with the
+    /// text after a checked one's tag (see [`Pair::text`]).
+    fn choice(&self, name: usize, mut after: usize) -> Result<Option<ChoiceText>, Stop> {
         let mut c = Choice::default();
         let tag = self.attrs_before(name, |a| c.note(self.h, a));
         if tag.is_some_and(|t| !t.eq_ignore_ascii_case(b"input")) {
-            return Ok(false);
+            return Ok(None);
         }
-        loop {
+        let end = loop {
             match self.attr(after) {
                 Ok(Some(a)) => {
                     c.note(self.h, &a);
                     after = a.after;
                 }
-                Ok(None) | Err(Stop::NoPair) => break,
+                Ok(None) => break Some(self.tag_end(after)?),
+                Err(Stop::NoPair) => break None,
                 Err(Stop::More) => return Err(Stop::More),
             }
+        };
+        if !c.choice {
+            return Ok(None);
         }
-        Ok(c.choice && !c.checked)
+        if !c.checked {
+            return Ok(Some(ChoiceText::Unchecked));
+        }
+        let text = match end.map(|gt| self.text(gt)) {
+            Some(Ok((t, _))) if !self.blank(t) => Some(t),
+            Some(Err(Stop::More)) => return Err(Stop::More),
+            _ => None,
+        };
+        Ok(Some(ChoiceText::Checked(text)))
     }
 
     /// What an `id=` (the `=` at `p`) starts: in a tag without a `name`,
@@ -684,6 +713,7 @@ impl Tag<'_> {
                 key: (ks, ke),
                 value: (vs, ve),
                 cut,
+                text: None,
             })
         } else {
             Control::Tag
@@ -740,10 +770,11 @@ impl Tag<'_> {
             Trigger::Name => {
                 let (ks, ke, _, after) = self.value(p + 1, NAME_MAX, false)?;
                 let value = match self.find(after, b"value")? {
-                    Some(_) if self.unchecked_choice(p - t.name_len(), after)? => {
-                        return Ok(Control::Tag)
-                    }
-                    Some(v) => v,
+                    Some(v) => match self.choice(p - t.name_len(), after)? {
+                        Some(ChoiceText::Unchecked) => return Ok(Control::Tag),
+                        Some(ChoiceText::Checked(t)) => (v, t),
+                        None => (v, None),
+                    },
                     None => {
                         let gt = self.tag_end(after)?;
                         match self.textarea(gt) {
@@ -751,7 +782,7 @@ impl Tag<'_> {
                                 return Ok(Control::Select((ks, ke)))
                             }
                             Err(Stop::NoPair) => return Ok(Control::Tag),
-                            r => r?,
+                            r => (r?, None),
                         }
                     }
                 };
@@ -761,21 +792,25 @@ impl Tag<'_> {
             Trigger::Id => return self.id_control(p),
             Trigger::Value => {
                 let (vs, ve, cut, after) = self.value(p + 1, VALUE_MAX, true)?;
-                match self.find(after, b"name")? {
-                    Some(_) if self.unchecked_choice(p - t.name_len(), after)? => {
-                        return Ok(Control::Tag)
-                    }
-                    Some((ks, ke, false)) if ke - ks <= NAME_MAX => ((ks, ke), (vs, ve, cut)),
+                let key = match self.find(after, b"name")? {
+                    Some((ks, ke, false)) if ke - ks <= NAME_MAX => (ks, ke),
                     _ => return Ok(Control::Tag),
-                }
+                };
+                let text = match self.choice(p - t.name_len(), after)? {
+                    Some(ChoiceText::Unchecked) => return Ok(Control::Tag),
+                    Some(ChoiceText::Checked(t)) => t,
+                    None => None,
+                };
+                (key, ((vs, ve, cut), text))
             }
         };
-        let (vs, ve, cut) = value;
-        Ok(if vs < ve {
+        let ((vs, ve, cut), text) = value;
+        Ok(if vs < ve || text.is_some() {
             Control::Pair(Pair {
                 key,
                 value: (vs, ve),
                 cut,
+                text,
             })
         } else {
             Control::Tag
@@ -901,6 +936,24 @@ mod tests {
         ] {
             assert_eq!(pair(h, at, true), Ok(None), "{h}");
         }
+        // A checked one's text after its tag: the value when the `value`
+        // attribute is a code.
+        let text = |h: &str, at: &str| {
+            let b = h.as_bytes();
+            let p = h.find(at).unwrap() + at.len() - 1;
+            match control_at(b, p, true, trigger(b, p).unwrap()) {
+                Ok(Control::Pair(q)) => q.text.map(|(s, e, _)| h[s..e].trim().to_string()),
+                _ => None,
+            }
+        };
+        let h = r#"<input type="radio" name="zzmm" value="13" checked> 群众 <input "#;
+        assert_eq!(text(h, " name="), Some("群众".to_string()));
+        let h = r#"<label><input value="13" type="radio" name="zzmm" checked/>群众</label>"#;
+        assert_eq!(text(h, " value="), Some("群众".to_string()));
+        let h = r#"<input type="radio" name="zzmm" value="13" checked><label>群众</label>"#;
+        assert_eq!(text(h, " name="), None, "blank text");
+        let h = r#"<input type="text" name="zzmm" value="13">群众<br>"#;
+        assert_eq!(text(h, " name="), None, "no choice");
         // Named by an id: the same rule.
         let h = r#"<input type="checkbox" id="religion" value="佛教">"#;
         assert_eq!(pair(h, " id=", true), Ok(None));

@@ -485,7 +485,7 @@ impl Scanner {
     /// The value at `s..e` (`cut` at its bound) of a field of the
     /// detectors `dets`, whose separator is at `p`: the first detector
     /// whose check passes records it (with `strict`, only a check that
-    /// does not take free text).
+    /// does not take free text). Returns whether one did.
     fn push_value(
         &mut self,
         w: &Work<'_>,
@@ -493,7 +493,7 @@ impl Scanner {
         (s, e, cut): (usize, usize, bool),
         p: usize,
         strict: bool,
-    ) {
+    ) -> bool {
         let raw = w.h.get(s..e).unwrap_or_default();
         let v = fields::trim(raw);
         let vs = s + (v.as_ptr() as usize - raw.as_ptr() as usize);
@@ -511,9 +511,10 @@ impl Scanner {
             };
             if fields::truncation_ok(check, cut) && check.check(v) {
                 self.push_field(w, d, vs, v, p);
-                break;
+                return true;
             }
         }
+        false
     }
 
     /// A form control's value, if its name is a field name.
@@ -524,8 +525,14 @@ impl Scanner {
         };
         fields::norm_key(name, key);
         let dets = w.eng.fields.lookup(key);
-        if !dets.is_empty() {
-            self.push_value(w, dets, (pair.value.0, pair.value.1, pair.cut), p, false);
+        if dets.is_empty() {
+            return;
+        }
+        let value = (pair.value.0, pair.value.1, pair.cut);
+        if !self.push_value(w, dets, value, p, false) {
+            if let Some(text) = pair.text {
+                self.push_value(w, dets, text, p, false);
+            }
         }
     }
 
