@@ -250,13 +250,16 @@ CONTROL_DECOYS = (
     '<input type="text" name="address" placeholder="请输入详细地址">\n'
 )
 # Radio buttons: only the checked one is the field's value; the unchecked
-# ones offer other valid religions.
+# ones offer other valid religions. In the second group the values are
+# codes, and the checked button's label text is the value.
 RADIOS = (
     '<p>宗教信仰：<input type="radio" name="religion" value="佛教">佛教\n'
     '<input type="radio" name="religion" value="伊斯兰教">伊斯兰教\n'
     '<input type="radio" name="religion" value="道教" checked>道教</p>\n'
+    '<p><label><input type="radio" name="zjxy" value="1">佛教</label>\n'
+    '<label><input type="radio" name="zjxy" value="5" checked>天主教</label></p>\n'
 )
-RADIO_CHECKED = "道教"
+RADIO_CHECKED = ["道教", "天主教"]
 EDITS, POSTS = 9, 2
 PASSWORD = "Qz7!mK2#vB9p"
 
@@ -286,7 +289,7 @@ def gen_controls(d, s):
         return {"cn_name": len(ps), "cn_address": len(ps), "cn_mobile": len(ps),
                 "sensitive_attr": len({p[2] for p in ps})}
     get_d = distinct(edits)
-    get_d["sensitive_attr"] += len(selected_parties) + 1  # the checked radio
+    get_d["sensitive_attr"] += len(selected_parties) + len(RADIO_CHECKED)
     get_d["credential"] = 1
     expect = {
         "events": [
@@ -303,7 +306,8 @@ def gen_controls(d, s):
                     "JSP/Bootstrap: a read-only name named by its id alone, ethnicity and "
                     "political status as selects, the selected option up to 20 options after "
                     "the name, the political-status select named field_7 and so named only by "
-                    "the label before it), a religion radio group with one checked button, "
+                    "the label before it), two religion radio groups with one checked button "
+                    "each (the second with code values, its label text the value), "
                     "and a pre-filled password control; the search box, meta author, "
                     "empty control, unselected option, unchecked radio buttons, unnamed and "
                     "non-field selects, page "
@@ -311,7 +315,7 @@ def gen_controls(d, s):
         ],
         "values": sorted(list(names) + list(addrs) + list(mobiles)
                          + list({p[2] for p in people}) + sorted(selected_parties)
-                         + [RADIO_CHECKED, PASSWORD]),
+                         + RADIO_CHECKED + [PASSWORD]),
     }
     with open(os.path.join(d, "controls.json"), "w") as f:
         json.dump(expect, f, ensure_ascii=False, indent=1)
