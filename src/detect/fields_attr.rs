@@ -103,8 +103,24 @@ pub struct Pair {
     pub cut: bool,
     /// A checked radio button's or checkbox's text after its tag (up to
     /// the next `<`): the value when the `value` attribute is only a code
-    /// (`<input type="radio" name="zzmm" value="13" checked>群众`).
+    /// (`<input type="radio" name="zzmm" value="13" checked>群众`). Set by
+    /// [`choice_at`].
     pub text: Option<(usize, usize, bool)>,
+    /// Where to read whether the tag is a radio button or checkbox
+    /// ([`choice_at`]): only done for a pair whose name is a field, as
+    /// most pairs' names are not.
+    pub choice: Option<ChoiceAt>,
+}
+
+/// A pair's trigger, for [`choice_at`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChoiceAt {
+    /// The trigger's `=`.
+    eq: usize,
+    /// Where its attribute name starts.
+    name: usize,
+    /// Where the attribute after the pair's first one may start.
+    after: usize,
 }
 
 /// Whether the `=` at `p` ends a `name`, `value`, `selected` or `id`
@@ -335,7 +351,8 @@ impl Choice {
 }
 
 /// A radio button or checkbox ([`Tag::choice`]).
-enum ChoiceText {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChoiceText {
     /// Not checked: no value.
     Unchecked,
     /// Checked, with its text after the tag, if any.
@@ -714,6 +731,7 @@ impl Tag<'_> {
                 value: (vs, ve),
                 cut,
                 text: None,
+                choice: None,
             })
         } else {
             Control::Tag
@@ -770,11 +788,14 @@ impl Tag<'_> {
             Trigger::Name => {
                 let (ks, ke, _, after) = self.value(p + 1, NAME_MAX, false)?;
                 let value = match self.find(after, b"value")? {
-                    Some(v) => match self.choice(p - t.name_len(), after)? {
-                        Some(ChoiceText::Unchecked) => return Ok(Control::Tag),
-                        Some(ChoiceText::Checked(t)) => (v, t),
-                        None => (v, None),
-                    },
+                    Some(v) => (
+                        v,
+                        Some(ChoiceAt {
+                            eq: p,
+                            name: p - t.name_len(),
+                            after,
+                        }),
+                    ),
                     None => {
                         let gt = self.tag_end(after)?;
                         match self.textarea(gt) {
@@ -796,21 +817,22 @@ impl Tag<'_> {
                     Some((ks, ke, false)) if ke - ks <= NAME_MAX => (ks, ke),
                     _ => return Ok(Control::Tag),
                 };
-                let text = match self.choice(p - t.name_len(), after)? {
-                    Some(ChoiceText::Unchecked) => return Ok(Control::Tag),
-                    Some(ChoiceText::Checked(t)) => t,
-                    None => None,
+                let at = ChoiceAt {
+                    eq: p,
+                    name: p - t.name_len(),
+                    after,
                 };
-                (key, ((vs, ve, cut), text))
+                (key, ((vs, ve, cut), Some(at)))
             }
         };
-        let ((vs, ve, cut), text) = value;
-        Ok(if vs < ve || text.is_some() {
+        let ((vs, ve, cut), choice) = value;
+        Ok(if vs < ve || choice.is_some() {
             Control::Pair(Pair {
                 key,
                 value: (vs, ve),
                 cut,
-                text,
+                text: None,
+                choice,
             })
         } else {
             Control::Tag
@@ -867,6 +889,25 @@ pub fn control_at(h: &[u8], p: usize, eof: bool, t: Trigger) -> Result<Control, 
     }
 }
 
+/// Whether the tag of the pair whose trigger is `at` is a radio button or
+/// checkbox, and checked (see [`Tag::choice`]); read within the pair's
+/// bound, so the result does not depend on the split.
+///
+/// # Errors
+/// `NeedMore` when the tag's end is not in `h` yet.
+pub fn choice_at(h: &[u8], at: ChoiceAt, eof: bool) -> Result<Option<ChoiceText>, NeedMore> {
+    let tag = Tag {
+        h,
+        end: at.eq + ATTR_AHEAD,
+        eof,
+    };
+    match tag.choice(at.name, at.after) {
+        Ok(c) => Ok(c),
+        Err(Stop::NoPair) => Ok(None),
+        Err(Stop::More) => Err(NeedMore),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -875,13 +916,30 @@ mod tests {
     /// The (name, value) strings of the pair at the first `=` after `at`.
     fn pair(h: &str, at: &str, eof: bool) -> Result<Option<(String, String)>, NeedMore> {
         let b = h.as_bytes();
+        let s = |(x, y): (usize, usize)| String::from_utf8_lossy(&b[x..y]).into_owned();
+        Ok(resolved(h, at, eof)?.map(|q| (s(q.key), s(q.value))))
+    }
+
+    /// The pair at the first `=` after `at`, its radio button or checkbox
+    /// decided as the scanner does for a field's name ([`choice_at`]).
+    fn resolved(h: &str, at: &str, eof: bool) -> Result<Option<Pair>, NeedMore> {
+        let b = h.as_bytes();
         let p = h.find(at).expect("trigger") + at.len() - 1;
         let t = trigger(b, p).expect("a trigger");
-        let s = |(x, y): (usize, usize)| String::from_utf8_lossy(&b[x..y]).into_owned();
-        Ok(match control_at(b, p, eof, t)? {
-            Control::Pair(q) => Some((s(q.key), s(q.value))),
-            _ => None,
-        })
+        let Control::Pair(mut q) = control_at(b, p, eof, t)? else {
+            return Ok(None);
+        };
+        match q
+            .choice
+            .map(|c| choice_at(b, c, eof))
+            .transpose()?
+            .flatten()
+        {
+            Some(ChoiceText::Unchecked) => return Ok(None),
+            Some(ChoiceText::Checked(text)) => q.text = text,
+            None => {}
+        }
+        Ok((q.value.0 < q.value.1).then_some(q))
     }
 
     fn some(k: &str, v: &str) -> Option<(String, String)> {
@@ -939,12 +997,8 @@ mod tests {
         // A checked one's text after its tag: the value when the `value`
         // attribute is a code.
         let text = |h: &str, at: &str| {
-            let b = h.as_bytes();
-            let p = h.find(at).unwrap() + at.len() - 1;
-            match control_at(b, p, true, trigger(b, p).unwrap()) {
-                Ok(Control::Pair(q)) => q.text.map(|(s, e, _)| h[s..e].trim().to_string()),
-                _ => None,
-            }
+            let q = resolved(h, at, true).unwrap()?;
+            q.text.map(|(s, e, _)| h[s..e].trim().to_string())
         };
         let h = r#"<input type="radio" name="zzmm" value="13" checked> 群众 <input "#;
         assert_eq!(text(h, " name="), Some("群众".to_string()));
@@ -1053,6 +1107,16 @@ mod tests {
                 proptest::prop_assert!(whole.is_ok());
                 for k in p + 1..=b.len() {
                     match control_at(&b[..k], p, false, t) {
+                        Err(NeedMore) => {}
+                        got => proptest::prop_assert_eq!(got, whole, "{:?} cut at {}", h, k),
+                    }
+                }
+                // A pair's radio button or checkbox, likewise.
+                let Ok(Control::Pair(Pair { choice: Some(at), .. })) = whole else { continue };
+                let whole = choice_at(b, at, true);
+                proptest::prop_assert!(whole.is_ok());
+                for k in p + 1..=b.len() {
+                    match choice_at(&b[..k], at, false) {
                         Err(NeedMore) => {}
                         got => proptest::prop_assert_eq!(got, whole, "{:?} cut at {}", h, k),
                     }

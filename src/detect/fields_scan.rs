@@ -256,6 +256,9 @@ fn label_ok(h: &[u8], p: usize, eof: bool, ix: &FieldIndex) -> bool {
     fields_html::may_start_label(h, p, eof, |t| ix.may_match_word(t))
 }
 
+/// The detectors of a field name, with their value checks.
+type FieldDets<'e> = &'e [(DetectorId, ValueCheck)];
+
 /// Quote and space bytes skipped between a key and its separator.
 const SKIP: usize = 3;
 
@@ -417,6 +420,12 @@ impl Scanner {
             }
             None => fields_attr::Control::None,
         };
+        // A pair's field, and its radio button or checkbox: decided (and
+        // waited for) before anything at this separator is recorded.
+        let (control, pair_dets) = match control {
+            fields_attr::Control::Pair(pair) => self.checked_pair(w, pair, key)?,
+            c => (c, &[][..]),
+        };
         // A tag's `name="宗教信仰"` names a control, not a person; the key
         // `id` names nothing unless it is a field name.
         let attr_name = match trigger {
@@ -444,7 +453,7 @@ impl Scanner {
             }
         }
         match control {
-            fields_attr::Control::Pair(pair) => self.push_control(w, pair, c.p, key),
+            fields_attr::Control::Pair(pair) => self.push_control(w, pair, pair_dets, c.p),
             fields_attr::Control::Select(name) => self.open_select(w, name, c.p, key),
             fields_attr::Control::Selected(v) => {
                 let field = self.extra.as_ref().map(|x| x.selects.open_field());
@@ -517,14 +526,15 @@ impl Scanner {
         false
     }
 
-    /// A form control's value, if its name is a field name.
-    fn push_control(&mut self, w: &Work<'_>, pair: fields_attr::Pair, p: usize, key: &mut Vec<u8>) {
-        let raw = w.h.get(pair.key.0..pair.key.1).unwrap_or_default();
-        let Some(name) = fields::bracket_key(raw) else {
-            return;
-        };
-        fields::norm_key(name, key);
-        let dets = w.eng.fields.lookup(key);
+    /// A form control's value, for the detectors `dets` of its name (none
+    /// when the name is no field).
+    fn push_control(
+        &mut self,
+        w: &Work<'_>,
+        pair: fields_attr::Pair,
+        dets: &[(DetectorId, ValueCheck)],
+        p: usize,
+    ) {
         if dets.is_empty() {
             return;
         }
@@ -534,6 +544,36 @@ impl Scanner {
                 self.push_value(w, dets, text, p, false);
             }
         }
+    }
+
+    /// A control's pair and the detectors of its name (none when it is no
+    /// field). For a field, a radio button or checkbox decides the pair:
+    /// none when not checked, and a checked one's text after the tag.
+    /// Only read for fields: most pairs' names are none.
+    fn checked_pair<'e>(
+        &self,
+        w: &Work<'e>,
+        mut pair: fields_attr::Pair,
+        key: &mut Vec<u8>,
+    ) -> Result<(fields_attr::Control, FieldDets<'e>), fields::NeedMore> {
+        let raw = w.h.get(pair.key.0..pair.key.1).unwrap_or_default();
+        let dets = match fields::bracket_key(raw) {
+            Some(name) => {
+                fields::norm_key(name, key);
+                w.eng.fields.lookup(key)
+            }
+            None => &[],
+        };
+        if let (Some(at), false) = (pair.choice, dets.is_empty()) {
+            match fields_attr::choice_at(w.h, at, w.eof)? {
+                Some(fields_attr::ChoiceText::Unchecked) => {
+                    return Ok((fields_attr::Control::Tag, &[]))
+                }
+                Some(fields_attr::ChoiceText::Checked(text)) => pair.text = text,
+                None => {}
+            }
+        }
+        Ok((fields_attr::Control::Pair(pair), dets))
     }
 
     /// Whether the `id` value after the `=` at `p` may name a field (also
