@@ -255,6 +255,7 @@ CONTROL_DECOYS = (
 RADIOS = (
     '<p>宗教信仰：<input type="radio" name="religion" value="佛教">佛教\n'
     '<input type="radio" name="religion" value="伊斯兰教">伊斯兰教\n'
+    '<input type="radio" name="religion" value="基督教">基督教\n'
     '<input type="radio" name="religion" value="道教" checked>道教</p>\n'
     '<p><label><input type="radio" name="zjxy" value="1">佛教</label>\n'
     '<label><input type="radio" name="zjxy" value="5" checked>天主教</label></p>\n'
