@@ -296,7 +296,8 @@ pub struct ReplayConfig {
 
 impl Default for ReplayConfig {
     fn default() -> Self {
-        ReplayConfig { mmap: true }
+        let d = crate::capture::InputOptions::default();
+        ReplayConfig { mmap: d.mmap }
     }
 }
 

@@ -355,7 +355,7 @@ impl ChunkedFile {
         file: u32,
         mmap: bool,
     ) -> Result<Option<ChunkedFile>, CaptureError> {
-        let f = File::open(path).map_err(|e| CaptureError::io(path.to_path_buf(), e))?;
+        let mut f = File::open(path).map_err(|e| CaptureError::io(path.to_path_buf(), e))?;
         let len = f
             .metadata()
             .ok()
@@ -364,7 +364,6 @@ impl ChunkedFile {
         let Some(len) = len else {
             return ChunkedFile::from_reader(path.to_path_buf(), file, f);
         };
-        let mut f = f;
         let Some(format) = read_header(path.to_path_buf(), &mut f)? else {
             return Ok(None);
         };

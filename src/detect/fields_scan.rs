@@ -259,6 +259,19 @@ fn label_ok(h: &[u8], p: usize, eof: bool, ix: &FieldIndex) -> bool {
 /// The detectors of a field name, with their value checks.
 type FieldDets<'e> = &'e [(DetectorId, ValueCheck)];
 
+/// The detectors of the control name at `raw` in `w` (brackets resolved,
+/// normalised as a key; none when it is no field). `key` is scratch.
+fn control_dets<'e>(w: &Work<'e>, (s, e): (usize, usize), key: &mut Vec<u8>) -> FieldDets<'e> {
+    let raw = w.h.get(s..e).unwrap_or_default();
+    match fields::bracket_key(raw) {
+        Some(name) => {
+            fields::norm_key(name, key);
+            w.eng.fields.lookup(key)
+        }
+        None => &[],
+    }
+}
+
 /// Quote and space bytes skipped between a key and its separator.
 const SKIP: usize = 3;
 
@@ -532,7 +545,7 @@ impl Scanner {
         &mut self,
         w: &Work<'_>,
         pair: fields_attr::Pair,
-        dets: &[(DetectorId, ValueCheck)],
+        dets: FieldDets<'_>,
         p: usize,
     ) {
         if dets.is_empty() {
@@ -556,14 +569,7 @@ impl Scanner {
         mut pair: fields_attr::Pair,
         key: &mut Vec<u8>,
     ) -> Result<(fields_attr::Control, FieldDets<'e>), fields::NeedMore> {
-        let raw = w.h.get(pair.key.0..pair.key.1).unwrap_or_default();
-        let dets = match fields::bracket_key(raw) {
-            Some(name) => {
-                fields::norm_key(name, key);
-                w.eng.fields.lookup(key)
-            }
-            None => &[],
-        };
+        let dets = control_dets(w, pair.key, key);
         if let (Some(at), false) = (pair.choice, dets.is_empty()) {
             match fields_attr::choice_at(w.h, at, w.eof)? {
                 Some(fields_attr::ChoiceText::Unchecked) => {
@@ -583,11 +589,7 @@ impl Scanner {
             return true;
         };
         // The separator loop tested the id's tail ([`id_may_match`]).
-        let raw = w.h.get(s..e).unwrap_or_default();
-        fields::bracket_key(raw).is_some_and(|name| {
-            fields::norm_key(name, key);
-            !w.eng.fields.lookup(key).is_empty()
-        })
+        !control_dets(w, (s, e), key).is_empty()
     }
 
     /// A `<select>` named `name` (raw) opens at `p`: its selected option
@@ -595,14 +597,7 @@ impl Scanner {
     /// is no field leaves the field a label gave the select (see
     /// [`Self::label_select`]).
     fn open_select(&mut self, w: &Work<'_>, name: (usize, usize), p: usize, key: &mut Vec<u8>) {
-        let raw = w.h.get(name.0..name.1).unwrap_or_default();
-        let dets = match fields::bracket_key(raw) {
-            Some(name) => {
-                fields::norm_key(name, key);
-                w.eng.fields.lookup(key)
-            }
-            None => &[],
-        };
+        let dets = control_dets(w, name, key);
         let selects = &mut self.extra.get_or_insert_with(Box::default).selects;
         if dets.is_empty() && !selects.open_field().dets().is_empty() {
             return;
@@ -614,7 +609,7 @@ impl Scanner {
     /// is opened there with the label's field, so its selected option is
     /// that field's value even when the select's own name is none
     /// (`<label>民族</label><select name="f12">`).
-    fn label_select(&mut self, w: &Work<'_>, dets: &[(DetectorId, ValueCheck)], p: usize) {
+    fn label_select(&mut self, w: &Work<'_>, dets: FieldDets<'_>, p: usize) {
         if dets.is_empty() {
             return;
         }
