@@ -334,7 +334,6 @@ pub fn run(
     pool: Sender<Batch>,
     out: Sender<OutMsg>,
 ) -> WorkerStats {
-    reserve_thread_heap();
     let mut table: FlowTable<FlowData> =
         FlowTable::new(setup.max_flows, setup.timeouts).with_emergency(setup.emergency);
     let mut reasm = Reasm {
@@ -1389,28 +1388,6 @@ const EVENT_HOLD: Duration = Duration::from_millis(100);
 /// a VM, ~50 µs).
 fn send_now(held: usize, queue_empty: bool, waited: Duration) -> bool {
     queue_empty || held >= EVENT_SEND_AT || waited >= EVENT_HOLD
-}
-
-/// Address space a worker's heap is grown by once at start: most of
-/// glibc's 64 MiB per-thread heap.
-const HEAP_RESERVE: usize = 56 << 20;
-
-/// glibc grows a thread's heap by exactly what each allocation needs, one
-/// `mprotect` call at a time: ~11,000 calls in a 1-worker replay of the
-/// 401 MB bench pcap, with `sysmalloc` ~7 % of the worker's time. Growing
-/// it by [`HEAP_RESERVE`] up front (~480 calls) leaves later growth
-/// without them (mprotect 2.4 % → 0.2 %, sysmalloc 4.5 % → 2.4 %). The
-/// pieces are never written, so they cost no resident memory; freed, they
-/// return to the heap's top, which keeps its protection.
-fn reserve_thread_heap() {
-    // Below glibc's mmap threshold (128 KiB), so they come from the heap.
-    const PIECE: usize = 120 << 10;
-    if cfg!(all(target_os = "linux", target_env = "gnu")) {
-        let pieces: Vec<Vec<u8>> = (0..HEAP_RESERVE / PIECE)
-            .map(|_| Vec::with_capacity(PIECE))
-            .collect();
-        drop(std::hint::black_box(pieces));
-    }
 }
 
 /// A `dlp` event's JSON, written into a buffer sized for a typical event
