@@ -28,7 +28,7 @@
 //! late ones, so the count is the same however the item is chunked.
 
 use super::columns::Slot;
-use super::digits::{json_masks64, prefix_xor};
+use super::digits::{json_masks64, PrefixXor};
 use super::{Match, MatchSink, Scanner, StreamState};
 
 /// Longest CSV quoted field followed (bytes); past it, quoting is dropped.
@@ -381,6 +381,7 @@ impl Records {
 
     fn json(&mut self, b: &[u8], mut i: usize) {
         let end = b.len();
+        let parity = PrefixXor::new();
         while i < end {
             let [q, e, o] = json_masks64(b, i);
             let n = (end - i).min(64);
@@ -390,7 +391,7 @@ impl Records {
             } else {
                 // Brackets outside strings, from the quote parity.
                 let open_str = if self.in_str { u64::MAX } else { 0 };
-                let mut m = o & !(prefix_xor(q) ^ open_str);
+                let mut m = o & !(parity.of(q) ^ open_str);
                 while m != 0 {
                     let p = i + m.trailing_zeros() as usize;
                     m &= m - 1;
