@@ -416,6 +416,24 @@ fn labels_name_the_selects_after_them_at_any_split() {
     attr_values_at_any_split(page.as_bytes(), &["蒙古族", "群众", "佛教", "道教"], 11);
 }
 
+/// A label whose wrappers close before the select or value element opens
+/// (`<div><label>民族</label></div><div><select name="field_21">`), also
+/// indented past a text value's markup bound, names it; a grid of labels
+/// and a span that is no label do not; any split equals the whole buffer.
+#[test]
+fn wrapped_labels_name_what_follows_at_any_split() {
+    let page = "<form>\n<div class=\"form-group\">\n  <div class=\"col-md-2\"><label>民族</label></div>\n  \
+        <div class=\"col-md-4\">\n    <select name=\"field_21\" class=\"form-control\">\
+        <option value=\"01\">汉族</option><option value=\"05\" selected>维吾尔族</option></select>\n  \
+        </div>\n</div>\n<div class=\"form-group\"><label class=\"col-sm-2 control-label\">宗教信仰</label>\n            \
+        </div>\n            <div class=\"col-sm-10\">\n                <select name=\"field_22\" class=\"form-control\">\
+        <option selected>佛教</option></select></div>\n\
+        <div class=\"row\"><div class=\"col\"><label>政治面貌</label></div><div class=\"col\"><span>群众</span></div></div>\n\
+        <div class=\"grid\"><div><label>民族</label></div><div><label>政治面貌</label></div></div>\n\
+        <div><span>民族</span></div><div><select name=\"f30\"><option selected>回族</option></select></div>\n</form>\n";
+    attr_values_at_any_split(page.as_bytes(), &["维吾尔族", "佛教", "群众"], 13);
+}
+
 /// Radio buttons and checkboxes offer choices: only a checked one's value
 /// is the field's (`<input type="radio" name="zzmm" value="群众" checked>`),
 /// whatever the attribute order, or its text when the value is a code;

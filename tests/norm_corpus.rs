@@ -307,7 +307,8 @@ fn render(r: &mut Rng, s: &Sample) -> (String, u64) {
             // name, a read-only value named by its id, a select whose
             // unselected options hold a valid ethnic group (and surname)
             // as a decoy, named by its name or, with a form builder's
-            // name, by the label before it; unchecked radio buttons.
+            // name, by the label before it (with a colon, or in a column
+            // of its own); unchecked radio buttons.
             let options = |v: &str| {
                 format!(
                     "\n  <option value=\"\">请选择</option>\n  <option value=\"1\">满族</option>\n  \
@@ -325,10 +326,17 @@ fn render(r: &mut Rng, s: &Sample) -> (String, u64) {
                         "<select class=\"form-control\" name=\"{k}\">{}\n",
                         options(v)
                     ),
-                    _ => format!(
+                    _ if v.len() % 2 == 0 => format!(
                         "<div class=\"form-group\"><label class=\"control-label\">{k}：</label>\n\
                          <div class=\"col-sm-4\"><select class=\"form-control\" name=\"field_{i}\">{}\
                          </div></div>\n",
+                        options(v)
+                    ),
+                    // The label in its own column, indented.
+                    _ => format!(
+                        "<div class=\"form-group\">\n    <div class=\"col-sm-2\"><label>{k}</label>\
+                         </div>\n    <div class=\"col-sm-4\">\n        \
+                         <select class=\"form-control\" name=\"field_{i}\">{}\n    </div>\n</div>\n",
                         options(v)
                     ),
                 })

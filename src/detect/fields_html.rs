@@ -11,7 +11,10 @@
 //!   ([`label_after`]), counts only where the layout says it is a label,
 //!   because a table's header row has the same shape
 //!   (`<th>姓名</th><th>单位</th>`, and 单 is a surname): a `th`, `dt` or
-//!   `label` element followed by an element of another kind, or a `td`
+//!   `label` element followed by an element of another kind (wrappers of
+//!   the label, such as its grid column's `div`, may close in between,
+//!   when no other label opens: then the value must not be a header word
+//!   or field name either), or a `td`
 //!   followed by a `td` that ends its row or is followed by another `td`
 //!   (key/value rows of two, four or six columns:
 //!   `<td>姓名</td><td>张伟</td><td>性别</td><td>男</td>`). A header row
@@ -21,7 +24,9 @@
 //!   ([`CellEnd`]).
 //!
 //! Between label and value only tags and white space may stand: closing
-//! tags first, then opening ones. A row, table or list end, or a form
+//! tags first, then opening ones. A label names the `<select>` after it
+//! by the same layouts; that markup may be longer ([`SELECT_MARKUP_MAX`]),
+//! since a select needs no room for a value. A row, table or list end, or a form
 //! control or line break, ends the pair. Everything is bounded (label
 //! [`LABEL_MAX`], markup [`MARKUP_MAX`], value `VALUE_MAX`, cell end
 //! [`CELL_END_MAX`]), so a decision needs at most [`LABEL_AHEAD`] bytes
@@ -35,6 +40,11 @@ use super::fields::{NeedMore, VALUE_MAX};
 pub const LABEL_MAX: usize = 24;
 /// Longest markup between a label and its value (`</td>\n  <td class="v">`).
 pub const MARKUP_MAX: usize = 48;
+/// Longest markup between a label and the `<select` it names: a select
+/// needs only its tag's first bytes, so its markup may use the value's
+/// budget (indented form layouts: `</label>\n  </div>\n  <div
+/// class="col-sm-8">\n    <select`).
+pub const SELECT_MARKUP_MAX: usize = 128;
 /// Longest markup after a value in a key/value row: its cell's end, then
 /// the row's end or the next cell's start (`</td>\n        <td `).
 pub const CELL_END_MAX: usize = 24;
@@ -44,6 +54,9 @@ pub const CELL_END_MAX: usize = 24;
 pub const ROW_START_MAX: usize = super::signature::MAX_WORD_LEN;
 /// Bytes after the `>` a label-form decision may need.
 pub const LABEL_AHEAD: usize = LABEL_MAX + 1 + MARKUP_MAX + VALUE_MAX + 1 + CELL_END_MAX;
+// A select's markup and the 8 bytes its tag's name needs fit the same
+// look-ahead.
+const _: () = assert!(LABEL_MAX + 1 + SELECT_MARKUP_MAX + 8 <= LABEL_AHEAD);
 
 /// A tag name, ASCII lowercase, one byte per byte of a `u64` from the
 /// least significant (longer names cut at 8).
@@ -62,6 +75,21 @@ pub struct Markup {
     closed: Option<TagName>,
     /// The first element opened (the value's cell).
     opened: Option<TagName>,
+    /// Some `th`, `dt` or `label` element was closed (the label's, with
+    /// wrappers closed after it: `</label></div><div><select>`).
+    closed_label: bool,
+    /// Some `th`, `dt` or `label` element was opened (the next label's).
+    opened_label: bool,
+}
+
+impl Markup {
+    /// The label's element was closed, then only wrappers (`div`,
+    /// `span`…, never a table cell) and no other label was opened: the
+    /// text before is the label of what follows
+    /// (`<div><label>民族</label></div><div class="col"><select>`).
+    fn label_then_wrappers(&self) -> bool {
+        self.closed_label && !self.opened_label && self.closed != Some(name("td"))
+    }
 }
 
 /// A label-form pair: where the label and the value lie in the buffer.
@@ -79,6 +107,10 @@ pub struct Label {
     /// The value is the selected option of the select whose tag starts
     /// at `value.0` (`value` is empty).
     pub select: bool,
+    /// Wrappers of the label closed before the value's element opened
+    /// (`<div><label>姓名</label></div><div>张伟`): a grid of labels has
+    /// that shape too, so the value may be a header word instead.
+    pub wrapped: bool,
 }
 
 /// What follows the value cell of a `td` label.
@@ -281,10 +313,19 @@ fn tag_name(tag: &[u8]) -> Option<(bool, TagName)> {
 
 /// Tags and white space from `s` up to the next text: closing tags, then
 /// opening ones. `Ok(None)` when something else stands there (see the
-/// module notes) or the markup is longer than [`MARKUP_MAX`].
+/// module notes) or the markup is longer than [`MARKUP_MAX`] (up to a
+/// `<select`: [`SELECT_MARKUP_MAX`]).
 pub fn skip_markup(h: &[u8], s: usize, eof: bool) -> Result<Option<Markup>, NeedMore> {
-    let lim = s + MARKUP_MAX;
-    let (mut i, mut closed, mut opened) = (s, None, None);
+    let lim = s + SELECT_MARKUP_MAX;
+    let mut m = Markup {
+        value: s,
+        select: false,
+        closed: None,
+        opened: None,
+        closed_label: false,
+        opened_label: false,
+    };
+    let mut i = s;
     loop {
         while i < lim && h.get(i).is_some_and(u8::is_ascii_whitespace) {
             i += 1;
@@ -299,12 +340,9 @@ pub fn skip_markup(h: &[u8], s: usize, eof: bool) -> Result<Option<Markup>, Need
             break;
         }
         if opens_select(h, i, eof)? {
-            return Ok(Some(Markup {
-                value: i,
-                select: true,
-                closed,
-                opened,
-            }));
+            m.value = i;
+            m.select = true;
+            return Ok(Some(m));
         }
         let window = h.get(i..lim.min(h.len())).unwrap_or_default();
         let Some(gt) = memchr::memchr(b'>', window) else {
@@ -314,24 +352,26 @@ pub fn skip_markup(h: &[u8], s: usize, eof: bool) -> Result<Option<Markup>, Need
             return Ok(None);
         };
         if close {
-            if opened.is_some() || ENDS_PAIR.contains(&t) {
+            if m.opened.is_some() || ENDS_PAIR.contains(&t) {
                 return Ok(None);
             }
-            closed = Some(t);
+            m.closed = Some(t);
+            m.closed_label |= LABELISH.contains(&t);
         } else {
             if NOT_A_VALUE.contains(&t) {
                 return Ok(None);
             }
-            opened.get_or_insert(t);
+            m.opened.get_or_insert(t);
+            m.opened_label |= LABELISH.contains(&t);
         }
         i += gt + 1;
     }
-    Ok(Some(Markup {
-        value: i,
-        select: false,
-        closed,
-        opened,
-    }))
+    if i > s + MARKUP_MAX {
+        // Text this far only counts after a select's markup.
+        return Ok(None);
+    }
+    m.value = i;
+    Ok(Some(m))
 }
 
 /// Whether a `<select` tag starts at the `<` at `i` (its name needs 8
@@ -485,11 +525,13 @@ pub fn label_after(
             cut: false,
             cells: None,
             select: true,
+            wrapped: false,
         }));
     }
-    let cells = match (m.closed, m.opened) {
-        (Some(c), Some(o)) if LABELISH.contains(&c) && !LABELISH.contains(&o) => false,
-        (Some(c), Some(o)) if c == name("td") && o == name("td") => true,
+    let (cells, wrapped) = match (m.closed, m.opened) {
+        (Some(c), Some(o)) if LABELISH.contains(&c) && !LABELISH.contains(&o) => (false, false),
+        (Some(_), Some(o)) if m.label_then_wrappers() && !LABELISH.contains(&o) => (false, true),
+        (Some(c), Some(o)) if c == name("td") && o == name("td") => (true, false),
         _ => return Ok(None),
     };
     let Some((vs, ve, cut)) = text_run(h, m.value, eof)? else {
@@ -510,16 +552,19 @@ pub fn label_after(
         cut,
         cells,
         select: false,
+        wrapped,
     }))
 }
 
 /// Whether markup ending at a `<select` tag makes the text before it its
 /// label: a `th`, `dt` or `label` element closed, then the select (in an
-/// element of another kind, or none), or a `td` cell then the next cell.
-/// A header row never holds a select, so no row-shape test is needed.
+/// element of another kind, or none; wrappers of the label may close
+/// first), or a `td` cell then the next cell. A header row never holds a
+/// select, so no row-shape test is needed.
 fn select_label(m: Markup) -> bool {
     match (m.closed, m.opened) {
         (Some(c), o) if LABELISH.contains(&c) => o.is_none_or(|o| !LABELISH.contains(&o)),
+        (Some(_), _) if m.label_then_wrappers() => true,
         (Some(c), Some(o)) => c == name("td") && o == name("td"),
         _ => false,
     }
@@ -624,6 +669,44 @@ mod tests {
             label("<td>民族</td>\n  <td class=\"v\">汉族</td>\n        <td class=\"k\">籍贯</td>"),
             pair("民族", "汉族")
         );
+        // The label's wrappers close before the value's open.
+        assert_eq!(
+            label("<label>姓名</label></div><div class=\"col\">张伟</div>"),
+            pair("姓名", "张伟")
+        );
+        assert_eq!(
+            label("<b>姓名</b></label></span> <span>李娜</span>"),
+            pair("姓名", "李娜")
+        );
+    }
+
+    #[test]
+    fn wrapped_labels_are_marked() {
+        let wrapped = |doc: &str| {
+            let h = doc.as_bytes();
+            label_after(h, doc.find('>').unwrap(), true, |_| true).map(|l| l.map(|l| l.wrapped))
+        };
+        assert_eq!(
+            wrapped("<label>姓名</label></div><div>张伟<"),
+            Ok(Some(true))
+        );
+        assert_eq!(wrapped("<label>姓名</label><div>张伟<"), Ok(Some(false)));
+        // Another label opened: a grid of labels, not a pair.
+        assert_eq!(
+            wrapped("<label>姓名</label></div><div><label>单位"),
+            Ok(None)
+        );
+        // A label in a cell: the cell rules (`<td>` then `<td>`) decide.
+        assert_eq!(
+            wrapped("<label>姓名</label></td><span>张伟</span>"),
+            Ok(None)
+        );
+        // Text this far after the label is no value.
+        let far = format!(
+            "<label>姓名</label></div>{}<div>张伟<",
+            " ".repeat(MARKUP_MAX)
+        );
+        assert_eq!(wrapped(&far), Ok(None));
     }
 
     #[test]
@@ -701,6 +784,11 @@ mod tests {
             "<th>民族</th><td><select class=\"form-control input-sm select2\" id=\"s\">",
             "<td>民族</td><td><SELECT\nname=\"x\">",
             "<dt>民族</dt>\n<dd><select/>",
+            // The label's wrappers close first.
+            "<label>民族</label></div><div class=\"col-md-4\"><select name=\"f\">",
+            "<label>民族</label></td><td><select>",
+            // Indented: longer than a text value's markup may be.
+            "<label class=\"col-sm-2 control-label\">民族</label>\n            </div>\n            <div class=\"col-sm-10\">\n                <select name=\"field_12\" class=\"form-control\">",
         ] {
             assert_eq!(select(doc), Some(("民族".to_string(), at(doc))), "{doc}");
         }
@@ -714,6 +802,11 @@ mod tests {
             "<label>民族</label><input name=\"a\"><select>",
             "<label>民族</label><selection>",
             "<label>民族</label></tr><select>",
+            // Wrappers, then another label before the select.
+            "<label>民族</label></div><div><label>x</label><select>",
+            "<label>民族</label></div><label><select>",
+            // Wrappers closed, but no label element was.
+            "<div><span>民族</span></div><div><select>",
         ] {
             assert_eq!(select(doc), None, "{doc}");
         }
@@ -723,6 +816,14 @@ mod tests {
         assert_eq!(
             m.map(|m| m.map(|m| (m.select, m.value))),
             Ok(Some((true, 13)))
+        );
+        // A select's markup is bounded too.
+        let far = format!("</label>{}<select>", " ".repeat(SELECT_MARKUP_MAX));
+        assert_eq!(skip_markup(far.as_bytes(), 0, true), Ok(None));
+        let near = format!("</label>{}<select>", " ".repeat(SELECT_MARKUP_MAX - 9));
+        assert_eq!(
+            skip_markup(near.as_bytes(), 0, true).map(|m| m.map(|m| m.select)),
+            Ok(Some(true))
         );
         // `<select` needs its next byte; without it, more bytes or nothing.
         assert_eq!(skip_markup(b"</label><select", 0, false), Err(NeedMore));
@@ -736,6 +837,8 @@ mod tests {
             "<td>姓名</td><td>张伟</td>\n <td>",
             "<td>民族</td><td><select ",
             "<th>民族</th>\n<select>",
+            "<lab>民族</label></div>\n      <div class=\"col-md-4 col-sm-8\">\n        <select ",
+            "<lab>姓名</label></div><div>张伟<",
         ] {
             undecided_until_complete(doc.as_bytes());
         }

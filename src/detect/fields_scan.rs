@@ -491,9 +491,9 @@ impl Scanner {
             self.label_select(w, eng.fields.lookup(key), c.p);
         } else if let Some(l) = label {
             let v = fields::trim(h.get(l.value.0..l.value.1).unwrap_or_default());
-            // In a key/value row the value may be a header cell: a common
-            // header word or a field name itself.
-            let header = l.cells.is_some() && {
+            // In a key/value row (or a grid of wrapped labels) the value
+            // may be a header cell: a common header word or a field name.
+            let header = (l.cells.is_some() || l.wrapped) && {
                 fields_html::norm_label(v, key);
                 fields_html::header_word(v) || !eng.fields.lookup(key).is_empty()
             };
