@@ -261,6 +261,22 @@ RADIOS = (
     '<label><input type="radio" name="zjxy" value="5" checked>天主教</label></p>\n'
 )
 RADIO_CHECKED = ["道教", "天主教"]
+# A Bootstrap grid row: the label in a column of its own (its div closes
+# before the select's opens), the select indented past 48 bytes of markup
+# and named by a form builder, so only the wrapped label names it. Its
+# selected religion is an unchecked radio button's value above.
+GRID_SELECT = (
+    '<div class="row">\n'
+    '    <div class="col-md-2"><label>宗教信仰</label></div>\n'
+    '    <div class="col-md-4">\n'
+    '        <select name="field_9" class="form-control">\n'
+    '            <option value="01">佛教</option>\n'
+    '            <option value="03" selected>基督教</option>\n'
+    '        </select>\n'
+    '    </div>\n'
+    '</div>\n'
+)
+GRID_SELECTED = ["基督教"]
 EDITS, POSTS = 9, 2
 PASSWORD = "Qz7!mK2#vB9p"
 
@@ -275,7 +291,7 @@ def gen_controls(d, s):
     pw = ('<form action="/account"><input type="text" name="username" value="ops01">\n'
           '<input type="password" name="password" value="%s" autocomplete="off"></form>\n' % PASSWORD)
     page = ("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>编辑档案</title></head>\n"
-            "<body>\n%s%s%s%s</body></html>\n" % (CONTROL_DECOYS, RADIOS, cards, pw))
+            "<body>\n%s%s%s%s%s</body></html>\n" % (CONTROL_DECOYS, RADIOS, GRID_SELECT, cards, pw))
     with open(os.path.join(d, "edit.html"), "wb") as f:
         f.write(page.encode())
     # PHP form arrays, percent-encoded as a browser posts them
@@ -290,7 +306,7 @@ def gen_controls(d, s):
         return {"cn_name": len(ps), "cn_address": len(ps), "cn_mobile": len(ps),
                 "sensitive_attr": len({p[2] for p in ps})}
     get_d = distinct(edits)
-    get_d["sensitive_attr"] += len(selected_parties) + len(RADIO_CHECKED)
+    get_d["sensitive_attr"] += len(selected_parties) + len(RADIO_CHECKED) + len(GRID_SELECTED)
     get_d["credential"] = 1
     expect = {
         "events": [
@@ -308,7 +324,9 @@ def gen_controls(d, s):
                     "political status as selects, the selected option up to 20 options after "
                     "the name, the political-status select named field_7 and so named only by "
                     "the label before it), two religion radio groups with one checked button "
-                    "each (the second with code values, its label text the value), "
+                    "each (the second with code values, its label text the value), a "
+                    "religion select named field_9 in a grid column, named only by the label "
+                    "in the column before it (its div closed first, 51 bytes of markup), "
                     "and a pre-filled password control; the search box, meta author, "
                     "empty control, unselected option, unchecked radio buttons, unnamed and "
                     "non-field selects, page "
@@ -316,7 +334,7 @@ def gen_controls(d, s):
         ],
         "values": sorted(list(names) + list(addrs) + list(mobiles)
                          + list({p[2] for p in people}) + sorted(selected_parties)
-                         + RADIO_CHECKED + [PASSWORD]),
+                         + RADIO_CHECKED + GRID_SELECTED + [PASSWORD]),
     }
     with open(os.path.join(d, "controls.json"), "w") as f:
         json.dump(expect, f, ensure_ascii=False, indent=1)
