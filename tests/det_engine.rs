@@ -436,7 +436,8 @@ fn wrapped_labels_name_what_follows_at_any_split() {
 
 /// Radio buttons and checkboxes offer choices: only a checked one's value
 /// is the field's (`<input type="radio" name="zzmm" value="群众" checked>`),
-/// whatever the attribute order, or its text when the value is a code;
+/// whatever the attribute order (also after a long `class`, as Bootstrap
+/// writes them), or its text when the value is a code;
 /// any split equals the whole buffer.
 #[test]
 fn only_checked_radio_buttons_and_checkboxes_are_values_at_any_split() {
@@ -450,8 +451,16 @@ fn only_checked_radio_buttons_and_checkboxes_are_values_at_any_split() {
         class=\"form-check-input\" type=\"radio\">\n\
         <input type=\"text\" name=\"nation\" value=\"壮族\">\n\
         <label><input type=\"radio\" name=\"zjxy\" value=\"1\">佛教</label>\n\
-        <label><input type=\"radio\" name=\"zjxy\" value=\"5\" checked>伊斯兰教</label></form>\n";
-    attr_values_at_any_split(page.as_bytes(), &["群众", "道教", "壮族", "伊斯兰教"], 9);
+        <label><input type=\"radio\" name=\"zjxy\" value=\"5\" checked>伊斯兰教</label>\n\
+        <div class=\"form-check\"><input class=\"form-check-input\" type=\"radio\" name=\"mz\" \
+        id=\"mz1\" value=\"苗族\"><label class=\"form-check-label\" for=\"mz1\">苗族</label></div>\n\
+        <div class=\"form-check\"><input class=\"form-check-input\" type=\"radio\" name=\"mz\" \
+        id=\"mz2\" value=\"瑶族\" checked><label class=\"form-check-label\" for=\"mz2\">瑶族</label></div></form>\n";
+    attr_values_at_any_split(
+        page.as_bytes(),
+        &["群众", "道教", "壮族", "伊斯兰教", "瑶族"],
+        9,
+    );
 }
 
 /// The `sensitive_attr` values of `data` are `want`, with every back-end,

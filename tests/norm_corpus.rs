@@ -343,7 +343,9 @@ fn render(r: &mut Rng, s: &Sample) -> (String, u64) {
                 .collect();
             // Unchecked radio buttons offer valid groups: no values.
             let radios = "<p><input type=\"radio\" name=\"mz\" value=\"满族\"> 满族\n\
-                 <input name=\"mz\" value=\"赫哲族\" type=\"radio\"> 赫哲族</p>\n";
+                 <input name=\"mz\" value=\"赫哲族\" type=\"radio\"> 赫哲族</p>\n\
+                 <div class=\"form-check\"><input class=\"form-check-input\" type=\"radio\" \
+                 name=\"mz\" id=\"mz3\" value=\"鄂伦春族\"><label for=\"mz3\">鄂伦春族</label></div>\n";
             format!("<form method=\"post\">\n{radios}{body}</form>")
         }
         _ => {

@@ -603,6 +603,40 @@ impl Tag<'_> {
         tag.get(..len)
     }
 
+    /// When the tag's `<` lies beyond the look-behind (a long `class`
+    /// first: `<input class="form-check-input" type="radio" name=`): the
+    /// attributes after the first quoted value that ends in it, so a
+    /// `type` or `checked` between that and `name` is seen. Nothing when a
+    /// `<` or `>` stands in the look-behind (another tag's bytes).
+    fn quoted_attrs_before(&self, name: usize, mut each: impl FnMut(&Attr)) {
+        let from = name.saturating_sub(OPTION_BEHIND);
+        let Some(w) = self.h.get(from..name) else {
+            return;
+        };
+        if memchr::memchr2(b'<', b'>', w).is_some() {
+            return;
+        }
+        let Some(j) = w
+            .windows(2)
+            .position(|p| matches!(p[0], b'"' | b'\'') && p[1].is_ascii_whitespace())
+        else {
+            return;
+        };
+        let before = Tag {
+            h: self.h,
+            end: name + 1,
+            eof: true,
+        };
+        let mut i = from + j + 1;
+        while let Ok(Some(a)) = before.attr(i) {
+            if a.name.0 >= name {
+                break;
+            }
+            each(&a);
+            i = a.after;
+        }
+    }
+
     /// The attributes of the `<option` whose attribute `name` starts at
     /// `name`: those before it, read in the look-behind; `None` when no
     /// `<option` starts there.
@@ -641,9 +675,10 @@ impl Tag<'_> {
     /// text after a checked one's tag (see [`Pair::text`]).
     fn choice(&self, name: usize, mut after: usize) -> Result<Option<ChoiceText>, Stop> {
         let mut c = Choice::default();
-        let tag = self.attrs_before(name, |a| c.note(self.h, a));
-        if tag.is_some_and(|t| !t.eq_ignore_ascii_case(b"input")) {
-            return Ok(None);
+        match self.attrs_before(name, |a| c.note(self.h, a)) {
+            Some(tag) if !tag.eq_ignore_ascii_case(b"input") => return Ok(None),
+            Some(_) => {}
+            None => self.quoted_attrs_before(name, |a| c.note(self.h, a)),
         }
         let end = loop {
             match self.attr(after) {
@@ -1020,6 +1055,24 @@ mod tests {
             "c".repeat(40)
         );
         assert_eq!(pair(&far, " name=", true), Ok(None));
+        // Beyond the look-behind, a long class first (Bootstrap's
+        // `form-check-input`): the attributes after its quoted value tell.
+        let h =
+            r#"<input class="form-check-input" type="radio" name="zzmm" id="r1" value="中共党员">"#;
+        assert_eq!(pair(h, " name=", true), Ok(None));
+        let h = r#"<input class="form-check-input" type="radio" name="zzmm" id="r3" value="群众" checked>"#;
+        assert_eq!(pair(h, " name=", true), Ok(some("zzmm", "群众")));
+        let h = r#"<input class="form-check-input" checked type="checkbox" name="religion" value="佛教">"#;
+        assert_eq!(pair(h, " name=", true), Ok(some("religion", "佛教")));
+        let h =
+            r#"<input class="form-control form-control-lg" type="text" name="xm" value="张伟">"#;
+        assert_eq!(pair(h, " name=", true), Ok(some("xm", "张伟")));
+        // No quoted value ends in the look-behind: nothing is guessed.
+        let far = format!(
+            r#"<input class={} type=radio name="zzmm" value="群众">"#,
+            "c".repeat(40)
+        );
+        assert_eq!(pair(&far, " name=", true), Ok(some("zzmm", "群众")));
         // The tag's end decides: not all there, more bytes are needed.
         let h = r#"<input type="radio" name="zzmm" value="群众" "#;
         assert_eq!(pair(h, " name=", false), Err(NeedMore));
