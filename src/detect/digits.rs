@@ -597,7 +597,7 @@ impl Default for PrefixXor {
     }
 }
 
-/// [`prefix_xor`] by shifts.
+/// [`PrefixXor::of`] by shifts.
 #[inline]
 fn prefix_xor_shifts(mut x: u64) -> u64 {
     for s in [1, 2, 4, 8, 16, 32] {

@@ -366,7 +366,7 @@ pub fn skip_markup(h: &[u8], s: usize, eof: bool) -> Result<Option<Markup>, Need
         }
         i += gt + 1;
     }
-    if i > s + MARKUP_MAX {
+    if i >= s + MARKUP_MAX {
         // Text this far only counts after a select's markup.
         return Ok(None);
     }
@@ -817,6 +817,11 @@ mod tests {
             m.map(|m| m.map(|m| (m.select, m.value))),
             Ok(Some((true, 13)))
         );
+        // Text must start within MARKUP_MAX bytes of markup.
+        let at = |n: usize| format!("</b>{}x<", " ".repeat(n - 4));
+        let value = |d: String| skip_markup(d.as_bytes(), 0, true).map(|m| m.map(|m| m.value));
+        assert_eq!(value(at(MARKUP_MAX - 1)), Ok(Some(MARKUP_MAX - 1)));
+        assert_eq!(value(at(MARKUP_MAX)), Ok(None));
         // A select's markup is bounded too.
         let far = format!("</label>{}<select>", " ".repeat(SELECT_MARKUP_MAX));
         assert_eq!(skip_markup(far.as_bytes(), 0, true), Ok(None));
