@@ -588,6 +588,13 @@ impl Tag<'_> {
         if len == 0 || !tag.get(len)?.is_ascii_whitespace() {
             return None;
         }
+        self.each_attr_before(name - (tag.len() - len), name, &mut each);
+        tag.get(..len)
+    }
+
+    /// Gives `each` the attributes from `i` up to the one whose name
+    /// starts at `name` (excluded).
+    fn each_attr_before(&self, mut i: usize, name: usize, each: &mut impl FnMut(&Attr)) {
         // One byte of the trigger's name in bounds, so that an attribute
         // right before it ends (`<option selected value=`).
         let before = Tag {
@@ -595,12 +602,13 @@ impl Tag<'_> {
             end: name + 1,
             eof: true,
         };
-        let mut i = name - (tag.len() - len);
         while let Ok(Some(a)) = before.attr(i) {
+            if a.name.0 >= name {
+                break;
+            }
             each(&a);
             i = a.after;
         }
-        tag.get(..len)
     }
 
     /// When the tag's `<` lies beyond the look-behind (a long `class`
@@ -622,19 +630,7 @@ impl Tag<'_> {
         else {
             return;
         };
-        let before = Tag {
-            h: self.h,
-            end: name + 1,
-            eof: true,
-        };
-        let mut i = from + j + 1;
-        while let Ok(Some(a)) = before.attr(i) {
-            if a.name.0 >= name {
-                break;
-            }
-            each(&a);
-            i = a.after;
-        }
+        self.each_attr_before(from + j + 1, name, &mut each);
     }
 
     /// The attributes of the `<option` whose attribute `name` starts at
@@ -819,18 +815,16 @@ impl Tag<'_> {
                 return self.option(p, t, attrs);
             }
         }
+        let choice_at = |after| ChoiceAt {
+            eq: p,
+            name: p - t.name_len(),
+            after,
+        };
         let (key, value) = match t {
             Trigger::Name => {
                 let (ks, ke, _, after) = self.value(p + 1, NAME_MAX, false)?;
                 let value = match self.find(after, b"value")? {
-                    Some(v) => (
-                        v,
-                        Some(ChoiceAt {
-                            eq: p,
-                            name: p - t.name_len(),
-                            after,
-                        }),
-                    ),
+                    Some(v) => (v, Some(choice_at(after))),
                     None => {
                         let gt = self.tag_end(after)?;
                         match self.textarea(gt) {
@@ -852,12 +846,7 @@ impl Tag<'_> {
                     Some((ks, ke, false)) if ke - ks <= NAME_MAX => (ks, ke),
                     _ => return Ok(Control::Tag),
                 };
-                let at = ChoiceAt {
-                    eq: p,
-                    name: p - t.name_len(),
-                    after,
-                };
-                (key, ((vs, ve, cut), Some(at)))
+                (key, ((vs, ve, cut), Some(choice_at(after))))
             }
         };
         let ((vs, ve, cut), choice) = value;
