@@ -521,3 +521,33 @@ fn ids_name_the_values_of_tags_without_a_name_at_any_split() {
         }
     }
 }
+
+/// Spaces between a separator and its value are bounded
+/// (`fields::SPACE_MAX`): a value a few spaces after `姓名:` is found, one
+/// behind a long run of them is no value, and the result is the same at
+/// every split (a long run once outgrew the carry, so a split there
+/// changed it).
+#[test]
+fn spaces_before_a_value_are_bounded_at_any_split() {
+    let near = format!("姓名:{}张伟\n", " ".repeat(6));
+    let far = format!("姓名:{}王芳\n", " ".repeat(300));
+    let json = format!("{{\"realName\":{}\"李娜\"}}\n", " ".repeat(250));
+    let data = format!("{near}{far}{json}");
+    let data = data.as_bytes();
+    for backend in backends() {
+        let e = engine(backend);
+        let name = id_of(&e, "cn_name");
+        let whole = scan_buf(&e, data);
+        let names: Vec<&[u8]> = whole
+            .iter()
+            .filter(|h| h.0 == name)
+            .map(|h| h.1.as_slice())
+            .collect();
+        assert_eq!(names, ["张伟".as_bytes()], "{whole:?}");
+        for cut in 0..=data.len() {
+            assert_eq!(scan_pieces(&e, data, &[cut]), whole, "cut at {cut}");
+        }
+        let cuts: Vec<usize> = (0..data.len()).step_by(11).collect();
+        assert_eq!(scan_pieces(&e, data, &cuts), whole, "cut every 11");
+    }
+}

@@ -20,9 +20,17 @@ use std::collections::HashMap;
 pub const KEY_BACK: usize = 30;
 /// Longest value taken.
 pub const VALUE_MAX: usize = 96;
+/// Most spaces between a separator and its value (aligned `key:   value`
+/// lines); behind more there is no value, so a decision never waits past
+/// [`FIELD_AHEAD`] and does not depend on where the stream was split.
+pub const SPACE_MAX: usize = 16;
 /// Bytes after a separator a decision may need (the HTML label form's,
 /// the longest).
 pub const FIELD_AHEAD: usize = super::fields_html::LABEL_AHEAD + 8;
+// A colon label (`姓名：   </td><td>张伟`) has no label text in its
+// look-ahead: that budget covers its separator (at most 3 bytes), the
+// spaces and a quote.
+const _: () = assert!(3 + SPACE_MAX + 1 <= super::fields_html::LABEL_MAX + 1 + 8);
 
 /// How a field's value is checked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -754,6 +762,9 @@ pub fn value_after(
     let mut s = p + sep_len;
     while h.get(s) == Some(&b' ') {
         s += 1;
+        if s - (p + sep_len) > SPACE_MAX {
+            return Ok(None);
+        }
     }
     let Some(&first) = h.get(s) else {
         return if eof { Ok(None) } else { Err(NeedMore) };
@@ -936,6 +947,22 @@ mod tests {
         let h = "民族：<select>".as_bytes();
         assert_eq!(value_after(h, 6, 3, b':', false), Ok(Some(Value::Select)));
         assert_eq!(value_after(&h[..14], 6, 3, b':', false), Err(NeedMore));
+    }
+
+    #[test]
+    fn spaces_before_a_value_are_bounded() {
+        let at = |n: usize| format!("k:{}v;", " ".repeat(n)).into_bytes();
+        let v = 2 + SPACE_MAX;
+        assert_eq!(
+            value_after(&at(SPACE_MAX), 1, 1, b':', false),
+            Ok(Some(Value::Text(v, v + 1, false)))
+        );
+        assert_eq!(value_after(&at(SPACE_MAX + 1), 1, 1, b':', false), Ok(None));
+        // Decided without waiting once the bound is passed, and waiting
+        // before it.
+        let h = at(SPACE_MAX + 1);
+        assert_eq!(value_after(&h[..v + 1], 1, 1, b':', false), Ok(None));
+        assert_eq!(value_after(&h[..v], 1, 1, b':', false), Err(NeedMore));
     }
 
     #[test]
