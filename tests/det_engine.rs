@@ -118,11 +118,11 @@ fn scan_pieces(e: &Arc<Engine>, data: &[u8], cuts: &[usize]) -> Vec<Hit> {
     for &cut in cuts.iter().chain(std::iter::once(&data.len())) {
         let cut = cut.clamp(last, data.len());
         s.scan_stream(&mut st, &data[last..cut], &mut c);
-        // Carry (at most its 250-byte bound), the context history (the
+        // Carry (at most its bound), the context history (the
         // longest shipped window, 128, and a word), the reported matches
         // that reach past a call and the select log.
         assert!(
-            st.heap_bytes() <= 250 + 160 + StreamState::EXTRA_MAX,
+            st.heap_bytes() <= StreamState::CARRY_MAX + 160 + StreamState::EXTRA_MAX,
             "state grew to {}",
             st.heap_bytes()
         );
@@ -463,13 +463,18 @@ fn only_checked_radio_buttons_and_checkboxes_are_values_at_any_split() {
     );
 }
 
-/// The `sensitive_attr` values of `data` are `want`, with every back-end,
+/// The `sensitive_attr` values of `data` are `want` ([`values_at_any_split`]).
+fn attr_values_at_any_split(data: &[u8], want: &[&str], piece: usize) {
+    values_at_any_split(data, "sensitive_attr", want, piece);
+}
+
+/// The values of detector `det` in `data` are `want`, with every back-end,
 /// and the matches are the same with one cut every 7 bytes and in pieces
 /// of `piece` bytes.
-fn attr_values_at_any_split(data: &[u8], want: &[&str], piece: usize) {
+fn values_at_any_split(data: &[u8], det: &str, want: &[&str], piece: usize) {
     for backend in backends() {
         let e = engine(backend);
-        let attr = id_of(&e, "sensitive_attr");
+        let attr = id_of(&e, det);
         let whole = scan_buf(&e, data);
         let values: Vec<&str> = whole
             .iter()
@@ -550,4 +555,34 @@ fn spaces_before_a_value_are_bounded_at_any_split() {
         let cuts: Vec<usize> = (0..data.len()).step_by(11).collect();
         assert_eq!(scan_pieces(&e, data, &cuts), whole, "cut every 11");
     }
+}
+
+/// Bootstrap's read-only form (`form-control-static`) indents the value's
+/// element well past 48 bytes of markup after its label; such a value is
+/// found (names, attributes, with and without a colon), text behind more
+/// than 128 bytes of markup is not, and a grid of labels stays silent; any
+/// split equals the whole buffer.
+#[test]
+fn indented_static_values_after_labels_at_any_split() {
+    let group = |label: &str, value: &str| {
+        format!(
+            "<div class=\"form-group\">\n    <label class=\"col-sm-2 control-label\">{label}</label>\n    \
+             <div class=\"col-sm-10\">\n        <p class=\"form-control-static\">{value}</p>\n    </div>\n</div>\n"
+        )
+    };
+    let far = format!(
+        "<div><label>姓名</label></div>{}<div><p>李娜</p></div>\n",
+        "\n".repeat(120)
+    );
+    let page = format!(
+        "<form class=\"form-horizontal\">\n{}{}{}{}{far}\
+         <div class=\"row\">\n    <div class=\"col-2\"><label>民族</label></div>\n    \
+         <div class=\"col-2\"><label>宗教信仰</label></div>\n</div>\n</form>\n",
+        group("姓名", "张伟"),
+        group("民族：", "回族"),
+        group("政治面貌", "群众"),
+        group("联系电话", "请输入"),
+    );
+    values_at_any_split(page.as_bytes(), "cn_name", &["张伟"], 13);
+    attr_values_at_any_split(page.as_bytes(), &["回族", "群众"], 17);
 }

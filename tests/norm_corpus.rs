@@ -304,7 +304,8 @@ fn render(r: &mut Rng, s: &Sample) -> (String, u64) {
         }
         5 => {
             // An edit form: Django order, Rails order with a bracketed
-            // name, a read-only value named by its id, a select whose
+            // name, a read-only value named by its id or by the label
+            // before it (Bootstrap's `form-control-static`), a select whose
             // unselected options hold a valid ethnic group (and surname)
             // as a decoy, named by its name or, with a form builder's
             // name, by the label before it (with a colon, or in a column
@@ -321,7 +322,14 @@ fn render(r: &mut Rng, s: &Sample) -> (String, u64) {
                 .map(|(i, (k, v))| match i % 8 {
                     0 | 4 => format!("<p><input type=\"text\" name=\"{k}\" value=\"{v}\"></p>\n"),
                     1 | 5 => format!("<input type=\"text\" value=\"{v}\" name=\"user[{k}]\" />\n"),
-                    2 | 6 => format!("<p><span class=\"value\" id=\"{k}\">{v}</span></p>\n"),
+                    2 => format!("<p><span class=\"value\" id=\"{k}\">{v}</span></p>\n"),
+                    // Bootstrap's read-only group: the value indented ~75
+                    // bytes of markup after its label.
+                    6 => format!(
+                        "<div class=\"form-group\">\n    <label class=\"col-sm-2 control-label\">{k}\
+                         </label>\n    <div class=\"col-sm-10\">\n      \
+                         <p class=\"form-control-static\">{v}</p>\n    </div>\n</div>\n"
+                    ),
                     3 => format!(
                         "<select class=\"form-control\" name=\"{k}\">{}\n",
                         options(v)

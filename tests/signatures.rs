@@ -60,11 +60,11 @@ fn scan_pieces(
     for &cut in cuts.iter().chain(std::iter::once(&data.len())) {
         let cut = cut.clamp(last, data.len());
         s.scan_stream_columns(&mut st, &mut cols, &data[last..cut], &mut c);
-        // Carry (its capacity at most the 250-byte bound), the context
+        // Carry (its capacity at most its bound), the context
         // history (the longest default window, 128, and a word) and the
         // reported matches that reach past a call (96).
         assert!(
-            st.heap_bytes() <= 250 + 160 + StreamState::EXTRA_MAX,
+            st.heap_bytes() <= StreamState::CARRY_MAX + 160 + StreamState::EXTRA_MAX,
             "stream state grew to {}",
             st.heap_bytes()
         );
@@ -161,7 +161,7 @@ fn idle_state_is_small() {
     // Offset, carry, history, frontiers and the box of reported matches
     // that reach past a call's decisions.
     assert!(
-        std::mem::size_of::<StreamState>() <= 72,
+        std::mem::size_of::<StreamState>() <= 80,
         "{}",
         std::mem::size_of::<StreamState>()
     );

@@ -6,8 +6,9 @@
                      (120 distinct user objects under {"data":[...]}), and
                      DIR/expect.json with what each event must report;
                      profile.html (HTML label layouts: th/td, dt/dd,
-                     colon labels, two-column rows, with header-row and
-                     form decoys) and DIR/labels.json; edit.html (pre-filled
+                     colon labels, two-column rows, Bootstrap read-only
+                     form groups, with header-row and form decoys) and
+                     DIR/labels.json; edit.html (pre-filled
                      form controls: Django, Rails and PHP styles), save.form
                      (the body of a PHP-style form post) and DIR/controls.json
   http-server DIR    serve GET /export.json (gzip), /profile.html and
@@ -121,6 +122,14 @@ def profile_card(k, name, addr, nation, mobile):
                 "    <td class=\"k\">民族</td><td>%s</td>\n    <td class=\"k\">手机</td><td>%s</td>\n"
                 "  </tr>\n  <tr>\n    <td class=\"k\">家庭住址</td><td colspan=\"3\">%s</td>\n  </tr>\n"
                 "</table>\n" % (name, nation, mobile, addr))
+    if k == 5:  # Bootstrap read-only form groups: the value's element is
+        # indented ~75 bytes of markup after the label
+        group = ("  <div class=\"form-group\">\n    <label class=\"col-sm-2 control-label\">%s</label>\n"
+                 "    <div class=\"col-sm-10\">\n      <p class=\"form-control-static\">%s</p>\n"
+                 "    </div>\n  </div>\n")
+        return ("<div class=\"form-horizontal\">\n%s%s%s%s</div>\n"
+                % (group % ("姓名", name), group % ("民族", nation), group % ("家庭住址", addr),
+                   group % ("手机号码", mobile)))
     # a two-column key/value table with <td> labels
     return ("<table border=\"1\">\n<tr><td>姓名</td><td>%s</td></tr>\n<tr><td>民族</td><td>%s</td></tr>\n"
             "<tr><td>通讯地址</td><td>%s</td></tr>\n<tr><td>手机</td><td>%s</td></tr>\n</table>\n"
@@ -159,7 +168,7 @@ def distinct_people(s, n):
 
 def gen_profiles(d, s):
     people, names, addrs, mobiles = distinct_people(s, PROFILES)
-    cards = "".join('<section id="p%d">\n%s</section>\n' % (i, profile_card(i % 5, *p))
+    cards = "".join('<section id="p%d">\n%s</section>\n' % (i, profile_card(i % 6, *p))
                     for i, p in enumerate(people))
     page = ("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>员工档案</title></head>\n"
             "<body>\n<h1>员工档案</h1>\n%s%s</body></html>\n" % (DECOYS, cards))
@@ -173,8 +182,9 @@ def gen_profiles(d, s):
                           "sensitive_attr": len(nations)},
              "detectors": {"cn_name": PROFILES, "cn_address": PROFILES,
                            "sensitive_attr": len(nations)},
-             "why": "12 profiles in five label layouts (th/td rows, dt/dd with padded labels, "
-                    "colon labels in divs, four-column and two-column td rows): every name, "
+             "why": "12 profiles in six label layouts (th/td rows, dt/dd with padded labels, "
+                    "colon labels in divs, four-column and two-column td rows, Bootstrap "
+                    "read-only form groups with indented markup): every name, "
                     "address and ethnicity through its label at high confidence; the header "
                     "rows (姓名 | 单位, 姓名 | 成绩, 姓名 | 民族 | 诊断 | 备注 | 密码 | 状态), the "
                     "empty form and the name in running text are no values"},

@@ -1014,11 +1014,11 @@ pub(super) mod tests {
             at = p;
         }
         s.finish_stream_columns(&mut st, &mut slot, &mut a);
-        // Carry (its capacity at most the 250-byte bound), the context
+        // Carry (its capacity at most its bound), the context
         // history (the longest default window, 128, and a word) and the
         // reported matches that reach past a call (96).
         assert!(
-            st.heap_bytes() <= 250 + 160 + StreamState::EXTRA_MAX,
+            st.heap_bytes() <= StreamState::CARRY_MAX + 160 + StreamState::EXTRA_MAX,
             "{}",
             st.heap_bytes()
         );

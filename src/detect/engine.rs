@@ -47,12 +47,14 @@ const MAX_RUNS: usize = 6;
 const MAX_SPAN: usize = 32;
 /// Bytes kept before the frontier: a context word or the look-behind.
 const LB: usize = MAX_WORD_LEN;
-/// Hard bound on the carry (never reached by construction; fits the `u8`
+/// Hard bound on the carry (never reached by construction; fits the `u16`
 /// frontiers).
-const MAX_CARRY: usize = 250;
+const MAX_CARRY: usize = 336;
 // The field family's look-ahead must fit the carry.
 const _: () = assert!(super::fields::FIELD_AHEAD + LB + 8 <= MAX_CARRY);
-const _: () = assert!(LB <= u8::MAX as usize);
+// The select log holds the events of a carry (at least 5 bytes apart) and
+// one before them.
+const _: () = assert!(MAX_CARRY / 5 < super::fields_attr::SELECT_LOG_MAX);
 
 #[path = "fields_scan.rs"]
 mod fields_scan;
@@ -141,7 +143,7 @@ pub struct Scanner {
 }
 
 /// Per-stream carry-over (one per direction of a flow). Small when idle:
-/// 72 bytes inline; the heap part is at most 250 bytes of carry plus the
+/// 80 bytes inline; the heap part is at most 336 bytes of carry plus the
 /// longest context window (and a word) of history, and, boxed together
 /// when first needed, the few reported matches that reach past a call's
 /// decisions (`Reported`) and the log of an HTML form's selects
@@ -158,13 +160,13 @@ pub struct StreamState {
     /// scanning every call's tail for words in case one does.
     hist: Vec<u8>,
     /// Digit-family frontier, relative to the carry start.
-    num_from: u8,
+    num_from: u16,
     /// E-mail-family frontier, relative to the carry start.
-    email_from: u8,
+    email_from: u16,
     /// Regex/keyword-family frontier, relative to the carry start.
-    pat_from: u8,
+    pat_from: u16,
     /// Field-family frontier, relative to the carry start.
-    field_from: u8,
+    field_from: u16,
     /// The carry starts right after a gap (not a boundary).
     after_gap: bool,
     /// Reported matches that later calls may still find matches inside,
@@ -203,6 +205,9 @@ const REPORTED_KEEP: usize = 4;
 type ReportedSet = [Reported; REPORTED_KEEP];
 
 impl StreamState {
+    /// Most heap bytes of the carry.
+    pub const CARRY_MAX: usize = MAX_CARRY;
+
     /// Most heap bytes of the boxed extra part ([`StreamState::heap_bytes`]
     /// adds the carry and the context history): the reported matches and
     /// a full select log.
@@ -631,10 +636,10 @@ impl Scanner {
         if tail.len() <= MAX_CARRY {
             grow_carry(&mut st.carry, tail.len());
             st.carry.extend_from_slice(tail);
-            st.num_from = (f.num - keep) as u8;
-            st.email_from = (f.email.max(keep) - keep) as u8;
-            st.pat_from = (f.pat.max(keep) - keep) as u8;
-            st.field_from = (f.field.max(keep) - keep) as u8;
+            st.num_from = (f.num - keep) as u16;
+            st.email_from = (f.email.max(keep) - keep) as u16;
+            st.pat_from = (f.pat.max(keep) - keep) as u16;
+            st.field_from = (f.field.max(keep) - keep) as u16;
             if keep > 0 {
                 st.after_gap = false;
             }

@@ -30,7 +30,7 @@ pub const FIELD_AHEAD: usize = super::fields_html::LABEL_AHEAD + 8;
 // A colon label (`姓名：   </td><td>张伟`) has no label text in its
 // look-ahead: that budget covers its separator (at most 3 bytes), the
 // spaces and a quote.
-const _: () = assert!(3 + SPACE_MAX + 1 <= super::fields_html::LABEL_MAX + 1 + 8);
+const _: () = assert!(SPACE_MAX + 4 <= super::fields_html::LABEL_MAX + 9);
 
 /// How a field's value is checked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -199,9 +199,9 @@ pub fn closes_select(h: &[u8], p: usize) -> bool {
 
 /// Most [`SelectLog`] entries. Entries from the next call's field
 /// frontier on are made again, and the frontier lies in the carry (at most
-/// 250 bytes), where events are at least 5 bytes apart; one more gives
+/// 336 bytes), where events are at least 5 bytes apart; one more gives
 /// the state before it.
-pub const SELECT_LOG_MAX: usize = 64;
+pub const SELECT_LOG_MAX: usize = 72;
 
 /// Most detectors a select's name resolves to that are kept.
 const SELECT_DETS: usize = 3;
@@ -284,6 +284,10 @@ impl SelectLog {
     fn push(&mut self, e: SelectEvent) {
         if self.events.len() >= SELECT_LOG_MAX {
             self.events.remove(0);
+        } else if self.events.len() == self.events.capacity() {
+            // Doubling, but never past the bound.
+            let want = (self.events.capacity() * 2).clamp(4, SELECT_LOG_MAX);
+            self.events.reserve_exact(want - self.events.len());
         }
         self.events.push(e);
     }

@@ -25,9 +25,8 @@
 //!
 //! Between label and value only tags and white space may stand: closing
 //! tags first, then opening ones. A label names the `<select>` after it
-//! by the same layouts; that markup may be longer ([`SELECT_MARKUP_MAX`]),
-//! since a select needs no room for a value. A row, table or list end, or a form
-//! control or line break, ends the pair. Everything is bounded (label
+//! by the same layouts. A row, table or list end, or a form control or
+//! line break, ends the pair. Everything is bounded (label
 //! [`LABEL_MAX`], markup [`MARKUP_MAX`], value `VALUE_MAX`, cell end
 //! [`CELL_END_MAX`]), so a decision needs at most [`LABEL_AHEAD`] bytes
 //! after the `>`; with fewer bytes it waits (`NeedMore`), and at the end
@@ -38,13 +37,10 @@ use super::fields::{NeedMore, VALUE_MAX};
 
 /// Longest label text (bytes, white space included): 8 Han characters.
 pub const LABEL_MAX: usize = 24;
-/// Longest markup between a label and its value (`</td>\n  <td class="v">`).
-pub const MARKUP_MAX: usize = 48;
-/// Longest markup between a label and the `<select` it names: a select
-/// needs only its tag's first bytes, so its markup may use the value's
-/// budget (indented form layouts: `</label>\n  </div>\n  <div
-/// class="col-sm-8">\n    <select`).
-pub const SELECT_MARKUP_MAX: usize = 128;
+/// Longest markup between a label and its value or the `<select` it names
+/// (`</td>\n  <td class="v">`; indented form layouts: `</label>\n    <div
+/// class="col-sm-10">\n        <p class="form-control-static">`).
+pub const MARKUP_MAX: usize = 128;
 /// Longest markup after a value in a key/value row: its cell's end, then
 /// the row's end or the next cell's start (`</td>\n        <td `).
 pub const CELL_END_MAX: usize = 24;
@@ -54,9 +50,6 @@ pub const CELL_END_MAX: usize = 24;
 pub const ROW_START_MAX: usize = super::signature::MAX_WORD_LEN;
 /// Bytes after the `>` a label-form decision may need.
 pub const LABEL_AHEAD: usize = LABEL_MAX + 1 + MARKUP_MAX + VALUE_MAX + 1 + CELL_END_MAX;
-// A select's markup and the 8 bytes its tag's name needs fit the same
-// look-ahead.
-const _: () = assert!(LABEL_MAX + 1 + SELECT_MARKUP_MAX + 8 <= LABEL_AHEAD);
 
 /// A tag name, ASCII lowercase, one byte per byte of a `u64` from the
 /// least significant (longer names cut at 8).
@@ -313,10 +306,9 @@ fn tag_name(tag: &[u8]) -> Option<(bool, TagName)> {
 
 /// Tags and white space from `s` up to the next text: closing tags, then
 /// opening ones. `Ok(None)` when something else stands there (see the
-/// module notes) or the markup is longer than [`MARKUP_MAX`] (up to a
-/// `<select`: [`SELECT_MARKUP_MAX`]).
+/// module notes) or the markup is longer than [`MARKUP_MAX`].
 pub fn skip_markup(h: &[u8], s: usize, eof: bool) -> Result<Option<Markup>, NeedMore> {
-    let lim = s + SELECT_MARKUP_MAX;
+    let lim = s + MARKUP_MAX;
     let mut m = Markup {
         value: s,
         select: false,
@@ -365,10 +357,6 @@ pub fn skip_markup(h: &[u8], s: usize, eof: bool) -> Result<Option<Markup>, Need
             m.opened_label |= LABELISH.contains(&t);
         }
         i += gt + 1;
-    }
-    if i >= s + MARKUP_MAX {
-        // Text this far only counts after a select's markup.
-        return Ok(None);
     }
     m.value = i;
     Ok(Some(m))
@@ -764,7 +752,10 @@ mod tests {
         // A colon label belongs to the colon separator.
         assert_eq!(label("<th>姓名：</th><td>张伟</td>"), None);
         // Too much markup.
-        let long = format!("<th>姓名</th><td class=\"{}\">张伟</td>", "x".repeat(60));
+        let long = format!(
+            "<th>姓名</th><td class=\"{}\">张伟</td>",
+            "x".repeat(MARKUP_MAX)
+        );
         assert_eq!(label(&long), None);
     }
 
@@ -823,9 +814,9 @@ mod tests {
         assert_eq!(value(at(MARKUP_MAX - 1)), Ok(Some(MARKUP_MAX - 1)));
         assert_eq!(value(at(MARKUP_MAX)), Ok(None));
         // A select's markup is bounded too.
-        let far = format!("</label>{}<select>", " ".repeat(SELECT_MARKUP_MAX));
+        let far = format!("</label>{}<select>", " ".repeat(MARKUP_MAX));
         assert_eq!(skip_markup(far.as_bytes(), 0, true), Ok(None));
-        let near = format!("</label>{}<select>", " ".repeat(SELECT_MARKUP_MAX - 9));
+        let near = format!("</label>{}<select>", " ".repeat(MARKUP_MAX - 9));
         assert_eq!(
             skip_markup(near.as_bytes(), 0, true).map(|m| m.map(|m| m.select)),
             Ok(Some(true))

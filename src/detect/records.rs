@@ -22,9 +22,9 @@
 //! reported match starts. The CSV header line, the `[` of an array or the
 //! page head are segments too, but they carry PI only when they hold it.
 //!
-//! Matches arrive in stream order, at most the scanner's carry (< 256
+//! Matches arrive in stream order, at most the scanner's carry (336
 //! bytes) behind the bytes already passed in; the tracker advances lazily
-//! to each match and keeps a 256-bit window of recent boundaries for the
+//! to each match and keeps a 384-bit window of recent boundaries for the
 //! late ones, so the count is the same however the item is chunked.
 
 use super::columns::Slot;
@@ -33,8 +33,12 @@ use super::{Match, MatchSink, Scanner, StreamState};
 
 /// Longest CSV quoted field followed (bytes); past it, quoting is dropped.
 pub const MAX_QUOTED: u64 = 16 * 1024;
+/// Words of remembered boundary positions.
+const WINDOW_WORDS: usize = 6;
 /// Window of remembered boundary positions (bits).
-const WINDOW: u64 = 256;
+const WINDOW: u64 = 64 * WINDOW_WORDS as u64;
+// A match is at most a carry behind.
+const _: () = assert!(StreamState::CARRY_MAX as u64 <= WINDOW);
 /// JSON depth whose container kinds are tracked (bits of a `u64`).
 const MAX_DEPTH: u32 = 63;
 /// Longest HTML tag name looked at.
@@ -63,7 +67,7 @@ pub struct Records {
     /// Boundaries before `pos`.
     seg: u64,
     /// Bit i: a boundary at `pos - 1 - i`.
-    recent: [u64; 4],
+    recent: [u64; WINDOW_WORDS],
     /// Last byte processed (`\n` at the start).
     prev: u8,
     started: bool,
@@ -132,7 +136,7 @@ impl Records {
     /// layout and the count stay).
     pub fn gap(&mut self, now: u64) {
         self.pos = now;
-        self.recent = [0; 4];
+        self.recent = [0; WINDOW_WORDS];
         self.quoted = false;
         self.quote_pending = false;
         self.in_str = false;
@@ -266,7 +270,7 @@ impl Records {
     /// Shifts the window by `n` bytes (bits move further back).
     fn shift(&mut self, n: u64) {
         if n >= WINDOW {
-            self.recent = [0; 4];
+            self.recent = [0; WINDOW_WORDS];
             return;
         }
         let (words, bits) = ((n / 64) as usize, (n % 64) as u32);
