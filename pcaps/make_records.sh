@@ -101,7 +101,7 @@ $RS truth "$WORK" records_http.pcap \
     "$CURL_V POST of a gzip'd CSV export (600 rows) and GET of a gzip'd JSON array export (120 objects) from a $PY_V http.server subclass; in netns lo (MTU 1500, offloads off), tcprewrite to 10.20.1.15 -> 198.51.100.80" \
     "$HERE/records_http.truth.json"
 $RS truth "$WORK" html_labels.pcap \
-    "$CURL_V GET of an HTML page of 12 staff profiles (th/td, dt/dd, colon-label, four-column and two-column td layouts, Bootstrap read-only form groups, with header-row and form decoys) from a $PY_V http.server subclass; in netns lo (MTU 1500, offloads off), tcprewrite to 10.20.1.15 -> 198.51.100.80" \
+    "$CURL_V GET of an HTML page of 12 staff profiles (th/td, dt/dd, colon-label, four-column and two-column td layouts, Bootstrap read-only form groups, Element description lists, with header-row and form decoys) from a $PY_V http.server subclass; in netns lo (MTU 1500, offloads off), tcprewrite to 10.20.1.15 -> 198.51.100.80" \
     "$HERE/html_labels.truth.json" labels.json
 $RS truth "$WORK" form_controls.pcap \
     "$CURL_V GET of a profile-edit page of pre-filled form controls (Django, Rails and PHP styles, with decoys) and POST of a PHP-style urlencoded form (info[0][realname]=...) to a $PY_V http.server subclass; in netns lo (MTU 1500, offloads off), tcprewrite to 10.20.1.15 -> 198.51.100.80" \

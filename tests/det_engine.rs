@@ -586,3 +586,34 @@ fn indented_static_values_after_labels_at_any_split() {
     values_at_any_split(page.as_bytes(), "cn_name", &["张伟"], 13);
     attr_values_at_any_split(page.as_bytes(), &["回族", "群众"], 17);
 }
+
+/// Vue component libraries write description lists as pairs of spans or
+/// divs whose classes say which is the label (Element:
+/// `el-descriptions-item__label has-colon`, its colon drawn by CSS; Ant
+/// Design: `ant-descriptions-item-label ant-descriptions-item-colon`, the
+/// class too long for the look-behind but for its colon token): the text
+/// after such a label is its value. A row of class-named labels, a label
+/// before another one and a class that only contains the word stay
+/// silent; any split equals the whole buffer.
+#[test]
+fn class_named_labels_name_what_follows_at_any_split() {
+    let page = "<div class=\"el-descriptions\"><table><tbody><tr class=\"el-descriptions-row\">\
+        <td colspan=\"1\" class=\"el-descriptions-item el-descriptions-item__cell\">\
+        <div class=\"el-descriptions-item__container\">\
+        <span class=\"el-descriptions-item__label has-colon\">姓名</span>\
+        <span class=\"el-descriptions-item__content\">张伟</span></div></td>\
+        <td colspan=\"1\" class=\"el-descriptions-item el-descriptions-item__cell\">\
+        <div class=\"el-descriptions-item__container\">\
+        <span class=\"el-descriptions-item__label has-colon\">民族</span>\
+        <span class=\"el-descriptions-item__content\">回族</span></div></td></tr></tbody></table></div>\n\
+        <div class=\"ant-descriptions-view\"><div class=\"ant-descriptions-item-container\">\
+        <span class=\"ant-descriptions-item-label ant-descriptions-item-colon\">联系人</span>\
+        <span class=\"ant-descriptions-item-content\">李娜</span></div></div>\n\
+        <div class=\"info-label\">宗教信仰</div><div class=\"info-value\">佛教</div>\n\
+        <div class=\"head\"><span class=\"col-label\">姓名</span><span class=\"col-label\">单位</span></div>\n\
+        <div><span class=\"x-label\">民族</span><span class=\"x-label\">备注</span><span>汉族</span></div>\n\
+        <p><span class=\"labels\">姓名</span><span>王芳</span>\
+        <span title=\"label\">民族</span><span>满族</span></p>\n";
+    values_at_any_split(page.as_bytes(), "cn_name", &["张伟", "李娜"], 13);
+    attr_values_at_any_split(page.as_bytes(), &["回族", "佛教"], 11);
+}

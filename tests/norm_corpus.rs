@@ -305,7 +305,8 @@ fn render(r: &mut Rng, s: &Sample) -> (String, u64) {
         5 => {
             // An edit form: Django order, Rails order with a bracketed
             // name, a read-only value named by its id or by the label
-            // before it (Bootstrap's `form-control-static`), a select whose
+            // before it (Bootstrap's `form-control-static`, Element's
+            // description list), a select whose
             // unselected options hold a valid ethnic group (and surname)
             // as a decoy, named by its name or, with a form builder's
             // name, by the label before it (with a colon, or in a column
@@ -320,7 +321,14 @@ fn render(r: &mut Rng, s: &Sample) -> (String, u64) {
                 .iter()
                 .enumerate()
                 .map(|(i, (k, v))| match i % 8 {
-                    0 | 4 => format!("<p><input type=\"text\" name=\"{k}\" value=\"{v}\"></p>\n"),
+                    0 => format!("<p><input type=\"text\" name=\"{k}\" value=\"{v}\"></p>\n"),
+                    // Element's description list: the classes say which
+                    // span is the label.
+                    4 => format!(
+                        "<div class=\"el-descriptions-item__container\">\
+                         <span class=\"el-descriptions-item__label has-colon\">{k}</span>\
+                         <span class=\"el-descriptions-item__content\">{v}</span></div>\n"
+                    ),
                     1 | 5 => format!("<input type=\"text\" value=\"{v}\" name=\"user[{k}]\" />\n"),
                     2 => format!("<p><span class=\"value\" id=\"{k}\">{v}</span></p>\n"),
                     // Bootstrap's read-only group: the value indented ~75

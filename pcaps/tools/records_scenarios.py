@@ -7,7 +7,8 @@
                      DIR/expect.json with what each event must report;
                      profile.html (HTML label layouts: th/td, dt/dd,
                      colon labels, two-column rows, Bootstrap read-only
-                     form groups, with header-row and form decoys) and
+                     form groups, Element description lists, with
+                     header-row and form decoys) and
                      DIR/labels.json; edit.html (pre-filled
                      form controls: Django, Rails and PHP styles), save.form
                      (the body of a PHP-style form post) and DIR/controls.json
@@ -130,6 +131,16 @@ def profile_card(k, name, addr, nation, mobile):
         return ("<div class=\"form-horizontal\">\n%s%s%s%s</div>\n"
                 % (group % ("姓名", name), group % ("民族", nation), group % ("家庭住址", addr),
                    group % ("手机号码", mobile)))
+    if k == 6:  # Element's description list: classes say which span is the label
+        item = ("<td colspan=\"1\" class=\"el-descriptions-item el-descriptions-item__cell\">"
+                "<div class=\"el-descriptions-item__container\">"
+                "<span class=\"el-descriptions-item__label has-colon\">%s</span>"
+                "<span class=\"el-descriptions-item__content\">%s</span></div></td>")
+        return ("<div class=\"el-descriptions\"><div class=\"el-descriptions__body\"><table "
+                "class=\"el-descriptions__table\"><tbody>\n<tr class=\"el-descriptions-row\">%s%s</tr>\n"
+                "<tr class=\"el-descriptions-row\">%s%s</tr>\n</tbody></table></div></div>\n"
+                % (item % ("姓名", name), item % ("民族", nation), item % ("联系地址", addr),
+                   item % ("手机号码", mobile)))
     # a two-column key/value table with <td> labels
     return ("<table border=\"1\">\n<tr><td>姓名</td><td>%s</td></tr>\n<tr><td>民族</td><td>%s</td></tr>\n"
             "<tr><td>通讯地址</td><td>%s</td></tr>\n<tr><td>手机</td><td>%s</td></tr>\n</table>\n"
@@ -168,7 +179,7 @@ def distinct_people(s, n):
 
 def gen_profiles(d, s):
     people, names, addrs, mobiles = distinct_people(s, PROFILES)
-    cards = "".join('<section id="p%d">\n%s</section>\n' % (i, profile_card(i % 6, *p))
+    cards = "".join('<section id="p%d">\n%s</section>\n' % (i, profile_card(i % 7, *p))
                     for i, p in enumerate(people))
     page = ("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>员工档案</title></head>\n"
             "<body>\n<h1>员工档案</h1>\n%s%s</body></html>\n" % (DECOYS, cards))
@@ -182,9 +193,10 @@ def gen_profiles(d, s):
                           "sensitive_attr": len(nations)},
              "detectors": {"cn_name": PROFILES, "cn_address": PROFILES,
                            "sensitive_attr": len(nations)},
-             "why": "12 profiles in six label layouts (th/td rows, dt/dd with padded labels, "
+             "why": "12 profiles in seven label layouts (th/td rows, dt/dd with padded labels, "
                     "colon labels in divs, four-column and two-column td rows, Bootstrap "
-                    "read-only form groups with indented markup): every name, "
+                    "read-only form groups with indented markup, Element description lists "
+                    "whose classes name the labels): every name, "
                     "address and ethnicity through its label at high confidence; the header "
                     "rows (姓名 | 单位, 姓名 | 成绩, 姓名 | 民族 | 诊断 | 备注 | 密码 | 状态), the "
                     "empty form and the name in running text are no values"},

@@ -71,11 +71,20 @@ pub struct Markup {
     /// Some `th`, `dt` or `label` element was closed (the label's, with
     /// wrappers closed after it: `</label></div><div><select>`).
     closed_label: bool,
-    /// Some `th`, `dt` or `label` element was opened (the next label's).
+    /// Some `th`, `dt` or `label` element, or one whose class names it
+    /// a label ([`class_says_label`]), was opened (the next label's).
     opened_label: bool,
 }
 
 impl Markup {
+    /// After a label named by its class ([`classed_label`]): its element
+    /// was closed (maybe wrappers too, never a table cell, whose own rules
+    /// decide) and no other label was opened. A grid of such labels has
+    /// the shape too, so the value may be a header word instead.
+    fn classed_then_other(&self) -> bool {
+        self.closed.is_some_and(|c| c != name("td")) && !self.opened_label
+    }
+
     /// The label's element was closed, then only wrappers (`div`,
     /// `span`…, never a table cell) and no other label was opened: the
     /// text before is the label of what follows
@@ -275,6 +284,86 @@ const NOT_A_VALUE: [TagName; 19] = [
 /// Elements that hold labels.
 const LABELISH: [TagName; 3] = [name("th"), name("dt"), name("label")];
 
+/// Whether a class attribute's value names its element a label: a token
+/// ending in `label` (`el-descriptions-item__label`, `info-label`) or in
+/// `colon` (Element's `has-colon` and Ant Design's
+/// `ant-descriptions-item-colon` mark labels whose colon CSS draws).
+fn class_says_label(value: &[u8]) -> bool {
+    value.split(u8::is_ascii_whitespace).any(|t| {
+        let end = |w: &[u8]| t.len() >= w.len() && t[t.len() - w.len()..].eq_ignore_ascii_case(w);
+        end(b"label") || end(b"colon")
+    })
+}
+
+/// Whether the tag ending at the `>` at `p` names its element a label by
+/// its class, as Vue component libraries write description lists
+/// (`<span class="el-descriptions-item__label">姓名</span><span
+/// class="el-descriptions-item__content">张伟</span>`): its last
+/// attribute is a quoted class whose visible part ([`class_says_label`];
+/// within the [`ROW_START_MAX`] bytes of look-behind, so the value's start
+/// may be cut) says so.
+fn classed_label(h: &[u8], p: usize) -> bool {
+    let w = h
+        .get(p.saturating_sub(ROW_START_MAX)..p)
+        .unwrap_or_default();
+    let Some((&q, inner)) = w.split_last() else {
+        return false;
+    };
+    if q != b'"' && q != b'\'' {
+        return false;
+    }
+    let value = match memchr::memrchr(q, inner) {
+        Some(i) => {
+            let attr = inner.get(..i).unwrap_or_default().trim_ascii_end();
+            let Some(attr) = attr.strip_suffix(b"=") else {
+                return false;
+            };
+            let attr = attr.trim_ascii_end();
+            let named = attr.len() >= 6
+                && attr[attr.len() - 6].is_ascii_whitespace()
+                && attr[attr.len() - 5..].eq_ignore_ascii_case(b"class");
+            if !named {
+                return false;
+            }
+            inner.get(i + 1..).unwrap_or_default()
+        }
+        None => inner,
+    };
+    !value.iter().any(|&b| b == b'<' || b == b'>') && class_says_label(value)
+}
+
+/// Whether the opening tag `tag` (between `<` and `>`) has a class that
+/// names it a label ([`class_says_label`]).
+fn tag_class_says_label(tag: &[u8]) -> bool {
+    let mut at = 0;
+    while let Some(i) = memchr::memmem::find(tag.get(at..).unwrap_or_default(), b"class=") {
+        let k = at + i;
+        at = k + 6;
+        if !tag
+            .get(k.wrapping_sub(1))
+            .is_some_and(u8::is_ascii_whitespace)
+        {
+            continue;
+        }
+        let rest = tag.get(at..).unwrap_or_default();
+        let value = match rest.split_first() {
+            Some((&q, r)) if q == b'"' || q == b'\'' => r
+                .get(..memchr::memchr(q, r).unwrap_or(r.len()))
+                .unwrap_or_default(),
+            _ => rest
+                .get(
+                    ..rest
+                        .iter()
+                        .position(u8::is_ascii_whitespace)
+                        .unwrap_or(rest.len()),
+                )
+                .unwrap_or_default(),
+        };
+        return class_says_label(value);
+    }
+    false
+}
+
 /// The tag between `<` and `>` (`tag` excludes both): (closing, name).
 /// `None` for comments, declarations and things that are not tags
 /// (`<a@b.com>`).
@@ -354,7 +443,8 @@ pub fn skip_markup(h: &[u8], s: usize, eof: bool) -> Result<Option<Markup>, Need
                 return Ok(None);
             }
             m.opened.get_or_insert(t);
-            m.opened_label |= LABELISH.contains(&t);
+            m.opened_label |= LABELISH.contains(&t)
+                || tag_class_says_label(window.get(1..gt).unwrap_or_default());
         }
         i += gt + 1;
     }
@@ -506,19 +596,25 @@ pub fn label_after(
     let Some(m) = skip_markup(h, q, eof)? else {
         return Ok(None);
     };
+    let classed = classed_label(h, p);
     if m.select {
-        return Ok(select_label(m).then_some(Label {
-            key: (ks, ks + key.len()),
-            value: (m.value, m.value),
-            cut: false,
-            cells: None,
-            select: true,
-            wrapped: false,
-        }));
+        return Ok(
+            (select_label(m) || classed && m.classed_then_other()).then_some(Label {
+                key: (ks, ks + key.len()),
+                value: (m.value, m.value),
+                cut: false,
+                cells: None,
+                select: true,
+                wrapped: false,
+            }),
+        );
     }
     let (cells, wrapped) = match (m.closed, m.opened) {
         (Some(c), Some(o)) if LABELISH.contains(&c) && !LABELISH.contains(&o) => (false, false),
         (Some(_), Some(o)) if m.label_then_wrappers() && !LABELISH.contains(&o) => (false, true),
+        (Some(_), Some(o)) if classed && m.classed_then_other() && !LABELISH.contains(&o) => {
+            (false, true)
+        }
         (Some(c), Some(o)) if c == name("td") && o == name("td") => (true, false),
         _ => return Ok(None),
     };
@@ -735,6 +831,52 @@ mod tests {
         assert_eq!(cells("<td>姓名</td><td>张伟<br></td><td>"), Ok(None));
         let far = format!("<td>姓名</td><td>张伟</td>{}<td>", " ".repeat(CELL_END_MAX));
         assert_eq!(cells(&far), Ok(None));
+    }
+
+    #[test]
+    fn classes_name_labels() {
+        let at = |doc: &str| classed_label(doc.as_bytes(), doc.len() - 1);
+        assert!(at("<span class=\"el-descriptions-item__label has-colon\">"));
+        assert!(at("<div class='info-label'>"));
+        assert!(at("<span id=\"k\" class=\"LABEL\">"));
+        // The value's start beyond the look-behind: its visible tokens.
+        assert!(at(
+            "<span class=\"ant-descriptions-item-label ant-descriptions-item-colon\">"
+        ));
+        assert!(!at("<span class=\"labels\">"));
+        assert!(!at("<span title=\"label\">"));
+        assert!(!at("<span data-class=\"label\">"));
+        assert!(!at("<span class=label>"));
+        assert!(!at("<span>"));
+        assert!(tag_class_says_label(b"span class=\"x a-label\" id=\"k\""));
+        assert!(tag_class_says_label(b"div class=info-label"));
+        assert!(!tag_class_says_label(b"div data-class=\"label\""));
+        assert!(!tag_class_says_label(
+            b"div class=\"value\" title=\"label\""
+        ));
+        // The label's wrappers may close; a cell's end is the cell rules'.
+        let value = |doc: &str| {
+            let h = doc.as_bytes();
+            let l = label_after(h, doc.find('>').unwrap(), true, |_| true).ok()??;
+            Some((
+                std::str::from_utf8(&h[l.value.0..l.value.1])
+                    .ok()?
+                    .to_string(),
+                l.wrapped,
+            ))
+        };
+        assert_eq!(
+            value("<div class=\"k-label\">姓名</div></div><div><span class=\"v\">张伟<"),
+            Some(("张伟".into(), true))
+        );
+        assert_eq!(
+            value("<td class=\"k-label\">姓名</td><span>张伟</span>"),
+            None
+        );
+        assert_eq!(
+            value("<span class=\"k-label\">姓名</span><b class=\"k-label\">张伟<"),
+            None
+        );
     }
 
     #[test]
