@@ -365,8 +365,9 @@ fn tag_class_says_label(tag: &[u8]) -> bool {
 }
 
 /// The tag between `<` and `>` (`tag` excludes both): (closing, name).
-/// `None` for comments, declarations and things that are not tags
-/// (`<a@b.com>`).
+/// Names may hold `-`, as custom elements do (uni-app pages are
+/// `<uni-view>` and `<uni-text>`). `None` for comments, declarations and
+/// things that are not tags (`<a@b.com>`).
 fn tag_name(tag: &[u8]) -> Option<(bool, TagName)> {
     let (close, rest) = match tag.split_first() {
         Some((b'/', r)) => (true, r),
@@ -377,7 +378,7 @@ fn tag_name(tag: &[u8]) -> Option<(bool, TagName)> {
     }
     let n = rest
         .iter()
-        .position(|b| !b.is_ascii_alphanumeric())
+        .position(|&b| !(b.is_ascii_alphanumeric() || b == b'-'))
         .unwrap_or(rest.len());
     if !matches!(
         rest.get(n),
@@ -831,6 +832,16 @@ mod tests {
         assert_eq!(cells("<td>姓名</td><td>张伟<br></td><td>"), Ok(None));
         let far = format!("<td>姓名</td><td>张伟</td>{}<td>", " ".repeat(CELL_END_MAX));
         assert_eq!(cells(&far), Ok(None));
+    }
+
+    #[test]
+    fn custom_elements_are_tags() {
+        assert_eq!(
+            tag_name(b"uni-view class=\"label\""),
+            Some((false, name("uni-view")))
+        );
+        assert_eq!(tag_name(b"/uni-text"), Some((true, name("uni-text"))));
+        assert_eq!(tag_name(b"a-b@example.cn"), None);
     }
 
     #[test]
