@@ -593,7 +593,7 @@ fn indented_static_values_after_labels_at_any_split() {
 /// Design: `ant-descriptions-item-label ant-descriptions-item-colon`, the
 /// class too long for the look-behind but for its colon token): the text
 /// after such a label is its value, also in custom elements (uni-app's
-/// `<uni-view>`). A row of class-named labels, a label
+/// `<uni-view>`, and `<uni-text>`, whose text is in a bare `<span>`). A row of class-named labels, a label
 /// before another one and a class that only contains the word stay
 /// silent; any split equals the whole buffer.
 #[test]
@@ -613,10 +613,12 @@ fn class_named_labels_name_what_follows_at_any_split() {
         <div class=\"info-label\">宗教信仰</div><div class=\"info-value\">佛教</div>\n\
         <uni-view class=\"row\"><uni-view class=\"label\">姓名</uni-view>\
         <uni-view class=\"value\">赵敏</uni-view></uni-view>\n\
+        <uni-view class=\"row\"><uni-text class=\"label\"><span>民族</span></uni-text>\
+        <uni-text class=\"value\"><span>壮族</span></uni-text></uni-view>\n\
         <div class=\"head\"><span class=\"col-label\">姓名</span><span class=\"col-label\">单位</span></div>\n\
         <div><span class=\"x-label\">民族</span><span class=\"x-label\">备注</span><span>汉族</span></div>\n\
         <p><span class=\"labels\">姓名</span><span>王芳</span>\
         <span title=\"label\">民族</span><span>满族</span></p>\n";
     values_at_any_split(page.as_bytes(), "cn_name", &["张伟", "李娜", "赵敏"], 13);
-    attr_values_at_any_split(page.as_bytes(), &["回族", "佛教"], 11);
+    attr_values_at_any_split(page.as_bytes(), &["回族", "佛教", "壮族"], 11);
 }

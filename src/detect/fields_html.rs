@@ -306,6 +306,17 @@ fn classed_label(h: &[u8], p: usize) -> bool {
     let w = h
         .get(p.saturating_sub(ROW_START_MAX)..p)
         .unwrap_or_default();
+    // A bare `<span>` inside the classed element, as uni-app renders
+    // `<uni-text class="label">`: the class of the tag before it.
+    let w = match w.len().checked_sub(6).and_then(|i| w.split_at_checked(i)) {
+        Some((outer, span)) if span.eq_ignore_ascii_case(b"><span") => outer,
+        _ => w,
+    };
+    classed_tag_end(w)
+}
+
+/// [`classed_label`] of the tag whose `>` follows the window `w`.
+fn classed_tag_end(w: &[u8]) -> bool {
     let Some((&q, inner)) = w.split_last() else {
         return false;
     };
@@ -832,6 +843,15 @@ mod tests {
         assert_eq!(cells("<td>姓名</td><td>张伟<br></td><td>"), Ok(None));
         let far = format!("<td>姓名</td><td>张伟</td>{}<td>", " ".repeat(CELL_END_MAX));
         assert_eq!(cells(&far), Ok(None));
+    }
+
+    #[test]
+    fn a_bare_span_in_a_classed_element_is_its_label() {
+        let at = |doc: &str| classed_label(doc.as_bytes(), doc.len() - 1);
+        assert!(at("<uni-text class=\"label\"><span>"));
+        assert!(!at("<uni-text class=\"value\"><span>"));
+        assert!(!at("<b class=\"label\"><span class=\"x\">"));
+        assert!(!at("<b class=\"label\"><i><span>"));
     }
 
     #[test]
