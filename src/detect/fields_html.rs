@@ -608,25 +608,22 @@ pub fn label_after(
     let Some(m) = skip_markup(h, q, eof)? else {
         return Ok(None);
     };
-    let classed = classed_label(h, p);
+    // The look-behind is read only when the markup allows such a label.
+    let classed = m.classed_then_other() && classed_label(h, p);
     if m.select {
-        return Ok(
-            (select_label(m) || classed && m.classed_then_other()).then_some(Label {
-                key: (ks, ks + key.len()),
-                value: (m.value, m.value),
-                cut: false,
-                cells: None,
-                select: true,
-                wrapped: false,
-            }),
-        );
+        return Ok((select_label(m) || classed).then_some(Label {
+            key: (ks, ks + key.len()),
+            value: (m.value, m.value),
+            cut: false,
+            cells: None,
+            select: true,
+            wrapped: false,
+        }));
     }
     let (cells, wrapped) = match (m.closed, m.opened) {
         (Some(c), Some(o)) if LABELISH.contains(&c) && !LABELISH.contains(&o) => (false, false),
         (Some(_), Some(o)) if m.label_then_wrappers() && !LABELISH.contains(&o) => (false, true),
-        (Some(_), Some(o)) if classed && m.classed_then_other() && !LABELISH.contains(&o) => {
-            (false, true)
-        }
+        (Some(_), Some(o)) if classed && !LABELISH.contains(&o) => (false, true),
         (Some(c), Some(o)) if c == name("td") && o == name("td") => (true, false),
         _ => return Ok(None),
     };
